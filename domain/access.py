@@ -1,0 +1,141 @@
+"""The one authorization check. Every service that touches a workspace, file, share, token, job or
+extension calls `require` first; the role matrix lives here and nowhere else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+from domain.entities import PublicShare, WorkspaceShare
+from domain.errors import NotFound, PermissionDenied, Unauthenticated
+from domain.values import PermissionLevel
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    WRITE = "write"
+    READ = "read"
+    PUBLIC_LINK = "public link"
+    ANONYMOUS = "anonymous"
+
+
+class Action(StrEnum):
+    VIEW = "view"  # open the workspace, read its files and past runs
+    EDIT = "edit"  # create, change, move and delete files
+    RUN = "run"  # compile and run code, ask the assistant about it
+    MANAGE = "manage"  # rename, describe, change settings
+    SHARE = "share"  # invite people, create or revoke public links
+    DELETE = "delete"  # delete the workspace itself
+
+
+_ALL = frozenset(Action)
+ROLE_MATRIX: dict[Role, frozenset[Action]] = {
+    Role.OWNER: _ALL,
+    Role.ADMIN: _ALL - {Action.DELETE},
+    Role.WRITE: frozenset({Action.VIEW, Action.EDIT, Action.RUN}),
+    Role.READ: frozenset({Action.VIEW}),
+    Role.PUBLIC_LINK: frozenset({Action.VIEW}),
+    Role.ANONYMOUS: frozenset(),
+}
+
+_SHARE_ROLE = {
+    PermissionLevel.ADMIN: Role.ADMIN,
+    PermissionLevel.WRITE: Role.WRITE,
+    PermissionLevel.READ: Role.READ,
+}
+_RANK = [Role.OWNER, Role.ADMIN, Role.WRITE, Role.READ, Role.PUBLIC_LINK, Role.ANONYMOUS]
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is asking: a signed-in user, or nobody (`user_id` None)."""
+
+    user_id: UUID | None
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.user_id is None
+
+    def require_user(self) -> UUID:
+        if self.user_id is None:
+            raise Unauthenticated("Sign in first.")
+        return self.user_id
+
+
+ANONYMOUS = Actor(user_id=None)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceResource:
+    """What the check needs to know about one workspace, as seen by one actor.
+
+    `shares` are the workspace's shares with this actor; `public_link` is the link the actor came
+    through, if any (already matched to this workspace by the caller)."""
+
+    workspace_id: UUID
+    owner_id: UUID
+    is_public: bool = False
+    shares: tuple[WorkspaceShare, ...] = ()
+    public_link: PublicShare | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OwnedResource:
+    """Something that belongs to one user alone: an AI token, a session."""
+
+    owner_id: UUID
+    kind: str
+
+
+Resource = WorkspaceResource | OwnedResource
+
+
+def _live(expires_at: datetime | None, now: datetime) -> bool:
+    return expires_at is None or expires_at > now
+
+
+def role_of(actor: Actor, resource: WorkspaceResource, *, now: datetime) -> Role:
+    """The strongest role the actor holds on the workspace right now."""
+    candidates = [Role.ANONYMOUS]
+    if actor.user_id is not None:
+        if actor.user_id == resource.owner_id:
+            return Role.OWNER
+        candidates += [
+            _SHARE_ROLE[share.permission_level]
+            for share in resource.shares
+            if share.shared_with_user_id == actor.user_id
+            and share.workspace_id == resource.workspace_id
+            and _live(share.expires_at, now)
+        ]
+    link = resource.public_link
+    if link is not None and link.workspace_id == resource.workspace_id and _live(link.expires_at, now):
+        candidates.append(Role.PUBLIC_LINK)
+    if resource.is_public:
+        candidates.append(Role.PUBLIC_LINK)
+    return min(candidates, key=_RANK.index)
+
+
+def allowed(role: Role, action: Action) -> bool:
+    return action in ROLE_MATRIX[role]
+
+
+def require(actor: Actor, action: Action, resource: Resource, *, now: datetime) -> Role:
+    """Return the actor's role if it permits `action`, else raise.
+
+    A caller who may not even view the resource gets `NotFound`, exactly as if it did not exist, so
+    that ids cannot be probed; one who may view but not act gets `PermissionDenied`."""
+    if isinstance(resource, OwnedResource):
+        if actor.user_id is None or actor.user_id != resource.owner_id:
+            raise NotFound(f"No such {resource.kind}.")
+        return Role.OWNER
+    role = role_of(actor, resource, now=now)
+    if not allowed(role, Action.VIEW):
+        raise NotFound("No such workspace, or you have no access to it.")
+    if not allowed(role, action):
+        raise PermissionDenied(
+            f"Your access to this workspace is '{role}', which does not allow you to {action} it."
+        )
+    return role

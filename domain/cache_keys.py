@@ -1,0 +1,43 @@
+"""The cache keys of the data-model spec, with their TTLs. Adapters never invent key names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+MINUTE = 60
+HOUR = 60 * MINUTE
+
+
+@dataclass(frozen=True, slots=True)
+class CacheKey:
+    name: str
+    ttl_seconds: int
+
+
+def user_profile(user_id: UUID) -> CacheKey:
+    return CacheKey(f"user:{user_id}:profile", 1 * HOUR)
+
+
+def user_tokens(user_id: UUID) -> CacheKey:
+    return CacheKey(f"user:{user_id}:tokens", 30 * MINUTE)
+
+
+def workspace(workspace_id: UUID) -> CacheKey:
+    return CacheKey(f"workspace:{workspace_id}", 1 * HOUR)
+
+
+def workspace_files(workspace_id: UUID) -> CacheKey:
+    return CacheKey(f"workspace:{workspace_id}:files", 30 * MINUTE)
+
+
+def compilation(digest: str) -> CacheKey:
+    return CacheKey(f"compilation:{digest}", 24 * HOUR)
+
+
+def ai_response(digest: str) -> CacheKey:
+    return CacheKey(f"ai:response:{digest}", 1 * HOUR)
+
+
+def extension(extension_id: UUID) -> CacheKey:
+    return CacheKey(f"extension:{extension_id}", 6 * HOUR)

@@ -1,0 +1,105 @@
+"""Entities: the things Codeloft stores, as plain dataclasses (repositories map them to tables)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from domain.values import Language, PermissionLevel, Tier
+
+
+@dataclass(kw_only=True, slots=True)
+class User:
+    id: UUID = field(default_factory=uuid4)
+    email: str
+    display_name: str | None = None
+    avatar_url: str | None = None
+    oauth_provider: str
+    oauth_id: str
+    subscription_tier: Tier = Tier.FREE
+    ai_quota_used: int = 0
+    ai_quota_reset_date: date
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.email
+
+
+@dataclass(kw_only=True, slots=True)
+class SignInToken:
+    """A one-time sign-in link's secret, stored only as a hash."""
+
+    id: UUID = field(default_factory=uuid4)
+    user_id: UUID
+    token_hash: str
+    expires_at: datetime
+    used_at: datetime | None = None
+    created_at: datetime
+
+
+@dataclass(kw_only=True, slots=True)
+class UserSession:
+    id: UUID = field(default_factory=uuid4)
+    user_id: UUID
+    refresh_token_hash: str
+    expires_at: datetime
+    created_at: datetime
+    last_used_at: datetime
+
+
+@dataclass(kw_only=True, slots=True)
+class Workspace:
+    id: UUID = field(default_factory=uuid4)
+    owner_id: UUID
+    name: str
+    description: str | None = None
+    language: Language
+    template: str = "blank"
+    settings: dict[str, Any] = field(default_factory=dict)
+    is_public: bool = False
+    is_template: bool = False
+    fork_count: int = 0
+    star_count: int = 0
+    last_accessed_at: datetime
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(kw_only=True, slots=True)
+class WorkspaceFile:
+    id: UUID = field(default_factory=uuid4)
+    workspace_id: UUID
+    path: str
+    content: str | None
+    content_hash: str
+    size_bytes: int
+    mime_type: str | None = None
+    is_binary: bool = False
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(kw_only=True, slots=True)
+class WorkspaceShare:
+    id: UUID = field(default_factory=uuid4)
+    workspace_id: UUID
+    shared_by_user_id: UUID | None
+    shared_with_user_id: UUID
+    permission_level: PermissionLevel
+    expires_at: datetime | None = None
+    created_at: datetime
+
+
+@dataclass(kw_only=True, slots=True)
+class PublicShare:
+    id: UUID = field(default_factory=uuid4)
+    workspace_id: UUID
+    share_token: str
+    permission_level: PermissionLevel = PermissionLevel.READ
+    expires_at: datetime | None = None
+    view_count: int = 0
+    created_at: datetime

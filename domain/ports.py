@@ -1,0 +1,130 @@
+"""Ports: what the domain needs from the outside world. Adapters implement these Protocols."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol, Self
+from uuid import UUID
+
+from domain.cache_keys import CacheKey
+from domain.entities import (
+    PublicShare,
+    SignInToken,
+    User,
+    UserSession,
+    Workspace,
+    WorkspaceFile,
+    WorkspaceShare,
+)
+
+Clock = Callable[[], datetime]
+"""Returns the current time, timezone-aware, in UTC."""
+
+
+class Cache(Protocol):
+    """A key-value cache with per-key TTLs. Values are JSON-ready (dicts, lists, str, numbers)."""
+
+    async def get(self, key: CacheKey) -> Any | None: ...
+
+    async def set(self, key: CacheKey, value: Any) -> None: ...
+
+    async def delete(self, *keys: CacheKey) -> None: ...
+
+    async def ping(self) -> None:
+        """Raise `Unavailable` if the cache cannot be reached."""
+        ...
+
+
+class SecretBox(Protocol):
+    """Encrypts secrets at rest (AI tokens); the key never leaves the adapter."""
+
+    def encrypt(self, plaintext: str) -> str: ...
+
+    def decrypt(self, ciphertext: str) -> str: ...
+
+
+class UserRepository(Protocol):
+    async def add(self, user: User) -> None: ...
+
+    async def get(self, user_id: UUID) -> User | None: ...
+
+    async def get_by_email(self, email: str) -> User | None: ...
+
+    async def get_by_oauth(self, provider: str, oauth_id: str) -> User | None: ...
+
+    async def count(self) -> int: ...
+
+
+class SignInTokenRepository(Protocol):
+    async def add(self, token: SignInToken) -> None: ...
+
+    async def get_by_hash(self, token_hash: str) -> SignInToken | None: ...
+
+    async def mark_used(self, token_id: UUID, *, at: datetime) -> bool:
+        """Atomically mark an unused token used; False if it was used already."""
+        ...
+
+
+class SessionRepository(Protocol):
+    async def add(self, session: UserSession) -> None: ...
+
+    async def get_by_hash(self, token_hash: str) -> UserSession | None: ...
+
+    async def touch(self, session_id: UUID, *, at: datetime) -> None: ...
+
+    async def delete(self, session_id: UUID) -> None: ...
+
+
+class WorkspaceRepository(Protocol):
+    async def add(self, workspace: Workspace) -> None: ...
+
+    async def get(self, workspace_id: UUID) -> Workspace | None: ...
+
+    async def list_accessible(self, user_id: UUID, *, now: datetime) -> Sequence[Workspace]:
+        """The user's own workspaces and those shared with them (unexpired), most recently opened first."""
+        ...
+
+
+class ShareRepository(Protocol):
+    async def add(self, share: WorkspaceShare) -> None: ...
+
+    async def for_user(self, workspace_id: UUID, user_id: UUID) -> Sequence[WorkspaceShare]: ...
+
+    async def add_public(self, share: PublicShare) -> None: ...
+
+    async def get_public(self, share_token: str) -> PublicShare | None: ...
+
+
+class FileRepository(Protocol):
+    async def add(self, file: WorkspaceFile) -> None: ...
+
+    async def list(self, workspace_id: UUID) -> Sequence[WorkspaceFile]: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Entering opens it; leaving rolls back unless `commit()` was called."""
+
+    users: UserRepository
+    sign_in_tokens: SignInTokenRepository
+    sessions: SessionRepository
+    workspaces: WorkspaceRepository
+    shares: ShareRepository
+    files: FileRepository
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]

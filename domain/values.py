@@ -1,0 +1,112 @@
+"""Value objects: immutable, validated in their constructor."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TypeVar
+
+from domain.errors import InvalidInput
+
+
+class Tier(StrEnum):
+    FREE = "free"
+    PREMIUM = "premium"
+    ENTERPRISE = "enterprise"
+
+
+class Language(StrEnum):
+    PYTHON = "python"
+    JAVASCRIPT = "javascript"
+    CPP = "cpp"
+    JAVA = "java"
+
+
+class PermissionLevel(StrEnum):
+    """What a share grants: the spec's `permission_level` values."""
+
+    READ = "read"
+    WRITE = "write"
+    ADMIN = "admin"
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def parse_enum(kind: type[E], value: str, *, what: str) -> E:
+    """`kind(value)` with a message that lists the allowed values."""
+    try:
+        return kind(value.strip().lower())
+    except ValueError:
+        allowed = ", ".join(member.value for member in kind)
+        raise InvalidInput(f"Unknown {what} {value!r}: choose one of {allowed}.") from None
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Email:
+    value: str
+
+    def __post_init__(self) -> None:
+        normalized = self.value.strip().lower()
+        if len(normalized) > 255 or not _EMAIL.match(normalized):
+            raise InvalidInput(f"{self.value!r} is not an e-mail address (expected name@host).")
+        object.__setattr__(self, "value", normalized)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+MAX_PATH_BYTES = 1024
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspacePath:
+    """A file's path relative to the workspace root, `/`-separated."""
+
+    value: str
+
+    def __post_init__(self) -> None:
+        path = self.value
+        if not path:
+            raise InvalidInput("A path cannot be empty.")
+        if len(path.encode("utf-8")) > MAX_PATH_BYTES:
+            raise InvalidInput(f"A path may be at most {MAX_PATH_BYTES} bytes long.")
+        if _CONTROL.search(path):
+            raise InvalidInput("A path cannot contain NUL or other control characters.")
+        if "\\" in path:
+            raise InvalidInput("A path uses '/' between folders, never a backslash.")
+        if path.startswith("/"):
+            raise InvalidInput("A path is relative to the workspace root: it cannot start with '/'.")
+        for segment in path.split("/"):
+            if segment == "":
+                raise InvalidInput("A path cannot have an empty segment ('//' or a trailing '/').")
+            if segment in (".", ".."):
+                raise InvalidInput("A path cannot contain '.' or '..' segments.")
+
+    @property
+    def name(self) -> str:
+        return self.value.rsplit("/", 1)[-1]
+
+    @property
+    def parent(self) -> str:
+        return self.value.rsplit("/", 1)[0] if "/" in self.value else ""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def require_text(value: str, *, what: str, max_length: int, allow_empty: bool = False) -> str:
+    """Strip `value` and check its length; the message names the field and the rule."""
+    text = value.strip()
+    if not text and not allow_empty:
+        raise InvalidInput(f"The {what} cannot be empty.")
+    if len(text) > max_length:
+        raise InvalidInput(f"The {what} may be at most {max_length} characters long.")
+    if _CONTROL.search(text.replace("\n", "").replace("\t", "")):
+        raise InvalidInput(f"The {what} cannot contain control characters.")
+    return text

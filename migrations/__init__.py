@@ -1,0 +1,1 @@
+"""Alembic migrations: one chain for PostgreSQL and SQLite."""

@@ -1,0 +1,1 @@
+"""Persistence adapters: SQLAlchemy 2 (async) tables and repositories, the unit of work, caches."""

@@ -1,0 +1,112 @@
+"""The two `Cache` adapters: Redis (shared between processes) and an in-process TTL map."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from domain.cache_keys import CacheKey
+from domain.errors import InvalidInput, Unavailable
+
+
+class MemoryCache:
+    """A per-process cache: the embedded default when no Redis is configured."""
+
+    def __init__(self, *, monotonic: Callable[[], float] = time.monotonic, max_entries: int = 10_000) -> None:
+        self._now = monotonic
+        self._max_entries = max_entries
+        self._entries: dict[str, tuple[float, str]] = {}
+
+    async def get(self, key: CacheKey) -> Any | None:
+        entry = self._entries.get(key.name)
+        if entry is None:
+            return None
+        expires, payload = entry
+        if expires <= self._now():
+            self._entries.pop(key.name, None)
+            return None
+        return json.loads(payload)
+
+    async def set(self, key: CacheKey, value: Any) -> None:
+        if len(self._entries) >= self._max_entries:
+            self._evict()
+        # Stored as JSON text so callers never share mutable objects, exactly as with Redis.
+        self._entries[key.name] = (self._now() + key.ttl_seconds, json.dumps(value))
+
+    async def delete(self, *keys: CacheKey) -> None:
+        for key in keys:
+            self._entries.pop(key.name, None)
+
+    async def ping(self) -> None:
+        return None
+
+    def _evict(self) -> None:
+        now = self._now()
+        for name in [name for name, (expires, _) in self._entries.items() if expires <= now]:
+            del self._entries[name]
+        while len(self._entries) >= self._max_entries:
+            del self._entries[next(iter(self._entries))]
+
+
+class RedisCache:
+    """Redis through redis-py's asyncio client; keys carry the spec's names and TTLs."""
+
+    def __init__(self, url: str, *, prefix: str = "") -> None:
+        try:
+            self._client: aioredis.Redis = aioredis.Redis.from_url(
+                url, socket_connect_timeout=3, socket_timeout=5, decode_responses=True
+            )
+        except ValueError as error:
+            raise InvalidInput(
+                f"CODELOFT_REDIS_URL {url!r} is not a Redis URL ({error}): use redis://HOST:PORT/DB."
+            ) from None
+        self._url = url
+        self._prefix = prefix
+
+    def _name(self, key: CacheKey) -> str:
+        return self._prefix + key.name
+
+    async def get(self, key: CacheKey) -> Any | None:
+        try:
+            payload = await self._client.get(self._name(key))
+        except (RedisError, OSError) as error:
+            raise self._unavailable(error) from None
+        return None if payload is None else json.loads(payload)
+
+    async def set(self, key: CacheKey, value: Any) -> None:
+        try:
+            await self._client.set(self._name(key), json.dumps(value), ex=key.ttl_seconds)
+        except (RedisError, OSError) as error:
+            raise self._unavailable(error) from None
+
+    async def delete(self, *keys: CacheKey) -> None:
+        if not keys:
+            return
+        try:
+            await self._client.delete(*(self._name(key) for key in keys))
+        except (RedisError, OSError) as error:
+            raise self._unavailable(error) from None
+
+    async def ttl(self, key: CacheKey) -> int:
+        """Seconds left on a key (-2: absent); for tests and diagnostics."""
+        return int(await self._client.ttl(self._name(key)))
+
+    async def ping(self) -> None:
+        try:
+            await self._client.ping()
+        except (RedisError, OSError) as error:
+            raise self._unavailable(error) from None
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    def _unavailable(self, error: BaseException) -> Unavailable:
+        return Unavailable(
+            f"Cannot reach Redis at {self._url} ({error}): is it running? "
+            "Check CODELOFT_REDIS_URL, or unset it to use the in-process cache."
+        )

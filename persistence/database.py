@@ -1,0 +1,87 @@
+"""Database URLs and engines: PostgreSQL through asyncpg, SQLite through aiosqlite."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from domain.errors import InvalidInput, Unavailable
+
+_DRIVERS = {
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+}
+
+
+def parse_database_url(raw: str) -> URL:
+    """Validate a database URL and point it at the async driver Codeloft uses."""
+    try:
+        url = make_url(raw.strip())
+    except ArgumentError:
+        raise InvalidInput(
+            f"CODELOFT_DATABASE_URL {raw!r} is not a database URL: use "
+            "postgresql://USER@HOST:PORT/DB or sqlite:///PATH."
+        ) from None
+    driver = _DRIVERS.get(url.drivername)
+    if driver is None:
+        raise InvalidInput(
+            f"CODELOFT_DATABASE_URL uses {url.drivername!r}, which Codeloft does not support: "
+            "use postgresql://USER@HOST:PORT/DB or sqlite:///PATH."
+        )
+    if driver.startswith("sqlite") and not url.database:
+        raise InvalidInput("CODELOFT_DATABASE_URL names no SQLite file: use sqlite:///PATH/TO/codeloft.db.")
+    if driver.startswith("postgresql") and not url.database:
+        raise InvalidInput("CODELOFT_DATABASE_URL names no PostgreSQL database: add /DBNAME at its end.")
+    return url.set(drivername=driver)
+
+
+def describe(url: URL) -> str:
+    """Where a URL points, without its password."""
+    if url.drivername.startswith("sqlite"):
+        return f"the SQLite file {url.database}"
+    return f"PostgreSQL at {url.host or 'localhost'}:{url.port or 5432}/{url.database}"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def create_engine(url: URL, **kwargs: Any) -> AsyncEngine:
+    if url.drivername.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def unavailable(url: URL, error: BaseException) -> Unavailable:
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    hint = (
+        "is PostgreSQL running there, and does the database exist? Check CODELOFT_DATABASE_URL."
+        if url.drivername.startswith("postgresql")
+        else "check that its folder exists and is writable (CODELOFT_DATA_DIR)."
+    )
+    return Unavailable(f"Cannot reach {describe(url)} ({reason}): {hint}")
+
+
+CONNECTION_ERRORS = (OSError, OperationalError, DBAPIError, TimeoutError)
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """Raise `Unavailable` with a clear message unless the database answers."""
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except CONNECTION_ERRORS as error:
+        raise unavailable(engine.url, error) from None

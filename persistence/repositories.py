@@ -1,0 +1,352 @@
+"""Repositories: SQL in, domain entities out. They never commit; the unit of work does."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.entities import (
+    PublicShare,
+    SignInToken,
+    User,
+    UserSession,
+    Workspace,
+    WorkspaceFile,
+    WorkspaceShare,
+)
+from domain.values import Language, PermissionLevel, Tier
+from persistence.models import (
+    FileRow,
+    PublicShareRow,
+    SignInTokenRow,
+    UserRow,
+    UserSessionRow,
+    WorkspaceRow,
+    WorkspaceShareRow,
+)
+
+
+def _user(row: UserRow) -> User:
+    assert row.created_at and row.updated_at and row.ai_quota_reset_date
+    return User(
+        id=row.id,
+        email=row.email,
+        display_name=row.display_name,
+        avatar_url=row.avatar_url,
+        oauth_provider=row.oauth_provider,
+        oauth_id=row.oauth_id,
+        subscription_tier=Tier(row.subscription_tier or Tier.FREE),
+        ai_quota_used=row.ai_quota_used or 0,
+        ai_quota_reset_date=row.ai_quota_reset_date,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+class SqlUserRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, user: User) -> None:
+        self._session.add(
+            UserRow(
+                id=user.id,
+                email=user.email,
+                display_name=user.display_name,
+                avatar_url=user.avatar_url,
+                oauth_provider=user.oauth_provider,
+                oauth_id=user.oauth_id,
+                subscription_tier=user.subscription_tier.value,
+                ai_quota_used=user.ai_quota_used,
+                ai_quota_reset_date=user.ai_quota_reset_date,
+                created_at=user.created_at,
+                updated_at=user.updated_at,
+            )
+        )
+        await self._session.flush()
+
+    async def get(self, user_id: UUID) -> User | None:
+        row = await self._session.get(UserRow, user_id)
+        return _user(row) if row else None
+
+    async def get_by_email(self, email: str) -> User | None:
+        row = await self._session.scalar(select(UserRow).where(UserRow.email == email))
+        return _user(row) if row else None
+
+    async def get_by_oauth(self, provider: str, oauth_id: str) -> User | None:
+        row = await self._session.scalar(
+            select(UserRow).where(UserRow.oauth_provider == provider, UserRow.oauth_id == oauth_id)
+        )
+        return _user(row) if row else None
+
+    async def count(self) -> int:
+        return int(await self._session.scalar(select(func.count()).select_from(UserRow)) or 0)
+
+
+def _sign_in_token(row: SignInTokenRow) -> SignInToken:
+    assert row.created_at
+    return SignInToken(
+        id=row.id,
+        user_id=row.user_id,
+        token_hash=row.token_hash,
+        expires_at=row.expires_at,
+        used_at=row.used_at,
+        created_at=row.created_at,
+    )
+
+
+class SqlSignInTokenRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, token: SignInToken) -> None:
+        self._session.add(
+            SignInTokenRow(
+                id=token.id,
+                user_id=token.user_id,
+                token_hash=token.token_hash,
+                expires_at=token.expires_at,
+                used_at=token.used_at,
+                created_at=token.created_at,
+            )
+        )
+        await self._session.flush()
+
+    async def get_by_hash(self, token_hash: str) -> SignInToken | None:
+        row = await self._session.scalar(select(SignInTokenRow).where(SignInTokenRow.token_hash == token_hash))
+        return _sign_in_token(row) if row else None
+
+    async def mark_used(self, token_id: UUID, *, at: datetime) -> bool:
+        result = await self._session.execute(
+            update(SignInTokenRow)
+            .where(SignInTokenRow.id == token_id, SignInTokenRow.used_at.is_(None))
+            .values(used_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _session_entity(row: UserSessionRow) -> UserSession:
+    assert row.user_id and row.created_at and row.last_used_at
+    return UserSession(
+        id=row.id,
+        user_id=row.user_id,
+        refresh_token_hash=row.refresh_token_hash,
+        expires_at=row.expires_at,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+    )
+
+
+class SqlSessionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, session: UserSession) -> None:
+        self._session.add(
+            UserSessionRow(
+                id=session.id,
+                user_id=session.user_id,
+                refresh_token_hash=session.refresh_token_hash,
+                expires_at=session.expires_at,
+                created_at=session.created_at,
+                last_used_at=session.last_used_at,
+            )
+        )
+        await self._session.flush()
+
+    async def get_by_hash(self, token_hash: str) -> UserSession | None:
+        row = await self._session.scalar(
+            select(UserSessionRow).where(UserSessionRow.refresh_token_hash == token_hash)
+        )
+        return _session_entity(row) if row else None
+
+    async def touch(self, session_id: UUID, *, at: datetime) -> None:
+        await self._session.execute(
+            update(UserSessionRow).where(UserSessionRow.id == session_id).values(last_used_at=at)
+        )
+
+    async def delete(self, session_id: UUID) -> None:
+        await self._session.execute(delete(UserSessionRow).where(UserSessionRow.id == session_id))
+
+
+def _workspace(row: WorkspaceRow) -> Workspace:
+    assert row.user_id and row.last_accessed_at and row.created_at and row.updated_at
+    return Workspace(
+        id=row.id,
+        owner_id=row.user_id,
+        name=row.name,
+        description=row.description,
+        language=Language(row.language),
+        template=row.template or "blank",
+        settings=dict(row.settings or {}),
+        is_public=bool(row.is_public),
+        is_template=bool(row.is_template),
+        fork_count=row.fork_count or 0,
+        star_count=row.star_count or 0,
+        last_accessed_at=row.last_accessed_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+class SqlWorkspaceRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, workspace: Workspace) -> None:
+        self._session.add(
+            WorkspaceRow(
+                id=workspace.id,
+                user_id=workspace.owner_id,
+                name=workspace.name,
+                description=workspace.description,
+                language=workspace.language.value,
+                template=workspace.template,
+                settings=workspace.settings,
+                is_public=workspace.is_public,
+                is_template=workspace.is_template,
+                fork_count=workspace.fork_count,
+                star_count=workspace.star_count,
+                last_accessed_at=workspace.last_accessed_at,
+                created_at=workspace.created_at,
+                updated_at=workspace.updated_at,
+            )
+        )
+        await self._session.flush()
+
+    async def get(self, workspace_id: UUID) -> Workspace | None:
+        row = await self._session.get(WorkspaceRow, workspace_id)
+        return _workspace(row) if row else None
+
+    async def list_accessible(self, user_id: UUID, *, now: datetime) -> Sequence[Workspace]:
+        shared = select(WorkspaceShareRow.workspace_id).where(
+            WorkspaceShareRow.shared_with_user_id == user_id,
+            or_(WorkspaceShareRow.expires_at.is_(None), WorkspaceShareRow.expires_at > now),
+        )
+        rows = await self._session.scalars(
+            select(WorkspaceRow)
+            .where(or_(WorkspaceRow.user_id == user_id, WorkspaceRow.id.in_(shared)))
+            .order_by(WorkspaceRow.last_accessed_at.desc(), WorkspaceRow.name)
+        )
+        return [_workspace(row) for row in rows]
+
+
+def _share(row: WorkspaceShareRow) -> WorkspaceShare:
+    assert row.workspace_id and row.shared_with_user_id and row.created_at
+    return WorkspaceShare(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        shared_by_user_id=row.shared_by_user_id,
+        shared_with_user_id=row.shared_with_user_id,
+        permission_level=PermissionLevel(row.permission_level),
+        expires_at=row.expires_at,
+        created_at=row.created_at,
+    )
+
+
+def _public_share(row: PublicShareRow) -> PublicShare:
+    assert row.workspace_id and row.created_at
+    return PublicShare(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        share_token=row.share_token,
+        permission_level=PermissionLevel(row.permission_level or PermissionLevel.READ),
+        expires_at=row.expires_at,
+        view_count=row.view_count or 0,
+        created_at=row.created_at,
+    )
+
+
+class SqlShareRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, share: WorkspaceShare) -> None:
+        self._session.add(
+            WorkspaceShareRow(
+                id=share.id,
+                workspace_id=share.workspace_id,
+                shared_by_user_id=share.shared_by_user_id,
+                shared_with_user_id=share.shared_with_user_id,
+                permission_level=share.permission_level.value,
+                expires_at=share.expires_at,
+                created_at=share.created_at,
+            )
+        )
+        await self._session.flush()
+
+    async def for_user(self, workspace_id: UUID, user_id: UUID) -> Sequence[WorkspaceShare]:
+        rows = await self._session.scalars(
+            select(WorkspaceShareRow).where(
+                WorkspaceShareRow.workspace_id == workspace_id,
+                WorkspaceShareRow.shared_with_user_id == user_id,
+            )
+        )
+        return [_share(row) for row in rows]
+
+    async def add_public(self, share: PublicShare) -> None:
+        self._session.add(
+            PublicShareRow(
+                id=share.id,
+                workspace_id=share.workspace_id,
+                share_token=share.share_token,
+                permission_level=share.permission_level.value,
+                expires_at=share.expires_at,
+                view_count=share.view_count,
+                created_at=share.created_at,
+            )
+        )
+        await self._session.flush()
+
+    async def get_public(self, share_token: str) -> PublicShare | None:
+        row = await self._session.scalar(select(PublicShareRow).where(PublicShareRow.share_token == share_token))
+        return _public_share(row) if row else None
+
+
+def _file(row: FileRow) -> WorkspaceFile:
+    assert row.workspace_id and row.created_at and row.updated_at
+    return WorkspaceFile(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        path=row.path,
+        content=row.content,
+        content_hash=row.content_hash or "",
+        size_bytes=row.size_bytes or 0,
+        mime_type=row.mime_type,
+        is_binary=bool(row.is_binary),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+class SqlFileRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, file: WorkspaceFile) -> None:
+        self._session.add(
+            FileRow(
+                id=file.id,
+                workspace_id=file.workspace_id,
+                path=file.path,
+                content=file.content,
+                content_hash=file.content_hash,
+                size_bytes=file.size_bytes,
+                mime_type=file.mime_type,
+                is_binary=file.is_binary,
+                created_at=file.created_at,
+                updated_at=file.updated_at,
+            )
+        )
+        await self._session.flush()
+
+    async def list(self, workspace_id: UUID) -> Sequence[WorkspaceFile]:
+        rows = await self._session.scalars(
+            select(FileRow).where(FileRow.workspace_id == workspace_id).order_by(FileRow.path)
+        )
+        return [_file(row) for row in rows]

@@ -1,0 +1,74 @@
+"""The SQLAlchemy unit of work: one session, one transaction, rolled back unless committed."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from domain.errors import Conflict
+from persistence.database import CONNECTION_ERRORS, unavailable
+from persistence.repositories import (
+    SqlFileRepository,
+    SqlSessionRepository,
+    SqlShareRepository,
+    SqlSignInTokenRepository,
+    SqlUserRepository,
+    SqlWorkspaceRepository,
+)
+
+
+class SqlUnitOfWork:
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self._session_factory = session_factory
+        self._session: AsyncSession | None = None
+
+    async def __aenter__(self) -> Self:
+        session = self._session = self._session_factory()
+        self.users = SqlUserRepository(session)
+        self.sign_in_tokens = SqlSignInTokenRepository(session)
+        self.sessions = SqlSessionRepository(session)
+        self.workspaces = SqlWorkspaceRepository(session)
+        self.shares = SqlShareRepository(session)
+        self.files = SqlFileRepository(session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._session is not None
+        try:
+            await self._session.rollback()
+            await self._session.close()
+        finally:
+            self._session = None
+        if isinstance(exc, IntegrityError):
+            raise Conflict("That change clashes with something stored already.") from exc
+        if isinstance(exc, CONNECTION_ERRORS):
+            bind = self._session_factory.kw.get("bind")
+            if bind is not None:
+                raise unavailable(bind.url, exc) from exc
+
+    async def commit(self) -> None:
+        assert self._session is not None, "commit() outside `async with`"
+        await self._session.commit()
+
+    async def rollback(self) -> None:
+        assert self._session is not None
+        await self._session.rollback()
+
+
+class SqlUnitOfWorkFactory:
+    """Makes a fresh unit of work per use case; holds the engine's session factory."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self._sessions)
