@@ -1,0 +1,174 @@
+"""The composition root: builds adapters from settings, wires the services, serves the web app.
+
+The only module in `ui` that imports adapters."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.accounts import AccountService
+from domain.auth import AuthService
+from domain.clock import utc_now
+from domain.errors import CodeloftError, InvalidInput, Unavailable
+from domain.ports import Cache
+from domain.workspaces import WorkspaceService
+from persistence import database
+from persistence.cache import MemoryCache, RedisCache
+from persistence.migrate import upgrade
+from persistence.secrets import FernetSecretBox, load_or_create_key_file
+from persistence.unit_of_work import SqlUnitOfWorkFactory
+from ui.context import Services
+from ui.settings import Settings
+
+
+@dataclass
+class Adapters:
+    engine: AsyncEngine
+    cache: Cache
+    secrets: FernetSecretBox
+
+
+def secret_box(settings: Settings) -> FernetSecretBox:
+    keys = settings.key_list() or load_or_create_key_file(settings.data_dir)
+    return FernetSecretBox(keys)
+
+
+def make_cache(settings: Settings) -> Cache:
+    return RedisCache(settings.redis_url) if settings.redis_url else MemoryCache()
+
+
+async def build_services(settings: Settings) -> Services:
+    """Adapters and services for one event loop (the server's, or a CLI command's)."""
+    url = settings.database
+    engine = database.create_engine(url)
+    cache = make_cache(settings)
+    box = secret_box(settings)
+    uow = SqlUnitOfWorkFactory(engine)
+
+    async def health() -> dict[str, Any]:
+        report: dict[str, Any] = {"status": "ok", "database": "ok", "cache": "ok"}
+        try:
+            await database.ping(engine)
+        except Unavailable as error:
+            report.update(status="unavailable", database=error.message)
+        try:
+            await cache.ping()
+            report["cache"] = "redis: ok" if isinstance(cache, RedisCache) else "in-process: ok"
+        except Unavailable as error:
+            report.update(status="unavailable", cache=error.message)
+        return report
+
+    async def close() -> None:
+        if isinstance(cache, RedisCache):
+            await cache.close()
+        await engine.dispose()
+
+    return Services(
+        settings=settings,
+        clock=utc_now,
+        auth=AuthService(uow=uow, clock=utc_now),
+        accounts=AccountService(uow=uow, cache=cache, clock=utc_now),
+        workspaces=WorkspaceService(uow=uow, cache=cache, clock=utc_now),
+        csrf_key=box.primary_key,
+        health=health,
+        close=close,
+    )
+
+
+async def check_services(settings: Settings) -> None:
+    """Fail early, with one clear line, when the database or Redis cannot be reached."""
+    engine = database.create_engine(settings.database)
+    try:
+        await database.ping(engine)
+    finally:
+        await engine.dispose()
+    cache = make_cache(settings)
+    try:
+        await cache.ping()
+    finally:
+        if isinstance(cache, RedisCache):
+            await cache.close()
+
+
+def prepare(settings: Settings) -> None:
+    """Create the data directory, check the services and apply migrations (blocking)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secret_box(settings)
+    asyncio.run(check_services(settings))
+    try:
+        upgrade(settings.database)
+    except database.CONNECTION_ERRORS as error:
+        raise database.unavailable(settings.database, error) from None
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise Unavailable(
+                    f"Port {port} on {host} is already in use: stop the program using it or set CODELOFT_PORT."
+                ) from None
+            raise InvalidInput(f"Cannot listen on {host}:{port} ({error.strerror}): check CODELOFT_HOST.") from None
+
+
+def sign_in_url(settings: Settings, secret: str) -> str:
+    return f"{settings.base_url}/login/token/{secret}"
+
+
+async def owner_sign_in_link(settings: Settings) -> str:
+    services = await build_services(settings)
+    try:
+        owner = await services.accounts.ensure_local_owner()
+        return sign_in_url(settings, await services.auth.issue_sign_in_link(owner.id))
+    finally:
+        await services.close()
+
+
+def serve(settings: Settings) -> None:
+    """`codeloft serve`: prepare, print the sign-in link, run the web app until interrupted."""
+    from nicegui import app, ui
+
+    from ui import context
+    from ui.api import router
+    from ui.errors import api_error_handler
+    from ui.pages import dashboard, login, workspace
+
+    del dashboard, login, workspace  # imported for their @ui.page registrations
+    ensure_port_free(settings.host, settings.port)
+    prepare(settings)
+    link = asyncio.run(owner_sign_in_link(settings))
+
+    app.include_router(router)
+    app.add_exception_handler(CodeloftError, api_error_handler)
+
+    async def start() -> None:
+        context.install(await build_services(settings))
+        print(f"Codeloft is running at {settings.base_url}", flush=True)
+        print(f"Open this one-time sign-in link (valid 24 hours):\n    {link}", flush=True)
+
+    async def stop() -> None:
+        await context.services().close()
+        context.install(None)
+
+    app.on_startup(start)
+    app.on_shutdown(stop)
+    ui.run(
+        host=settings.host,
+        port=settings.port,
+        title="Codeloft",
+        reload=False,
+        show=False,
+        fastapi_docs=True,
+        show_welcome_message=False,
+        uvicorn_logging_level="warning",
+    )

@@ -1,0 +1,39 @@
+"""The services the composition root wires together, reachable from pages and API routes."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from domain.accounts import AccountService
+from domain.auth import AuthService
+from domain.ports import Clock
+from domain.workspaces import WorkspaceService
+from ui.settings import Settings
+
+
+@dataclass(kw_only=True)
+class Services:
+    settings: Settings
+    clock: Clock
+    auth: AuthService
+    accounts: AccountService
+    workspaces: WorkspaceService
+    csrf_key: bytes
+    health: Callable[[], Awaitable[dict[str, Any]]]
+    close: Callable[[], Awaitable[None]]
+
+
+_current: Services | None = None
+
+
+def install(services: Services | None) -> None:
+    global _current  # noqa: PLW0603 - the one process-wide registry, set by the composition root
+    _current = services
+
+
+def services() -> Services:
+    if _current is None:
+        raise RuntimeError("Codeloft's services are not started yet")
+    return _current

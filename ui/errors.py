@@ -1,0 +1,64 @@
+"""The one place where domain errors become HTTP answers or notifications."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from nicegui import ui
+
+from domain.errors import (
+    CodeloftError,
+    Conflict,
+    InvalidInput,
+    LimitExceeded,
+    NotFound,
+    PermissionDenied,
+    QuotaExceeded,
+    Unauthenticated,
+    Unavailable,
+)
+
+STATUS: list[tuple[type[CodeloftError], int]] = [
+    (Unauthenticated, 401),
+    (NotFound, 404),
+    (PermissionDenied, 403),
+    (Conflict, 409),
+    (InvalidInput, 422),
+    (LimitExceeded, 413),
+    (QuotaExceeded, 429),
+    (Unavailable, 503),
+]
+
+
+def http_status(error: CodeloftError) -> int:
+    for kind, status in STATUS:
+        if isinstance(error, kind):
+            return status
+    return 400
+
+
+async def api_error_handler(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, CodeloftError)
+    return JSONResponse({"detail": error.message, "error": type(error).__name__}, status_code=http_status(error))
+
+
+P = ParamSpec("P")
+
+
+def notify_errors(handler: Callable[P, Awaitable[Any]]) -> Callable[P, Awaitable[None]]:
+    """Wrap a UI event handler: a domain error becomes a notification (or a trip to sign-in)."""
+
+    @functools.wraps(handler)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            await handler(*args, **kwargs)
+        except Unauthenticated:
+            ui.navigate.to("/login?reason=expired")
+        except CodeloftError as error:
+            ui.notify(error.message, type="negative", multi_line=True)
+
+    return wrapper

@@ -1,0 +1,1 @@
+"""One module per route group; `ui.app.register_pages` imports them."""

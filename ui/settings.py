@@ -1,0 +1,81 @@
+"""Configuration from `CODELOFT_*` environment variables (pydantic-settings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL
+
+from domain.errors import InvalidInput
+from persistence.database import parse_database_url
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("codeloft", appauthor=False))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CODELOFT_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str | None = None
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    runner: Literal["auto", "bubblewrap", "docker", "local"] = "auto"
+    secret_keys: str | None = None
+    public_url: str | None = None
+
+    @field_validator("database_url", "redis_url", "secret_keys", "public_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def database(self) -> URL:
+        """`CODELOFT_DATABASE_URL`, or the embedded SQLite file in the data directory."""
+        if self.database_url:
+            return parse_database_url(self.database_url)
+        return parse_database_url(f"sqlite:///{self.data_dir / 'codeloft.db'}")
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return bool(self.public_url and self.public_url.startswith("https://"))
+
+    def key_list(self) -> list[str] | None:
+        if not self.secret_keys:
+            return None
+        return [key.strip() for key in self.secret_keys.split(",") if key.strip()]
+
+
+def load_settings() -> Settings:
+    """Read the environment; a bad value becomes one `InvalidInput` line naming the variable."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = str(first["loc"][0]).upper() if first["loc"] else "?"
+        raise InvalidInput(f"CODELOFT_{field} is not valid: {first['msg']}.") from None
+
+
+SETTINGS_HELP: dict[str, str] = {
+    "CODELOFT_DATA_DIR": "where the SQLite file, secret key and workspace data live (default: the user data directory)",
+    "CODELOFT_DATABASE_URL": "postgresql://USER@HOST:PORT/DB or sqlite:///PATH (default: DATA_DIR/codeloft.db)",
+    "CODELOFT_REDIS_URL": "redis://HOST:PORT/DB for the shared cache (default: none, an in-process cache)",
+    "CODELOFT_HOST": "address to listen on (default: 127.0.0.1)",
+    "CODELOFT_PORT": "port to listen on (default: 8080)",
+    "CODELOFT_RUNNER": "sandbox for user code: auto, bubblewrap, docker or local (default: auto)",
+    "CODELOFT_SECRET_KEYS": "comma-separated Fernet keys, the first encrypts (default: generated into DATA_DIR)",
+    "CODELOFT_PUBLIC_URL": "the URL people use to reach Codeloft; https makes cookies Secure (default: none)",
+}

@@ -1,0 +1,41 @@
+"""Who is looking at a page: resolved from the session cookie, re-checked on every action."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+
+from domain.access import Actor
+from domain.entities import User
+from domain.errors import Unauthenticated
+from ui.context import services
+from ui.security import session_token
+
+
+@dataclass(slots=True)
+class Viewer:
+    """The signed-in user of one page. The session token stays on the server, in this object."""
+
+    user: User
+    token: str
+
+    async def actor(self) -> Actor:
+        """Re-validate the session (it may have been signed out elsewhere) before acting."""
+        session = await services().auth.authenticate(self.token)
+        return Actor(user_id=session.user_id)
+
+
+async def viewer(request: Request) -> Viewer | None:
+    token = session_token(request)
+    try:
+        session = await services().auth.authenticate(token)
+    except Unauthenticated:
+        return None
+    assert token is not None
+    return Viewer(user=await services().accounts.profile(session.user_id), token=token)
+
+
+def to_sign_in() -> RedirectResponse:
+    return RedirectResponse("/login", status_code=303)
