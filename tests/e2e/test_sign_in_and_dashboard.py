@@ -1,0 +1,64 @@
+"""A person opens the printed link, creates a workspace, reloads, and cannot reuse the link."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.serving import Server, link_in
+
+pytestmark = pytest.mark.browser
+
+
+def test_sign_in_create_a_workspace_reload_and_see_it(page: Page, server: Server, browser: Browser) -> None:
+    page.goto(server.link)
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.get_by_test_id("user-label")).to_have_text("Owner")
+    expect(page.get_by_text("No workspaces yet")).to_be_visible()
+
+    page.get_by_test_id("new-workspace").click()
+    page.get_by_test_id("new-name").fill("Hello Python")
+    page.get_by_test_id("new-create").click()
+    expect(page.get_by_test_id("workspace-card")).to_have_count(1)
+    expect(page.get_by_test_id("workspace-card")).to_contain_text("Hello Python")
+
+    page.reload()
+    expect(page.get_by_test_id("workspace-card")).to_contain_text("Hello Python")
+    expect(page.get_by_test_id("workspace-card")).to_contain_text("Python")
+
+    page.get_by_test_id("workspace-card").click()
+    expect(page.get_by_test_id("workspace-name")).to_have_text("Hello Python")
+
+    # The same link a second time, in another browser: refused with a clear page.
+    other = browser.new_context().new_page()
+    other.goto(server.link)
+    expect(other).to_have_url(re.compile(r"/login\?reason=used$"))
+    expect(other.get_by_test_id("sign-in-message")).to_have_text(
+        "This sign-in link has already been used: each link works only once."
+    )
+    other.goto(server.base_url + "/")
+    expect(other).to_have_url(re.compile(r"/login$"))
+    other.context.close()
+
+
+def test_a_bad_name_is_explained_and_creates_nothing(page: Page, server: Server) -> None:
+    page.goto(link_in(server.cli("user", "add", "empty@example.com").stdout))
+    page.get_by_test_id("new-workspace").click()
+    page.get_by_test_id("new-name").fill("   ")
+    page.get_by_test_id("new-create").click()
+    expect(page.get_by_text("The workspace name cannot be empty.")).to_be_visible()
+    page.keyboard.press("Escape")
+    page.reload()
+    expect(page.get_by_text("No workspaces yet")).to_be_visible()
+
+
+def test_sign_out_ends_the_session(page: Page, server: Server) -> None:
+    page.goto(link_in(server.cli("user", "add", "leaver@example.com").stdout))
+    expect(page.get_by_test_id("user-label")).to_have_text("leaver@example.com")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile(r"/login\?reason=signed_out$"))
+    expect(page.get_by_test_id("sign-in-message")).to_have_text("You are signed out.")
+    page.goto(server.base_url + "/")
+    expect(page).to_have_url(re.compile(r"/login$"))

@@ -1,0 +1,118 @@
+"""The services on the real SQL adapters, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import func, select
+
+from domain.access import Actor
+from domain.accounts import AccountService
+from domain.auth import AuthService, InvalidSignInLink
+from domain.entities import WorkspaceShare
+from domain.errors import Conflict, NotFound
+from domain.values import PermissionLevel
+from domain.workspaces import WorkspaceService
+from persistence.cache import MemoryCache
+from persistence.models import FileRow, UserRow, WorkspaceRow
+from persistence.unit_of_work import SqlUnitOfWorkFactory
+from tests.conftest import FrozenClock
+
+
+@pytest.fixture
+def services(uow_factory: SqlUnitOfWorkFactory, clock: FrozenClock):
+    cache = MemoryCache()
+    return (
+        AuthService(uow=uow_factory, clock=clock),
+        AccountService(uow=uow_factory, cache=cache, clock=clock),
+        WorkspaceService(uow=uow_factory, cache=cache, clock=clock),
+    )
+
+
+async def count(uow_factory: SqlUnitOfWorkFactory, table) -> int:
+    async with uow_factory.engine.connect() as connection:
+        return int((await connection.execute(select(func.count()).select_from(table))).scalar_one())
+
+
+async def test_unit_of_work_rolls_back_unless_committed(uow_factory: SqlUnitOfWorkFactory, services) -> None:
+    _, accounts, _ = services
+    user = await accounts.add_local_user("ann@example.com")
+    other = replace(user, id=uuid.uuid4(), email="bob@example.com", oauth_id="bob@example.com")
+    async with uow_factory() as uow:
+        await uow.users.add(other)  # left without commit()
+    with pytest.raises(RuntimeError):
+        async with uow_factory() as uow:
+            await uow.users.add(other)
+            assert await uow.users.count() == 2  # visible inside the transaction
+            raise RuntimeError("boom")
+    assert await count(uow_factory, UserRow) == 1
+    async with uow_factory() as uow:
+        await uow.users.add(other)
+        await uow.commit()
+    assert await count(uow_factory, UserRow) == 2
+
+
+async def test_a_duplicate_becomes_conflict(services, uow_factory: SqlUnitOfWorkFactory) -> None:
+    _, accounts, _ = services
+    await accounts.add_local_user("ann@example.com")
+    with pytest.raises(Conflict):
+        await accounts.add_local_user("ANN@example.com")
+    assert await count(uow_factory, UserRow) == 1
+
+
+async def test_sign_in_round_trip(services, clock: FrozenClock) -> None:
+    auth, accounts, _ = services
+    user = await accounts.add_local_user("ann@example.com")
+    secret = await auth.issue_sign_in_link(user.id)
+    signed_in = await auth.redeem_sign_in_link(secret)
+    assert (await auth.authenticate(signed_in.session_token)).user_id == user.id
+    clock.advance(minutes=10)
+    await auth.authenticate(signed_in.session_token)  # touches last_used_at
+    with pytest.raises(InvalidSignInLink, match="already been used"):
+        await auth.redeem_sign_in_link(secret)
+
+
+async def test_concurrent_redemptions_of_one_link_open_one_session(services) -> None:
+    auth, accounts, _ = services
+    user = await accounts.add_local_user("ann@example.com")
+    secret = await auth.issue_sign_in_link(user.id)
+    results = await asyncio.gather(*(auth.redeem_sign_in_link(secret) for _ in range(5)), return_exceptions=True)
+    winners = [r for r in results if not isinstance(r, BaseException)]
+    assert len(winners) == 1
+    assert all(isinstance(r, InvalidSignInLink | Conflict) for r in results if isinstance(r, BaseException))
+
+
+async def test_workspaces_with_template_files_shares_and_cascade(
+    services, uow_factory: SqlUnitOfWorkFactory, clock: FrozenClock
+) -> None:
+    _, accounts, workspaces = services
+    ann = Actor((await accounts.add_local_user("ann@example.com")).id)
+    bob = Actor((await accounts.add_local_user("bob@example.com")).id)
+    first = await workspaces.create(ann, name="First", language="java", template="java", description="d")
+    clock.advance(minutes=1)
+    await workspaces.create(ann, name="Second", language="python")
+    assert [w.name for w in await workspaces.list_accessible(ann)] == ["Second", "First"]
+    async with uow_factory() as uow:
+        assert [f.path for f in await uow.files.list(first.id)] == ["src/app/Main.java"]
+    with pytest.raises(NotFound):
+        await workspaces.get(bob, first.id)
+    async with uow_factory() as uow:
+        assert ann.user_id and bob.user_id
+        await uow.shares.add(
+            WorkspaceShare(
+                workspace_id=first.id,
+                shared_by_user_id=ann.user_id,
+                shared_with_user_id=bob.user_id,
+                permission_level=PermissionLevel.READ,
+                created_at=clock(),
+            )
+        )
+        await uow.commit()
+    assert (await workspaces.get(bob, first.id)).description == "d"
+    assert [w.name for w in await workspaces.list_accessible(bob)] == ["First"]
+    async with uow_factory.engine.begin() as connection:
+        await connection.execute(WorkspaceRow.__table__.delete().where(WorkspaceRow.id == first.id))
+    assert await count(uow_factory, FileRow) == 0 + 0  # python "blank" has no files, java's went with it

@@ -1,0 +1,163 @@
+"""The running server, over HTTP: sign-in links, cookies, CSRF, the workspace API, health."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import create_postgres_database, drop_postgres_database, REDIS_TEST_URL
+from tests.serving import Server, link_in, start_server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running = start_server(tmp_path_factory.mktemp("serve"))
+    yield running
+    running.stop()
+
+
+def signed_in_client(server: Server, link: str | None = None) -> httpx.Client:
+    client = httpx.Client(base_url=server.base_url, timeout=30)
+    response = client.get(link or server.link, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    return client
+
+
+def new_link(server: Server, email: str) -> str:
+    result = server.cli("user", "add", email)
+    assert result.returncode == 0, result.stderr
+    return link_in(result.stdout)
+
+
+def csrf(client: httpx.Client) -> dict[str, str]:
+    return {"X-CSRF-Token": client.get("/api/v1/session").json()["csrf_token"]}
+
+
+def test_health_reports_database_and_cache(server: Server) -> None:
+    response = httpx.get(f"{server.base_url}/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "cache": "in-process: ok"}
+
+
+def test_the_printed_link_sets_a_safe_session_cookie_and_works_once(server: Server) -> None:
+    link = new_link(server, "cookie@example.com")
+    with httpx.Client(base_url=server.base_url) as client:
+        response = client.get(link, follow_redirects=False)
+        cookie = response.headers["set-cookie"]
+        assert "codeloft_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+        assert "Secure" not in cookie  # plain http on localhost
+        assert client.get("/api/v1/session").json()["user"]["email"] == "cookie@example.com"
+    again = httpx.get(f"{server.base_url}{link.split(server.base_url)[1]}", follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"] == "/login?reason=used"
+    assert "set-cookie" not in again.headers
+    page = httpx.get(server.base_url + again.headers["location"])
+    assert "already been used" in page.text
+
+
+def test_a_forged_link_is_refused(server: Server) -> None:
+    response = httpx.get(f"{server.base_url}/login/token/forged", follow_redirects=False)
+    assert response.headers["location"] == "/login?reason=unknown"
+
+
+def test_the_api_needs_a_session(server: Server) -> None:
+    response = httpx.get(f"{server.base_url}/api/v1/workspaces")
+    assert response.status_code == 401 and "Sign in" in response.json()["detail"]
+    pages = httpx.get(server.base_url + "/", follow_redirects=False)
+    assert pages.status_code in (303, 307) and pages.headers["location"] == "/login"
+
+
+def test_writes_need_the_csrf_token(server: Server) -> None:
+    client = signed_in_client(server, new_link(server, "csrf@example.com"))
+    body = {"name": "No token", "language": "python", "template": "python"}
+    refused = client.post("/api/v1/workspaces", json=body)
+    assert refused.status_code == 403 and "X-CSRF-Token" in refused.json()["detail"]
+    wrong = client.post("/api/v1/workspaces", json=body, headers={"X-CSRF-Token": "0" * 64})
+    assert wrong.status_code == 403
+    assert client.get("/api/v1/workspaces").json() == []  # nothing was created
+    created = client.post("/api/v1/workspaces", json=body, headers=csrf(client))
+    assert created.status_code == 201
+    assert created.json()["name"] == "No token" and created.json()["template"] == "python"
+    assert [w["name"] for w in client.get("/api/v1/workspaces").json()] == ["No token"]
+
+
+def test_bad_workspace_input_gets_422_with_the_rule(server: Server) -> None:
+    client = signed_in_client(server, new_link(server, "bad@example.com"))
+    headers = csrf(client)
+    for body, message in [
+        ({"name": " ", "language": "python"}, "cannot be empty"),
+        ({"name": "x", "language": "cobol"}, "Unknown language"),
+        ({"name": "x", "language": "java", "template": "react"}, "Unknown template"),
+    ]:
+        response = client.post("/api/v1/workspaces", json=body, headers=headers)
+        assert response.status_code == 422 and message in response.json()["detail"]
+    assert client.get("/api/v1/workspaces").json() == []
+
+
+def test_another_users_workspace_answers_404_like_a_missing_one(server: Server) -> None:
+    ann = signed_in_client(server, new_link(server, "ann@example.com"))
+    bob = signed_in_client(server, new_link(server, "bob@example.com"))
+    workspace = ann.post(
+        "/api/v1/workspaces", json={"name": "Ann's", "language": "java"}, headers=csrf(ann)
+    ).json()
+    assert ann.get(f"/api/v1/workspaces/{workspace['id']}").status_code == 200
+    hidden = bob.get(f"/api/v1/workspaces/{workspace['id']}")
+    missing = bob.get("/api/v1/workspaces/00000000-0000-0000-0000-000000000000")
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json() == missing.json()
+    assert bob.get("/api/v1/workspaces").json() == []
+
+
+def test_sign_out_revokes_the_session_server_side(server: Server) -> None:
+    client = signed_in_client(server, new_link(server, "out@example.com"))
+    stolen_cookie = client.cookies.get("codeloft_session")
+    assert client.delete("/api/v1/session", headers=csrf(client)).status_code == 204
+    replay = httpx.get(f"{server.base_url}/api/v1/session", cookies={"codeloft_session": stolen_cookie})
+    assert replay.status_code == 401
+
+
+def test_openapi_documents_the_api(server: Server) -> None:
+    paths = httpx.get(f"{server.base_url}/openapi.json").json()["paths"]
+    assert "/api/v1/workspaces" in paths and "/api/v1/session" in paths
+
+
+def test_a_second_server_on_the_same_port_says_so(server: Server, tmp_path: Path) -> None:
+    port = server.base_url.rsplit(":", 1)[1]
+    env = {**server.env, "CODELOFT_DATA_DIR": str(tmp_path)}
+    from tests.serving import codeloft
+
+    result = codeloft("serve", env={**env, "CODELOFT_PORT": port}, timeout=60)
+    assert result.returncode == 2
+    assert f"Port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+async def test_serve_on_postgresql_and_redis(tmp_path: Path) -> None:
+    url = await create_postgres_database()
+    running = None
+    try:
+        running = start_server(
+            tmp_path,
+            CODELOFT_DATABASE_URL=url.render_as_string(hide_password=False),
+            CODELOFT_REDIS_URL=REDIS_TEST_URL,
+        )
+        assert httpx.get(f"{running.base_url}/healthz").json() == {
+            "status": "ok",
+            "database": "ok",
+            "cache": "redis: ok",
+        }
+        client = signed_in_client(running)
+        created = client.post(
+            "/api/v1/workspaces", json={"name": "On PG", "language": "cpp", "template": "cpp"}, headers=csrf(client)
+        )
+        assert created.status_code == 201
+        assert client.get(f"/api/v1/workspaces/{created.json()['id']}").json()["name"] == "On PG"
+        assert not (tmp_path / "codeloft.db").exists()
+    finally:
+        if running:
+            running.stop()
+        await drop_postgres_database(url)

@@ -1,0 +1,107 @@
+"""Start the real `codeloft` command in a subprocess, as a user would."""
+
+from __future__ import annotations
+
+import os
+import re
+import queue
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+LINK = re.compile(r"(http://\S+/login/token/\S+)")
+CODELOFT = shutil.which("codeloft", path=str(Path(sys.executable).parent)) or "codeloft"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def clean_env(**overrides: str) -> dict[str, str]:
+    """The environment without pytest's markers (NiceGUI changes behaviour under pytest) and without
+    any CODELOFT_* setting of the developer's shell."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "CODELOFT_", "NICEGUI_"))}
+    env.update(overrides)
+    return env
+
+
+def codeloft(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603
+        [CODELOFT, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def link_in(text: str) -> str:
+    match = LINK.search(text)
+    assert match, f"no sign-in link in {text!r}"
+    return match.group(1)
+
+
+@dataclass
+class Server:
+    base_url: str
+    link: str
+    env: dict[str, str]
+    process: subprocess.Popen[str]
+    output: list[str] = field(default_factory=list)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return codeloft(*args, env=self.env)
+
+
+def start_server(data_dir: Path, *, timeout: float = 60, **settings: str) -> Server:
+    port = free_port()
+    env = clean_env(CODELOFT_DATA_DIR=str(data_dir), CODELOFT_PORT=str(port), **settings)
+    process = subprocess.Popen(  # noqa: S603
+        [CODELOFT, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    )
+    output: list[str] = []
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def drain() -> None:  # keeps reading so the server never blocks on a full pipe
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line)
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=drain, daemon=True).start()
+    deadline = time.monotonic() + timeout
+    link = None
+    while link is None:
+        try:
+            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+        except queue.Empty:
+            process.kill()
+            raise AssertionError("no sign-in link within the time limit:\n" + "".join(output)) from None
+        if line is None:
+            process.wait()
+            raise AssertionError("codeloft serve exited:\n" + "".join(output))
+        match = LINK.search(line)
+        link = match.group(1) if match else None
+    base_url = f"http://127.0.0.1:{port}"
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=2).status_code in (200, 503):
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    return Server(base_url=base_url, link=link, env=env, process=process, output=output)

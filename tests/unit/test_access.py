@@ -1,0 +1,120 @@
+"""The role matrix, table-driven: every role against every action."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+
+from domain.access import (
+    ANONYMOUS,
+    Action,
+    Actor,
+    OwnedResource,
+    Role,
+    WorkspaceResource,
+    require,
+    role_of,
+)
+from domain.entities import PublicShare, WorkspaceShare
+from domain.errors import NotFound, PermissionDenied
+from domain.values import PermissionLevel
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+OWNER, ADMIN, WRITER, READER, STRANGER = (uuid4() for _ in range(5))
+WORKSPACE = uuid4()
+
+
+def share(user, level, expires_at=None):
+    return WorkspaceShare(
+        workspace_id=WORKSPACE,
+        shared_by_user_id=OWNER,
+        shared_with_user_id=user,
+        permission_level=level,
+        expires_at=expires_at,
+        created_at=NOW,
+    )
+
+
+SHARES = (
+    share(ADMIN, PermissionLevel.ADMIN),
+    share(WRITER, PermissionLevel.WRITE),
+    share(READER, PermissionLevel.READ),
+)
+LINK = PublicShare(workspace_id=WORKSPACE, share_token="t", created_at=NOW)
+
+
+def resource(*, link: PublicShare | None = None, public: bool = False, shares=SHARES) -> WorkspaceResource:
+    return WorkspaceResource(
+        workspace_id=WORKSPACE, owner_id=OWNER, is_public=public, shares=shares, public_link=link
+    )
+
+
+V, E, R, M, S, D = Action.VIEW, Action.EDIT, Action.RUN, Action.MANAGE, Action.SHARE, Action.DELETE
+# who, how they come, what they may do ("ok"), may see but not do ("denied"), or not even see ("hidden")
+MATRIX = [
+    ("owner", Actor(OWNER), None, {V, E, R, M, S, D}),
+    ("admin", Actor(ADMIN), None, {V, E, R, M, S}),
+    ("write", Actor(WRITER), None, {V, E, R}),
+    ("read", Actor(READER), None, {V}),
+    ("public link, anonymous", ANONYMOUS, LINK, {V}),
+    ("public link, stranger", Actor(STRANGER), LINK, {V}),
+    ("stranger", Actor(STRANGER), None, set()),
+    ("anonymous", ANONYMOUS, None, set()),
+]
+
+
+@pytest.mark.parametrize("action", list(Action))
+@pytest.mark.parametrize(("who", "actor", "link", "allowed_actions"), MATRIX, ids=[row[0] for row in MATRIX])
+def test_role_matrix(who, actor, link, allowed_actions, action) -> None:
+    target = resource(link=link)
+    if action in allowed_actions:
+        require(actor, action, target, now=NOW)
+    elif allowed_actions:
+        with pytest.raises(PermissionDenied):
+            require(actor, action, target, now=NOW)
+    else:
+        with pytest.raises(NotFound):
+            require(actor, action, target, now=NOW)
+
+
+def test_an_expired_share_grants_nothing() -> None:
+    expired = (share(READER, PermissionLevel.WRITE, expires_at=NOW - timedelta(seconds=1)),)
+    with pytest.raises(NotFound):
+        require(Actor(READER), Action.VIEW, resource(shares=expired), now=NOW)
+
+
+def test_an_expired_public_link_grants_nothing() -> None:
+    link = PublicShare(workspace_id=WORKSPACE, share_token="t", expires_at=NOW, created_at=NOW)
+    with pytest.raises(NotFound):
+        require(ANONYMOUS, Action.VIEW, resource(link=link), now=NOW)
+
+
+def test_a_link_to_another_workspace_grants_nothing() -> None:
+    link = PublicShare(workspace_id=uuid4(), share_token="t", created_at=NOW)
+    assert role_of(ANONYMOUS, resource(link=link), now=NOW) is Role.ANONYMOUS
+
+
+def test_a_public_workspace_is_readable_by_anyone_but_writable_by_nobody_else() -> None:
+    require(ANONYMOUS, Action.VIEW, resource(public=True), now=NOW)
+    with pytest.raises(PermissionDenied):
+        require(Actor(STRANGER), Action.EDIT, resource(public=True), now=NOW)
+
+
+def test_the_strongest_of_several_grants_wins() -> None:
+    both = (share(READER, PermissionLevel.READ), share(READER, PermissionLevel.ADMIN))
+    assert role_of(Actor(READER), resource(shares=both), now=NOW) is Role.ADMIN
+
+
+def test_owned_resources_are_invisible_to_everybody_but_their_owner() -> None:
+    token = OwnedResource(owner_id=OWNER, kind="AI token")
+    assert require(Actor(OWNER), Action.MANAGE, token, now=NOW) is Role.OWNER
+    for actor in (Actor(ADMIN), ANONYMOUS):
+        with pytest.raises(NotFound, match="No such AI token"):
+            require(actor, Action.VIEW, token, now=NOW)
+
+
+def test_denial_names_the_role() -> None:
+    with pytest.raises(PermissionDenied, match="'read'"):
+        require(Actor(READER), Action.EDIT, resource(), now=NOW)

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import pytest
+
+from domain.errors import InvalidInput
+from domain.values import Email, Language, Tier, WorkspacePath, parse_enum, require_text
+
+
+@pytest.mark.parametrize("path", ["main.py", "src/app/Main.java", "a b/ü.txt", ".gitignore", "x" * 1024])
+def test_valid_paths(path: str) -> None:
+    assert WorkspacePath(path).value == path
+
+
+@pytest.mark.parametrize(
+    ("path", "rule"),
+    [
+        ("", "empty"),
+        ("../x", r"'\.\.'"),
+        ("a/../b", r"'\.\.'"),
+        ("./a", r"'\.'"),
+        ("a//b", "empty segment"),
+        ("a/", "empty segment"),
+        ("/etc/passwd", "relative"),
+        ("a\\b", "backslash"),
+        ("a\x00b", "control"),
+        ("a\nb", "control"),
+        ("x" * 1025, "1024 bytes"),
+        ("é" * 513, "1024 bytes"),
+    ],
+)
+def test_invalid_paths_name_the_rule(path: str, rule: str) -> None:
+    with pytest.raises(InvalidInput, match=rule):
+        WorkspacePath(path)
+
+
+def test_path_parts() -> None:
+    path = WorkspacePath("src/app/Main.java")
+    assert (path.parent, path.name) == ("src/app", "Main.java")
+
+
+def test_email_is_normalised_and_checked() -> None:
+    assert Email("  Bob@Example.COM ").value == "bob@example.com"
+    with pytest.raises(InvalidInput, match="not an e-mail address"):
+        Email("bob")
+
+
+def test_enums_list_allowed_values() -> None:
+    assert parse_enum(Language, "Python", what="language") is Language.PYTHON
+    with pytest.raises(InvalidInput, match="free, premium, enterprise"):
+        parse_enum(Tier, "gold", what="tier")
+
+
+def test_text_rules() -> None:
+    assert require_text("  hi ", what="name", max_length=5) == "hi"
+    with pytest.raises(InvalidInput, match="name cannot be empty"):
+        require_text("   ", what="name", max_length=5)
+    with pytest.raises(InvalidInput, match="at most 5"):
+        require_text("abcdef", what="name", max_length=5)
