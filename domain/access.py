@@ -135,7 +135,5 @@ def require(actor: Actor, action: Action, resource: Resource, *, now: datetime) 
     if not allowed(role, Action.VIEW):
         raise NotFound("No such workspace, or you have no access to it.")
     if not allowed(role, action):
-        raise PermissionDenied(
-            f"Your access to this workspace is '{role}', which does not allow you to {action} it."
-        )
+        raise PermissionDenied(f"Your access to this workspace is '{role}', which does not allow you to {action} it.")
     return role

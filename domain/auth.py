@@ -71,17 +71,11 @@ class AuthService:
             if token is None:
                 raise InvalidSignInLink("unknown", "This sign-in link is not valid.")
             if token.used_at is not None:
-                raise InvalidSignInLink(
-                    "used", "This sign-in link has already been used: each link works only once."
-                )
+                raise InvalidSignInLink("used", "This sign-in link has already been used: each link works only once.")
             if token.expires_at <= now:
-                raise InvalidSignInLink(
-                    "expired", "This sign-in link has expired: links are valid for 24 hours."
-                )
+                raise InvalidSignInLink("expired", "This sign-in link has expired: links are valid for 24 hours.")
             if not await uow.sign_in_tokens.mark_used(token.id, at=now):
-                raise InvalidSignInLink(
-                    "used", "This sign-in link has already been used: each link works only once."
-                )
+                raise InvalidSignInLink("used", "This sign-in link has already been used: each link works only once.")
             user = await uow.users.get(token.user_id)
             if user is None:
                 raise InvalidSignInLink("unknown", "This sign-in link is not valid.")

@@ -106,12 +106,23 @@ class FileRepository(Protocol):
 class UnitOfWork(Protocol):
     """One transaction. Entering opens it; leaving rolls back unless `commit()` was called."""
 
-    users: UserRepository
-    sign_in_tokens: SignInTokenRepository
-    sessions: SessionRepository
-    workspaces: WorkspaceRepository
-    shares: ShareRepository
-    files: FileRepository
+    @property
+    def users(self) -> UserRepository: ...
+
+    @property
+    def sign_in_tokens(self) -> SignInTokenRepository: ...
+
+    @property
+    def sessions(self) -> SessionRepository: ...
+
+    @property
+    def workspaces(self) -> WorkspaceRepository: ...
+
+    @property
+    def shares(self) -> ShareRepository: ...
+
+    @property
+    def files(self) -> FileRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

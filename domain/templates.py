@@ -20,7 +20,10 @@ _PYTHON_MAIN = 'def main() -> None:\n    print("Hello from Codeloft!")\n\n\nif _
 _NODE_MAIN = 'console.log("Hello from Codeloft!");\n'
 _CPP_HEADER = "#pragma once\n#include <string>\n\nstd::string greeting();\n"
 _CPP_SOURCE = '#include "greeting.hpp"\n\nstd::string greeting() { return "Hello from Codeloft!"; }\n'
-_CPP_MAIN = '#include <iostream>\n#include "greeting.hpp"\n\nint main() {\n    std::cout << greeting() << std::endl;\n    return 0;\n}\n'
+_CPP_MAIN = (
+    '#include <iostream>\n#include "greeting.hpp"\n\n'
+    "int main() {\n    std::cout << greeting() << std::endl;\n    return 0;\n}\n"
+)
 _JAVA_MAIN = (
     "package app;\n\npublic class Main {\n    public static void main(String[] args) {\n"
     '        System.out.println("Hello from Codeloft!");\n    }\n}\n'

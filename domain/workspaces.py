@@ -102,9 +102,7 @@ class WorkspaceService:
         return workspace
 
     async def _require(self, uow: UnitOfWork, actor: Actor, action: Action, workspace: Workspace) -> access.Role:
-        shares = (
-            tuple(await uow.shares.for_user(workspace.id, actor.user_id)) if actor.user_id is not None else ()
-        )
+        shares = tuple(await uow.shares.for_user(workspace.id, actor.user_id)) if actor.user_id is not None else ()
         resource = WorkspaceResource(
             workspace_id=workspace.id, owner_id=workspace.owner_id, is_public=workspace.is_public, shares=shares
         )

@@ -226,9 +226,7 @@ class AIMessageRow(Base):
     conversation_id: Mapped[uuid.UUID | None] = _fk("ai_conversations.id", "CASCADE")
     role: Mapped[str] = mapped_column(String(20))
     content: Mapped[str] = mapped_column(Text)
-    metadata_: Mapped[dict[str, Any] | None] = mapped_column(
-        "metadata", JSONDocument, server_default=text("'{}'")
-    )
+    metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSONDocument, server_default=text("'{}'"))
     created_at: Mapped[datetime | None] = _timestamp()
 
 
@@ -279,7 +277,8 @@ class ExtensionRow(Base):
         Index(
             "idx_extensions_search",
             text(
-                "to_tsvector('english'::regconfig, (((display_name)::text || ' '::text) || COALESCE(description, ''::text)))"
+                "to_tsvector('english'::regconfig, "
+                "(((display_name)::text || ' '::text) || COALESCE(description, ''::text)))"
             ),
             postgresql_using="gin",
         ).ddl_if(dialect="postgresql"),

@@ -160,9 +160,7 @@ class SqlSessionRepository:
         await self._session.flush()
 
     async def get_by_hash(self, token_hash: str) -> UserSession | None:
-        row = await self._session.scalar(
-            select(UserSessionRow).where(UserSessionRow.refresh_token_hash == token_hash)
-        )
+        row = await self._session.scalar(select(UserSessionRow).where(UserSessionRow.refresh_token_hash == token_hash))
         return _session_entity(row) if row else None
 
     async def touch(self, session_id: UUID, *, at: datetime) -> None:

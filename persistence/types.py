@@ -36,7 +36,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
-class gen_random_uuid(FunctionElement[Any]):  # noqa: N801 - named after the SQL function
+class gen_random_uuid(FunctionElement[Any]):
     """Server-side random UUID: PostgreSQL's gen_random_uuid(), 32 random hex digits on SQLite."""
 
     inherit_cache = True
@@ -52,7 +52,7 @@ def _uuid_sqlite(element: ColumnElement[Any], compiler: Any, **kw: Any) -> str:
     return "(lower(hex(randomblob(16))))"
 
 
-class utc_now(FunctionElement[Any]):  # noqa: N801
+class utc_now(FunctionElement[Any]):
     """The current time in UTC, as a timestamp without time zone."""
 
     inherit_cache = True
@@ -68,7 +68,7 @@ def _now_sqlite(element: ColumnElement[Any], compiler: Any, **kw: Any) -> str:
     return "(CURRENT_TIMESTAMP)"
 
 
-class current_date(FunctionElement[Any]):  # noqa: N801
+class current_date(FunctionElement[Any]):
     inherit_cache = True
 
 

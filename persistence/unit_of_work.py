@@ -21,6 +21,13 @@ from persistence.repositories import (
 
 
 class SqlUnitOfWork:
+    users: SqlUserRepository
+    sign_in_tokens: SqlSignInTokenRepository
+    sessions: SqlSessionRepository
+    workspaces: SqlWorkspaceRepository
+    shares: SqlShareRepository
+    files: SqlFileRepository
+
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
         self._session: AsyncSession | None = None

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import re
 import queue
+import re
 import shutil
 import socket
 import subprocess
@@ -35,9 +35,7 @@ def clean_env(**overrides: str) -> dict[str, str]:
 
 
 def codeloft(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603
-        [CODELOFT, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
+    return subprocess.run([CODELOFT, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def link_in(text: str) -> str:
@@ -70,7 +68,7 @@ class Server:
 def start_server(data_dir: Path, *, timeout: float = 60, **settings: str) -> Server:
     port = free_port()
     env = clean_env(CODELOFT_DATA_DIR=str(data_dir), CODELOFT_PORT=str(port), **settings)
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [CODELOFT, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
     )
     output: list[str] = []

@@ -7,10 +7,9 @@ from __future__ import annotations
 import asyncio
 import errno
 import socket
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.engine import URL
 
 from domain.accounts import AccountService
 from domain.auth import AuthService
@@ -27,11 +26,8 @@ from ui.context import Services
 from ui.settings import Settings
 
 
-@dataclass
-class Adapters:
-    engine: AsyncEngine
-    cache: Cache
-    secrets: FernetSecretBox
+def database_url(settings: Settings) -> URL:
+    return database.parse_database_url(settings.database)
 
 
 def secret_box(settings: Settings) -> FernetSecretBox:
@@ -45,7 +41,7 @@ def make_cache(settings: Settings) -> Cache:
 
 async def build_services(settings: Settings) -> Services:
     """Adapters and services for one event loop (the server's, or a CLI command's)."""
-    url = settings.database
+    url = database_url(settings)
     engine = database.create_engine(url)
     cache = make_cache(settings)
     box = secret_box(settings)
@@ -83,7 +79,7 @@ async def build_services(settings: Settings) -> Services:
 
 async def check_services(settings: Settings) -> None:
     """Fail early, with one clear line, when the database or Redis cannot be reached."""
-    engine = database.create_engine(settings.database)
+    engine = database.create_engine(database_url(settings))
     try:
         await database.ping(engine)
     finally:
@@ -102,9 +98,9 @@ def prepare(settings: Settings) -> None:
     secret_box(settings)
     asyncio.run(check_services(settings))
     try:
-        upgrade(settings.database)
+        upgrade(database_url(settings))
     except database.CONNECTION_ERRORS as error:
-        raise database.unavailable(settings.database, error) from None
+        raise database.unavailable(database_url(settings), error) from None
 
 
 def ensure_port_free(host: str, port: int) -> None:

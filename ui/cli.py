@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
@@ -58,12 +57,12 @@ def serve() -> None:
 @cli.command()
 def migrate() -> None:
     """Apply every pending migration to CODELOFT_DATABASE_URL (or the embedded SQLite file)."""
-    from ui.app import prepare
+    from ui.app import database_url, prepare
 
     def action() -> None:
         settings = _settings()
         prepare(settings)
-        typer.echo(f"Migrations applied: {settings.database.render_as_string(hide_password=True)}")
+        typer.echo(f"Migrations applied: {database_url(settings).render_as_string(hide_password=True)}")
 
     _run(action)
 
@@ -119,4 +118,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

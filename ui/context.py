@@ -29,7 +29,7 @@ _current: Services | None = None
 
 
 def install(services: Services | None) -> None:
-    global _current  # noqa: PLW0603 - the one process-wide registry, set by the composition root
+    global _current
     _current = services
 
 

@@ -8,10 +8,8 @@ from typing import Literal
 import platformdirs
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import URL
 
 from domain.errors import InvalidInput
-from persistence.database import parse_database_url
 
 
 def default_data_dir() -> Path:
@@ -36,11 +34,9 @@ class Settings(BaseSettings):
         return None if isinstance(value, str) and not value.strip() else value
 
     @property
-    def database(self) -> URL:
+    def database(self) -> str:
         """`CODELOFT_DATABASE_URL`, or the embedded SQLite file in the data directory."""
-        if self.database_url:
-            return parse_database_url(self.database_url)
-        return parse_database_url(f"sqlite:///{self.data_dir / 'codeloft.db'}")
+        return self.database_url or f"sqlite:///{self.data_dir / 'codeloft.db'}"
 
     @property
     def base_url(self) -> str:

@@ -28,9 +28,15 @@ def env(tmp_path: Path) -> dict[str, str]:
 def test_help_documents_every_command_and_setting(env: dict[str, str]) -> None:
     result = codeloft("--help", env=env)
     assert result.returncode == 0
-    for word in ["serve", "migrate", "user", *(f"CODELOFT_{s}" for s in (
-        "DATA_DIR", "DATABASE_URL", "REDIS_URL", "HOST", "PORT", "RUNNER", "SECRET_KEYS", "PUBLIC_URL"
-    ))]:
+    for word in [
+        "serve",
+        "migrate",
+        "user",
+        *(
+            f"CODELOFT_{s}"
+            for s in ("DATA_DIR", "DATABASE_URL", "REDIS_URL", "HOST", "PORT", "RUNNER", "SECRET_KEYS", "PUBLIC_URL")
+        ),
+    ]:
         assert word in result.stdout
     users = codeloft("user", "--help", env=env)
     assert "add" in users.stdout and "link" in users.stdout

@@ -66,7 +66,9 @@ async def test_upgrade_creates_every_table_column_and_index_of_the_spec(migrated
     schema = await run(migrated_database, _schema)
     for table, columns in spec_tables().items():
         assert table in schema["tables"], f"missing table {table}"
-        assert set(columns) <= set(schema["tables"][table]), f"{table} lacks {set(columns) - set(schema['tables'][table])}"
+        assert set(columns) <= set(schema["tables"][table]), (
+            f"{table} lacks {set(columns) - set(schema['tables'][table])}"
+        )
     expected = spec_indexes() if migrated_database.drivername.startswith("postgresql") else spec_indexes() - FULL_TEXT
     assert expected <= schema["indexes"]
 
@@ -77,8 +79,8 @@ async def test_models_and_migrated_schema_do_not_differ(migrated_database: URL) 
             connection,
             opts={
                 "compare_type": True,
-                "include_object": lambda obj, name, type_, reflected, other: not (
-                    type_ == "index" and name in FULL_TEXT
+                "include_object": lambda obj, name, type_, reflected, other: (
+                    not (type_ == "index" and name in FULL_TEXT)
                 ),
             },
         )
@@ -89,9 +91,7 @@ async def test_models_and_migrated_schema_do_not_differ(migrated_database: URL) 
 
 async def test_server_defaults_fill_a_row_inserted_with_only_required_columns(migrated_database: URL) -> None:
     def insert_and_read(connection: Connection) -> dict[str, Any]:
-        connection.execute(
-            text("INSERT INTO users (email, oauth_provider, oauth_id) VALUES ('a@b.c', 'github', '1')")
-        )
+        connection.execute(text("INSERT INTO users (email, oauth_provider, oauth_id) VALUES ('a@b.c', 'github', '1')"))
         row = connection.execute(text("SELECT * FROM users")).mappings().one()
         connection.execute(
             text("INSERT INTO workspaces (user_id, name, language) VALUES (:u, 'w', 'python')"), {"u": row["id"]}
@@ -183,9 +183,11 @@ async def test_downgrade_to_base_leaves_nothing_behind(migrated_database: URL) -
         leftovers = await run(
             migrated_database,
             lambda c: c.execute(
-                text("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                     "WHERE n.nspname = 'public' AND c.relname <> 'alembic_version' "
-                     "AND c.relname NOT LIKE 'alembic_version%'")
+                text(
+                    "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = 'public' AND c.relname <> 'alembic_version' "
+                    "AND c.relname NOT LIKE 'alembic_version%'"
+                )
             ).scalar_one(),
         )
         assert leftovers == 0

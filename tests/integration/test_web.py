@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import create_postgres_database, drop_postgres_database, REDIS_TEST_URL
+from tests.conftest import REDIS_TEST_URL, create_postgres_database, drop_postgres_database
 from tests.serving import Server, link_in, start_server
 
 
@@ -99,9 +99,7 @@ def test_bad_workspace_input_gets_422_with_the_rule(server: Server) -> None:
 def test_another_users_workspace_answers_404_like_a_missing_one(server: Server) -> None:
     ann = signed_in_client(server, new_link(server, "ann@example.com"))
     bob = signed_in_client(server, new_link(server, "bob@example.com"))
-    workspace = ann.post(
-        "/api/v1/workspaces", json={"name": "Ann's", "language": "java"}, headers=csrf(ann)
-    ).json()
+    workspace = ann.post("/api/v1/workspaces", json={"name": "Ann's", "language": "java"}, headers=csrf(ann)).json()
     assert ann.get(f"/api/v1/workspaces/{workspace['id']}").status_code == 200
     hidden = bob.get(f"/api/v1/workspaces/{workspace['id']}")
     missing = bob.get("/api/v1/workspaces/00000000-0000-0000-0000-000000000000")

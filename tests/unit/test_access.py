@@ -46,9 +46,7 @@ LINK = PublicShare(workspace_id=WORKSPACE, share_token="t", created_at=NOW)
 
 
 def resource(*, link: PublicShare | None = None, public: bool = False, shares=SHARES) -> WorkspaceResource:
-    return WorkspaceResource(
-        workspace_id=WORKSPACE, owner_id=OWNER, is_public=public, shares=shares, public_link=link
-    )
+    return WorkspaceResource(workspace_id=WORKSPACE, owner_id=OWNER, is_public=public, shares=shares, public_link=link)
 
 
 V, E, R, M, S, D = Action.VIEW, Action.EDIT, Action.RUN, Action.MANAGE, Action.SHARE, Action.DELETE

@@ -36,7 +36,7 @@ async def test_profile_is_read_through_the_cache(accounts: AccountService, cache
 
 
 async def test_unknown_email_is_not_found(accounts: AccountService) -> None:
-    with pytest.raises(NotFound, match="nobody@example.com"):
+    with pytest.raises(NotFound, match=r"nobody@example\.com"):
         await accounts.find_by_email("nobody@example.com")
 
 

@@ -50,9 +50,7 @@ async def test_an_unknown_link_is_refused(auth: AuthService) -> None:
 async def test_signing_in_again_replaces_the_old_session(auth: AuthService, accounts: AccountService) -> None:
     user = await accounts.add_local_user("ann@example.com")
     first = await auth.redeem_sign_in_link(await auth.issue_sign_in_link(user.id))
-    second = await auth.redeem_sign_in_link(
-        await auth.issue_sign_in_link(user.id), replacing=first.session_token
-    )
+    second = await auth.redeem_sign_in_link(await auth.issue_sign_in_link(user.id), replacing=first.session_token)
     assert second.session_id != first.session_id
     with pytest.raises(Unauthenticated):
         await auth.authenticate(first.session_token)

@@ -12,13 +12,23 @@ from domain.values import Language, Tier, WorkspacePath
 def test_entities_survive_a_json_round_trip() -> None:
     now = datetime(2026, 1, 1, tzinfo=UTC)
     user = User(
-        email="a@b.c", oauth_provider="local", oauth_id="a@b.c", subscription_tier=Tier.PREMIUM,
-        ai_quota_reset_date=date(2026, 1, 1), created_at=now, updated_at=now,
+        email="a@b.c",
+        oauth_provider="local",
+        oauth_id="a@b.c",
+        subscription_tier=Tier.PREMIUM,
+        ai_quota_reset_date=date(2026, 1, 1),
+        created_at=now,
+        updated_at=now,
     )
     assert from_json(User, json.loads(json.dumps(to_json(user)))) == user
     workspace = Workspace(
-        owner_id=user.id, name="w", language=Language.JAVA, settings={"tab": 4},
-        last_accessed_at=now, created_at=now, updated_at=now,
+        owner_id=user.id,
+        name="w",
+        language=Language.JAVA,
+        settings={"tab": 4},
+        last_accessed_at=now,
+        created_at=now,
+        updated_at=now,
     )
     assert from_json(Workspace, json.loads(json.dumps(to_json(workspace)))) == workspace
 

@@ -28,12 +28,16 @@ class NewWorkspaceDialog:
         with ui.dialog() as self.dialog, ui.card().classes("w-96"):
             ui.label("New workspace").classes("text-lg font-bold")
             self.name = ui.input("Name").props('autofocus data-testid="new-name"').classes("w-full")
-            self.language = ui.select(
-                {lang.value: label for lang, label in LANGUAGE_LABELS.items()},
-                value=Language.PYTHON.value,
-                label="Language",
-                on_change=lambda _: self._refresh_templates(),
-            ).classes("w-full").props('data-testid="new-language"')
+            self.language = (
+                ui.select(
+                    {lang.value: label for lang, label in LANGUAGE_LABELS.items()},
+                    value=Language.PYTHON.value,
+                    label="Language",
+                    on_change=lambda _: self._refresh_templates(),
+                )
+                .classes("w-full")
+                .props('data-testid="new-language"')
+            )
             self.template = ui.select({}, label="Template").classes("w-full").props('data-testid="new-template"')
             self.description = ui.textarea("Description (optional)").classes("w-full")
             with ui.row().classes("w-full justify-end"):

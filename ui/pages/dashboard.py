@@ -28,9 +28,10 @@ class WorkspaceList:
                 self._row(workspace)
 
     def _row(self, workspace: Workspace) -> None:
-        with ui.link(target=f"/w/{workspace.id}").classes("w-full no-underline text-inherit"), ui.card().classes(
-            "w-full hover:shadow-md"
-        ).props('data-testid="workspace-card"'):
+        with (
+            ui.link(target=f"/w/{workspace.id}").classes("w-full no-underline text-inherit"),
+            ui.card().classes("w-full hover:shadow-md").props('data-testid="workspace-card"'),
+        ):
             with ui.row().classes("w-full items-center justify-between"):
                 ui.label(workspace.name).classes("text-base font-semibold")
                 ui.badge(LANGUAGE_LABELS[workspace.language]).props("outline")

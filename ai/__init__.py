@@ -1,0 +1,1 @@
+"""AI chat provider adapters (OpenAI, Gemini, OpenAI-compatible): arrive with the assistant issue."""

@@ -1,0 +1,1 @@
+"""Sandbox runner adapters (bubblewrap, Docker API, local): arrive with the compile-and-run issue."""
