@@ -1,4 +1,7 @@
-"""Playwright with Debian's Chromium (browsers cannot be downloaded here)."""
+"""Playwright with Debian's Chromium (browsers cannot be downloaded here).
+
+The sync API keeps an event loop running while it is open, so the browser lives only as long as
+this package's tests and the asyncio tests run before them (see `testpaths`)."""
 
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
