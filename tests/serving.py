@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-LINK = re.compile(r"(http://\S+/login/token/\S+)")
+LINK = re.compile(r"(https?://\S+/login/token/\S+)")
 CODELOFT = shutil.which("codeloft", path=str(Path(sys.executable).parent)) or "codeloft"
 
 

@@ -62,3 +62,16 @@ def test_sign_out_ends_the_session(page: Page, server: Server) -> None:
     expect(page.get_by_test_id("sign-in-message")).to_have_text("You are signed out.")
     page.goto(server.base_url + "/")
     expect(page).to_have_url(re.compile(r"/login$"))
+
+
+def test_choosing_a_language_offers_its_templates(page: Page, server: Server) -> None:
+    page.goto(link_in(server.cli("user", "add", "polyglot@example.com").stdout))
+    page.get_by_test_id("new-workspace").click()
+    page.get_by_test_id("new-name").fill("Native")
+    page.get_by_test_id("new-language").click()
+    page.get_by_role("option", name="C++").click()
+    expect(page.get_by_test_id("new-template")).to_contain_text("C++ program")
+    page.get_by_test_id("new-name").press("Enter")
+    card = page.get_by_test_id("workspace-card")
+    expect(card).to_contain_text("Native")
+    expect(card).to_contain_text("C++")

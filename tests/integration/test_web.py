@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -159,3 +160,26 @@ async def test_serve_on_postgresql_and_redis(tmp_path: Path) -> None:
         if running:
             running.stop()
         await drop_postgres_database(url)
+
+
+def test_an_expired_link_is_refused_with_its_reason(server: Server) -> None:
+    link = new_link(server, "late@example.com")
+    database = sqlite3.connect(Path(server.env["CODELOFT_DATA_DIR"]) / "codeloft.db")
+    with database:
+        database.execute("UPDATE sign_in_tokens SET expires_at = '2020-01-01 00:00:00' WHERE used_at IS NULL")
+    database.close()
+    response = httpx.get(link, follow_redirects=False)
+    assert response.headers["location"] == "/login?reason=expired"
+    assert "set-cookie" not in response.headers
+    assert "has expired" in httpx.get(server.base_url + response.headers["location"]).text
+
+
+def test_behind_https_links_use_the_public_url_and_cookies_are_secure(tmp_path: Path) -> None:
+    running = start_server(tmp_path, CODELOFT_PUBLIC_URL="https://ide.example.test")
+    try:
+        assert running.link.startswith("https://ide.example.test/login/token/")
+        local_link = running.base_url + running.link.removeprefix("https://ide.example.test")
+        response = httpx.get(local_link, follow_redirects=False)
+        assert "Secure" in response.headers["set-cookie"]
+    finally:
+        running.stop()
