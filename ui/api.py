@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain.access import Actor
 from domain.auth import InvalidSignInLink
-from domain.entities import User, Workspace
+from domain.entities import Workspace
 from domain.errors import PermissionDenied, Unauthenticated
 from ui.context import services
 from ui.security import (
@@ -51,25 +51,15 @@ CallerDep = Annotated[Caller, Depends(authenticated)]
 
 
 class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: UUID
     email: str
     display_name: str | None
     avatar_url: str | None
     subscription_tier: str
     ai_quota_used: int
-    ai_quota_reset_date: str
-
-    @classmethod
-    def of(cls, user: User) -> UserOut:
-        return cls(
-            id=user.id,
-            email=user.email,
-            display_name=user.display_name,
-            avatar_url=user.avatar_url,
-            subscription_tier=user.subscription_tier.value,
-            ai_quota_used=user.ai_quota_used,
-            ai_quota_reset_date=user.ai_quota_reset_date.isoformat(),
-        )
+    ai_quota_reset_date: date
 
 
 class SessionOut(BaseModel):
@@ -85,6 +75,8 @@ class WorkspaceIn(BaseModel):
 
 
 class WorkspaceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: UUID
     name: str
     description: str | None
@@ -97,28 +89,16 @@ class WorkspaceOut(BaseModel):
     created_at: datetime
     updated_at: datetime
 
-    @classmethod
-    def of(cls, workspace: Workspace) -> WorkspaceOut:
-        return cls(
-            id=workspace.id,
-            name=workspace.name,
-            description=workspace.description,
-            language=workspace.language.value,
-            template=workspace.template,
-            settings=workspace.settings,
-            is_public=workspace.is_public,
-            owner_id=workspace.owner_id,
-            last_accessed_at=workspace.last_accessed_at,
-            created_at=workspace.created_at,
-            updated_at=workspace.updated_at,
-        )
+
+def workspace_out(workspace: Workspace) -> WorkspaceOut:
+    return WorkspaceOut.model_validate(workspace)
 
 
 @router.get("/api/v1/session", tags=["session"])
 async def get_session(caller: CallerDep) -> SessionOut:
     svc = services()
     user = await svc.accounts.profile(caller.user_id)
-    return SessionOut(user=UserOut.of(user), csrf_token=csrf_token(svc.csrf_key, caller.session_id))
+    return SessionOut(user=UserOut.model_validate(user), csrf_token=csrf_token(svc.csrf_key, caller.session_id))
 
 
 @router.delete("/api/v1/session", status_code=204, tags=["session"])
@@ -132,7 +112,7 @@ async def delete_session(request: Request, caller: CallerDep) -> Response:
 
 @router.get("/api/v1/workspaces", tags=["workspaces"])
 async def list_workspaces(caller: CallerDep) -> list[WorkspaceOut]:
-    return [WorkspaceOut.of(w) for w in await services().workspaces.list_accessible(caller.actor)]
+    return [workspace_out(w) for w in await services().workspaces.list_accessible(caller.actor)]
 
 
 @router.post("/api/v1/workspaces", status_code=201, tags=["workspaces"])
@@ -144,12 +124,12 @@ async def create_workspace(body: WorkspaceIn, caller: CallerDep) -> WorkspaceOut
         template=body.template,
         description=body.description,
     )
-    return WorkspaceOut.of(workspace)
+    return workspace_out(workspace)
 
 
 @router.get("/api/v1/workspaces/{workspace_id}", tags=["workspaces"])
 async def get_workspace(workspace_id: UUID, caller: CallerDep) -> WorkspaceOut:
-    return WorkspaceOut.of(await services().workspaces.get(caller.actor, workspace_id))
+    return workspace_out(await services().workspaces.get(caller.actor, workspace_id))
 
 
 @router.get("/login/token/{secret}", include_in_schema=False)

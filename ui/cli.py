@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import typer
 
+from domain.entities import User
 from domain.errors import CodeloftError
 from domain.values import Tier
+from ui.context import Services
 from ui.settings import SETTINGS_HELP, Settings, load_settings
 
 SETTINGS_EPILOG = "Settings (environment variables):\n\n" + "\n\n".join(
@@ -67,6 +69,29 @@ def migrate() -> None:
     _run(action)
 
 
+async def _sign_in_link(settings: Settings, find_user: Callable[[Services], Awaitable[User]]) -> str:
+    from ui.app import build_services, sign_in_url
+
+    services = await build_services(settings)
+    try:
+        user = await find_user(services)
+        return sign_in_url(settings, await services.auth.issue_sign_in_link(user.id))
+    finally:
+        await services.close()
+
+
+def _print_link(intro: str, find_user: Callable[[Services], Awaitable[User]]) -> None:
+    from ui.app import prepare
+
+    def action() -> None:
+        settings = _settings()
+        prepare(settings)
+        link = asyncio.run(_sign_in_link(settings, find_user))
+        typer.echo(f"{intro} One-time sign-in link (valid 24 hours):\n    {link}")
+
+    _run(action)
+
+
 @users.command("add")
 def user_add(
     email: Annotated[str, typer.Argument(help="The new user's e-mail address.")],
@@ -74,43 +99,13 @@ def user_add(
     tier: Annotated[Tier, typer.Option("--tier", help="Subscription tier.")] = Tier.FREE,
 ) -> None:
     """Create a local account and print a one-time sign-in link for it."""
-    from ui.app import build_services, prepare, sign_in_url
-
-    async def create(settings: Settings) -> str:
-        services = await build_services(settings)
-        try:
-            user = await services.accounts.add_local_user(email, name=name, tier=tier)
-            return sign_in_url(settings, await services.auth.issue_sign_in_link(user.id))
-        finally:
-            await services.close()
-
-    def action() -> None:
-        settings = _settings()
-        prepare(settings)
-        typer.echo(f"Created {email}. One-time sign-in link (valid 24 hours):\n    {asyncio.run(create(settings))}")
-
-    _run(action)
+    _print_link(f"Created {email}.", lambda s: s.accounts.add_local_user(email, name=name, tier=tier))
 
 
 @users.command("link")
 def user_link(email: Annotated[str, typer.Argument(help="The account's e-mail address.")]) -> None:
     """Print a new one-time sign-in link for an existing account."""
-    from ui.app import build_services, prepare, sign_in_url
-
-    async def issue(settings: Settings) -> str:
-        services = await build_services(settings)
-        try:
-            user = await services.accounts.find_by_email(email)
-            return sign_in_url(settings, await services.auth.issue_sign_in_link(user.id))
-        finally:
-            await services.close()
-
-    def action() -> None:
-        settings = _settings()
-        prepare(settings)
-        typer.echo(f"One-time sign-in link for {email} (valid 24 hours):\n    {asyncio.run(issue(settings))}")
-
-    _run(action)
+    _print_link(f"Account {email}.", lambda s: s.accounts.find_by_email(email))
 
 
 def main() -> None:

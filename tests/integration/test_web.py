@@ -156,6 +156,11 @@ async def test_serve_on_postgresql_and_redis(tmp_path: Path) -> None:
         assert created.status_code == 201
         assert client.get(f"/api/v1/workspaces/{created.json()['id']}").json()["name"] == "On PG"
         assert not (tmp_path / "codeloft.db").exists()
+        await drop_postgres_database(url)  # the database goes away under the running server
+        down = httpx.get(f"{running.base_url}/healthz")
+        assert down.status_code == 503
+        assert down.json()["status"] == "unavailable" and "Cannot reach PostgreSQL" in down.json()["database"]
+        assert down.json()["cache"] == "redis: ok"
     finally:
         if running:
             running.stop()
