@@ -103,3 +103,22 @@ class PublicShare:
     expires_at: datetime | None = None
     view_count: int = 0
     created_at: datetime
+
+
+FOLDER_MIME = "inode/directory"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FileInfo:
+    """A file's (or an explicitly created folder's) metadata, without its content: one tree node."""
+
+    path: str
+    size_bytes: int
+    content_hash: str
+    mime_type: str | None
+    is_binary: bool
+    updated_at: datetime
+
+    @property
+    def is_folder(self) -> bool:
+        return self.mime_type == FOLDER_MIME

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from domain.cache_keys import CacheKey
 from domain.entities import (
+    FileInfo,
     PublicShare,
     SignInToken,
     User,
@@ -18,6 +19,7 @@ from domain.entities import (
     WorkspaceFile,
     WorkspaceShare,
 )
+from domain.templates import Template
 
 Clock = Callable[[], datetime]
 """Returns the current time, timezone-aware, in UTC."""
@@ -86,6 +88,19 @@ class WorkspaceRepository(Protocol):
         """The user's own workspaces and those shared with them (unexpired), most recently opened first."""
         ...
 
+    async def search_accessible(self, user_id: UUID, query: str, *, now: datetime) -> Sequence[Workspace]:
+        """`list_accessible`, keeping the workspaces whose name or description matches `query`
+        (full-text on PostgreSQL, plus a substring match everywhere)."""
+        ...
+
+    async def update(self, workspace_id: UUID, changes: dict[str, Any], *, at: datetime) -> None: ...
+
+    async def touch_accessed(self, workspace_id: UUID, *, at: datetime) -> None: ...
+
+    async def touch_updated(self, workspace_id: UUID, *, at: datetime) -> None: ...
+
+    async def delete(self, workspace_id: UUID) -> None: ...
+
 
 class ShareRepository(Protocol):
     async def add(self, share: WorkspaceShare) -> None: ...
@@ -100,7 +115,53 @@ class ShareRepository(Protocol):
 class FileRepository(Protocol):
     async def add(self, file: WorkspaceFile) -> None: ...
 
-    async def list(self, workspace_id: UUID) -> Sequence[WorkspaceFile]: ...
+    async def list(self, workspace_id: UUID) -> Sequence[WorkspaceFile]:
+        """Every entry with its content, sorted by path."""
+        ...
+
+    async def list_info(self, workspace_id: UUID) -> Sequence[FileInfo]:
+        """Every entry's metadata (no content), sorted by path."""
+        ...
+
+    async def get(self, workspace_id: UUID, path: str) -> WorkspaceFile | None: ...
+
+    async def get_many(self, workspace_id: UUID, paths: Sequence[str]) -> Sequence[WorkspaceFile]: ...
+
+    async def under(self, workspace_id: UUID, folder: str) -> Sequence[WorkspaceFile]:
+        """The entries inside `folder` (at any depth), without their content."""
+        ...
+
+    async def usage(self, workspace_id: UUID) -> tuple[int, int]:
+        """How many entries the workspace holds and their total size in bytes."""
+        ...
+
+    async def replace_content(
+        self,
+        workspace_id: UUID,
+        path: str,
+        *,
+        expected_hash: str,
+        content: str,
+        content_hash: str,
+        size_bytes: int,
+        mime_type: str,
+        is_binary: bool,
+        updated_at: datetime,
+    ) -> bool:
+        """Atomically replace the content if the stored hash is still `expected_hash`."""
+        ...
+
+    async def rename(self, file_id: UUID, path: str, *, at: datetime) -> None: ...
+
+    async def delete_tree(self, workspace_id: UUID, path: str) -> int:
+        """Delete the entry at `path` and everything inside it; returns how many went."""
+        ...
+
+
+class TemplateSource(Protocol):
+    def catalog(self) -> Sequence[Template]: ...
+
+    def files(self, template: Template) -> dict[str, bytes]: ...
 
 
 class UnitOfWork(Protocol):

@@ -1,33 +1,53 @@
-"""Workspaces: create one from a template, list the ones a user may open, read one."""
+"""Workspaces: create one from a template or an archive, list and search them, open, change, delete."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
-from domain import access, cache_keys
-from domain.access import Action, Actor, WorkspaceResource
-from domain.codec import from_json, to_json
-from domain.entities import Workspace, WorkspaceFile
-from domain.errors import NotFound
-from domain.ports import Cache, Clock, UnitOfWork, UnitOfWorkFactory
-from domain.templates import find_template
+from domain.access import Action, Actor
+from domain.editor_settings import editor_settings, validate_editor_settings
+from domain.entities import Workspace
+from domain.files import FileService, StoredContent, new_file
+from domain.gate import WorkspaceGate
+from domain.ports import Clock, TemplateSource, UnitOfWorkFactory
+from domain.templates import Template, find_template, templates_for
 from domain.values import Language, WorkspacePath, parse_enum, require_text
 
 MAX_NAME_LENGTH = 255
 MAX_DESCRIPTION_LENGTH = 2000
+MAX_QUERY_LENGTH = 200
 
 
-def content_hash(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def _name(value: str) -> str:
+    return require_text(value, what="workspace name", max_length=MAX_NAME_LENGTH)
+
+
+def _description(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return require_text(value, what="description", max_length=MAX_DESCRIPTION_LENGTH, allow_empty=True) or None
 
 
 class WorkspaceService:
-    def __init__(self, *, uow: UnitOfWorkFactory, cache: Cache, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        gate: WorkspaceGate,
+        templates: TemplateSource,
+        files: FileService,
+    ) -> None:
         self._uow = uow
-        self._cache = cache
         self._clock = clock
+        self._gate = gate
+        self._templates = templates
+        self._files = files
+
+    def templates(self, language: Language) -> list[Template]:
+        return templates_for(self._templates.catalog(), language)
 
     async def create(
         self,
@@ -37,20 +57,17 @@ class WorkspaceService:
         language: str,
         template: str = "blank",
         description: str | None = None,
+        archive: bytes | None = None,
     ) -> Workspace:
+        """A new workspace with its template's files, or (with `archive`) a ZIP's files instead."""
         owner_id = actor.require_user()
         lang = parse_enum(Language, language, what="language")
-        starter = find_template(lang, template)
+        starter = find_template(self._templates.catalog(), lang, template)
         now = self._clock()
         workspace = Workspace(
             owner_id=owner_id,
-            name=require_text(name, what="workspace name", max_length=MAX_NAME_LENGTH),
-            description=(
-                require_text(description, what="description", max_length=MAX_DESCRIPTION_LENGTH, allow_empty=True)
-                or None
-                if description is not None
-                else None
-            ),
+            name=_name(name),
+            description=_description(description),
             language=lang,
             template=starter.name,
             last_accessed_at=now,
@@ -59,51 +76,81 @@ class WorkspaceService:
         )
         async with self._uow() as uow:
             await uow.workspaces.add(workspace)
-            for path, text in starter.files.items():
-                data = text.encode("utf-8")
-                await uow.files.add(
-                    WorkspaceFile(
-                        workspace_id=workspace.id,
-                        path=WorkspacePath(path).value,
-                        content=text,
-                        content_hash=content_hash(data),
-                        size_bytes=len(data),
-                        mime_type="text/plain",
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
+            if archive is not None:
+                await self._files.unpack_into(uow, workspace, archive, now=now)
+            else:
+                for path, data in self._templates.files(starter).items():
+                    target = WorkspacePath(path).value
+                    await uow.files.add(new_file(workspace.id, target, StoredContent.of(target, data), now))
             await uow.commit()
         return workspace
 
-    async def list_accessible(self, actor: Actor) -> Sequence[Workspace]:
-        """The actor's own workspaces and those shared with them, most recently opened first."""
+    async def list_accessible(self, actor: Actor, *, query: str = "") -> Sequence[Workspace]:
+        """The actor's own workspaces and those shared with them, most recently opened first;
+        `query` keeps those whose name or description matches it."""
         user_id = actor.require_user()
+        text = query.strip()[:MAX_QUERY_LENGTH]
         async with self._uow() as uow:
+            if text:
+                return await uow.workspaces.search_accessible(user_id, text, now=self._clock())
             return await uow.workspaces.list_accessible(user_id, now=self._clock())
 
     async def get(self, actor: Actor, workspace_id: UUID) -> Workspace:
-        """One workspace, read through the `workspace:<id>` cache entry, after the access check."""
-        workspace = await self._load(workspace_id)
+        """One workspace (read through the `workspace:<id>` cache entry), after the access check."""
         async with self._uow() as uow:
-            await self._require(uow, actor, Action.VIEW, workspace)
+            return await self._gate.require(uow, actor, Action.VIEW, workspace_id)
+
+    async def open(self, actor: Actor, workspace_id: UUID) -> Workspace:
+        """Like `get`, and records the visit (`last_accessed_at`), which orders the dashboard."""
+        now = self._clock()
+        async with self._uow() as uow:
+            workspace = await self._gate.require(uow, actor, Action.VIEW, workspace_id)
+            await uow.workspaces.touch_accessed(workspace_id, at=now)
+            await uow.commit()
+        await self._gate.forget_metadata(workspace_id)
+        workspace.last_accessed_at = now
         return workspace
 
-    async def _load(self, workspace_id: UUID) -> Workspace:
-        key = cache_keys.workspace(workspace_id)
-        cached = await self._cache.get(key)
-        if cached is not None:
-            return from_json(Workspace, cached)
+    async def update(
+        self,
+        actor: Actor,
+        workspace_id: UUID,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        editor: dict[str, Any] | None = None,
+    ) -> Workspace:
+        """Rename, describe (an empty description clears it) or change editor settings."""
+        changes: dict[str, Any] = {}
+        if name is not None:
+            changes["name"] = _name(name)
+        if description is not None:
+            changes["description"] = _description(description)
+        checked_editor = validate_editor_settings(editor) if editor else {}
+        now = self._clock()
         async with self._uow() as uow:
-            workspace = await uow.workspaces.get(workspace_id)
-        if workspace is None:
-            raise NotFound("No such workspace, or you have no access to it.")
-        await self._cache.set(key, to_json(workspace))
+            workspace = await self._gate.require(uow, actor, Action.MANAGE, workspace_id)
+            if checked_editor:
+                settings = dict(workspace.settings)
+                settings["editor"] = {**dict(settings.get("editor") or {}), **checked_editor}
+                changes["settings"] = settings
+            if changes:
+                await uow.workspaces.update(workspace_id, changes, at=now)
+                await uow.commit()
+        await self._gate.forget_metadata(workspace_id)
+        for key, value in changes.items():
+            setattr(workspace, key, value)
+        workspace.updated_at = now if changes else workspace.updated_at
         return workspace
 
-    async def _require(self, uow: UnitOfWork, actor: Actor, action: Action, workspace: Workspace) -> access.Role:
-        shares = tuple(await uow.shares.for_user(workspace.id, actor.user_id)) if actor.user_id is not None else ()
-        resource = WorkspaceResource(
-            workspace_id=workspace.id, owner_id=workspace.owner_id, is_public=workspace.is_public, shares=shares
-        )
-        return access.require(actor, action, resource, now=self._clock())
+    async def delete(self, actor: Actor, workspace_id: UUID) -> None:
+        """Delete the workspace; its files, shares, jobs and conversations go with it (ON DELETE CASCADE)."""
+        async with self._uow() as uow:
+            await self._gate.require(uow, actor, Action.DELETE, workspace_id)
+            await uow.workspaces.delete(workspace_id)
+            await uow.commit()
+        await self._gate.forget(workspace_id)
+
+    @staticmethod
+    def editor_settings(workspace: Workspace) -> dict[str, Any]:
+        return editor_settings(workspace.settings)

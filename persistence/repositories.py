@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Select, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from domain.entities import (
+    FileInfo,
     PublicShare,
     SignInToken,
     User,
@@ -221,17 +224,50 @@ class SqlWorkspaceRepository:
         row = await self._session.get(WorkspaceRow, workspace_id)
         return _workspace(row) if row else None
 
-    async def list_accessible(self, user_id: UUID, *, now: datetime) -> Sequence[Workspace]:
+    def _accessible(self, user_id: UUID, now: datetime) -> Select[WorkspaceRow]:
         shared = select(WorkspaceShareRow.workspace_id).where(
             WorkspaceShareRow.shared_with_user_id == user_id,
             or_(WorkspaceShareRow.expires_at.is_(None), WorkspaceShareRow.expires_at > now),
         )
-        rows = await self._session.scalars(
+        return (
             select(WorkspaceRow)
             .where(or_(WorkspaceRow.user_id == user_id, WorkspaceRow.id.in_(shared)))
             .order_by(WorkspaceRow.last_accessed_at.desc(), WorkspaceRow.name)
         )
+
+    async def list_accessible(self, user_id: UUID, *, now: datetime) -> Sequence[Workspace]:
+        return [_workspace(row) for row in await self._session.scalars(self._accessible(user_id, now))]
+
+    async def search_accessible(self, user_id: UUID, query: str, *, now: datetime) -> Sequence[Workspace]:
+        substring = or_(
+            func.lower(WorkspaceRow.name).contains(query.lower(), autoescape=True),
+            func.lower(func.coalesce(WorkspaceRow.description, "")).contains(query.lower(), autoescape=True),
+        )
+        condition = substring
+        if self._session.get_bind().dialect.name == "postgresql":
+            document = func.to_tsvector(
+                text("'english'::regconfig"),
+                WorkspaceRow.name + " " + func.coalesce(WorkspaceRow.description, ""),
+            )
+            condition = or_(substring, document.op("@@")(func.plainto_tsquery(text("'english'::regconfig"), query)))
+        rows = await self._session.scalars(self._accessible(user_id, now).where(condition))
         return [_workspace(row) for row in rows]
+
+    async def update(self, workspace_id: UUID, changes: dict[str, Any], *, at: datetime) -> None:
+        await self._session.execute(
+            update(WorkspaceRow).where(WorkspaceRow.id == workspace_id).values(**changes, updated_at=at)
+        )
+
+    async def touch_accessed(self, workspace_id: UUID, *, at: datetime) -> None:
+        await self._session.execute(
+            update(WorkspaceRow).where(WorkspaceRow.id == workspace_id).values(last_accessed_at=at)
+        )
+
+    async def touch_updated(self, workspace_id: UUID, *, at: datetime) -> None:
+        await self._session.execute(update(WorkspaceRow).where(WorkspaceRow.id == workspace_id).values(updated_at=at))
+
+    async def delete(self, workspace_id: UUID) -> None:
+        await self._session.execute(delete(WorkspaceRow).where(WorkspaceRow.id == workspace_id))
 
 
 def _share(row: WorkspaceShareRow) -> WorkspaceShare:
@@ -306,13 +342,13 @@ class SqlShareRepository:
         return _public_share(row) if row else None
 
 
-def _file(row: FileRow) -> WorkspaceFile:
+def _file(row: FileRow, *, with_content: bool = True) -> WorkspaceFile:
     assert row.workspace_id and row.created_at and row.updated_at
     return WorkspaceFile(
         id=row.id,
         workspace_id=row.workspace_id,
         path=row.path,
-        content=row.content,
+        content=row.content if with_content else None,
         content_hash=row.content_hash or "",
         size_bytes=row.size_bytes or 0,
         mime_type=row.mime_type,
@@ -320,6 +356,16 @@ def _file(row: FileRow) -> WorkspaceFile:
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
+
+
+_INFO_COLUMNS = (
+    FileRow.path,
+    FileRow.size_bytes,
+    FileRow.content_hash,
+    FileRow.mime_type,
+    FileRow.is_binary,
+    FileRow.updated_at,
+)
 
 
 class SqlFileRepository:
@@ -348,3 +394,105 @@ class SqlFileRepository:
             select(FileRow).where(FileRow.workspace_id == workspace_id).order_by(FileRow.path)
         )
         return [_file(row) for row in rows]
+
+    async def list_info(self, workspace_id: UUID) -> Sequence[FileInfo]:
+        rows = await self._session.execute(
+            select(*_INFO_COLUMNS).where(FileRow.workspace_id == workspace_id).order_by(FileRow.path)
+        )
+        return [
+            FileInfo(
+                path=row.path,
+                size_bytes=row.size_bytes or 0,
+                content_hash=row.content_hash or "",
+                mime_type=row.mime_type,
+                is_binary=bool(row.is_binary),
+                updated_at=row.updated_at,
+            )
+            for row in rows
+        ]
+
+    async def get(self, workspace_id: UUID, path: str) -> WorkspaceFile | None:
+        row = await self._session.scalar(
+            select(FileRow).where(FileRow.workspace_id == workspace_id, FileRow.path == path)
+        )
+        return _file(row) if row else None
+
+    async def get_many(self, workspace_id: UUID, paths: Sequence[str]) -> Sequence[WorkspaceFile]:
+        if not paths:
+            return []
+        rows = await self._session.scalars(
+            select(FileRow)
+            .options(defer(FileRow.content))
+            .where(FileRow.workspace_id == workspace_id, FileRow.path.in_(list(paths)))
+        )
+        return [_file(row, with_content=False) for row in rows]
+
+    async def under(self, workspace_id: UUID, folder: str) -> Sequence[WorkspaceFile]:
+        rows = await self._session.scalars(
+            select(FileRow)
+            .options(defer(FileRow.content))
+            .where(FileRow.workspace_id == workspace_id, FileRow.path.startswith(folder + "/", autoescape=True))
+            .order_by(FileRow.path)
+        )
+        return [_file(row, with_content=False) for row in rows]
+
+    async def usage(self, workspace_id: UUID) -> tuple[int, int]:
+        row = (
+            await self._session.execute(
+                select(func.count(), func.coalesce(func.sum(FileRow.size_bytes), 0)).where(
+                    FileRow.workspace_id == workspace_id
+                )
+            )
+        ).one()
+        return int(row[0]), int(row[1] or 0)
+
+    async def replace_content(
+        self,
+        workspace_id: UUID,
+        path: str,
+        *,
+        expected_hash: str,
+        content: str,
+        content_hash: str,
+        size_bytes: int,
+        mime_type: str,
+        is_binary: bool,
+        updated_at: datetime,
+    ) -> bool:
+        result = await self._session.execute(
+            update(FileRow)
+            .where(
+                FileRow.workspace_id == workspace_id,
+                FileRow.path == path,
+                FileRow.content_hash == expected_hash,
+            )
+            .values(
+                content=content,
+                content_hash=content_hash,
+                size_bytes=size_bytes,
+                mime_type=mime_type,
+                is_binary=is_binary,
+                updated_at=updated_at,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def rename(self, file_id: UUID, path: str, *, at: datetime) -> None:
+        await self._session.execute(
+            update(FileRow)
+            .where(FileRow.id == file_id)
+            .values(path=path, updated_at=at)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def delete_tree(self, workspace_id: UUID, path: str) -> int:
+        result = await self._session.execute(
+            delete(FileRow)
+            .where(
+                FileRow.workspace_id == workspace_id,
+                or_(FileRow.path == path, FileRow.path.startswith(path + "/", autoescape=True)),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

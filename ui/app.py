@@ -15,15 +15,20 @@ from domain.accounts import AccountService
 from domain.auth import AuthService
 from domain.clock import utc_now
 from domain.errors import CodeloftError, InvalidInput, Unavailable
+from domain.files import FileService
+from domain.gate import WorkspaceGate
 from domain.ports import Cache
 from domain.workspaces import WorkspaceService
 from persistence import database
 from persistence.cache import MemoryCache, RedisCache
 from persistence.migrate import upgrade
 from persistence.secrets import FernetSecretBox, load_or_create_key_file
+from persistence.template_source import FolderTemplateSource
 from persistence.unit_of_work import SqlUnitOfWorkFactory
 from ui.context import Services
 from ui.settings import Settings
+
+TEMPLATES = FolderTemplateSource()
 
 
 def database_url(settings: Settings) -> URL:
@@ -65,12 +70,15 @@ async def build_services(settings: Settings) -> Services:
             await cache.close()
         await engine.dispose()
 
+    gate = WorkspaceGate(cache=cache, clock=utc_now)
+    files = FileService(uow=uow, cache=cache, clock=utc_now, gate=gate)
     return Services(
         settings=settings,
         clock=utc_now,
         auth=AuthService(uow=uow, clock=utc_now),
         accounts=AccountService(uow=uow, cache=cache, clock=utc_now),
-        workspaces=WorkspaceService(uow=uow, cache=cache, clock=utc_now),
+        workspaces=WorkspaceService(uow=uow, clock=utc_now, gate=gate, templates=TEMPLATES, files=files),
+        files=files,
         csrf_key=box.primary_key,
         health=health,
         close=close,

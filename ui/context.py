@@ -8,6 +8,7 @@ from typing import Any
 
 from domain.accounts import AccountService
 from domain.auth import AuthService
+from domain.files import FileService
 from domain.ports import Clock
 from domain.workspaces import WorkspaceService
 from ui.settings import Settings
@@ -20,6 +21,7 @@ class Services:
     auth: AuthService
     accounts: AccountService
     workspaces: WorkspaceService
+    files: FileService
     csrf_key: bytes
     health: Callable[[], Awaitable[dict[str, Any]]]
     close: Callable[[], Awaitable[None]]

@@ -21,8 +21,10 @@ from domain.errors import (
     Unauthenticated,
     Unavailable,
 )
+from domain.files import StaleFile
 
 STATUS: list[tuple[type[CodeloftError], int]] = [
+    (StaleFile, 412),
     (Unauthenticated, 401),
     (NotFound, 404),
     (PermissionDenied, 403),

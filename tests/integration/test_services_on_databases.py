@@ -16,7 +16,10 @@ from domain.entities import WorkspaceShare
 from domain.errors import Conflict, NotFound
 from domain.values import PermissionLevel
 from domain.workspaces import WorkspaceService
+from domain.files import FileService, StaleFile
+from domain.gate import WorkspaceGate
 from persistence.cache import MemoryCache
+from persistence.template_source import FolderTemplateSource
 from persistence.models import FileRow, UserRow, WorkspaceRow
 from persistence.unit_of_work import SqlUnitOfWorkFactory
 from tests.conftest import FrozenClock
@@ -25,10 +28,13 @@ from tests.conftest import FrozenClock
 @pytest.fixture
 def services(uow_factory: SqlUnitOfWorkFactory, clock: FrozenClock):
     cache = MemoryCache()
+    gate = WorkspaceGate(cache=cache, clock=clock)
+    files = FileService(uow=uow_factory, cache=cache, clock=clock, gate=gate)
     return (
         AuthService(uow=uow_factory, clock=clock),
         AccountService(uow=uow_factory, cache=cache, clock=clock),
-        WorkspaceService(uow=uow_factory, cache=cache, clock=clock),
+        WorkspaceService(uow=uow_factory, clock=clock, gate=gate, templates=FolderTemplateSource(), files=files),
+        files,
     )
 
 
@@ -38,7 +44,7 @@ async def count(uow_factory: SqlUnitOfWorkFactory, table) -> int:
 
 
 async def test_unit_of_work_rolls_back_unless_committed(uow_factory: SqlUnitOfWorkFactory, services) -> None:
-    _, accounts, _ = services
+    _, accounts, _, _ = services
     user = await accounts.add_local_user("ann@example.com")
     other = replace(user, id=uuid.uuid4(), email="bob@example.com", oauth_id="bob@example.com")
     async with uow_factory() as uow:
@@ -56,7 +62,7 @@ async def test_unit_of_work_rolls_back_unless_committed(uow_factory: SqlUnitOfWo
 
 
 async def test_a_duplicate_becomes_conflict(services, uow_factory: SqlUnitOfWorkFactory) -> None:
-    _, accounts, _ = services
+    _, accounts, _, _ = services
     await accounts.add_local_user("ann@example.com")
     with pytest.raises(Conflict):
         await accounts.add_local_user("ANN@example.com")
@@ -64,7 +70,7 @@ async def test_a_duplicate_becomes_conflict(services, uow_factory: SqlUnitOfWork
 
 
 async def test_sign_in_round_trip(services, clock: FrozenClock) -> None:
-    auth, accounts, _ = services
+    auth, accounts, _, _ = services
     user = await accounts.add_local_user("ann@example.com")
     secret = await auth.issue_sign_in_link(user.id)
     signed_in = await auth.redeem_sign_in_link(secret)
@@ -76,7 +82,7 @@ async def test_sign_in_round_trip(services, clock: FrozenClock) -> None:
 
 
 async def test_concurrent_redemptions_of_one_link_open_one_session(services) -> None:
-    auth, accounts, _ = services
+    auth, accounts, _, _ = services
     user = await accounts.add_local_user("ann@example.com")
     secret = await auth.issue_sign_in_link(user.id)
     results = await asyncio.gather(*(auth.redeem_sign_in_link(secret) for _ in range(5)), return_exceptions=True)
@@ -88,7 +94,7 @@ async def test_concurrent_redemptions_of_one_link_open_one_session(services) -> 
 async def test_workspaces_with_template_files_shares_and_cascade(
     services, uow_factory: SqlUnitOfWorkFactory, clock: FrozenClock
 ) -> None:
-    _, accounts, workspaces = services
+    _, accounts, workspaces, _ = services
     ann = Actor((await accounts.add_local_user("ann@example.com")).id)
     bob = Actor((await accounts.add_local_user("bob@example.com")).id)
     first = await workspaces.create(ann, name="First", language="java", template="java", description="d")
@@ -96,7 +102,7 @@ async def test_workspaces_with_template_files_shares_and_cascade(
     await workspaces.create(ann, name="Second", language="python")
     assert [w.name for w in await workspaces.list_accessible(ann)] == ["Second", "First"]
     async with uow_factory() as uow:
-        assert [f.path for f in await uow.files.list(first.id)] == ["src/app/Main.java"]
+        assert [f.path for f in await uow.files.list(first.id)] == ["src/app/Greeting.java", "src/app/Main.java"]
     with pytest.raises(NotFound):
         await workspaces.get(bob, first.id)
     async with uow_factory() as uow:
@@ -116,3 +122,46 @@ async def test_workspaces_with_template_files_shares_and_cascade(
     async with uow_factory.engine.begin() as connection:
         await connection.execute(WorkspaceRow.__table__.delete().where(WorkspaceRow.id == first.id))
     assert await count(uow_factory, FileRow) == 0 + 0  # python "blank" has no files, java's went with it
+
+
+async def test_files_on_the_database(services, uow_factory: SqlUnitOfWorkFactory) -> None:
+    _, accounts, workspaces, files = services
+    ann = Actor((await accounts.add_local_user("ann@example.com")).id)
+    workspace = await workspaces.create(ann, name="Files", language="python", template="python")
+    first = await files.write(ann, workspace.id, "src/100%_done.py", b"x = 1\n")
+    await files.write(ann, workspace.id, "src/other.py", b"y = 2\n")
+    await files.write(ann, workspace.id, "srcx/keep.py", b"")  # shares a prefix, must not move
+    with pytest.raises(StaleFile):
+        await files.write(ann, workspace.id, "src/100%_done.py", b"x = 3\n", if_match="0" * 64)
+    await files.write(ann, workspace.id, "src/100%_done.py", b"x = 2\n", if_match=first.info.content_hash)
+    await files.write(ann, workspace.id, "logo.png", b"\x89PNG\x00\xff")
+    await files.move(ann, workspace.id, "src", "lib")
+    tree = {e.path: e for e in await files.tree(ann, workspace.id)}
+    assert sorted(tree) == ["lib/100%_done.py", "lib/other.py", "logo.png", "main.py", "srcx/keep.py"]
+    assert tree["logo.png"].is_binary and tree["logo.png"].mime_type == "image/png"
+    assert (await files.read(ann, workspace.id, "logo.png"))[1] == b"\x89PNG\x00\xff"
+    assert (await files.read(ann, workspace.id, "lib/100%_done.py"))[1] == b"x = 2\n"
+    assert await files.delete(ann, workspace.id, "lib") == 2
+    async with uow_factory() as uow:
+        assert await uow.files.usage(workspace.id) == (3, len(b"\x89PNG\x00\xff") + tree["main.py"].size_bytes)
+
+
+async def test_search_by_name_and_description(services, clock: FrozenClock) -> None:
+    _, accounts, workspaces, _ = services
+    ann = Actor((await accounts.add_local_user("ann@example.com")).id)
+    await workspaces.create(ann, name="Physics simulations", language="cpp", description="rigid bodies")
+    await workspaces.create(ann, name="Web shop", language="javascript", description="Selling 100% cotton")
+    await workspaces.create(ann, name="Notes", language="python")
+    assert [w.name for w in await workspaces.list_accessible(ann, query="simul")] == ["Physics simulations"]
+    assert [w.name for w in await workspaces.list_accessible(ann, query="BODIES")] == ["Physics simulations"]
+    assert [w.name for w in await workspaces.list_accessible(ann, query="100%")] == ["Web shop"]
+    assert [w.name for w in await workspaces.list_accessible(ann, query="nothing like it")] == []
+
+
+async def test_postgresql_search_also_matches_word_forms(services, migrated_database) -> None:
+    if not migrated_database.drivername.startswith("postgresql"):
+        pytest.skip("full-text search is PostgreSQL's; SQLite matches substrings only")
+    _, accounts, workspaces, _ = services
+    ann = Actor((await accounts.add_local_user("ann@example.com")).id)
+    await workspaces.create(ann, name="Physics simulations", language="cpp")
+    assert [w.name for w in await workspaces.list_accessible(ann, query="simulate")] == ["Physics simulations"]

@@ -4,9 +4,11 @@ import pytest
 
 from domain.accounts import AccountService
 from domain.auth import AuthService
+from domain.files import FileService
+from domain.gate import WorkspaceGate
 from domain.workspaces import WorkspaceService
 from tests.conftest import FrozenClock
-from tests.unit.fakes import FakeCache, FakeUnitOfWork, Store
+from tests.unit.fakes import FakeCache, FakeTemplateSource, FakeUnitOfWork, Store
 
 
 @pytest.fixture
@@ -30,5 +32,17 @@ def accounts(store: Store, cache: FakeCache, clock: FrozenClock) -> AccountServi
 
 
 @pytest.fixture
-def workspaces(store: Store, cache: FakeCache, clock: FrozenClock) -> WorkspaceService:
-    return WorkspaceService(uow=lambda: FakeUnitOfWork(store), cache=cache, clock=clock)
+def gate(cache: FakeCache, clock: FrozenClock) -> WorkspaceGate:
+    return WorkspaceGate(cache=cache, clock=clock)
+
+
+@pytest.fixture
+def files(store: Store, cache: FakeCache, clock: FrozenClock, gate: WorkspaceGate) -> FileService:
+    return FileService(uow=lambda: FakeUnitOfWork(store), cache=cache, clock=clock, gate=gate)
+
+
+@pytest.fixture
+def workspaces(store: Store, clock: FrozenClock, gate: WorkspaceGate, files: FileService) -> WorkspaceService:
+    return WorkspaceService(
+        uow=lambda: FakeUnitOfWork(store), clock=clock, gate=gate, templates=FakeTemplateSource(), files=files
+    )

@@ -10,8 +10,20 @@ from typing import Any, Self
 from uuid import UUID
 
 from domain.cache_keys import CacheKey
-from domain.entities import PublicShare, SignInToken, User, UserSession, Workspace, WorkspaceFile, WorkspaceShare
+from domain.entities import (
+    FileInfo,
+    PublicShare,
+    SignInToken,
+    User,
+    UserSession,
+    Workspace,
+    WorkspaceFile,
+    WorkspaceShare,
+)
 from domain.errors import Conflict
+from domain.files import info_of
+from domain.templates import Template
+from domain.values import Language
 
 
 class Store:
@@ -87,6 +99,31 @@ class FakeWorkspaces(_Repo):
     async def add(self, workspace: Workspace) -> None:
         self.data.workspaces[workspace.id] = workspace
 
+    async def search_accessible(self, user_id: UUID, query: str, *, now: datetime) -> Sequence[Workspace]:
+        needle = query.lower()
+        return [
+            w
+            for w in await self.list_accessible(user_id, now=now)
+            if needle in w.name.lower() or needle in (w.description or "").lower()
+        ]
+
+    async def update(self, workspace_id: UUID, changes: dict[str, Any], *, at: datetime) -> None:
+        workspace = self.data.workspaces[workspace_id]
+        for key, value in changes.items():
+            setattr(workspace, key, value)
+        workspace.updated_at = at
+
+    async def touch_accessed(self, workspace_id: UUID, *, at: datetime) -> None:
+        self.data.workspaces[workspace_id].last_accessed_at = at
+
+    async def touch_updated(self, workspace_id: UUID, *, at: datetime) -> None:
+        self.data.workspaces[workspace_id].updated_at = at
+
+    async def delete(self, workspace_id: UUID) -> None:
+        self.data.workspaces.pop(workspace_id, None)
+        for file_id in [f.id for f in self.data.files.values() if f.workspace_id == workspace_id]:
+            del self.data.files[file_id]  # ON DELETE CASCADE
+
     async def get(self, workspace_id: UUID) -> Workspace | None:
         return self.data.workspaces.get(workspace_id)
 
@@ -117,11 +154,70 @@ class FakeShares(_Repo):
 
 
 class FakeFiles(_Repo):
+    def _in(self, workspace_id: UUID) -> list[WorkspaceFile]:
+        return sorted((f for f in self.data.files.values() if f.workspace_id == workspace_id), key=lambda f: f.path)
+
     async def add(self, file: WorkspaceFile) -> None:
+        if any(f.workspace_id == file.workspace_id and f.path == file.path for f in self.data.files.values()):
+            raise Conflict("duplicate path")
         self.data.files[file.id] = file
 
     async def list(self, workspace_id: UUID) -> Sequence[WorkspaceFile]:
-        return sorted((f for f in self.data.files.values() if f.workspace_id == workspace_id), key=lambda f: f.path)
+        return self._in(workspace_id)
+
+    async def list_info(self, workspace_id: UUID) -> Sequence[FileInfo]:
+        return [info_of(f) for f in self._in(workspace_id)]
+
+    async def get(self, workspace_id: UUID, path: str) -> WorkspaceFile | None:
+        return next((f for f in self._in(workspace_id) if f.path == path), None)
+
+    async def get_many(self, workspace_id: UUID, paths: Sequence[str]) -> Sequence[WorkspaceFile]:
+        return [f for f in self._in(workspace_id) if f.path in paths]
+
+    async def under(self, workspace_id: UUID, folder: str) -> Sequence[WorkspaceFile]:
+        return [f for f in self._in(workspace_id) if f.path.startswith(folder + "/")]
+
+    async def usage(self, workspace_id: UUID) -> tuple[int, int]:
+        files = self._in(workspace_id)
+        return len(files), sum(f.size_bytes for f in files)
+
+    async def replace_content(self, workspace_id: UUID, path: str, *, expected_hash: str, **values: Any) -> bool:
+        file = await self.get(workspace_id, path)
+        if file is None or file.content_hash != expected_hash:
+            return False
+        for key, value in values.items():
+            setattr(file, key, value)
+        return True
+
+    async def rename(self, file_id: UUID, path: str, *, at: datetime) -> None:
+        self.data.files[file_id].path = path
+        self.data.files[file_id].updated_at = at
+
+    async def delete_tree(self, workspace_id: UUID, path: str) -> int:
+        doomed = [f.id for f in self._in(workspace_id) if f.path == path or f.path.startswith(path + "/")]
+        for file_id in doomed:
+            del self.data.files[file_id]
+        return len(doomed)
+
+
+class FakeTemplateSource:
+    def __init__(self) -> None:
+        self.templates = {Template(language=language, name="blank", title="Blank"): {} for language in Language} | {
+            Template(language=Language.CPP, name="cpp", title="C++ program", entry="main.cpp"): {
+                "main.cpp": b'#include "greeting.hpp"\nint main() {}\n',
+                "greeting.hpp": b"#pragma once\n",
+                "greeting.cpp": b'#include "greeting.hpp"\n',
+            },
+            Template(language=Language.JAVA, name="java", title="Java program"): {
+                "src/app/Main.java": b"package app;\n"
+            },
+        }
+
+    def catalog(self) -> Sequence[Template]:
+        return list(self.templates)
+
+    def files(self, template: Template) -> dict[str, bytes]:
+        return self.templates[template]
 
 
 class FakeUnitOfWork:

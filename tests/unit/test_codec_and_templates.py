@@ -3,10 +3,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 
+import pytest
+
 from domain.codec import from_json, to_json
 from domain.entities import User, Workspace
-from domain.templates import TEMPLATES, templates_for
-from domain.values import Language, Tier, WorkspacePath
+from domain.errors import InvalidInput
+from domain.templates import find_template, templates_for
+from domain.values import Language, Tier
+from tests.unit.fakes import FakeTemplateSource
 
 
 def test_entities_survive_a_json_round_trip() -> None:
@@ -33,9 +37,8 @@ def test_entities_survive_a_json_round_trip() -> None:
     assert from_json(Workspace, json.loads(json.dumps(to_json(workspace)))) == workspace
 
 
-def test_every_language_has_a_blank_template_and_valid_paths() -> None:
-    for language in Language:
-        assert "blank" in [t.name for t in templates_for(language)]
-    for template in TEMPLATES:
-        for path in template.files:
-            WorkspacePath(path)
+def test_templates_list_blank_first_and_refuse_unknown_names() -> None:
+    catalog = FakeTemplateSource().catalog()
+    assert [t.name for t in templates_for(catalog, Language.CPP)] == ["blank", "cpp"]
+    with pytest.raises(InvalidInput, match="choose one of blank, cpp"):
+        find_template(catalog, Language.CPP, "react")

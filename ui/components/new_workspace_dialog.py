@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable
 from nicegui import ui
 
 from domain.entities import Workspace
-from domain.templates import templates_for
 from domain.values import Language
 from ui.context import services
 from ui.errors import notify_errors
@@ -48,7 +47,7 @@ class NewWorkspaceDialog:
 
     def _refresh_templates(self) -> None:
         language = Language(self.language.value)
-        options = {t.name: t.title for t in templates_for(language)}
+        options = {t.name: t.title for t in services().workspaces.templates(language)}
         self.template.set_options(options, value=language.value if language.value in options else "blank")
 
     def open(self) -> None:

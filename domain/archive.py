@@ -1,0 +1,106 @@
+"""ZIP archives of a workspace, in memory: written for download, read (defensively) for import."""
+
+from __future__ import annotations
+
+import io
+import stat
+import zipfile
+from dataclasses import dataclass, field
+
+from domain.errors import InvalidInput, LimitExceeded
+from domain.limits import human_size
+from domain.values import WorkspacePath
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveLimits:
+    max_entries: int
+    max_total_bytes: int
+    max_file_bytes: int
+
+
+@dataclass(slots=True)
+class ArchiveContents:
+    files: dict[str, bytes] = field(default_factory=dict)
+    folders: set[str] = field(default_factory=set)
+
+
+def write_zip(files: dict[str, bytes], folders: set[str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for folder in sorted(folders):
+            archive.writestr(zipfile.ZipInfo(folder + "/"), b"")
+        for path in sorted(files):
+            info = zipfile.ZipInfo(path, date_time=(2020, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = (stat.S_IFREG | 0o644) << 16
+            archive.writestr(info, files[path])
+    return buffer.getvalue()
+
+
+def _entry_path(name: str) -> str:
+    """The workspace path of an archive entry, refusing anything that could escape the root."""
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        raise InvalidInput(f"The archive entry {name!r} has an absolute path: nothing was imported.")
+    trimmed = name.rstrip("/")
+    if ".." in trimmed.replace("\\", "/").split("/"):
+        raise InvalidInput(f"The archive entry {name!r} points outside the workspace ('..'): nothing was imported.")
+    try:
+        return WorkspacePath(trimmed).value
+    except InvalidInput as error:
+        raise InvalidInput(
+            f"The archive entry {name!r} is not a valid path ({error.message}) Nothing was imported."
+        ) from None
+
+
+def read_zip(data: bytes, limits: ArchiveLimits) -> ArchiveContents:
+    """Every entry, or an error and nothing: absolute paths, '..', symlinks, too many entries or too
+    many bytes (counted while decompressing, so a lying header does not help a zip bomb)."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError):
+        raise InvalidInput("That file is not a ZIP archive: nothing was imported.") from None
+    contents = ArchiveContents()
+    with archive:
+        entries = archive.infolist()
+        if len(entries) > limits.max_entries:
+            raise LimitExceeded(
+                f"The archive holds {len(entries)} entries; at most {limits.max_entries} fit: nothing was imported."
+            )
+        total = 0
+        for info in entries:
+            path = _entry_path(info.filename)
+            mode = info.external_attr >> 16
+            if stat.S_ISLNK(mode):
+                raise InvalidInput(f"The archive entry {info.filename!r} is a symbolic link: nothing was imported.")
+            if path in contents.files or path in contents.folders:
+                raise InvalidInput(f"The archive holds {path!r} twice: nothing was imported.")
+            if info.is_dir():
+                contents.folders.add(path)
+                continue
+            body = _read_capped(archive, info, limits.max_file_bytes)
+            total += len(body)
+            if total > limits.max_total_bytes:
+                raise LimitExceeded(
+                    f"The archive unpacks to more than {human_size(limits.max_total_bytes)}: nothing was imported."
+                )
+            contents.files[path] = body
+    return contents
+
+
+def _read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> bytes:
+    too_big = LimitExceeded(
+        f"The archive entry {info.filename!r} is larger than {human_size(cap)}: nothing was imported."
+    )
+    if info.file_size > cap:
+        raise too_big
+    try:
+        with archive.open(info) as stream:
+            body = stream.read(cap + 1)
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as error:
+        raise InvalidInput(
+            f"The archive entry {info.filename!r} cannot be read ({error}): nothing was imported."
+        ) from None
+    if len(body) > cap:
+        raise too_big
+    return body

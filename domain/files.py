@@ -1,0 +1,392 @@
+"""Files in a workspace: the tree, reading, saving without lost updates, folders, moves, ZIP archives."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import mimetypes
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from domain import cache_keys
+from domain.access import Action, Actor
+from domain.archive import ArchiveLimits, read_zip, write_zip
+from domain.codec import from_json, to_json
+from domain.entities import FOLDER_MIME, FileInfo, Workspace, WorkspaceFile
+from domain.errors import Conflict, InvalidInput, LimitExceeded, NotFound, QuotaExceeded
+from domain.gate import WorkspaceGate
+from domain.limits import TIER_QUOTAS, FileLimits, WorkspaceQuota, human_size
+from domain.ports import Cache, Clock, UnitOfWork, UnitOfWorkFactory
+from domain.values import Tier, WorkspacePath
+
+TEXT_MIME = "text/plain"
+BINARY_MIME = "application/octet-stream"
+EMPTY_HASH = hashlib.sha256(b"").hexdigest()
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def decode_text(data: bytes) -> str | None:
+    """The text of `data` if it is UTF-8 without NUL bytes, else None (binary)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return None if "\x00" in text else text
+
+
+def guess_mime(path: str, *, binary: bool) -> str:
+    guessed, _ = mimetypes.guess_type(path, strict=False)
+    return guessed or (BINARY_MIME if binary else TEXT_MIME)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredContent:
+    """How bytes go into the `files` row: text as is, binary as base64 in the same TEXT column."""
+
+    content: str
+    content_hash: str
+    size_bytes: int
+    mime_type: str
+    is_binary: bool
+
+    @classmethod
+    def of(cls, path: str, data: bytes) -> StoredContent:
+        text = decode_text(data)
+        binary = text is None
+        return cls(
+            content=base64.b64encode(data).decode("ascii") if text is None else text,
+            content_hash=content_hash(data),
+            size_bytes=len(data),
+            mime_type=guess_mime(path, binary=binary),
+            is_binary=binary,
+        )
+
+
+def file_bytes(file: WorkspaceFile) -> bytes:
+    if file.content is None:
+        return b""
+    return base64.b64decode(file.content) if file.is_binary else file.content.encode("utf-8")
+
+
+class StaleFile(Conflict):
+    """The file changed since the caller read it; `current_hash` is what it is now ('' if gone)."""
+
+    def __init__(self, path: str, current_hash: str) -> None:
+        super().__init__(f"{path} was changed elsewhere since you opened it: reload it, or overwrite the other change.")
+        self.path = path
+        self.current_hash = current_hash
+
+
+@dataclass(frozen=True, slots=True)
+class SavedFile:
+    info: FileInfo
+    created: bool
+
+
+def info_of(file: WorkspaceFile) -> FileInfo:
+    return FileInfo(
+        path=file.path,
+        size_bytes=file.size_bytes,
+        content_hash=file.content_hash,
+        mime_type=file.mime_type,
+        is_binary=file.is_binary,
+        updated_at=file.updated_at,
+    )
+
+
+def ancestors(path: str) -> list[str]:
+    parts = path.split("/")
+    return ["/".join(parts[:n]) for n in range(1, len(parts))]
+
+
+class FileService:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        cache: Cache,
+        clock: Clock,
+        gate: WorkspaceGate,
+        limits: FileLimits | None = None,
+    ) -> None:
+        self._uow = uow
+        self._cache = cache
+        self._clock = clock
+        self._gate = gate
+        self.limits = limits or FileLimits()
+
+    # --- reading -----------------------------------------------------------------------------
+
+    async def tree(self, actor: Actor, workspace_id: UUID) -> list[FileInfo]:
+        """Every file and explicit folder, sorted by path; read through `workspace:<id>:files`."""
+        async with self._uow() as uow:
+            await self._gate.require(uow, actor, Action.VIEW, workspace_id)
+            key = cache_keys.workspace_files(workspace_id)
+            cached = await self._cache.get(key)
+            if cached is not None:
+                return [from_json(FileInfo, item) for item in cached]
+            entries = list(await uow.files.list_info(workspace_id))
+        await self._cache.set(key, [to_json(entry) for entry in entries])
+        return entries
+
+    async def read(self, actor: Actor, workspace_id: UUID, path: str) -> tuple[FileInfo, bytes]:
+        target = WorkspacePath(path).value
+        async with self._uow() as uow:
+            await self._gate.require(uow, actor, Action.VIEW, workspace_id)
+            file = await uow.files.get(workspace_id, target)
+        if file is None or file.mime_type == FOLDER_MIME:
+            raise NotFound(f"There is no file {target}.")
+        return info_of(file), file_bytes(file)
+
+    # --- changing ----------------------------------------------------------------------------
+
+    async def write(
+        self,
+        actor: Actor,
+        workspace_id: UUID,
+        path: str,
+        data: bytes,
+        *,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> SavedFile:
+        """Create or replace a file. `if_match`: the hash the caller's copy started from; a different
+        current hash (another tab, user or API call) refuses the save with `StaleFile`.
+        `if_none_match`: only create, never replace."""
+        target = WorkspacePath(path).value
+        stored = StoredContent.of(target, data)
+        self._check_size(target, stored)
+        now = self._clock()
+        async with self._uow() as uow:
+            workspace = await self._gate.require(uow, actor, Action.EDIT, workspace_id)
+            existing = await uow.files.get(workspace_id, target)
+            if existing is not None and existing.mime_type == FOLDER_MIME:
+                raise InvalidInput(f"{target} is a folder: a file and a folder cannot share a path.")
+            current_hash = existing.content_hash if existing else ""
+            if (if_none_match and existing is not None) or (if_match is not None and if_match != current_hash):
+                raise StaleFile(target, current_hash)
+            quota = await self._quota(uow, workspace)
+            count, total = await uow.files.usage(workspace_id)
+            if existing is None:
+                if await uow.files.under(workspace_id, target):
+                    raise InvalidInput(f"{target} is a folder: a file and a folder cannot share a path.")
+                await self._check_free_path(uow, workspace_id, target)
+                self._check_quota(quota, count + 1, total + stored.size_bytes)
+                await uow.files.add(new_file(workspace_id, target, stored, now))
+            else:
+                self._check_quota(quota, count, total - existing.size_bytes + stored.size_bytes)
+                if not await uow.files.replace_content(
+                    workspace_id,
+                    target,
+                    expected_hash=existing.content_hash,
+                    content=stored.content,
+                    content_hash=stored.content_hash,
+                    size_bytes=stored.size_bytes,
+                    mime_type=stored.mime_type,
+                    is_binary=stored.is_binary,
+                    updated_at=now,
+                ):
+                    raise StaleFile(target, "")  # changed between our read and our write
+            await uow.workspaces.touch_updated(workspace_id, at=now)
+            await uow.commit()
+        await self._gate.forget(workspace_id)
+        info = FileInfo(
+            path=target,
+            size_bytes=stored.size_bytes,
+            content_hash=stored.content_hash,
+            mime_type=stored.mime_type,
+            is_binary=stored.is_binary,
+            updated_at=now,
+        )
+        return SavedFile(info=info, created=existing is None)
+
+    async def create_folder(self, actor: Actor, workspace_id: UUID, path: str) -> FileInfo:
+        target = WorkspacePath(path).value
+        now = self._clock()
+        async with self._uow() as uow:
+            workspace = await self._gate.require(uow, actor, Action.EDIT, workspace_id)
+            if await uow.files.get(workspace_id, target) is not None or await uow.files.under(workspace_id, target):
+                raise Conflict(f"{target} exists already.")
+            await self._check_free_path(uow, workspace_id, target)
+            count, total = await uow.files.usage(workspace_id)
+            self._check_quota(await self._quota(uow, workspace), count + 1, total)
+            folder = WorkspaceFile(
+                workspace_id=workspace_id,
+                path=target,
+                content=None,
+                content_hash=EMPTY_HASH,
+                size_bytes=0,
+                mime_type=FOLDER_MIME,
+                created_at=now,
+                updated_at=now,
+            )
+            await uow.files.add(folder)
+            await uow.workspaces.touch_updated(workspace_id, at=now)
+            await uow.commit()
+        await self._gate.forget(workspace_id)
+        return info_of(folder)
+
+    async def move(self, actor: Actor, workspace_id: UUID, source: str, destination: str) -> None:
+        """Rename or move a file or a folder (with everything in it)."""
+        src = WorkspacePath(source).value
+        dst = WorkspacePath(destination).value
+        if dst == src:
+            return
+        if dst.startswith(src + "/"):
+            raise InvalidInput(f"Cannot move {src} into itself.")
+        now = self._clock()
+        async with self._uow() as uow:
+            await self._gate.require(uow, actor, Action.EDIT, workspace_id)
+            moving = [e for e in [await uow.files.get(workspace_id, src)] if e is not None]
+            moving += await uow.files.under(workspace_id, src)
+            if not moving:
+                raise NotFound(f"There is no file or folder {src}.")
+            if await uow.files.get(workspace_id, dst) is not None or await uow.files.under(workspace_id, dst):
+                raise Conflict(f"{dst} exists already: choose another name.")
+            await self._check_free_path(uow, workspace_id, dst)
+            for entry in moving:
+                await uow.files.rename(entry.id, dst + entry.path[len(src) :], at=now)
+            await uow.workspaces.touch_updated(workspace_id, at=now)
+            await uow.commit()
+        await self._gate.forget(workspace_id)
+
+    async def delete(self, actor: Actor, workspace_id: UUID, path: str) -> int:
+        """Delete a file, or a folder with everything in it; returns how many entries went."""
+        target = WorkspacePath(path).value
+        async with self._uow() as uow:
+            await self._gate.require(uow, actor, Action.EDIT, workspace_id)
+            removed = await uow.files.delete_tree(workspace_id, target)
+            if removed == 0:
+                raise NotFound(f"There is no file or folder {target}.")
+            await uow.workspaces.touch_updated(workspace_id, at=self._clock())
+            await uow.commit()
+        await self._gate.forget(workspace_id)
+        return removed
+
+    # --- archives ----------------------------------------------------------------------------
+
+    async def export_zip(self, actor: Actor, workspace_id: UUID) -> tuple[Workspace, bytes]:
+        async with self._uow() as uow:
+            workspace = await self._gate.require(uow, actor, Action.VIEW, workspace_id)
+            files = await uow.files.list(workspace_id)
+        contents = {f.path: file_bytes(f) for f in files if f.mime_type != FOLDER_MIME}
+        folders = {f.path for f in files if f.mime_type == FOLDER_MIME}
+        return workspace, write_zip(contents, folders)
+
+    async def import_zip(self, actor: Actor, workspace_id: UUID, data: bytes) -> int:
+        """Unpack an archive into the workspace, replacing files of the same path: all of it, or
+        (on any bad entry, or past a limit or quota) none of it. Returns the number of files."""
+        now = self._clock()
+        async with self._uow() as uow:
+            workspace = await self._gate.require(uow, actor, Action.EDIT, workspace_id)
+            imported = await self.unpack_into(uow, workspace, data, now=now)
+            await uow.workspaces.touch_updated(workspace_id, at=now)
+            await uow.commit()
+        await self._gate.forget(workspace_id)
+        return imported
+
+    async def unpack_into(self, uow: UnitOfWork, workspace: Workspace, data: bytes, *, now: datetime) -> int:
+        """Inside the caller's transaction (and after its access check): validate, then write."""
+        quota = await self._quota(uow, workspace)
+        contents = read_zip(
+            data,
+            ArchiveLimits(
+                max_entries=quota.max_files,
+                max_total_bytes=quota.max_bytes,
+                max_file_bytes=max(self.limits.max_text_bytes, self.limits.max_binary_bytes),
+            ),
+        )
+        stored = {path: StoredContent.of(path, body) for path, body in contents.files.items()}
+        for path, item in stored.items():
+            self._check_size(path, item)
+        existing = {e.path: e for e in await uow.files.list_info(workspace.id)}
+        _check_tree_shape(
+            files={p for p, e in existing.items() if not e.is_folder} | set(stored),
+            folders={p for p, e in existing.items() if e.is_folder} | contents.folders,
+        )
+        new_paths = (set(stored) | contents.folders) - set(existing)
+        total = sum(e.size_bytes for p, e in existing.items() if p not in stored)
+        self._check_quota(quota, len(existing) + len(new_paths), total + sum(s.size_bytes for s in stored.values()))
+        for folder in sorted(contents.folders - set(existing)):
+            await uow.files.add(
+                WorkspaceFile(
+                    workspace_id=workspace.id,
+                    path=folder,
+                    content=None,
+                    content_hash=EMPTY_HASH,
+                    size_bytes=0,
+                    mime_type=FOLDER_MIME,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        for path, item in stored.items():
+            if path in existing:
+                await uow.files.delete_tree(workspace.id, path)
+            await uow.files.add(new_file(workspace.id, path, item, now))
+        return len(stored)
+
+    # --- rules -------------------------------------------------------------------------------
+
+    def _check_size(self, path: str, stored: StoredContent) -> None:
+        limit = self.limits.max_binary_bytes if stored.is_binary else self.limits.max_text_bytes
+        if stored.size_bytes > limit:
+            kind = "binary" if stored.is_binary else "text"
+            raise LimitExceeded(
+                f"{path} is {human_size(stored.size_bytes)}; a {kind} file may be at most {human_size(limit)}."
+            )
+
+    @staticmethod
+    def _check_quota(quota: WorkspaceQuota, files: int, total: int) -> None:
+        if files > quota.max_files:
+            raise QuotaExceeded(
+                f"This workspace may hold at most {quota.max_files} files and folders on its owner's plan."
+            )
+        if total > quota.max_bytes:
+            raise QuotaExceeded(
+                f"This workspace may hold at most {human_size(quota.max_bytes)} on its owner's plan "
+                f"(this change would make it {human_size(total)})."
+            )
+
+    @staticmethod
+    async def _quota(uow: UnitOfWork, workspace: Workspace) -> WorkspaceQuota:
+        owner = await uow.users.get(workspace.owner_id)
+        return TIER_QUOTAS[owner.subscription_tier if owner else Tier.FREE]
+
+    @staticmethod
+    async def _check_free_path(uow: UnitOfWork, workspace_id: UUID, path: str) -> None:
+        """No ancestor of `path` may be a file (a file and a folder cannot share a path)."""
+        for entry in await uow.files.get_many(workspace_id, ancestors(path)):
+            if entry.mime_type != FOLDER_MIME:
+                raise InvalidInput(
+                    f"{entry.path} is a file, so it cannot contain {path}: a file and a folder cannot share a path."
+                )
+
+
+def _check_tree_shape(*, files: Iterable[str], folders: Iterable[str]) -> None:
+    file_set = set(files)
+    for path in sorted(file_set | set(folders)):
+        for parent in ancestors(path):
+            if parent in file_set:
+                raise InvalidInput(
+                    f"{parent} would be both a file and a folder (it would contain {path}): nothing was imported."
+                )
+
+
+def new_file(workspace_id: UUID, path: str, stored: StoredContent, now: datetime) -> WorkspaceFile:
+    return WorkspaceFile(
+        workspace_id=workspace_id,
+        path=path,
+        content=stored.content,
+        content_hash=stored.content_hash,
+        size_bytes=stored.size_bytes,
+        mime_type=stored.mime_type,
+        is_binary=stored.is_binary,
+        created_at=now,
+        updated_at=now,
+    )

@@ -1,0 +1,52 @@
+"""Loads a workspace (through the `workspace:<id>` cache entry) and runs the one access check on it."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from domain import access, cache_keys
+from domain.access import Action, Actor, WorkspaceResource
+from domain.codec import from_json, to_json
+from domain.entities import Workspace
+from domain.errors import NotFound
+from domain.ports import Cache, Clock, UnitOfWork
+
+NO_SUCH_WORKSPACE = "No such workspace, or you have no access to it."
+
+
+class WorkspaceGate:
+    def __init__(self, *, cache: Cache, clock: Clock) -> None:
+        self._cache = cache
+        self._clock = clock
+
+    async def require(self, uow: UnitOfWork, actor: Actor, action: Action, workspace_id: UUID) -> Workspace:
+        """The workspace, if the actor may do `action` to it; `NotFound` if they may not even see it."""
+        workspace = await self._load(uow, workspace_id)
+        await self.check(uow, actor, action, workspace)
+        return workspace
+
+    async def check(self, uow: UnitOfWork, actor: Actor, action: Action, workspace: Workspace) -> access.Role:
+        shares = tuple(await uow.shares.for_user(workspace.id, actor.user_id)) if actor.user_id is not None else ()
+        resource = WorkspaceResource(
+            workspace_id=workspace.id, owner_id=workspace.owner_id, is_public=workspace.is_public, shares=shares
+        )
+        return access.require(actor, action, resource, now=self._clock())
+
+    async def forget(self, workspace_id: UUID) -> None:
+        """Drop the cached metadata and file tree: call after every change to either."""
+        await self._cache.delete(cache_keys.workspace(workspace_id), cache_keys.workspace_files(workspace_id))
+
+    async def forget_metadata(self, workspace_id: UUID) -> None:
+        """Drop the cached metadata only (the file tree is unchanged)."""
+        await self._cache.delete(cache_keys.workspace(workspace_id))
+
+    async def _load(self, uow: UnitOfWork, workspace_id: UUID) -> Workspace:
+        key = cache_keys.workspace(workspace_id)
+        cached = await self._cache.get(key)
+        if cached is not None:
+            return from_json(Workspace, cached)
+        workspace = await uow.workspaces.get(workspace_id)
+        if workspace is None:
+            raise NotFound(NO_SUCH_WORKSPACE)
+        await self._cache.set(key, to_json(workspace))
+        return workspace

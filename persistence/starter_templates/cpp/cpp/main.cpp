@@ -1,0 +1,7 @@
+#include <iostream>
+#include "greeting.hpp"
+
+int main() {
+    std::cout << greeting("Codeloft") << std::endl;
+    return 0;
+}

@@ -1,0 +1,12 @@
+"""REST API v1 and the plain HTTP routes, over the same services as the pages."""
+
+from fastapi import APIRouter
+
+from ui.api import files, session, workspaces
+
+router = APIRouter()
+router.include_router(session.router)
+router.include_router(workspaces.router)
+router.include_router(files.router)
+
+__all__ = ["router"]

@@ -1,0 +1,37 @@
+"""What every API route needs: the signed-in caller (with CSRF checked for writes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Depends, Request
+
+from domain.access import Actor
+from domain.errors import PermissionDenied
+from ui.context import services
+from ui.security import CSRF_HEADER, csrf_valid, session_token
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    actor: Actor
+    user_id: UUID
+    session_id: UUID
+
+
+async def authenticated(request: Request) -> Caller:
+    """The signed-in caller; non-GET requests must also carry the session's CSRF token."""
+    svc = services()
+    session = await svc.auth.authenticate(session_token(request))
+    if request.method not in SAFE_METHODS and not csrf_valid(
+        svc.csrf_key, session.id, request.headers.get(CSRF_HEADER)
+    ):
+        raise PermissionDenied(f"Missing or wrong {CSRF_HEADER} header: read it from GET /api/v1/session.")
+    return Caller(actor=Actor(user_id=session.user_id), user_id=session.user_id, session_id=session.id)
+
+
+CallerDep = Annotated[Caller, Depends(authenticated)]

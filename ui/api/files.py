@@ -1,0 +1,156 @@
+"""Files over REST: list, raw read and write (with ETag / If-Match), delete, move, folders, ZIP archives."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import quote
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.entities import FileInfo
+from domain.files import FileService
+from ui.api.bodies import read_body
+from ui.api.deps import CallerDep
+from ui.context import services
+
+router = APIRouter(prefix="/api/v1/workspaces/{workspace_id}", tags=["files"])
+
+# Served bytes never run as a page of Codeloft's origin: a sandboxed, unsniffable response.
+SAFE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}
+INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/x-icon")
+
+
+class FileOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    path: str
+    size_bytes: int
+    content_hash: str
+    mime_type: str | None
+    is_binary: bool
+    is_folder: bool
+    updated_at: datetime
+
+
+class MoveIn(BaseModel):
+    source: str = Field(alias="from")
+    destination: str = Field(alias="to")
+
+
+class FolderIn(BaseModel):
+    path: str
+
+
+def etag(content_hash: str) -> str:
+    return f'"{content_hash}"'
+
+
+def unquote(tag: str | None) -> str | None:
+    if tag is None:
+        return None
+    tag = tag.strip()
+    if tag.startswith("W/"):
+        tag = tag[2:]
+    return tag.strip('"')
+
+
+def files() -> FileService:
+    return services().files
+
+
+def served_type(info: FileInfo) -> str:
+    if info.mime_type in INLINE_TYPES:
+        return info.mime_type
+    return "application/octet-stream" if info.is_binary else "text/plain; charset=utf-8"
+
+
+@router.get("/files")
+async def list_files(workspace_id: UUID, caller: CallerDep) -> list[FileOut]:
+    return [FileOut.model_validate(entry) for entry in await files().tree(caller.actor, workspace_id)]
+
+
+@router.get("/files/{path:path}", response_class=Response, responses={200: {"content": {"*/*": {}}}})
+async def read_file(workspace_id: UUID, path: str, caller: CallerDep, download: bool = False) -> Response:
+    """The file's bytes; `ETag` is its content hash. `?download=1` asks the browser to save it."""
+    info, data = await files().read(caller.actor, workspace_id, path)
+    headers = {"ETag": etag(info.content_hash), "Cache-Control": "private, no-cache", **SAFE_HEADERS}
+    if download:
+        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(info.path.rsplit('/', 1)[-1])}"
+    return Response(content=data, media_type=served_type(info), headers=headers)
+
+
+@router.put("/files/{path:path}", status_code=200, responses={201: {"description": "Created"}, 412: {}, 413: {}})
+async def write_file(
+    workspace_id: UUID,
+    path: str,
+    request: Request,
+    caller: CallerDep,
+    if_match: str | None = Header(default=None),
+    if_none_match: str | None = Header(default=None),
+) -> Response:
+    """Create or replace a file with the raw request body. `If-Match: "<hash>"` refuses (412) a save
+    whose file changed meanwhile; `If-None-Match: *` only creates."""
+    service = files()
+    data = await read_body(request, max(service.limits.max_text_bytes, service.limits.max_binary_bytes))
+    saved = await service.write(
+        caller.actor,
+        workspace_id,
+        path,
+        data,
+        if_match=unquote(if_match) if if_match not in (None, "*") else None,
+        if_none_match=if_none_match == "*",
+    )
+    body = FileOut.model_validate(saved.info).model_dump_json()
+    return Response(
+        content=body,
+        status_code=201 if saved.created else 200,
+        media_type="application/json",
+        headers={"ETag": etag(saved.info.content_hash)},
+    )
+
+
+@router.delete("/files/{path:path}", status_code=204)
+async def delete_file(workspace_id: UUID, path: str, caller: CallerDep) -> Response:
+    await files().delete(caller.actor, workspace_id, path)
+    return Response(status_code=204)
+
+
+@router.post("/folders", status_code=201)
+async def create_folder(workspace_id: UUID, body: FolderIn, caller: CallerDep) -> FileOut:
+    return FileOut.model_validate(await files().create_folder(caller.actor, workspace_id, body.path))
+
+
+@router.post("/move", status_code=204)
+async def move(workspace_id: UUID, body: MoveIn, caller: CallerDep) -> Response:
+    await files().move(caller.actor, workspace_id, body.source, body.destination)
+    return Response(status_code=204)
+
+
+@router.get("/archive", response_class=Response, responses={200: {"content": {"application/zip": {}}}})
+async def download_archive(workspace_id: UUID, caller: CallerDep) -> Response:
+    workspace, archive = await files().export_zip(caller.actor, workspace_id)
+    filename = _quote(f"{workspace.name}.zip")
+    return Response(
+        content=archive,
+        media_type="application/zip",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"},
+    )
+
+
+class ImportOut(BaseModel):
+    imported: int
+
+
+@router.post("/archive")
+async def import_archive(workspace_id: UUID, request: Request, caller: CallerDep) -> ImportOut:
+    """Unpack the ZIP archive sent as the body into the workspace: all of it or nothing."""
+    service = files()
+    archive = await read_body(request, service.limits.max_binary_bytes * 4)
+    return ImportOut(imported=await service.import_zip(caller.actor, workspace_id, archive))
+
+
+def _quote(name: str) -> str:
+    return quote(name, safe="")

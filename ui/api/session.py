@@ -1,0 +1,83 @@
+"""Sign-in links, the session (with its CSRF token), sign-out and health."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict
+
+from domain.auth import InvalidSignInLink
+from domain.errors import Unauthenticated
+from ui.api.deps import CallerDep
+from ui.context import services
+from ui.security import clear_session_cookie, csrf_token, session_token, set_session_cookie
+
+router = APIRouter()
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    email: str
+    display_name: str | None
+    avatar_url: str | None
+    subscription_tier: str
+    ai_quota_used: int
+    ai_quota_reset_date: date
+
+
+class SessionOut(BaseModel):
+    user: UserOut
+    csrf_token: str
+
+
+@router.get("/api/v1/session", tags=["session"])
+async def get_session(caller: CallerDep) -> SessionOut:
+    svc = services()
+    user = await svc.accounts.profile(caller.user_id)
+    return SessionOut(user=UserOut.model_validate(user), csrf_token=csrf_token(svc.csrf_key, caller.session_id))
+
+
+@router.delete("/api/v1/session", status_code=204, tags=["session"])
+async def delete_session(request: Request, caller: CallerDep) -> Response:
+    svc = services()
+    await svc.auth.sign_out(session_token(request))
+    response = Response(status_code=204)
+    clear_session_cookie(response, secure=svc.settings.secure_cookies)
+    return response
+
+
+@router.get("/login/token/{secret}", include_in_schema=False)
+async def redeem_sign_in_link(secret: str, request: Request) -> Response:
+    svc = services()
+    try:
+        signed_in = await svc.auth.redeem_sign_in_link(secret, replacing=session_token(request))
+    except InvalidSignInLink as error:
+        return RedirectResponse(f"/login?reason={error.reason}", status_code=303)
+    response = RedirectResponse("/", status_code=303)
+    set_session_cookie(response, signed_in.session_token, secure=svc.settings.secure_cookies)
+    return response
+
+
+@router.get("/signed-out", include_in_schema=False)
+async def signed_out(request: Request) -> Response:
+    """Drop the cookie of a session that was revoked already (a live one is left alone, so a
+    cross-site link cannot sign anybody out)."""
+    svc = services()
+    response = RedirectResponse("/login?reason=signed_out", status_code=303)
+    try:
+        await svc.auth.authenticate(session_token(request))
+    except Unauthenticated:
+        clear_session_cookie(response, secure=svc.settings.secure_cookies)
+        return response
+    return RedirectResponse("/", status_code=303)
+
+
+@router.get("/healthz", include_in_schema=False)
+async def healthz() -> JSONResponse:
+    report = await services().health()
+    return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
