@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from domain.access import Action, Actor
+from domain.access import ROLE_MATRIX, Action, Actor
 from domain.editor_settings import editor_settings, validate_editor_settings
 from domain.entities import Workspace
 from domain.files import FileService, StoredContent, new_file
@@ -154,3 +154,17 @@ class WorkspaceService:
     @staticmethod
     def editor_settings(workspace: Workspace) -> dict[str, Any]:
         return editor_settings(workspace.settings)
+
+    async def permissions(self, actor: Actor, workspace: Workspace) -> frozenset[Action]:
+        """What the actor may do to the workspace (for showing or hiding controls; every service
+        call checks again)."""
+        async with self._uow() as uow:
+            role = await self._gate.check(uow, actor, Action.VIEW, workspace)
+        return ROLE_MATRIX[role]
+
+    def entry_point(self, workspace: Workspace, paths: Sequence[str]) -> str | None:
+        """The file to open first: the template's entry point if it is there, else the first file."""
+        for template in self.templates(workspace.language):
+            if template.name == workspace.template and template.entry in paths:
+                return template.entry
+        return paths[0] if paths else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from uuid import UUID
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
@@ -11,7 +12,7 @@ from domain.access import Actor
 from domain.entities import User
 from domain.errors import Unauthenticated
 from ui.context import services
-from ui.security import session_token
+from ui.security import csrf_token, session_token
 
 
 @dataclass(slots=True)
@@ -20,11 +21,17 @@ class Viewer:
 
     user: User
     token: str
+    session_id: UUID
 
     async def actor(self) -> Actor:
         """Re-validate the session (it may have been signed out elsewhere) before acting."""
         session = await services().auth.authenticate(self.token)
         return Actor(user_id=session.user_id)
+
+    @property
+    def csrf_token(self) -> str:
+        """For the page's own API calls (file drops); bound to this session."""
+        return csrf_token(services().csrf_key, self.session_id)
 
 
 async def viewer(request: Request) -> Viewer | None:
@@ -34,7 +41,7 @@ async def viewer(request: Request) -> Viewer | None:
     except Unauthenticated:
         return None
     assert token is not None
-    return Viewer(user=await services().accounts.profile(session.user_id), token=token)
+    return Viewer(user=await services().accounts.profile(session.user_id), token=token, session_id=session.id)
 
 
 def to_sign_in() -> RedirectResponse:

@@ -14,13 +14,13 @@ from domain.accounts import AccountService
 from domain.auth import AuthService, InvalidSignInLink
 from domain.entities import WorkspaceShare
 from domain.errors import Conflict, NotFound
-from domain.values import PermissionLevel
-from domain.workspaces import WorkspaceService
 from domain.files import FileService, StaleFile
 from domain.gate import WorkspaceGate
+from domain.values import PermissionLevel
+from domain.workspaces import WorkspaceService
 from persistence.cache import MemoryCache
-from persistence.template_source import FolderTemplateSource
 from persistence.models import FileRow, UserRow, WorkspaceRow
+from persistence.template_source import FolderTemplateSource
 from persistence.unit_of_work import SqlUnitOfWorkFactory
 from tests.conftest import FrozenClock
 

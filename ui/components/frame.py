@@ -1,9 +1,11 @@
-"""The layout every signed-in page shares: header with the product name, the user and sign-out."""
+"""The layout every signed-in page shares: a header with the product name, page actions, the user
+and sign-out."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from nicegui import ui
 
@@ -11,20 +13,38 @@ from ui.context import services
 from ui.errors import notify_errors
 from ui.viewer import Viewer
 
+# Ctrl+S / Ctrl+P belong to the IDE, not to the browser's "save page" and "print" dialogs.
+KEEP_SHORTCUTS = """<script>
+document.addEventListener("keydown", (e) => {
+  if ((e.ctrlKey || e.metaKey) && !e.altKey && ["s", "p"].includes(e.key.toLowerCase())) e.preventDefault();
+}, true);
+</script>"""
+
+
+@dataclass
+class Frame:
+    actions: ui.row
+    title: ui.label
+
 
 @contextmanager
-def frame(title: str, viewer: Viewer) -> Iterator[None]:
+def frame(title: str, viewer: Viewer, *, wide: bool = False) -> Iterator[Frame]:
     ui.page_title(f"{title} · Codeloft")
+    ui.add_head_html(KEEP_SHORTCUTS)
 
     @notify_errors
     async def sign_out() -> None:
         await services().auth.sign_out(viewer.token)
         ui.navigate.to("/signed-out")
 
-    with ui.header().classes("items-center justify-between bg-slate-800 text-white px-4 py-2"):
-        ui.link("Codeloft", "/").classes("text-lg font-bold text-white no-underline")
-        with ui.row().classes("items-center gap-3"):
+    with ui.header().classes("items-center justify-between bg-slate-800 text-white px-4 py-1 gap-4"):
+        with ui.row().classes("items-center gap-4 no-wrap"):
+            ui.link("Codeloft", "/").classes("text-lg font-bold text-white no-underline")
+            heading = ui.label("" if not wide else title).classes("text-base").props('data-testid="page-title"')
+        actions = ui.row().classes("items-center gap-1 grow justify-end")
+        with ui.row().classes("items-center gap-3 no-wrap"):
             ui.label(viewer.user.label).classes("text-sm").props('data-testid="user-label"')
             ui.button("Sign out", on_click=sign_out).props("flat color=white dense")
-    with ui.column().classes("w-full max-w-5xl mx-auto p-4 gap-4"):
-        yield
+    body = "w-full h-full p-0 gap-0" if wide else "w-full max-w-5xl mx-auto p-4 gap-4"
+    with ui.column().classes(body):
+        yield Frame(actions=actions, title=heading)

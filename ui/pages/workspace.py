@@ -1,17 +1,32 @@
-"""The workspace page (`/w/<id>`): for now its name and files; the editor comes with the IDE issue."""
+"""The IDE page (`/w/<workspace id>`): file tree, editor tabs, quick open, editor settings."""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
+from domain.access import Action
 from domain.errors import NotFound
+from ui.components.editor import EditorArea
+from ui.components.file_tree import FileTree
 from ui.components.frame import frame
+from ui.components.quick_open import QuickOpen
+from ui.components.settings_dialog import SettingsDialog
 from ui.context import services
-from ui.viewer import to_sign_in, viewer
+from ui.errors import notify_errors
+from ui.viewer import Viewer, to_sign_in, viewer
+
+
+def not_found(current: Viewer) -> None:
+    with frame("Not found", current):
+        ui.label("No such workspace, or you have no access to it.").classes("text-red-700").props(
+            'data-testid="not-found"'
+        )
+        ui.link("Back to your workspaces", "/")
 
 
 @ui.page("/w/{workspace_id}", title="Workspace · Codeloft")
@@ -19,14 +34,79 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
     current = await viewer(request)
     if current is None:
         return to_sign_in()
-    with frame("Workspace", current):
-        try:
-            workspace = await services().workspaces.get(await current.actor(), UUID(workspace_id))
-        except (NotFound, ValueError):
-            ui.label("No such workspace, or you have no access to it.").classes("text-red-700")
-            ui.link("Back to your workspaces", "/")
-            return None
-        ui.label(workspace.name).classes("text-xl font-bold").props('data-testid="workspace-name"')
-        if workspace.description:
-            ui.label(workspace.description)
+    svc = services()
+    actor = await current.actor()
+    try:
+        workspace = await svc.workspaces.open(actor, UUID(workspace_id))
+    except (NotFound, ValueError):
+        not_found(current)
+        return None
+    allowed = await svc.workspaces.permissions(actor, workspace)
+    editable = Action.EDIT in allowed
+    settings = svc.workspaces.editor_settings(workspace)
+    dark = ui.dark_mode(settings["theme"] == "dark")
+
+    with frame(workspace.name, current, wide=True) as page:
+        with ui.splitter(value=22, limits=(10, 60)).classes("w-full").style("height: calc(100vh - 52px)") as split:
+            with split.before:
+                tree = FileTree(
+                    workspace.id,
+                    current,
+                    editable=editable,
+                    csrf=current.csrf_token,
+                    on_open=lambda path: editor.open(path),
+                    on_moved=lambda old, new: editor.renamed(old, new),
+                    on_deleted=lambda path: editor.removed(path),
+                )
+            with split.after:
+                editor = EditorArea(workspace.id, current, settings, editable=editable)
+        editor.on_saved = tree.refresh
+        quick_open = QuickOpen(lambda: tree.file_paths, notify_errors(open_file(tree, editor)))
+
+        async def save_settings(changes: dict[str, Any]) -> None:
+            updated = await svc.workspaces.update(await current.actor(), workspace.id, editor=changes)
+            applied = svc.workspaces.editor_settings(updated)
+            editor.apply_settings(applied)
+            dark.set_value(applied["theme"] == "dark")
+            ui.notify("Settings saved", type="positive")
+
+        settings_dialog = SettingsDialog(settings, notify_errors(save_settings))
+        with page.actions:
+            if not editable:
+                ui.badge("read only").props('color=orange data-testid="read-only"')
+            ui.button(icon="search", on_click=quick_open.open).props("flat color=white dense").tooltip(
+                "Open a file by name (Ctrl+P)"
+            )
+            save_button = ui.button(icon="save", on_click=notify_errors(editor.save)).props(
+                'flat color=white dense data-testid="save"'
+            )
+            save_button.tooltip("Save (Ctrl+S)").set_visibility(editable)
+            if Action.MANAGE in allowed:
+                ui.button(icon="settings", on_click=settings_dialog.open).props(
+                    'flat color=white dense data-testid="open-settings"'
+                ).tooltip("Editor settings")
+
+    async def shortcut(event: Any) -> None:
+        if not event.action.keydown or not (event.modifiers.ctrl or event.modifiers.meta):
+            return
+        key = str(event.key.name).lower()
+        if key == "s":
+            await editor.save()
+        elif key == "p":
+            quick_open.open()
+
+    ui.keyboard(on_key=notify_errors(shortcut), ignore=[])
+    await tree.refresh()
+    first = svc.workspaces.entry_point(workspace, tree.file_paths)
+    if first is not None:
+        tree.reveal(first)
+        await notify_errors(editor.open)(first)
     return None
+
+
+def open_file(tree: FileTree, editor: EditorArea) -> Any:
+    async def opener(path: str) -> None:
+        tree.reveal(path)
+        await editor.open(path)
+
+    return opener

@@ -1,0 +1,880 @@
+"""The workspace and file REST API over HTTP, against the real `codeloft serve`: templates, listing and
+search, settings, raw reads and writes with ETags, folders, moves, ZIP archives, path rules, size
+limits, quotas, and who may touch what. Every refusal is checked for its status, its message, and that
+nothing was lost or changed."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import sqlite3
+import stat
+import struct
+import uuid
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.integration.test_web import csrf, new_link, signed_in_client
+from tests.serving import Server, start_server
+
+MB = 1024 * 1024
+TEMPLATES_ROOT = Path(__file__).resolve().parents[2] / "persistence" / "starter_templates"
+TEMPLATES = [
+    ("python", "blank"),
+    ("python", "python"),
+    ("javascript", "blank"),
+    ("javascript", "javascript"),
+    ("javascript", "express"),
+    ("javascript", "react"),
+    ("cpp", "blank"),
+    ("cpp", "cpp"),
+    ("java", "blank"),
+    ("java", "java"),
+]
+NOWHERE = "00000000-0000-0000-0000-000000000000"
+FILE_FIELDS = {"path", "size_bytes", "content_hash", "mime_type", "is_binary", "is_folder", "updated_at"}
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class User:
+    """A signed-in browser session with its CSRF header, and the calls the tests make through it."""
+
+    client: httpx.Client
+    headers: dict[str, str]
+
+    def create(self, name: str = "Files", language: str = "python", template: str = "blank", **extra: Any) -> str:
+        body = {"name": name, "language": language, "template": template, **extra}
+        response = self.client.post("/api/v1/workspaces", json=body, headers=self.headers)
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    def workspace(self, ws: str) -> dict[str, Any]:
+        response = self.client.get(f"/api/v1/workspaces/{ws}")
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def names(self, query: str | None = None) -> list[str]:
+        params = {"q": query} if query is not None else {}
+        response = self.client.get("/api/v1/workspaces", params=params)
+        assert response.status_code == 200, response.text
+        return [w["name"] for w in response.json()]
+
+    def tree(self, ws: str) -> list[dict[str, Any]]:
+        response = self.client.get(f"/api/v1/workspaces/{ws}/files")
+        assert response.status_code == 200, response.text
+        return list(response.json())
+
+    def paths(self, ws: str) -> list[str]:
+        return [entry["path"] for entry in self.tree(ws)]
+
+    def put(self, ws: str, path: str, data: bytes, **headers: str) -> httpx.Response:
+        return self.client.put(f"/api/v1/workspaces/{ws}/files/{path}", content=data, headers=self.headers | headers)
+
+    def write(self, ws: str, path: str, data: bytes) -> None:
+        response = self.put(ws, path, data)
+        assert response.status_code in (200, 201), response.text
+
+    def read(self, ws: str, path: str, **params: str) -> httpx.Response:
+        return self.client.get(f"/api/v1/workspaces/{ws}/files/{path}", params=params)
+
+    def content(self, ws: str, path: str) -> bytes:
+        response = self.read(ws, path)
+        assert response.status_code == 200, response.text
+        return response.content
+
+    def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.client.post(url, headers=self.headers, **kwargs)
+
+    def move(self, ws: str, source: str, destination: str) -> httpx.Response:
+        return self.post(f"/api/v1/workspaces/{ws}/move", json={"from": source, "to": destination})
+
+    def folder(self, ws: str, path: str) -> httpx.Response:
+        return self.post(f"/api/v1/workspaces/{ws}/folders", json={"path": path})
+
+    def import_zip(self, ws: str, archive: bytes) -> httpx.Response:
+        return self.post(f"/api/v1/workspaces/{ws}/archive", content=archive)
+
+
+def sign_in(server: Server, email: str) -> User:
+    client = signed_in_client(server, new_link(server, email))
+    return User(client=client, headers=csrf(client))
+
+
+def refused(response: httpx.Response, status: int, message: str) -> None:
+    assert response.status_code == status, response.text
+    assert message in response.json()["detail"], response.json()
+
+
+def make_zip(entries: list[tuple[str | zipfile.ZipInfo, bytes]]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries:
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def symlink_entry(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name)
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    return info
+
+
+@functools.cache
+def zip_bomb() -> bytes:
+    """A 30 MB entry of zeros that compresses to a few tens of KB."""
+    return make_zip([("zeros.bin", bytes(30 * MB))])
+
+
+def tiny_png() -> bytes:
+    """A valid 1x1 PNG."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib_crc(kind + data))
+
+    import zlib
+
+    def zlib_crc(data: bytes) -> int:
+        return zlib.crc32(data) & 0xFFFFFFFF
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 6, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\xff\x00\x00\xff")
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
+def template_files(language: str, template: str) -> dict[str, bytes]:
+    folder = TEMPLATES_ROOT / language / template
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.name != "_template.json"
+    }
+
+
+def rows_of_files(server: Server, ws: str) -> int:
+    database = sqlite3.connect(Path(server.env["CODELOFT_DATA_DIR"]) / "codeloft.db")
+    try:
+        (count,) = database.execute(
+            "SELECT count(*) FROM files WHERE workspace_id IN (?, ?)", (uuid.UUID(ws).hex, ws)
+        ).fetchone()
+    finally:
+        database.close()
+    return int(count)
+
+
+# --- fixtures --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running = start_server(tmp_path_factory.mktemp("files-api"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def ann(server: Server) -> Iterator[User]:
+    user = sign_in(server, "ann.files@example.com")
+    yield user
+    user.client.close()
+
+
+@pytest.fixture(scope="module")
+def bob(server: Server) -> Iterator[User]:
+    user = sign_in(server, "bob.files@example.com")
+    yield user
+    user.client.close()
+
+
+@pytest.fixture
+def ws(ann: User) -> str:
+    """A fresh, empty workspace of Ann's."""
+    return ann.create()
+
+
+# --- workspaces: create from every template --------------------------------------------------
+
+
+def test_the_template_list_covers_every_template_on_disk() -> None:
+    on_disk = sorted((meta.parent.parent.name, meta.parent.name) for meta in TEMPLATES_ROOT.glob("*/*/_template.json"))
+    assert on_disk == sorted(TEMPLATES)
+
+
+@pytest.mark.parametrize(("language", "template"), TEMPLATES)
+def test_a_new_workspace_holds_its_templates_files(ann: User, language: str, template: str) -> None:
+    response = ann.client.post(
+        "/api/v1/workspaces",
+        json={"name": f"{language} {template}", "language": language, "template": template},
+        headers=ann.headers,
+    )
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert (created["language"], created["template"]) == (language, template)
+    expected = template_files(language, template)
+    tree = ann.tree(created["id"])
+    assert [entry["path"] for entry in tree] == sorted(expected)
+    for entry in tree:
+        data = expected[entry["path"]]
+        assert (entry["size_bytes"], entry["content_hash"], entry["is_folder"]) == (len(data), sha256(data), False)
+
+
+def test_create_answers_the_new_workspace(ann: User) -> None:
+    response = ann.client.post(
+        "/api/v1/workspaces",
+        json={"name": "  Described  ", "language": "cpp", "template": "cpp", "description": "For the C++ course"},
+        headers=ann.headers,
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert body["name"] == "Described" and body["description"] == "For the C++ course"
+    assert body["settings"] == {} and body["is_public"] is False
+    assert ann.workspace(body["id"]) == body
+
+
+# --- workspaces: list, search, read ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def searcher(server: Server) -> Iterator[User]:
+    user = sign_in(server, "searcher@example.com")
+    user.create("Alpha notes", description="About birds")
+    user.create("Beta", description="A fish tank controller")
+    user.create("Gamma")
+    yield user
+    user.client.close()
+
+
+def test_the_list_holds_every_own_workspace_newest_first(searcher: User) -> None:
+    assert searcher.names() == ["Gamma", "Beta", "Alpha notes"]
+
+
+@pytest.mark.parametrize(
+    ("query", "names"),
+    [
+        ("alpha", ["Alpha notes"]),  # name, any case
+        ("FISH", ["Beta"]),  # description, any case
+        ("a", ["Gamma", "Beta", "Alpha notes"]),
+        ("zebra", []),
+        ("", ["Gamma", "Beta", "Alpha notes"]),  # an empty query lists everything
+    ],
+)
+def test_search_matches_name_and_description(searcher: User, query: str, names: list[str]) -> None:
+    assert searcher.names(query) == names
+
+
+def test_search_never_shows_another_users_workspace(searcher: User, ann: User) -> None:
+    ann.create("Alpha of Ann")
+    assert searcher.names("alpha") == ["Alpha notes"]
+
+
+def test_a_missing_workspace_is_404(ann: User) -> None:
+    refused(ann.client.get(f"/api/v1/workspaces/{NOWHERE}"), 404, "No such workspace")
+
+
+# --- workspaces: change settings -------------------------------------------------------------
+
+
+def test_rename_and_describe_persist(ann: User, ws: str) -> None:
+    response = ann.client.patch(
+        f"/api/v1/workspaces/{ws}", json={"name": "Renamed", "description": "New words"}, headers=ann.headers
+    )
+    assert response.status_code == 200
+    assert response.json()["name"] == "Renamed"
+    shown = ann.workspace(ws)
+    assert (shown["name"], shown["description"]) == ("Renamed", "New words")
+
+
+def test_an_empty_description_clears_it(ann: User) -> None:
+    ws = ann.create(description="Temporary")
+    response = ann.client.patch(f"/api/v1/workspaces/{ws}", json={"description": ""}, headers=ann.headers)
+    assert response.status_code == 200
+    assert ann.workspace(ws)["description"] is None
+
+
+def test_editor_settings_persist_and_merge(ann: User, ws: str) -> None:
+    first = {"theme": "dark", "font_size": 18, "tab_size": 2, "word_wrap": True, "autosave_delay_ms": 0}
+    response = ann.client.patch(f"/api/v1/workspaces/{ws}", json={"editor": first}, headers=ann.headers)
+    assert response.status_code == 200
+    assert ann.workspace(ws)["settings"]["editor"] == first
+    ann.client.patch(f"/api/v1/workspaces/{ws}", json={"editor": {"font_size": 12}}, headers=ann.headers)
+    assert ann.workspace(ws)["settings"]["editor"] == {**first, "font_size": 12}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"editor": {"colour": "red"}}, "There is no editor setting 'colour'"),
+        ({"editor": {"font_size": 3}}, "The editor setting font_size must be 8 to 40"),
+        ({"editor": {"font_size": "14"}}, "The editor setting font_size must be a whole number"),
+        ({"editor": {"theme": "pink"}}, "The editor setting theme must be one of light, dark"),
+        ({"editor": {"tab_size": 4, "word_wrap": "yes"}}, "word_wrap must be true or false"),
+        ({"editor": {"autosave_delay_ms": 50}}, "autosave_delay_ms must be 0 (off) or 200 to 60000"),
+        ({"name": ""}, "The workspace name cannot be empty"),
+        ({"name": "   "}, "The workspace name cannot be empty"),
+        ({"name": "ok", "editor": {"theme": "pink"}}, "theme must be one of"),  # nothing of it is applied
+    ],
+)
+def test_invalid_changes_are_refused_and_change_nothing(
+    ann: User, ws: str, body: dict[str, Any], message: str
+) -> None:
+    ann.client.patch(f"/api/v1/workspaces/{ws}", json={"editor": {"theme": "dark"}}, headers=ann.headers)
+    before = ann.workspace(ws)
+    refused(ann.client.patch(f"/api/v1/workspaces/{ws}", json=body, headers=ann.headers), 422, message)
+    assert ann.workspace(ws) == before
+
+
+@pytest.mark.xfail(
+    reason="BUG: PATCH /api/v1/workspaces/{id} silently ignores unknown top-level keys (WorkspacePatch "
+    "does not forbid extras): a misspelt field answers 200 and changes nothing",
+    strict=True,
+)
+def test_an_unknown_top_level_key_is_refused(ann: User, ws: str) -> None:
+    before = ann.workspace(ws)
+    response = ann.client.patch(f"/api/v1/workspaces/{ws}", json={"desciption": "typo"}, headers=ann.headers)
+    assert ann.workspace(ws) == before
+    assert response.status_code == 422
+
+
+# --- workspaces: delete ----------------------------------------------------------------------
+
+
+def test_delete_removes_the_workspace_and_its_files(server: Server, ann: User) -> None:
+    ws = ann.create("Doomed", template="python")
+    ann.write(ws, "notes/todo.txt", b"buy milk")
+    assert rows_of_files(server, ws) == 2
+    response = ann.client.delete(f"/api/v1/workspaces/{ws}", headers=ann.headers)
+    assert response.status_code == 204 and response.content == b""
+    refused(ann.client.get(f"/api/v1/workspaces/{ws}"), 404, "No such workspace")
+    refused(ann.client.get(f"/api/v1/workspaces/{ws}/files"), 404, "No such workspace")
+    refused(ann.read(ws, "main.py"), 404, "No such workspace")
+    refused(ann.client.delete(f"/api/v1/workspaces/{ws}", headers=ann.headers), 404, "No such workspace")
+    assert "Doomed" not in ann.names()
+    assert rows_of_files(server, ws) == 0
+
+
+# --- files: list and read --------------------------------------------------------------------
+
+
+def test_the_file_list_describes_each_entry(ann: User, ws: str) -> None:
+    ann.write(ws, "src/app.py", b"print('hi')\n")
+    ann.folder(ws, "docs")
+    tree = ann.tree(ws)
+    assert all(set(entry) == FILE_FIELDS for entry in tree)
+    by_path = {entry["path"]: entry for entry in tree}
+    assert list(by_path) == ["docs", "src/app.py"]
+    app = by_path["src/app.py"]
+    assert app["size_bytes"] == 12 and app["content_hash"] == sha256(b"print('hi')\n")
+    assert app["mime_type"] == "text/x-python" and not app["is_binary"] and not app["is_folder"]
+    assert by_path["docs"]["is_folder"] and by_path["docs"]["size_bytes"] == 0
+
+
+def test_read_answers_raw_bytes_with_etag_and_safe_headers(ann: User, ws: str) -> None:
+    data = "naïve café\n".encode()
+    ann.write(ws, "notes.txt", data)
+    response = ann.read(ws, "notes.txt")
+    assert response.status_code == 200 and response.content == data
+    assert response.headers["etag"] == f'"{sha256(data)}"'
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["content-security-policy"] == "sandbox"
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert "content-disposition" not in response.headers
+
+
+def test_html_is_served_as_plain_text(ann: User, ws: str) -> None:
+    page = b"<html><script>alert(document.cookie)</script></html>"
+    ann.write(ws, "index.html", page)
+    assert ann.tree(ws)[0]["mime_type"] == "text/html"
+    response = ann.read(ws, "index.html")
+    assert response.content == page
+    assert response.headers["content-type"].startswith("text/plain")
+    assert "html" not in response.headers["content-type"]
+    assert response.headers["content-security-policy"] == "sandbox"
+
+
+def test_download_asks_the_browser_to_save(ann: User, ws: str) -> None:
+    ann.write(ws, "src/report final.txt", b"done")
+    response = ann.read(ws, "src/report final.txt", download="1")
+    assert response.status_code == 200 and response.content == b"done"
+    assert response.headers["content-disposition"] == "attachment; filename*=UTF-8''report%20final.txt"
+
+
+def test_reading_a_missing_file_or_a_folder_is_404(ann: User, ws: str) -> None:
+    ann.folder(ws, "docs")
+    refused(ann.read(ws, "ghost.txt"), 404, "There is no file ghost.txt")
+    refused(ann.read(ws, "docs"), 404, "There is no file docs")
+
+
+# --- files: write ----------------------------------------------------------------------------
+
+
+def test_put_creates_then_updates_with_a_new_etag(ann: User, ws: str) -> None:
+    created = ann.put(ws, "a.txt", b"one")
+    assert created.status_code == 201
+    assert created.headers["etag"] == f'"{sha256(b"one")}"'
+    assert created.json()["path"] == "a.txt" and created.json()["content_hash"] == sha256(b"one")
+    updated = ann.put(ws, "a.txt", b"two")
+    assert updated.status_code == 200
+    assert updated.headers["etag"] == f'"{sha256(b"two")}"'
+    assert ann.content(ws, "a.txt") == b"two"
+    assert ann.paths(ws) == ["a.txt"]
+
+
+def test_a_save_from_a_stale_copy_is_refused_and_changes_nothing(ann: User, ws: str) -> None:
+    first = ann.put(ws, "a.txt", b"one").headers["etag"]
+    ann.put(ws, "a.txt", b"two (another tab)", **{"If-Match": first})
+    refused(ann.put(ws, "a.txt", b"three", **{"If-Match": first}), 412, "a.txt was changed elsewhere")
+    assert ann.content(ws, "a.txt") == b"two (another tab)"
+
+
+def test_a_save_from_the_current_copy_succeeds(ann: User, ws: str) -> None:
+    current = ann.put(ws, "a.txt", b"one").headers["etag"]
+    response = ann.put(ws, "a.txt", b"two", **{"If-Match": current})
+    assert response.status_code == 200 and response.headers["etag"] == f'"{sha256(b"two")}"'
+    assert ann.content(ws, "a.txt") == b"two"
+
+
+def test_if_none_match_star_only_creates(ann: User, ws: str) -> None:
+    assert ann.put(ws, "a.txt", b"one", **{"If-None-Match": "*"}).status_code == 201
+    refused(ann.put(ws, "a.txt", b"two", **{"If-None-Match": "*"}), 412, "a.txt was changed elsewhere")
+    assert ann.content(ws, "a.txt") == b"one"
+
+
+def test_a_binary_upload_stays_binary_and_byte_identical(ann: User, ws: str) -> None:
+    png = tiny_png()
+    response = ann.put(ws, "img/logo.png", png)
+    assert response.status_code == 201
+    (entry,) = ann.tree(ws)
+    assert entry["is_binary"] is True and entry["mime_type"] == "image/png" and entry["size_bytes"] == len(png)
+    read = ann.read(ws, "img/logo.png")
+    assert read.content == png and read.headers["content-type"] == "image/png"
+    assert read.headers["etag"] == f'"{sha256(png)}"'
+
+
+def test_a_file_cannot_go_under_a_file(ann: User, ws: str) -> None:
+    ann.write(ws, "a.txt", b"keep")
+    before = ann.tree(ws)
+    refused(ann.put(ws, "a.txt/b.txt", b"x"), 422, "a file and a folder cannot share a path")
+    refused(ann.folder(ws, "a.txt/sub"), 422, "a file and a folder cannot share a path")
+    assert ann.tree(ws) == before and ann.content(ws, "a.txt") == b"keep"
+
+
+def test_a_file_cannot_replace_a_folder(ann: User, ws: str) -> None:
+    ann.write(ws, "src/main.py", b"x")
+    ann.folder(ws, "docs")
+    before = ann.tree(ws)
+    refused(ann.put(ws, "src", b"x"), 422, "a file and a folder cannot share a path")
+    refused(ann.put(ws, "docs", b"x"), 422, "a file and a folder cannot share a path")
+    assert ann.tree(ws) == before
+
+
+# --- files: delete ---------------------------------------------------------------------------
+
+
+def test_delete_a_file(ann: User, ws: str) -> None:
+    ann.write(ws, "a.txt", b"1")
+    ann.write(ws, "b.txt", b"2")
+    response = ann.client.delete(f"/api/v1/workspaces/{ws}/files/a.txt", headers=ann.headers)
+    assert response.status_code == 204
+    refused(ann.read(ws, "a.txt"), 404, "There is no file a.txt")
+    assert ann.paths(ws) == ["b.txt"]
+    again = ann.client.delete(f"/api/v1/workspaces/{ws}/files/a.txt", headers=ann.headers)
+    refused(again, 404, "There is no file or folder a.txt")
+
+
+def test_deleting_a_folder_removes_everything_under_it(ann: User, ws: str) -> None:
+    for path in ("src/a.py", "src/sub/b.py", "srcfile.txt", "other.txt"):
+        ann.write(ws, path, b"x")
+    ann.folder(ws, "src/empty")
+    response = ann.client.delete(f"/api/v1/workspaces/{ws}/files/src", headers=ann.headers)
+    assert response.status_code == 204
+    assert ann.paths(ws) == ["other.txt", "srcfile.txt"]
+
+
+# --- folders and moves -----------------------------------------------------------------------
+
+
+def test_create_a_folder(ann: User, ws: str) -> None:
+    response = ann.folder(ws, "docs/api")
+    assert response.status_code == 201
+    assert response.json()["path"] == "docs/api" and response.json()["is_folder"] is True
+    assert ann.paths(ws) == ["docs/api"]
+    refused(ann.folder(ws, "docs/api"), 409, "docs/api exists already")
+    assert ann.paths(ws) == ["docs/api"]
+
+
+def test_move_a_file(ann: User, ws: str) -> None:
+    ann.write(ws, "a.txt", b"content")
+    assert ann.move(ws, "a.txt", "notes/b.txt").status_code == 204
+    assert ann.paths(ws) == ["notes/b.txt"]
+    assert ann.content(ws, "notes/b.txt") == b"content"
+    refused(ann.read(ws, "a.txt"), 404, "There is no file a.txt")
+
+
+def test_move_a_folder_with_its_children(ann: User, ws: str) -> None:
+    ann.write(ws, "src/main.py", b"main")
+    ann.write(ws, "src/lib/util.py", b"util")
+    ann.folder(ws, "src/empty")
+    ann.write(ws, "srcfile.txt", b"not under src/")
+    assert ann.move(ws, "src", "app").status_code == 204
+    assert ann.paths(ws) == ["app/empty", "app/lib/util.py", "app/main.py", "srcfile.txt"]
+    assert ann.content(ws, "app/lib/util.py") == b"util"
+
+
+def test_move_onto_an_existing_path_is_409(ann: User, ws: str) -> None:
+    ann.write(ws, "a.txt", b"a")
+    ann.write(ws, "b.txt", b"b")
+    ann.write(ws, "dir/c.txt", b"c")
+    before = ann.tree(ws)
+    refused(ann.move(ws, "a.txt", "b.txt"), 409, "b.txt exists already")
+    refused(ann.move(ws, "a.txt", "dir"), 409, "dir exists already")
+    assert ann.tree(ws) == before
+    assert (ann.content(ws, "a.txt"), ann.content(ws, "b.txt")) == (b"a", b"b")
+
+
+def test_move_into_itself_is_422(ann: User, ws: str) -> None:
+    ann.write(ws, "src/main.py", b"x")
+    before = ann.tree(ws)
+    refused(ann.move(ws, "src", "src/inner"), 422, "Cannot move src into itself")
+    assert ann.tree(ws) == before
+
+
+def test_move_under_a_file_is_422(ann: User, ws: str) -> None:
+    ann.write(ws, "a.txt", b"a")
+    ann.write(ws, "b.txt", b"b")
+    before = ann.tree(ws)
+    refused(ann.move(ws, "b.txt", "a.txt/b.txt"), 422, "a file and a folder cannot share a path")
+    assert ann.tree(ws) == before
+
+
+def test_moving_something_missing_is_404(ann: User, ws: str) -> None:
+    refused(ann.move(ws, "ghost.txt", "b.txt"), 404, "There is no file or folder ghost.txt")
+    assert ann.paths(ws) == []
+
+
+@pytest.mark.xfail(
+    reason="BUG: FileService.move returns before any check when from == to, so moving a missing file "
+    "onto itself answers 204 instead of 404",
+    strict=True,
+)
+def test_moving_something_missing_onto_itself_is_404(ann: User, ws: str) -> None:
+    refused(ann.move(ws, "ghost.txt", "ghost.txt"), 404, "There is no file or folder ghost.txt")
+
+
+# --- path rules ------------------------------------------------------------------------------
+
+BAD_URL_PATHS = [
+    pytest.param("a/%2E%2E/b.txt", "A path cannot contain '.' or '..' segments", id="dotdot-inside"),
+    pytest.param("%2E%2E/b.txt", "A path cannot contain '.' or '..' segments", id="dotdot-first"),
+    pytest.param("a/%2E/b.txt", "A path cannot contain '.' or '..' segments", id="dot"),
+    pytest.param("a%5Cb.txt", "never a backslash", id="backslash"),
+    pytest.param("a%01b.txt", "cannot contain NUL or other control characters", id="control"),
+    pytest.param("a%00b.txt", "cannot contain NUL or other control characters", id="nul"),
+    pytest.param("a//b.txt", "cannot have an empty segment", id="empty-segment"),
+    pytest.param("d/" * 512 + "x.txt", "A path may be at most 1024 bytes long", id="too-long"),
+]
+
+
+@pytest.mark.parametrize(("path", "message"), BAD_URL_PATHS)
+def test_writing_a_bad_path_is_refused_naming_the_rule(ann: User, ws: str, path: str, message: str) -> None:
+    ann.write(ws, "keep.txt", b"keep")
+    before = ann.tree(ws)
+    refused(ann.put(ws, path, b"x"), 422, message)
+    assert ann.tree(ws) == before
+
+
+@pytest.mark.parametrize(("path", "message"), BAD_URL_PATHS)
+def test_reading_or_deleting_a_bad_path_is_refused(ann: User, ws: str, path: str, message: str) -> None:
+    ann.write(ws, "keep.txt", b"keep")
+    refused(ann.read(ws, path), 422, message)
+    refused(ann.client.delete(f"/api/v1/workspaces/{ws}/files/{path}", headers=ann.headers), 422, message)
+    assert ann.paths(ws) == ["keep.txt"]
+
+
+def test_a_path_of_exactly_1024_bytes_is_fine(ann: User, ws: str) -> None:
+    path = "é" * 500 + "x" * 24  # 1024 bytes in UTF-8
+    assert len(path.encode()) == 1024
+    assert ann.put(ws, path, b"x").status_code == 201
+    assert ann.paths(ws) == [path]
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("../outside", "'.' or '..' segments"),
+        ("/etc/passwd", "cannot start with '/'"),
+        ("a\\b", "never a backslash"),
+        ("a\x01b", "control characters"),
+        ("x" * 1025, "at most 1024 bytes"),
+        ("", "cannot be empty"),
+    ],
+)
+def test_folders_and_moves_refuse_bad_paths(ann: User, ws: str, path: str, message: str) -> None:
+    ann.write(ws, "keep.txt", b"keep")
+    before = ann.tree(ws)
+    refused(ann.folder(ws, path), 422, message)
+    refused(ann.move(ws, "keep.txt", path), 422, message)
+    refused(ann.move(ws, path, "moved.txt"), 422, message)
+    assert ann.tree(ws) == before
+
+
+# --- sizes -----------------------------------------------------------------------------------
+
+
+def test_a_text_file_over_5_mb_is_refused_and_not_stored(ann: User, ws: str) -> None:
+    refused(ann.put(ws, "big.txt", b"a" * (6 * MB)), 413, "big.txt is 6 MB; a text file may be at most 5 MB")
+    assert ann.paths(ws) == []
+
+
+def test_an_oversized_save_keeps_the_old_content(ann: User, ws: str) -> None:
+    ann.write(ws, "big.txt", b"small")
+    refused(ann.put(ws, "big.txt", b"a" * (6 * MB)), 413, "a text file may be at most 5 MB")
+    assert ann.content(ws, "big.txt") == b"small"
+
+
+def test_a_text_file_of_exactly_5_mb_is_fine(ann: User, ws: str) -> None:
+    assert ann.put(ws, "edge.txt", b"a" * (5 * MB)).status_code == 201
+    assert ann.tree(ws)[0]["size_bytes"] == 5 * MB
+
+
+@pytest.mark.xfail(
+    reason="BUG: human_size rounds 5 MB + 1 byte to '5 MB', so the refusal reads "
+    "'big.txt is 5 MB; a text file may be at most 5 MB.' (the size and the limit look equal)",
+    strict=True,
+)
+def test_the_size_refusal_just_over_the_limit_shows_a_size_above_it(ann: User, ws: str) -> None:
+    response = ann.put(ws, "big.txt", b"a" * (5 * MB + 1))
+    assert response.status_code == 413
+    assert "is 5 MB;" not in response.json()["detail"]
+
+
+def test_a_binary_body_over_25_mb_is_refused_and_not_stored(ann: User, ws: str) -> None:
+    refused(ann.put(ws, "big.bin", bytes(25 * MB + 1)), 413, "larger than 25 MB")
+    assert ann.paths(ws) == []
+
+
+# --- archives --------------------------------------------------------------------------------
+
+
+def test_download_the_workspace_as_a_zip(ann: User) -> None:
+    ws = ann.create("Zipped", template="python")
+    ann.write(ws, "src/lib/util.py", b"def f(): ...\n")
+    ann.write(ws, "img/logo.png", tiny_png())
+    ann.folder(ws, "empty")
+    response = ann.client.get(f"/api/v1/workspaces/{ws}/archive")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/zip"
+    assert response.headers["content-disposition"] == "attachment; filename*=UTF-8''Zipped.zip"
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        assert sorted(archive.namelist()) == ["empty/", "img/logo.png", "main.py", "src/lib/util.py"]
+        assert archive.read("src/lib/util.py") == b"def f(): ...\n"
+        assert archive.read("img/logo.png") == tiny_png()
+        assert archive.read("main.py") == template_files("python", "python")["main.py"]
+
+
+def test_import_a_zip_into_a_workspace(ann: User, ws: str) -> None:
+    ann.write(ws, "a.txt", b"old")
+    ann.write(ws, "keep.txt", b"keep")
+    archive = make_zip([("a.txt", b"new"), ("src/b.py", b"print(2)\n"), ("img/logo.png", tiny_png()), ("docs/", b"")])
+    response = ann.import_zip(ws, archive)
+    assert response.status_code == 200 and response.json() == {"imported": 3}
+    assert ann.paths(ws) == ["a.txt", "docs", "img/logo.png", "keep.txt", "src/b.py"]
+    assert ann.content(ws, "a.txt") == b"new" and ann.content(ws, "keep.txt") == b"keep"
+    assert ann.content(ws, "img/logo.png") == tiny_png()
+
+
+def test_a_downloaded_zip_imports_back_unchanged(ann: User) -> None:
+    source = ann.create("Round trip", language="java", template="java")
+    archive = ann.client.get(f"/api/v1/workspaces/{source}/archive").content
+    target = ann.create("Copy", language="java")
+    assert ann.import_zip(target, archive).json() == {"imported": 2}
+    strip = [{k: v for k, v in entry.items() if k != "updated_at"} for entry in ann.tree(source)]
+    assert [{k: v for k, v in entry.items() if k != "updated_at"} for entry in ann.tree(target)] == strip
+
+
+def test_import_a_zip_as_a_new_workspace(ann: User) -> None:
+    archive = make_zip([("main.py", b"print('imported')\n"), ("pkg/__init__.py", b""), ("pkg/data.bin", b"\x00\x01")])
+    response = ann.client.post(
+        "/api/v1/workspaces/import",
+        params={"name": "From a ZIP", "language": "python"},
+        content=archive,
+        headers=ann.headers,
+    )
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert created["name"] == "From a ZIP" and created["language"] == "python"
+    assert ann.paths(created["id"]) == ["main.py", "pkg/__init__.py", "pkg/data.bin"]
+    assert ann.content(created["id"], "main.py") == b"print('imported')\n"
+    assert ann.content(created["id"], "pkg/data.bin") == b"\x00\x01"
+    assert "From a ZIP" in ann.names()
+
+
+BAD_ARCHIVES = [
+    pytest.param(lambda: make_zip([("ok.txt", b"x"), ("../evil.txt", b"x")]), 422, "points outside", id="zip-slip"),
+    pytest.param(lambda: make_zip([("a/../../evil.txt", b"x")]), 422, "points outside", id="zip-slip-nested"),
+    pytest.param(lambda: make_zip([("/etc/evil", b"x")]), 422, "has an absolute path", id="absolute"),
+    pytest.param(lambda: make_zip([("C:/evil", b"x")]), 422, "has an absolute path", id="drive-letter"),
+    pytest.param(lambda: make_zip([(symlink_entry("link"), b"/etc/passwd")]), 422, "symbolic link", id="symlink"),
+    pytest.param(zip_bomb, 413, "'zeros.bin' is larger than 25 MB", id="zip-bomb"),
+    pytest.param(lambda: make_zip([("big.txt", b"a" * (6 * MB))]), 413, "a text file may be at most 5 MB", id="text"),
+    pytest.param(lambda: b"this is not a zip", 422, "That file is not a ZIP archive", id="not-a-zip"),
+    pytest.param(lambda: b"", 422, "That file is not a ZIP archive", id="empty-body"),
+    pytest.param(lambda: make_zip([("a.txt", b"1"), ("a.txt/b.txt", b"2")]), 422, "both a file and a folder", id="shape"),
+    pytest.param(lambda: make_zip([("x\\y.txt", b"1")]), 422, "never a backslash", id="backslash"),
+]
+
+
+@pytest.mark.parametrize(("archive", "status", "message"), BAD_ARCHIVES)
+def test_a_bad_archive_imports_nothing(ann: User, ws: str, archive: Any, status: int, message: str) -> None:
+    ann.write(ws, "ok.txt", b"original")
+    before = ann.tree(ws)
+    refused(ann.import_zip(ws, archive()), status, message)
+    assert ann.tree(ws) == before
+    assert ann.content(ws, "ok.txt") == b"original"
+
+
+@pytest.mark.parametrize(("archive", "status", "message"), BAD_ARCHIVES)
+def test_a_bad_archive_creates_no_workspace(ann: User, archive: Any, status: int, message: str) -> None:
+    before = ann.names()
+    response = ann.client.post(
+        "/api/v1/workspaces/import", params={"name": "Bad", "language": "python"}, content=archive(), headers=ann.headers
+    )
+    refused(response, status, message)
+    assert ann.names() == before
+
+
+def test_an_imported_file_under_an_existing_file_is_refused(ann: User, ws: str) -> None:
+    ann.write(ws, "a.txt", b"keep")
+    before = ann.tree(ws)
+    refused(ann.import_zip(ws, make_zip([("a.txt/b.txt", b"x")])), 422, "a.txt would be both a file and a folder")
+    assert ann.tree(ws) == before
+
+
+# --- quota -----------------------------------------------------------------------------------
+
+
+@functools.cache
+def many_files(count: int) -> bytes:
+    return make_zip([(f"f/{n:04}.txt", b"x") for n in range(count)])
+
+
+def test_ann_is_on_the_free_tier(ann: User) -> None:
+    assert ann.client.get("/api/v1/session").json()["user"]["subscription_tier"] == "free"
+
+
+def test_the_file_quota_refuses_an_import_with_429(ann: User, ws: str) -> None:
+    ann.write(ws, "existing.txt", b"1")
+    before = ann.tree(ws)
+    response = ann.import_zip(ws, many_files(1000))  # 1000 new files + the existing one > 1000
+    refused(response, 429, "This workspace may hold at most 1000 files and folders on its owner's plan")
+    assert ann.tree(ws) == before
+
+
+def test_an_archive_of_1001_files_imports_nothing(ann: User, ws: str) -> None:
+    response = ann.import_zip(ws, many_files(1001))
+    assert response.status_code in (413, 429) and "1000" in response.json()["detail"]
+    assert ann.paths(ws) == []
+
+
+@pytest.mark.xfail(
+    reason="BUG: a ZIP of 1001 files answers 413 'The archive holds 1001 entries; at most 1000 fit' "
+    "(LimitExceeded from read_zip's max_entries check, which is the plan's quota) instead of the "
+    "quota's 429 'at most 1000 files' message that 1000 files + 1 existing one get",
+    strict=True,
+)
+def test_an_archive_of_1001_files_gets_the_quota_message(ann: User, ws: str) -> None:
+    refused(ann.import_zip(ws, many_files(1001)), 429, "at most 1000 files")
+
+
+def test_the_file_quota_refuses_a_new_file_past_it(ann: User, ws: str) -> None:
+    assert ann.import_zip(ws, many_files(1000)).json() == {"imported": 1000}
+    refused(ann.put(ws, "one-more.txt", b"x"), 429, "at most 1000 files")
+    refused(ann.folder(ws, "one-more"), 429, "at most 1000 files")
+    assert len(ann.paths(ws)) == 1000
+    assert ann.put(ws, "f/0000.txt", b"replacing is fine").status_code == 200
+
+
+# --- authorization ---------------------------------------------------------------------------
+
+FOREIGN_CALLS = [
+    pytest.param("GET", "", {}, id="get-workspace"),
+    pytest.param("PATCH", "", {"json": {"name": "Mine now"}}, id="patch-workspace"),
+    pytest.param("DELETE", "", {}, id="delete-workspace"),
+    pytest.param("GET", "/files", {}, id="list-files"),
+    pytest.param("GET", "/files/secret.txt", {}, id="read-file"),
+    pytest.param("GET", "/files/secret.txt?download=1", {}, id="download-file"),
+    pytest.param("PUT", "/files/secret.txt", {"content": b"overwritten"}, id="overwrite-file"),
+    pytest.param("PUT", "/files/new.txt", {"content": b"planted"}, id="create-file"),
+    pytest.param("DELETE", "/files/secret.txt", {}, id="delete-file"),
+    pytest.param("GET", "/archive", {}, id="download-archive"),
+    pytest.param("POST", "/archive", {"content": make_zip([("planted.txt", b"x")])}, id="import-archive"),
+    pytest.param("POST", "/move", {"json": {"from": "secret.txt", "to": "moved.txt"}}, id="move"),
+    pytest.param("POST", "/folders", {"json": {"path": "planted"}}, id="folder"),
+]
+
+
+@pytest.fixture(scope="module")
+def anns_secret(ann: User) -> str:
+    ws = ann.create("Ann's secret")
+    ann.write(ws, "secret.txt", b"for Ann only")
+    return ws
+
+
+@pytest.mark.parametrize(("method", "suffix", "kwargs"), FOREIGN_CALLS)
+def test_another_users_workspace_answers_like_a_missing_one(
+    ann: User, bob: User, anns_secret: str, method: str, suffix: str, kwargs: dict[str, Any]
+) -> None:
+    before = (ann.workspace(anns_secret), ann.tree(anns_secret))
+    hidden = bob.client.request(method, f"/api/v1/workspaces/{anns_secret}{suffix}", headers=bob.headers, **kwargs)
+    missing = bob.client.request(method, f"/api/v1/workspaces/{NOWHERE}{suffix}", headers=bob.headers, **kwargs)
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json() == missing.json() == {"detail": "No such workspace, or you have no access to it.", "error": "NotFound"}
+    assert (ann.workspace(anns_secret), ann.tree(anns_secret)) == before
+    assert ann.content(anns_secret, "secret.txt") == b"for Ann only"
+
+
+@pytest.mark.xfail(
+    reason="BUG: FileService.move returns before the access check when from == to, so another user's "
+    "(or a nonexistent) workspace answers 204 to POST .../move instead of 404",
+    strict=True,
+)
+def test_a_no_op_move_in_another_users_workspace_is_404(bob: User, anns_secret: str) -> None:
+    response = bob.move(anns_secret, "secret.txt", "secret.txt")
+    assert response.status_code == 404
+
+
+CSRF_CALLS = [
+    pytest.param("POST", "/api/v1/workspaces", {"json": {"name": "x", "language": "python"}}, id="create"),
+    pytest.param("POST", "/api/v1/workspaces/import?name=x&language=python", {"content": make_zip([])}, id="import"),
+    pytest.param("PATCH", "/api/v1/workspaces/{ws}", {"json": {"name": "Renamed"}}, id="patch"),
+    pytest.param("DELETE", "/api/v1/workspaces/{ws}", {}, id="delete-workspace"),
+    pytest.param("PUT", "/api/v1/workspaces/{ws}/files/a.txt", {"content": b"changed"}, id="put-file"),
+    pytest.param("DELETE", "/api/v1/workspaces/{ws}/files/a.txt", {}, id="delete-file"),
+    pytest.param("POST", "/api/v1/workspaces/{ws}/folders", {"json": {"path": "new"}}, id="folder"),
+    pytest.param("POST", "/api/v1/workspaces/{ws}/move", {"json": {"from": "a.txt", "to": "b.txt"}}, id="move"),
+    pytest.param("POST", "/api/v1/workspaces/{ws}/archive", {"content": make_zip([("z.txt", b"z")])}, id="archive"),
+]
+
+
+@pytest.mark.parametrize(("method", "url", "kwargs"), CSRF_CALLS)
+def test_writes_without_the_csrf_token_are_403_and_change_nothing(
+    ann: User, ws: str, method: str, url: str, kwargs: dict[str, Any]
+) -> None:
+    ann.write(ws, "a.txt", b"original")
+    before = (ann.names(), ann.workspace(ws), ann.tree(ws))
+    response = ann.client.request(method, url.format(ws=ws), **kwargs)
+    refused(response, 403, "Missing or wrong X-CSRF-Token header")
+    assert (ann.names(), ann.workspace(ws), ann.tree(ws)) == before
+    assert ann.content(ws, "a.txt") == b"original"

@@ -1,0 +1,275 @@
+"""The file tree: nested folders sorted folders-first, and the actions on files and folders
+(new file, new folder, rename or move, delete, upload by dialog or by dropping files onto it,
+download)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+from nicegui import ui
+
+from domain.entities import FileInfo
+from domain.files import ancestors
+from ui.components.dialogs import ask_text, confirm
+from ui.context import services
+from ui.errors import notify_errors
+from ui.viewer import Viewer
+
+DROP_SCRIPT = """
+(() => {
+  const zone = getHtmlElement(%(zone)d);
+  if (!zone || zone.dataset.dropReady) return;
+  zone.dataset.dropReady = "1";
+  zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("bg-blue-50"); });
+  zone.addEventListener("dragleave", () => zone.classList.remove("bg-blue-50"));
+  zone.addEventListener("drop", async (e) => {
+    e.preventDefault();
+    zone.classList.remove("bg-blue-50");
+    const folder = zone.dataset.folder || "";
+    const results = [];
+    for (const file of e.dataTransfer.files) {
+      const path = (folder ? folder + "/" : "") + file.name;
+      const url = %(base)s + path.split("/").map(encodeURIComponent).join("/");
+      const response = await fetch(url, {
+        method: "PUT", body: file, credentials: "same-origin",
+        headers: {"X-CSRF-Token": %(csrf)s, "If-None-Match": "*"},
+      });
+      let detail = "";
+      if (!response.ok) {
+        try { detail = (await response.json()).detail; } catch (error) { detail = response.statusText; }
+      }
+      results.push({path, ok: response.ok, status: response.status, detail});
+    }
+    emitEvent(%(event)s, results);
+  });
+})();
+"""
+
+
+def build_nodes(entries: list[FileInfo]) -> list[dict[str, Any]]:
+    """Tree nodes for Quasar's QTree, folders first, then by name (case-insensitive)."""
+    root: dict[str, Any] = {"children": {}}
+    folders = {e.path for e in entries if e.is_folder}
+    for entry in entries:
+        for folder in ancestors(entry.path):
+            folders.add(folder)
+    for path in sorted(folders | {e.path for e in entries}):
+        node = root
+        for part in ancestors(path):
+            node = node["children"][part]
+        node["children"][path] = {
+            "id": path,
+            "label": path.rsplit("/", 1)[-1],
+            "folder": path in folders,
+            "children": {},
+        }
+
+    def render(children: dict[str, Any]) -> list[dict[str, Any]]:
+        ordered = sorted(children.values(), key=lambda n: (not n["folder"], n["label"].lower()))
+        return [
+            {
+                "id": n["id"],
+                "label": n["label"],
+                "icon": "folder" if n["folder"] else "description",
+                "folder": n["folder"],
+                **({"children": render(n["children"])} if n["folder"] else {}),
+            }
+            for n in ordered
+        ]
+
+    return render(root["children"])
+
+
+class FileTree:
+    def __init__(
+        self,
+        workspace_id: UUID,
+        viewer: Viewer,
+        *,
+        editable: bool,
+        csrf: str,
+        on_open: Callable[[str], Awaitable[None]],
+        on_moved: Callable[[str, str], None],
+        on_deleted: Callable[[str], None],
+    ) -> None:
+        self.workspace_id = workspace_id
+        self.viewer = viewer
+        self.editable = editable
+        self.on_open = on_open
+        self.on_moved = on_moved
+        self.on_deleted = on_deleted
+        self.entries: list[FileInfo] = []
+        self.folders: set[str] = set()
+        self.selected: str | None = None
+
+        with ui.column().classes("w-full h-full gap-1 p-1") as self.zone:
+            with ui.row().classes("w-full items-center gap-0"):
+                ui.label("Files").classes("font-bold text-sm grow pl-2")
+                if editable:
+                    self._tool("note_add", "New file", self.new_file, "tree-new-file")
+                    self._tool("create_new_folder", "New folder", self.new_folder, "tree-new-folder")
+                    self._tool("upload", "Upload files", self.upload_dialog, "tree-upload")
+                self._tool("download", "Download the workspace as a ZIP", self.download_zip, "tree-download-zip")
+            with ui.row().classes("w-full items-center gap-0") as self.selection_tools:
+                self.selection_label = ui.label("").classes("text-xs text-gray-500 grow pl-2 truncate")
+                if editable:
+                    self._tool("drive_file_rename_outline", "Rename or move", self.move_selected, "tree-move")
+                    self._tool("delete", "Delete", self.delete_selected, "tree-delete")
+                self._tool("file_download", "Download", self.download_selected, "tree-download")
+            self.selection_tools.set_visibility(False)
+            self.tree = (
+                ui.tree([], node_key="id", on_select=self._selected)
+                .classes("w-full overflow-auto")
+                .props('dense no-transition data-testid="file-tree"')
+            )
+            self.empty = ui.label("No files yet.").classes("text-gray-500 text-sm pl-2")
+        if editable:
+            event = f"codeloft-dropped-{workspace_id}"
+            ui.on(event, self._dropped)
+            script = DROP_SCRIPT % {
+                "zone": self.zone.id,
+                "base": json.dumps(f"/api/v1/workspaces/{workspace_id}/files/"),
+                "csrf": json.dumps(csrf),
+                "event": json.dumps(event),
+            }
+            ui.timer(0.1, lambda: ui.run_javascript(script), once=True)
+
+    def _tool(self, icon: str, tip: str, handler: Callable[[], Awaitable[None]], test_id: str) -> None:
+        ui.button(icon=icon, on_click=notify_errors(handler)).props(
+            f'flat dense round size=sm data-testid="{test_id}"'
+        ).tooltip(tip)
+
+    # --- showing --------------------------------------------------------------------------------
+
+    async def refresh(self) -> None:
+        self.entries = await services().files.tree(await self.viewer.actor(), self.workspace_id)
+        self.folders = {e.path for e in self.entries if e.is_folder} | {
+            folder for e in self.entries for folder in ancestors(e.path)
+        }
+        expanded = set(self.tree._props.get("expanded", []))
+        self.tree._props["nodes"] = build_nodes(self.entries)
+        self.tree._props["expanded"] = sorted(p for p in expanded if p in self.folders)
+        self.tree.update()
+        self.empty.set_visibility(not self.entries)
+
+    def reveal(self, path: str) -> None:
+        self.tree.expand([p for p in ancestors(path) if p in self.folders])
+
+    @property
+    def file_paths(self) -> list[str]:
+        return [e.path for e in self.entries if not e.is_folder]
+
+    def target_folder(self) -> str:
+        """Where new files go: the selected folder, or the selected file's folder, or the root."""
+        if self.selected is None:
+            return ""
+        if self.selected in self.folders:
+            return self.selected
+        return self.selected.rsplit("/", 1)[0] if "/" in self.selected else ""
+
+    async def _selected(self, event: Any) -> None:
+        self.selected = event.value
+        self.selection_tools.set_visibility(self.selected is not None)
+        self.selection_label.set_text(self.selected or "")
+        self.zone._props["data-folder"] = self.target_folder()
+        self.zone.update()
+        if self.selected is not None and self.selected not in self.folders:
+            await notify_errors(self.on_open)(self.selected)
+
+    # --- actions --------------------------------------------------------------------------------
+
+    def _in_folder(self, name: str) -> str:
+        folder = self.target_folder()
+        return f"{folder}/{name}" if folder else name
+
+    async def new_file(self) -> None:
+        name = await ask_text("New file", label="Name (folders with /)", ok="Create")
+        if not name:
+            return
+        path = self._in_folder(name.strip())
+        await services().files.write(await self.viewer.actor(), self.workspace_id, path, b"", if_none_match=True)
+        await self.refresh()
+        self.reveal(path)
+        await self.on_open(path)
+
+    async def new_folder(self) -> None:
+        name = await ask_text("New folder", label="Name", ok="Create")
+        if not name:
+            return
+        path = self._in_folder(name.strip())
+        await services().files.create_folder(await self.viewer.actor(), self.workspace_id, path)
+        await self.refresh()
+        self.reveal(path + "/x")
+
+    async def move_selected(self) -> None:
+        source = self.selected
+        if source is None:
+            return
+        destination = await ask_text(f"Rename or move {source}", label="New path", value=source, ok="Move")
+        if not destination or destination.strip() == source:
+            return
+        destination = destination.strip()
+        await services().files.move(await self.viewer.actor(), self.workspace_id, source, destination)
+        self.on_moved(source, destination)
+        self.selected = destination
+        self.selection_label.set_text(destination)
+        await self.refresh()
+        self.reveal(destination)
+
+    async def delete_selected(self) -> None:
+        target = self.selected
+        if target is None:
+            return
+        what = "the folder " + target + " and everything in it" if target in self.folders else target
+        if not await confirm("Delete?", f"Delete {what}? This cannot be undone."):
+            return
+        await services().files.delete(await self.viewer.actor(), self.workspace_id, target)
+        self.on_deleted(target)
+        self.selected = None
+        self.selection_tools.set_visibility(False)
+        await self.refresh()
+        ui.notify(f"Deleted {target}")
+
+    async def download_selected(self) -> None:
+        if self.selected is None or self.selected in self.folders:
+            ui.notify("Select a file to download it; the whole workspace downloads as a ZIP.")
+            return
+        ui.navigate.to(f"/api/v1/workspaces/{self.workspace_id}/files/{quote(self.selected)}?download=1")
+
+    async def download_zip(self) -> None:
+        ui.navigate.to(f"/api/v1/workspaces/{self.workspace_id}/archive")
+
+    async def upload_dialog(self) -> None:
+        folder = self.target_folder()
+        with ui.dialog() as dialog, ui.card().classes("w-[28rem]"):
+            ui.label(f"Upload files into {folder or 'the workspace root'}").classes("text-lg font-bold")
+            ui.upload(multiple=True, auto_upload=True, on_upload=lambda e: self._uploaded(e, folder)).props(
+                'data-testid="upload" accept="*"'
+            ).classes("w-full")
+            ui.button("Done", on_click=dialog.close).props("flat")
+        dialog.open()
+
+    @notify_errors
+    async def _uploaded(self, event: Any, folder: str) -> None:
+        name = event.file.name
+        path = f"{folder}/{name}" if folder else name
+        data = await event.file.read()
+        await services().files.write(await self.viewer.actor(), self.workspace_id, path, data)
+        await self.refresh()
+        self.reveal(path)
+        ui.notify(f"Uploaded {path}", type="positive")
+
+    async def _dropped(self, event: Any) -> None:
+        results = event.args if isinstance(event.args, list) else []
+        failed = [r for r in results if not r.get("ok")]
+        for result in failed:
+            reason = "it exists already" if result.get("status") == 412 else result.get("detail")
+            ui.notify(f"{result.get('path')} was not uploaded: {reason}", type="negative", multi_line=True)
+        done = len(results) - len(failed)
+        if done:
+            ui.notify(f"Uploaded {done} file{'s' if done > 1 else ''}", type="positive")
+        await self.refresh()

@@ -1,0 +1,61 @@
+"""Ctrl+P: open a file by typing part of its name."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from nicegui import ui
+
+MAX_RESULTS = 50
+
+
+def matches(query: str, paths: list[str]) -> list[str]:
+    """Paths whose characters contain the query's in order (case-insensitive); name matches first,
+    then shorter paths."""
+    needle = query.lower().replace(" ", "")
+
+    def subsequence(text: str) -> bool:
+        position = 0
+        for char in text:
+            if position < len(needle) and char == needle[position]:
+                position += 1
+        return position == len(needle)
+
+    found = [p for p in paths if subsequence(p.lower())]
+    return sorted(found, key=lambda p: (needle not in p.rsplit("/", 1)[-1].lower(), len(p), p))[:MAX_RESULTS]
+
+
+class QuickOpen:
+    def __init__(self, paths: Callable[[], list[str]], on_open: Callable[[str], Awaitable[None]]) -> None:
+        self._paths = paths
+        self._on_open = on_open
+        with ui.dialog().props("position=top") as self.dialog, ui.card().classes("w-[36rem] mt-16 gap-1"):
+            self.query = (
+                ui.input(placeholder="Type a file name", on_change=self._render)
+                .props('autofocus dense outlined data-testid="quick-open-input"')
+                .classes("w-full")
+            )
+            self.query.on("keydown.enter", self._open_first)
+            self.results = ui.column().classes("w-full gap-0 max-h-96 overflow-auto")
+
+    def open(self) -> None:
+        self.query.value = ""
+        self._render()
+        self.dialog.open()
+
+    def _render(self) -> None:
+        self.results.clear()
+        with self.results:
+            for path in matches(self.query.value or "", self._paths()):
+                ui.label(path).classes("w-full px-2 py-1 cursor-pointer hover:bg-blue-50 text-sm").props(
+                    'data-testid="quick-open-result"'
+                ).on("click", lambda _, p=path: self._choose(p))
+
+    async def _open_first(self) -> None:
+        found = matches(self.query.value or "", self._paths())
+        if found:
+            await self._choose(found[0])
+
+    async def _choose(self, path: str) -> None:
+        self.dialog.close()
+        await self._on_open(path)
