@@ -240,7 +240,7 @@ def row(label: str, timings: Timings, baseline_p50: float | None = None) -> str:
     ratio = f"  {p50 / baseline_p50:5.1f}x healthz" if baseline_p50 else ""
     failed = f"  FAILED {len(timings.failures)}" if timings.failures else ""
     return (
-        f"  {label:<22} n={len(timings.latencies):<5} p50 {p50 * 1000:7.1f} ms  p95 {p95 * 1000:7.1f} ms"
+        f"  {label:<26} n={len(timings.latencies):<5} p50 {p50 * 1000:7.1f} ms  p95 {p95 * 1000:7.1f} ms"
         f"  max {ordered[-1] * 1000:7.1f} ms  {rate:7.1f}/s{ratio}{failed}"
     )
 

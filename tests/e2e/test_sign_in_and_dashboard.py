@@ -28,8 +28,8 @@ def test_sign_in_create_a_workspace_reload_and_see_it(page: Page, server: Server
     expect(page.get_by_test_id("workspace-card")).to_contain_text("Hello Python")
     expect(page.get_by_test_id("workspace-card")).to_contain_text("Python")
 
-    page.get_by_test_id("workspace-card").click()
-    expect(page.get_by_test_id("workspace-name")).to_have_text("Hello Python")
+    page.get_by_test_id("workspace-open").click()
+    expect(page.get_by_test_id("page-title")).to_have_text("Hello Python")
 
     # The same link a second time, in another browser: refused with a clear page.
     other = browser.new_context().new_page()

@@ -13,6 +13,7 @@ import stat
 import struct
 import uuid
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,16 +140,12 @@ def zip_bomb() -> bytes:
     return make_zip([("zeros.bin", bytes(30 * MB))])
 
 
+@functools.cache
 def tiny_png() -> bytes:
     """A valid 1x1 PNG."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib_crc(kind + data))
-
-    import zlib
-
-    def zlib_crc(data: bytes) -> int:
-        return zlib.crc32(data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", 1, 1, 8, 6, 0, 0, 0)
     pixels = zlib.compress(b"\x00\xff\x00\x00\xff")
@@ -327,9 +324,7 @@ def test_editor_settings_persist_and_merge(ann: User, ws: str) -> None:
         ({"name": "ok", "editor": {"theme": "pink"}}, "theme must be one of"),  # nothing of it is applied
     ],
 )
-def test_invalid_changes_are_refused_and_change_nothing(
-    ann: User, ws: str, body: dict[str, Any], message: str
-) -> None:
+def test_invalid_changes_are_refused_and_change_nothing(ann: User, ws: str, body: dict[str, Any], message: str) -> None:
     ann.client.patch(f"/api/v1/workspaces/{ws}", json={"editor": {"theme": "dark"}}, headers=ann.headers)
     before = ann.workspace(ws)
     refused(ann.client.patch(f"/api/v1/workspaces/{ws}", json=body, headers=ann.headers), 422, message)
@@ -731,7 +726,9 @@ BAD_ARCHIVES = [
     pytest.param(lambda: make_zip([("big.txt", b"a" * (6 * MB))]), 413, "a text file may be at most 5 MB", id="text"),
     pytest.param(lambda: b"this is not a zip", 422, "That file is not a ZIP archive", id="not-a-zip"),
     pytest.param(lambda: b"", 422, "That file is not a ZIP archive", id="empty-body"),
-    pytest.param(lambda: make_zip([("a.txt", b"1"), ("a.txt/b.txt", b"2")]), 422, "both a file and a folder", id="shape"),
+    pytest.param(
+        lambda: make_zip([("a.txt", b"1"), ("a.txt/b.txt", b"2")]), 422, "both a file and a folder", id="shape"
+    ),
     pytest.param(lambda: make_zip([("x\\y.txt", b"1")]), 422, "never a backslash", id="backslash"),
 ]
 
@@ -749,7 +746,10 @@ def test_a_bad_archive_imports_nothing(ann: User, ws: str, archive: Any, status:
 def test_a_bad_archive_creates_no_workspace(ann: User, archive: Any, status: int, message: str) -> None:
     before = ann.names()
     response = ann.client.post(
-        "/api/v1/workspaces/import", params={"name": "Bad", "language": "python"}, content=archive(), headers=ann.headers
+        "/api/v1/workspaces/import",
+        params={"name": "Bad", "language": "python"},
+        content=archive(),
+        headers=ann.headers,
     )
     refused(response, status, message)
     assert ann.names() == before
@@ -840,7 +840,11 @@ def test_another_users_workspace_answers_like_a_missing_one(
     hidden = bob.client.request(method, f"/api/v1/workspaces/{anns_secret}{suffix}", headers=bob.headers, **kwargs)
     missing = bob.client.request(method, f"/api/v1/workspaces/{NOWHERE}{suffix}", headers=bob.headers, **kwargs)
     assert hidden.status_code == missing.status_code == 404
-    assert hidden.json() == missing.json() == {"detail": "No such workspace, or you have no access to it.", "error": "NotFound"}
+    assert (
+        hidden.json()
+        == missing.json()
+        == {"detail": "No such workspace, or you have no access to it.", "error": "NotFound"}
+    )
     assert (ann.workspace(anns_secret), ann.tree(anns_secret)) == before
     assert ann.content(anns_secret, "secret.txt") == b"for Ann only"
 
