@@ -7,7 +7,7 @@ import stat
 import zipfile
 from dataclasses import dataclass, field
 
-from domain.errors import InvalidInput, LimitExceeded
+from domain.errors import InvalidInput, LimitExceeded, QuotaExceeded
 from domain.limits import human_size
 from domain.values import WorkspacePath
 
@@ -64,8 +64,9 @@ def read_zip(data: bytes, limits: ArchiveLimits) -> ArchiveContents:
     with archive:
         entries = archive.infolist()
         if len(entries) > limits.max_entries:
-            raise LimitExceeded(
-                f"The archive holds {len(entries)} entries; at most {limits.max_entries} fit: nothing was imported."
+            raise QuotaExceeded(
+                f"This workspace may hold at most {limits.max_entries} files and folders on its owner's plan; "
+                f"the archive holds {len(entries)} entries: nothing was imported."
             )
         total = 0
         for info in entries:
@@ -81,8 +82,9 @@ def read_zip(data: bytes, limits: ArchiveLimits) -> ArchiveContents:
             body = _read_capped(archive, info, limits.max_file_bytes)
             total += len(body)
             if total > limits.max_total_bytes:
-                raise LimitExceeded(
-                    f"The archive unpacks to more than {human_size(limits.max_total_bytes)}: nothing was imported."
+                raise QuotaExceeded(
+                    f"This workspace may hold at most {human_size(limits.max_total_bytes)} on its owner's plan; "
+                    "the archive unpacks to more: nothing was imported."
                 )
             contents.files[path] = body
     return contents

@@ -235,8 +235,6 @@ class FileService:
         """Rename or move a file or a folder (with everything in it)."""
         src = WorkspacePath(source).value
         dst = WorkspacePath(destination).value
-        if dst == src:
-            return
         if dst.startswith(src + "/"):
             raise InvalidInput(f"Cannot move {src} into itself.")
         now = self._clock()
@@ -246,6 +244,8 @@ class FileService:
             moving += await uow.files.under(workspace_id, src)
             if not moving:
                 raise NotFound(f"There is no file or folder {src}.")
+            if dst == src:
+                return
             if await uow.files.get(workspace_id, dst) is not None or await uow.files.under(workspace_id, dst):
                 raise Conflict(f"{dst} exists already: choose another name.")
             await self._check_free_path(uow, workspace_id, dst)
@@ -338,7 +338,8 @@ class FileService:
         if stored.size_bytes > limit:
             kind = "binary" if stored.is_binary else "text"
             raise LimitExceeded(
-                f"{path} is {human_size(stored.size_bytes)}; a {kind} file may be at most {human_size(limit)}."
+                f"{path} is {stored.size_bytes:,} bytes; a {kind} file may be at most {human_size(limit)} "
+                f"({limit:,} bytes)."
             )
 
     @staticmethod

@@ -10,6 +10,7 @@ from uuid import UUID
 from sqlalchemy import Select, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
+from sqlalchemy.sql.elements import ColumnElement
 
 from domain.entities import (
     FileInfo,
@@ -358,6 +359,12 @@ def _file(row: FileRow, *, with_content: bool = True) -> WorkspaceFile:
     )
 
 
+def _inside(folder: str) -> ColumnElement[bool]:
+    """Paths inside `folder`, compared exactly (LIKE would ignore case on SQLite)."""
+    prefix = folder + "/"
+    return func.substr(FileRow.path, 1, len(prefix)) == prefix
+
+
 _INFO_COLUMNS = (
     FileRow.path,
     FileRow.size_bytes,
@@ -431,7 +438,7 @@ class SqlFileRepository:
         rows = await self._session.scalars(
             select(FileRow)
             .options(defer(FileRow.content))
-            .where(FileRow.workspace_id == workspace_id, FileRow.path.startswith(folder + "/", autoescape=True))
+            .where(FileRow.workspace_id == workspace_id, _inside(folder))
             .order_by(FileRow.path)
         )
         return [_file(row, with_content=False) for row in rows]
@@ -491,7 +498,7 @@ class SqlFileRepository:
             delete(FileRow)
             .where(
                 FileRow.workspace_id == workspace_id,
-                or_(FileRow.path == path, FileRow.path.startswith(path + "/", autoescape=True)),
+                or_(FileRow.path == path, _inside(path)),
             )
             .execution_options(synchronize_session=False)
         )

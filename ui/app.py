@@ -9,6 +9,7 @@ import errno
 import socket
 from typing import Any
 
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy.engine import URL
 
 from domain.accounts import AccountService
@@ -144,7 +145,7 @@ def serve(settings: Settings) -> None:
 
     from ui import context
     from ui.api import router
-    from ui.errors import api_error_handler
+    from ui.errors import api_error_handler, validation_error_handler
     from ui.pages import dashboard, login, workspace
 
     del dashboard, login, workspace  # imported for their @ui.page registrations
@@ -154,6 +155,7 @@ def serve(settings: Settings) -> None:
 
     app.include_router(router)
     app.add_exception_handler(CodeloftError, api_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
 
     async def start() -> None:
         context.install(await build_services(settings))

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from nicegui import ui
 
@@ -46,6 +47,16 @@ def http_status(error: CodeloftError) -> int:
 async def api_error_handler(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, CodeloftError)
     return JSONResponse({"detail": error.message, "error": type(error).__name__}, status_code=http_status(error))
+
+
+async def validation_error_handler(_request: Request, error: Exception) -> JSONResponse:
+    """FastAPI's own input checks, as one readable line like every other error."""
+    assert isinstance(error, RequestValidationError)
+    parts = []
+    for problem in error.errors():
+        where = ".".join(str(part) for part in problem["loc"] if part not in ("body", "query", "path", "header"))
+        parts.append(f"{where}: {problem['msg']}" if where else str(problem["msg"]))
+    return JSONResponse({"detail": "; ".join(parts) + ".", "error": "InvalidInput"}, status_code=422)
 
 
 P = ParamSpec("P")

@@ -331,11 +331,6 @@ def test_invalid_changes_are_refused_and_change_nothing(ann: User, ws: str, body
     assert ann.workspace(ws) == before
 
 
-@pytest.mark.xfail(
-    reason="BUG: PATCH /api/v1/workspaces/{id} silently ignores unknown top-level keys (WorkspacePatch "
-    "does not forbid extras): a misspelt field answers 200 and changes nothing",
-    strict=True,
-)
 def test_an_unknown_top_level_key_is_refused(ann: User, ws: str) -> None:
     before = ann.workspace(ws)
     response = ann.client.patch(f"/api/v1/workspaces/{ws}", json={"desciption": "typo"}, headers=ann.headers)
@@ -432,6 +427,19 @@ def test_a_save_from_a_stale_copy_is_refused_and_changes_nothing(ann: User, ws: 
     ann.put(ws, "a.txt", b"two (another tab)", **{"If-Match": first})
     refused(ann.put(ws, "a.txt", b"three", **{"If-Match": first}), 412, "a.txt was changed elsewhere")
     assert ann.content(ws, "a.txt") == b"two (another tab)"
+
+
+def test_a_save_of_a_file_deleted_meanwhile_is_refused_and_creates_nothing(ann: User, ws: str) -> None:
+    etag = ann.put(ws, "a.txt", b"one").headers["etag"]
+    ann.client.delete(f"/api/v1/workspaces/{ws}/files/a.txt", headers=ann.headers)
+    refused(ann.put(ws, "a.txt", b"resurrected", **{"If-Match": etag}), 412, "a.txt was changed elsewhere")
+    assert ann.paths(ws) == []
+
+
+def test_a_weak_etag_in_if_match_is_accepted(ann: User, ws: str) -> None:
+    etag = ann.put(ws, "a.txt", b"one").headers["etag"]
+    assert ann.put(ws, "a.txt", b"two", **{"If-Match": f"W/{etag}"}).status_code == 200
+    assert ann.content(ws, "a.txt") == b"two"
 
 
 def test_a_save_from_the_current_copy_succeeds(ann: User, ws: str) -> None:
@@ -559,13 +567,40 @@ def test_moving_something_missing_is_404(ann: User, ws: str) -> None:
     assert ann.paths(ws) == []
 
 
-@pytest.mark.xfail(
-    reason="BUG: FileService.move returns before any check when from == to, so moving a missing file "
-    "onto itself answers 204 instead of 404",
-    strict=True,
-)
 def test_moving_something_missing_onto_itself_is_404(ann: User, ws: str) -> None:
     refused(ann.move(ws, "ghost.txt", "ghost.txt"), 404, "There is no file or folder ghost.txt")
+
+
+# --- folder prefixes are matched exactly ----------------------------------------------------
+
+
+def test_like_wildcards_in_a_folder_name_match_only_that_folder(ann: User, ws: str) -> None:
+    for path in ("a_/x.txt", "ab/x.txt", "100%25/y.txt", "1000/y.txt"):
+        ann.write(ws, path, b"x")
+    assert ann.client.delete(f"/api/v1/workspaces/{ws}/files/a_", headers=ann.headers).status_code == 204
+    assert ann.client.delete(f"/api/v1/workspaces/{ws}/files/100%25", headers=ann.headers).status_code == 204
+    assert ann.paths(ws) == ["1000/y.txt", "ab/x.txt"]
+
+
+def test_deleting_a_folder_spares_one_differing_in_case(ann: User, ws: str) -> None:
+    ann.write(ws, "Src/a.py", b"other folder")
+    ann.write(ws, "src/b.py", b"doomed")
+    assert ann.client.delete(f"/api/v1/workspaces/{ws}/files/src", headers=ann.headers).status_code == 204
+    assert ann.paths(ws) == ["Src/a.py"]
+
+
+def test_moving_a_folder_leaves_one_differing_in_case(ann: User, ws: str) -> None:
+    ann.write(ws, "Src/a.py", b"stays")
+    ann.write(ws, "src/b.py", b"moves")
+    assert ann.move(ws, "src", "app").status_code == 204
+    assert ann.paths(ws) == ["Src/a.py", "app/b.py"]
+
+
+def test_a_path_beside_a_folder_differing_in_case_is_free(ann: User, ws: str) -> None:
+    ann.write(ws, "SRC/x.py", b"x")
+    assert ann.put(ws, "src", b"a file named src").status_code == 201
+    assert ann.folder(ws, "Src").status_code == 201
+    assert ann.paths(ws) == ["SRC/x.py", "Src", "src"]
 
 
 # --- path rules ------------------------------------------------------------------------------
@@ -629,7 +664,11 @@ def test_folders_and_moves_refuse_bad_paths(ann: User, ws: str, path: str, messa
 
 
 def test_a_text_file_over_5_mb_is_refused_and_not_stored(ann: User, ws: str) -> None:
-    refused(ann.put(ws, "big.txt", b"a" * (6 * MB)), 413, "big.txt is 6 MB; a text file may be at most 5 MB")
+    refused(
+        ann.put(ws, "big.txt", b"a" * (6 * MB)),
+        413,
+        "big.txt is 6,291,456 bytes; a text file may be at most 5 MB (5,242,880 bytes)",
+    )
     assert ann.paths(ws) == []
 
 
@@ -644,11 +683,6 @@ def test_a_text_file_of_exactly_5_mb_is_fine(ann: User, ws: str) -> None:
     assert ann.tree(ws)[0]["size_bytes"] == 5 * MB
 
 
-@pytest.mark.xfail(
-    reason="BUG: human_size rounds 5 MB + 1 byte to '5 MB', so the refusal reads "
-    "'big.txt is 5 MB; a text file may be at most 5 MB.' (the size and the limit look equal)",
-    strict=True,
-)
 def test_the_size_refusal_just_over_the_limit_shows_a_size_above_it(ann: User, ws: str) -> None:
     response = ann.put(ws, "big.txt", b"a" * (5 * MB + 1))
     assert response.status_code == 413
@@ -788,12 +822,6 @@ def test_an_archive_of_1001_files_imports_nothing(ann: User, ws: str) -> None:
     assert ann.paths(ws) == []
 
 
-@pytest.mark.xfail(
-    reason="BUG: a ZIP of 1001 files answers 413 'The archive holds 1001 entries; at most 1000 fit' "
-    "(LimitExceeded from read_zip's max_entries check, which is the plan's quota) instead of the "
-    "quota's 429 'at most 1000 files' message that 1000 files + 1 existing one get",
-    strict=True,
-)
 def test_an_archive_of_1001_files_gets_the_quota_message(ann: User, ws: str) -> None:
     refused(ann.import_zip(ws, many_files(1001)), 429, "at most 1000 files")
 
@@ -849,11 +877,6 @@ def test_another_users_workspace_answers_like_a_missing_one(
     assert ann.content(anns_secret, "secret.txt") == b"for Ann only"
 
 
-@pytest.mark.xfail(
-    reason="BUG: FileService.move returns before the access check when from == to, so another user's "
-    "(or a nonexistent) workspace answers 204 to POST .../move instead of 404",
-    strict=True,
-)
 def test_a_no_op_move_in_another_users_workspace_is_404(bob: User, anns_secret: str) -> None:
     response = bob.move(anns_secret, "secret.txt", "secret.txt")
     assert response.status_code == 404

@@ -36,11 +36,15 @@ class FileOut(BaseModel):
 
 
 class MoveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     source: str = Field(alias="from")
     destination: str = Field(alias="to")
 
 
 class FolderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     path: str
 
 

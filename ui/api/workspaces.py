@@ -19,6 +19,8 @@ router = APIRouter(prefix="/api/v1/workspaces", tags=["workspaces"])
 
 
 class WorkspaceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(max_length=255)
     language: str
     template: str = "blank"
@@ -26,6 +28,8 @@ class WorkspaceIn(BaseModel):
 
 
 class WorkspacePatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     name: str | None = Field(default=None, max_length=255)
     description: str | None = None
     editor: dict[str, Any] | None = Field(

@@ -45,6 +45,7 @@ class OpenFile:
     text: str | None  # None for binary files
     saved_text: str | None
     last_change: float = 0.0
+    conflicted: bool = False  # autosave leaves it alone until the user saves or reloads it
 
     @property
     def dirty(self) -> bool:
@@ -152,7 +153,7 @@ class EditorArea:
                     )
                     .props(f'data-testid="tab" data-path="{quote(file.path)}" title="{quote(file.path)}"') as tab
                 ):
-                    ui.label(file.name)
+                    ui.label(file.name).props('data-testid="tab-name"')
                     if file.dirty:
                         ui.label("●").classes("text-orange-500").props('data-testid="tab-modified"')
                     close = ui.icon("close", size="xs").classes("opacity-60 hover:opacity-100")
@@ -218,7 +219,7 @@ class EditorArea:
             return
         now = time.monotonic()
         for file in list(self.files.values()):
-            if file.dirty and now - file.last_change >= delay / 1000:
+            if file.dirty and not file.conflicted and now - file.last_change >= delay / 1000:
                 await self.save(file)
 
     async def save(self, file: OpenFile | None = None, *, overwrite: str | None = None) -> None:
@@ -254,12 +255,14 @@ class EditorArea:
             self._saving = False
         file.info = saved.info
         file.saved_text = text
+        file.conflicted = False
         self._render_tabs()
         self._render_status()
         if self.on_saved is not None:
             await self.on_saved()
 
     async def _resolve_conflict(self, file: OpenFile, conflict: StaleFile) -> None:
+        file.conflicted = True
         self.status_state.set_text("Conflict")
         with (
             ui.dialog().props("persistent") as dialog,
@@ -293,6 +296,7 @@ class EditorArea:
             ui.notify(error.message, type="negative")
             return
         file.info = info
+        file.conflicted = False
         file.text = file.saved_text = None if info.is_binary else decode_text(data)
         if self.current is file:
             self._show(file)
