@@ -220,3 +220,22 @@ def test_the_api_sees_what_the_editor_saved(page: Page, server: Server) -> None:
     workspace_id = page.url.rsplit("/w/", 1)[1]
     body = httpx.get(f"{server.base_url}/api/v1/workspaces/{workspace_id}/files/main.py", cookies=cookies).text
     assert body.endswith("# via editor")
+
+
+def test_import_a_zip_into_the_workspace_and_refuse_a_bad_one(page: Page, server: Server, tmp_path: Path) -> None:
+    sign_in(page, server, "importer@example.com")
+    create_workspace(page, "Imports")
+    good, evil = tmp_path / "good.zip", tmp_path / "evil.zip"
+    for target, entries in ((good, {"lib/helper.py": b"X = 1\n"}), (evil, {"ok.py": b"", "../escape.py": b""})):
+        with zipfile.ZipFile(target, "w") as archive:
+            for name, data in entries.items():
+                archive.writestr(name, data)
+    page.get_by_test_id("tree-import-zip").click()
+    page.get_by_test_id("import-zip-upload").locator("input[type=file]").set_input_files(str(good))
+    expect(page.get_by_text("Imported 1 file")).to_be_visible()
+    expect(tree_item(page, "lib")).to_be_visible()
+    page.get_by_test_id("tree-import-zip").click()
+    page.get_by_test_id("import-zip-upload").locator("input[type=file]").set_input_files(str(evil))
+    expect(page.get_by_text("points outside the workspace")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(tree_item(page, "ok.py")).to_have_count(0)  # nothing of the bad archive arrived

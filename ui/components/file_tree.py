@@ -113,6 +113,7 @@ class FileTree:
                     self._tool("note_add", "New file", self.new_file, "tree-new-file")
                     self._tool("create_new_folder", "New folder", self.new_folder, "tree-new-folder")
                     self._tool("upload", "Upload files", self.upload_dialog, "tree-upload")
+                    self._tool("unarchive", "Import a ZIP into this workspace", self.import_dialog, "tree-import-zip")
                 self._tool("download", "Download the workspace as a ZIP", self.download_zip, "tree-download-zip")
             with ui.row().classes("w-full items-center gap-0") as self.selection_tools:
                 self.selection_label = ui.label("").classes("text-xs text-gray-500 grow pl-2 truncate")
@@ -251,6 +252,25 @@ class FileTree:
                 'data-testid="upload" accept="*"'
             ).classes("w-full")
             ui.button("Done", on_click=dialog.close).props("flat")
+        dialog.open()
+
+    async def import_dialog(self) -> None:
+        with ui.dialog() as dialog, ui.card().classes("w-[28rem]"):
+            ui.label("Import a ZIP into this workspace").classes("text-lg font-bold")
+            ui.label("Files of the same path are replaced. A bad archive imports nothing.").classes("text-sm")
+
+            @notify_errors
+            async def uploaded(event: Any) -> None:
+                count = await services().files.import_zip(
+                    await self.viewer.actor(), self.workspace_id, await event.file.read()
+                )
+                dialog.close()
+                await self.refresh()
+                ui.notify(f"Imported {count} file{'s' if count != 1 else ''}", type="positive")
+
+            ui.upload(label="ZIP archive", auto_upload=True, on_upload=uploaded).props(
+                'accept=".zip,application/zip" data-testid="import-zip-upload"'
+            ).classes("w-full")
         dialog.open()
 
     @notify_errors
