@@ -58,6 +58,10 @@ class AccountService:
             raise NotFound(f"No user has the e-mail address {address.value}.")
         return user
 
+    async def count(self) -> int:
+        async with self._uow() as uow:
+            return await uow.users.count()
+
     async def profile(self, user_id: UUID) -> User:
         """The user's profile, read through the `user:<id>:profile` cache entry."""
         key = cache_keys.user_profile(user_id)

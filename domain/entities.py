@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from domain.values import Language, PermissionLevel, Tier
+from domain.values import Language, PermissionLevel, Reason, RunStatus, Tier
 
 
 @dataclass(kw_only=True, slots=True)
@@ -122,3 +122,48 @@ class FileInfo:
     @property
     def is_folder(self) -> bool:
         return self.mime_type == FOLDER_MIME
+
+
+@dataclass(kw_only=True, slots=True)
+class CompilationJob:
+    id: UUID = field(default_factory=uuid4)
+    user_id: UUID
+    workspace_id: UUID
+    language: Language
+    source_files: list[dict[str, Any]]
+    compiler_options: dict[str, Any]
+    status: RunStatus
+    stdout: str = ""
+    stderr: str = ""
+    exit_code: int | None = None
+    execution_time_ms: int | None = None
+    memory_used_kb: int | None = None
+    created_at: datetime
+    completed_at: datetime | None = None
+
+
+@dataclass(kw_only=True, slots=True)
+class RunResult:
+    """One run as the user sees it: the spec's execution_jobs row plus what it ran and why it ended."""
+
+    id: UUID = field(default_factory=uuid4)
+    compilation_job_id: UUID
+    workspace_id: UUID
+    path: str
+    language: Language
+    stdin: str = ""
+    status: RunStatus = RunStatus.PENDING
+    reason: Reason | None = None
+    exit_code: int | None = None
+    signal: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+    compile_output: str = ""
+    compiled: bool = False
+    compile_cached: bool = False
+    truncated: bool = False
+    time_ms: int | None = None
+    wall_ms: int | None = None
+    memory_kb: int | None = None
+    created_at: datetime
+    completed_at: datetime | None = None

@@ -10,8 +10,10 @@ from uuid import UUID
 
 from domain.cache_keys import CacheKey
 from domain.entities import (
+    CompilationJob,
     FileInfo,
     PublicShare,
+    RunResult,
     SignInToken,
     User,
     UserSession,
@@ -158,6 +160,16 @@ class FileRepository(Protocol):
         ...
 
 
+class JobRepository(Protocol):
+    async def add_compilation(self, job: CompilationJob) -> None: ...
+
+    async def add_run(self, run: RunResult) -> None: ...
+
+    async def update_run(self, run: RunResult) -> None: ...
+
+    async def recent_runs(self, workspace_id: UUID, *, limit: int) -> Sequence[RunResult]: ...
+
+
 class TemplateSource(Protocol):
     def catalog(self) -> Sequence[Template]: ...
 
@@ -184,6 +196,9 @@ class UnitOfWork(Protocol):
 
     @property
     def files(self) -> FileRepository: ...
+
+    @property
+    def jobs(self) -> JobRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

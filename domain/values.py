@@ -110,3 +110,23 @@ def require_text(value: str, *, what: str, max_length: int, allow_empty: bool = 
     if _CONTROL.search(text.replace("\n", "").replace("\t", "")):
         raise InvalidInput(f"The {what} cannot contain control characters.")
     return text
+
+
+class RunStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCESS = "success"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+
+
+class Reason(StrEnum):
+    OK = "ok"
+    COMPILE_ERROR = "compile_error"
+    RUNTIME_ERROR = "runtime_error"
+    SIGNAL = "signal"
+    TIME_LIMIT = "time_limit"
+    WALL_TIME_LIMIT = "wall_time_limit"
+    MEMORY_LIMIT = "memory_limit"
+    OUTPUT_LIMIT = "output_limit"
+    INTERNAL_ERROR = "internal_error"

@@ -266,6 +266,12 @@ class ExecutionJobRow(Base):
     status: Mapped[str | None] = mapped_column(String(20), server_default=text("'pending'"))
     created_at: Mapped[datetime | None] = _timestamp()
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Codeloft's additions (migration 0002): what ran and precisely why it ended.
+    path: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(String(30))
+    signal: Mapped[int | None] = mapped_column(Integer)
+    wall_time_ms: Mapped[int | None] = mapped_column(Integer)
+    truncated: Mapped[bool | None] = mapped_column(Boolean, server_default=FALSE)
 
 
 # --- Extensions & marketplace -----------------------------------------------------------------

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from domain.errors import Conflict
 from persistence.database import CONNECTION_ERRORS, unavailable
+from persistence.jobs import SqlJobRepository
 from persistence.repositories import (
     SqlFileRepository,
     SqlSessionRepository,
@@ -27,6 +28,7 @@ class SqlUnitOfWork:
     workspaces: SqlWorkspaceRepository
     shares: SqlShareRepository
     files: SqlFileRepository
+    jobs: SqlJobRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -40,6 +42,7 @@ class SqlUnitOfWork:
         self.workspaces = SqlWorkspaceRepository(session)
         self.shares = SqlShareRepository(session)
         self.files = SqlFileRepository(session)
+        self.jobs = SqlJobRepository(session)
         return self
 
     async def __aexit__(

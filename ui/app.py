@@ -19,6 +19,8 @@ from domain.errors import CodeloftError, InvalidInput, Unavailable
 from domain.files import FileService
 from domain.gate import WorkspaceGate
 from domain.ports import Cache
+from domain.runs import Executor, RunService
+from domain.sandbox import Runner
 from domain.workspaces import WorkspaceService
 from persistence import database
 from persistence.cache import MemoryCache, RedisCache
@@ -26,6 +28,9 @@ from persistence.migrate import upgrade
 from persistence.secrets import FernetSecretBox, load_or_create_key_file
 from persistence.template_source import FolderTemplateSource
 from persistence.unit_of_work import SqlUnitOfWorkFactory
+from runners.artifacts import DiskArtifactStore
+from runners.queue import InProcessQueue
+from runners.select import choose_runner
 from ui.context import Services
 from ui.settings import Settings
 
@@ -45,7 +50,21 @@ def make_cache(settings: Settings) -> Cache:
     return RedisCache(settings.redis_url) if settings.redis_url else MemoryCache()
 
 
-async def build_services(settings: Settings) -> Services:
+def executor(settings: Settings, cache: Cache, runner: Runner | None = None) -> Executor:
+    return Executor(
+        runner=runner or choose_runner(settings.runner, multi_user=False),
+        cache=cache,
+        artifacts=DiskArtifactStore(settings.data_dir / "artifacts"),
+        queue=InProcessQueue(),
+    )
+
+
+def standalone_executor(settings: Settings) -> Executor:
+    """For `codeloft run`: the configured sandbox with a compile cache of this process only."""
+    return executor(settings, MemoryCache())
+
+
+async def build_services(settings: Settings, *, runner: Runner | None = None) -> Services:
     """Adapters and services for one event loop (the server's, or a CLI command's)."""
     url = database_url(settings)
     engine = database.create_engine(url)
@@ -73,6 +92,7 @@ async def build_services(settings: Settings) -> Services:
 
     gate = WorkspaceGate(cache=cache, clock=utc_now)
     files = FileService(uow=uow, cache=cache, clock=utc_now, gate=gate)
+    runs = RunService(uow=uow, clock=utc_now, gate=gate, executor=executor(settings, cache, runner))
     return Services(
         settings=settings,
         clock=utc_now,
@@ -80,6 +100,7 @@ async def build_services(settings: Settings) -> Services:
         accounts=AccountService(uow=uow, cache=cache, clock=utc_now),
         workspaces=WorkspaceService(uow=uow, clock=utc_now, gate=gate, templates=TEMPLATES, files=files),
         files=files,
+        runs=runs,
         csrf_key=box.primary_key,
         health=health,
         close=close,
@@ -130,11 +151,13 @@ def sign_in_url(settings: Settings, secret: str) -> str:
     return f"{settings.base_url}/login/token/{secret}"
 
 
-async def owner_sign_in_link(settings: Settings) -> str:
+async def owner_sign_in_link(settings: Settings) -> tuple[str, int]:
+    """A fresh sign-in link for the local owner, and how many accounts there are."""
     services = await build_services(settings)
     try:
         owner = await services.accounts.ensure_local_owner()
-        return sign_in_url(settings, await services.auth.issue_sign_in_link(owner.id))
+        link = sign_in_url(settings, await services.auth.issue_sign_in_link(owner.id))
+        return link, await services.accounts.count()
     finally:
         await services.close()
 
@@ -151,15 +174,16 @@ def serve(settings: Settings) -> None:
     del dashboard, login, workspace  # imported for their @ui.page registrations
     ensure_port_free(settings.host, settings.port)
     prepare(settings)
-    link = asyncio.run(owner_sign_in_link(settings))
+    link, accounts = asyncio.run(owner_sign_in_link(settings))
+    runner = choose_runner(settings.runner, multi_user=accounts > 1)
 
     app.include_router(router)
     app.add_exception_handler(CodeloftError, api_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
 
     async def start() -> None:
-        context.install(await build_services(settings))
-        print(f"Codeloft is running at {settings.base_url}", flush=True)
+        context.install(await build_services(settings, runner=runner))
+        print(f"Codeloft is running at {settings.base_url} (sandbox: {runner.name})", flush=True)
         print(f"Open this one-time sign-in link (valid 24 hours):\n    {link}", flush=True)
 
     async def stop() -> None:

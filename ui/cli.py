@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
+import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 
 from domain.entities import User
 from domain.errors import CodeloftError
+from domain.runs import Outcome
+from domain.sandbox import RunLimits
 from domain.values import Tier
 from ui.context import Services
 from ui.settings import SETTINGS_HELP, Settings, load_settings
@@ -106,6 +112,56 @@ def user_add(
 def user_link(email: Annotated[str, typer.Argument(help="The account's e-mail address.")]) -> None:
     """Print a new one-time sign-in link for an existing account."""
     _print_link(f"Account {email}.", lambda s: s.accounts.find_by_email(email))
+
+
+@cli.command("run")
+def run_files(
+    files: Annotated[list[Path], typer.Argument(help="The files; the first one is run.", exists=True, dir_okay=False)],
+    language: Annotated[str | None, typer.Option("--language", help="python, javascript, cpp or java.")] = None,
+    stdin_file: Annotated[Path | None, typer.Option("--stdin-file", exists=True, dir_okay=False)] = None,
+    time_limit: Annotated[float | None, typer.Option("--time-limit", help="CPU seconds (default 5).")] = None,
+    memory_limit: Annotated[int | None, typer.Option("--memory-limit", help="Megabytes (default 256).")] = None,
+    runner: Annotated[str | None, typer.Option("--runner", help="bubblewrap, docker or local.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with the result.")] = False,
+) -> None:
+    """Compile and run files in the configured sandbox, without the web app. Exit status 0 when the
+    program succeeded, 1 when it did not (see the reason), 2 when the command itself could not run."""
+    from ui.app import standalone_executor
+
+    def action() -> None:
+        settings = _settings()
+        if runner is not None:
+            settings = settings.model_copy(update={"runner": runner})
+        limits = RunLimits()
+        if time_limit is not None:
+            limits = limits.with_changes(cpu_seconds=time_limit, wall_seconds=max(limits.wall_seconds, time_limit * 2))
+        if memory_limit is not None:
+            limits = limits.with_changes(memory_mb=memory_limit)
+        contents = {path.name: path.read_bytes() for path in files}
+        stdin = stdin_file.read_text() if stdin_file else ""
+
+        async def go() -> Outcome:
+            async def echo(stream: str, text: str) -> None:
+                (sys.stdout if stream == "stdout" else sys.stderr).write(text)
+
+            return await standalone_executor(settings).run_files(
+                contents, files[0].name, limits=limits, stdin=stdin, language=language,
+                on_output=None if as_json else echo,
+            )  # fmt: skip
+
+        outcome = asyncio.run(go())
+        if as_json:
+            typer.echo(json.dumps(dataclasses.asdict(outcome)))
+        else:
+            typer.echo(
+                f"[{outcome.status.value}: {outcome.reason.value}, exit {outcome.exit_code}, "
+                f"{outcome.time_ms} ms CPU, {outcome.wall_ms} ms wall, {outcome.memory_kb} KB]",
+                err=True,
+            )
+        if outcome.status.value != "success":
+            raise typer.Exit(1)
+
+    _run(action)
 
 
 def main() -> None:

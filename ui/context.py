@@ -10,6 +10,7 @@ from domain.accounts import AccountService
 from domain.auth import AuthService
 from domain.files import FileService
 from domain.ports import Clock
+from domain.runs import RunService
 from domain.workspaces import WorkspaceService
 from ui.settings import Settings
 
@@ -22,6 +23,7 @@ class Services:
     accounts: AccountService
     workspaces: WorkspaceService
     files: FileService
+    runs: RunService
     csrf_key: bytes
     health: Callable[[], Awaitable[dict[str, Any]]]
     close: Callable[[], Awaitable[None]]

@@ -2,11 +2,12 @@
 
 from fastapi import APIRouter
 
-from ui.api import files, session, workspaces
+from ui.api import files, runs, session, workspaces
 
 router = APIRouter()
 router.include_router(session.router)
 router.include_router(workspaces.router)
 router.include_router(files.router)
+router.include_router(runs.router)
 
 __all__ = ["router"]

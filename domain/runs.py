@@ -1,0 +1,391 @@
+"""Compile and run a workspace's code in the sandbox: limits, the compile cache, job rows, results."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+from uuid import UUID
+
+from domain import cache_keys
+from domain.access import Action, Actor
+from domain.entities import FOLDER_MIME, CompilationJob, RunResult
+from domain.errors import InvalidInput, NotFound
+from domain.files import file_bytes
+from domain.gate import WorkspaceGate
+from domain.ports import Cache, Clock, UnitOfWorkFactory
+from domain.sandbox import (
+    COMPILE_LIMITS,
+    Cancellation,
+    OutputSink,
+    RunLimits,
+    Runner,
+    SandboxRequest,
+    SandboxResult,
+    Stop,
+)
+from domain.toolchains import BUILD_DIR, TOOLCHAINS, Toolchain, expand, toolchain_for
+from domain.values import Language, Reason, RunStatus, Tier
+
+HISTORY_LENGTH = 20
+MAX_RECORDED_SOURCE_BYTES = 1024 * 1024
+
+
+TIER_RUN_CEILINGS: dict[Tier, RunLimits] = {
+    Tier.FREE: RunLimits(),
+    Tier.PREMIUM: RunLimits(cpu_seconds=20, wall_seconds=60, memory_mb=1024, processes=128, output_bytes=4 << 20),
+    Tier.ENTERPRISE: RunLimits(
+        cpu_seconds=60, wall_seconds=300, memory_mb=2048, processes=256, output_bytes=16 << 20, file_size_mb=64
+    ),
+}
+
+
+def classify(result: SandboxResult, limits: RunLimits) -> tuple[RunStatus, Reason]:
+    """The spec's status plus the precise reason, from what the sandbox saw."""
+    if result.internal_error:
+        return RunStatus.ERROR, Reason.INTERNAL_ERROR
+    by_stop = {
+        Stop.CPU: (RunStatus.TIMEOUT, Reason.TIME_LIMIT),
+        Stop.WALL: (RunStatus.TIMEOUT, Reason.WALL_TIME_LIMIT),
+        Stop.MEMORY: (RunStatus.ERROR, Reason.MEMORY_LIMIT),
+        Stop.OUTPUT: (RunStatus.ERROR, Reason.OUTPUT_LIMIT),
+        Stop.CANCELLED: (RunStatus.ERROR, Reason.SIGNAL),
+    }
+    if result.stopped is not None:
+        return by_stop[result.stopped]
+    if result.signal == signal.SIGXCPU or (
+        result.signal == signal.SIGKILL and result.cpu_ms >= limits.cpu_seconds * 1000
+    ):
+        return RunStatus.TIMEOUT, Reason.TIME_LIMIT
+    if result.signal == signal.SIGXFSZ:
+        return RunStatus.ERROR, Reason.OUTPUT_LIMIT
+    if result.signal is not None:
+        return RunStatus.ERROR, Reason.SIGNAL
+    if result.exit_code == 0:
+        return RunStatus.SUCCESS, Reason.OK
+    return RunStatus.ERROR, Reason.RUNTIME_ERROR
+
+
+class ArtifactStore(Protocol):
+    """Keeps compile outputs (tar archives) between runs; keyed by the compile cache key."""
+
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def put(self, key: str, archive: bytes) -> None: ...
+
+
+class JobQueue(Protocol):
+    """Where runs wait for a free worker. In-process by default."""
+
+    def slot(self) -> AbstractAsyncContextManager[Any]:
+        """Held while one sandbox runs."""
+        ...
+
+
+ENTRY_NAMES = ("main.py", "app.py", "index.js", "server.js", "main.cpp", "Main.java")
+
+
+def default_entry(paths: Sequence[str], language: Language) -> str:
+    toolchain = next(t for t in TOOLCHAINS if t.language is language)
+    runnable = sorted((p for p in paths if toolchain.handles(p)), key=lambda p: (p.count("/"), p))
+    for name in ENTRY_NAMES:
+        for path in runnable:
+            if path.rsplit("/", 1)[-1] == name:
+                return path
+    if not runnable:
+        raise InvalidInput(f"This workspace has no {language.value} file to run: open one and press Run.")
+    return runnable[0]
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace")
+
+
+@dataclass(frozen=True, slots=True)
+class Build:
+    """The compile step's outcome (fresh or from the compile cache)."""
+
+    ok: bool
+    output: str
+    exit_code: int | None
+    cached: bool
+    artifact: bytes | None
+    argv: list[str]
+    key: str
+    cpu_ms: int | None = None
+    memory_kb: int | None = None
+
+
+@dataclass(kw_only=True, slots=True)
+class Outcome:
+    """What a program did, as the user sees it (the result fields of a run)."""
+
+    status: RunStatus
+    reason: Reason
+    exit_code: int | None = None
+    signal: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+    compile_output: str = ""
+    compiled: bool = False
+    compile_cached: bool = False
+    truncated: bool = False
+    time_ms: int | None = None
+    wall_ms: int | None = None
+    memory_kb: int | None = None
+
+
+def outcome_of(result: SandboxResult, limits: RunLimits, build: Build | None) -> Outcome:
+    status, reason = classify(result, limits)
+    stderr = _text(result.stderr)
+    if result.internal_error:
+        stderr += f"\n[codeloft] the sandbox failed: {result.internal_error}"
+    return Outcome(
+        status=status,
+        reason=reason,
+        exit_code=result.exit_code,
+        signal=result.signal,
+        stdout=_text(result.stdout),
+        stderr=stderr,
+        compile_output=build.output if build else "",
+        compiled=build is not None,
+        compile_cached=bool(build and build.cached),
+        truncated=result.truncated,
+        time_ms=result.cpu_ms,
+        wall_ms=result.wall_ms,
+        memory_kb=result.memory_kb,
+    )
+
+
+def compile_failure(build: Build) -> Outcome:
+    return Outcome(
+        status=RunStatus.ERROR,
+        reason=Reason.COMPILE_ERROR,
+        exit_code=build.exit_code,
+        stderr=build.output,
+        compile_output=build.output,
+        compiled=True,
+        compile_cached=build.cached,
+    )
+
+
+class Executor:
+    """Compiles (through the compile cache) and runs programs in the sandbox, one queue slot each."""
+
+    def __init__(self, *, runner: Runner, cache: Cache, artifacts: ArtifactStore, queue: JobQueue) -> None:
+        self.runner = runner
+        self._cache = cache
+        self._artifacts = artifacts
+        self._queue = queue
+        self._versions: dict[Language, str] = {}
+
+    async def _version(self, toolchain: Toolchain) -> str:
+        if toolchain.language not in self._versions:
+            self._versions[toolchain.language] = await self.runner.version(list(toolchain.version))
+        return self._versions[toolchain.language]
+
+    async def build(self, toolchain: Toolchain, files: dict[str, bytes], main: str) -> Build | None:
+        """Compile, or reuse the result of compiling exactly these files with this toolchain.
+        None for interpreted languages."""
+        if toolchain.compile is None:
+            return None
+        sources = sorted(p for p in files if toolchain.handles(p))
+        argv = expand(toolchain.compile, main=main, sources=sources)
+        digest = hashlib.sha256()
+        for part in (toolchain.language.value, await self._version(toolchain), json.dumps(argv)):
+            digest.update(part.encode() + b"\0")
+        for path in sorted(files):
+            digest.update(path.encode() + b"\0" + hashlib.sha256(files[path]).digest())
+        key = digest.hexdigest()
+        cached = await self._cache.get(cache_keys.compilation(key))
+        artifact = await self._artifacts.get(key) if cached and cached["ok"] else None
+        if cached is not None and (not cached["ok"] or artifact is not None):
+            return Build(
+                ok=cached["ok"], output=cached["output"], exit_code=cached["exit"], cached=True,
+                artifact=artifact, argv=argv, key=key,
+            )  # fmt: skip
+        async with self._queue.slot():
+            result = await self.runner.execute(
+                SandboxRequest(files=files, argv=argv, limits=COMPILE_LIMITS, collect=BUILD_DIR)
+            )
+        output = _text(result.stdout + result.stderr)
+        if result.internal_error:
+            output += f"\n[codeloft] the sandbox failed: {result.internal_error}"
+        if result.stopped is not None:
+            output += f"\n[codeloft] compiling stopped: {result.stopped.value} limit reached"
+        ok = result.exit_code == 0 and result.collected is not None and not result.internal_error
+        if result.stopped is None and not result.internal_error:
+            if ok and result.collected is not None:
+                await self._artifacts.put(key, result.collected)
+            await self._cache.set(cache_keys.compilation(key), {"ok": ok, "output": output, "exit": result.exit_code})
+        return Build(
+            ok=ok, output=output, exit_code=result.exit_code, cached=False,
+            artifact=result.collected if ok else None, argv=argv, key=key,
+            cpu_ms=result.cpu_ms, memory_kb=result.memory_kb,
+        )  # fmt: skip
+
+    async def execute(
+        self,
+        toolchain: Toolchain,
+        files: dict[str, bytes],
+        main: str,
+        *,
+        limits: RunLimits,
+        stdin: str,
+        build: Build | None,
+        on_output: OutputSink | None = None,
+        cancel: Cancellation | None = None,
+        started: Callable[[], Awaitable[None]] | None = None,
+    ) -> Outcome:
+        argv = expand(
+            toolchain.run,
+            main=main,
+            sources=sorted(p for p in files if toolchain.handles(p)),
+            main_source=_text(files[main]),
+            heap_mb=max(16, limits.memory_mb * 3 // 4),
+        )
+        request = SandboxRequest(
+            files=files,
+            argv=argv,
+            limits=limits,
+            stdin=stdin.encode("utf-8"),
+            extra_archive=build.artifact if build else None,
+        )
+        async with self._queue.slot():
+            if started is not None:
+                await started()
+            result = await self.runner.execute(request, on_output=on_output, cancel=cancel)
+        return outcome_of(result, limits, build)
+
+    async def run_files(
+        self,
+        files: dict[str, bytes],
+        main: str,
+        *,
+        limits: RunLimits,
+        stdin: str = "",
+        language: str | None = None,
+        on_output: OutputSink | None = None,
+    ) -> Outcome:
+        """Compile and run loose files, with no workspace (`codeloft run`)."""
+        if main not in files:
+            raise NotFound(f"There is no file {main} to run.")
+        toolchain = toolchain_for(main, language=language)
+        build = await self.build(toolchain, files, main)
+        if build is not None and not build.ok:
+            return compile_failure(build)
+        return await self.execute(toolchain, files, main, limits=limits, stdin=stdin, build=build, on_output=on_output)
+
+
+class RunService:
+    def __init__(
+        self, *, uow: UnitOfWorkFactory, clock: Clock, gate: WorkspaceGate, executor: Executor
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._gate = gate
+        self.executor = executor
+
+    async def history(self, actor: Actor, workspace_id: UUID) -> Sequence[RunResult]:
+        async with self._uow() as uow:
+            await self._gate.require(uow, actor, Action.VIEW, workspace_id)
+            return await uow.jobs.recent_runs(workspace_id, limit=HISTORY_LENGTH)
+
+    async def run(
+        self,
+        actor: Actor,
+        workspace_id: UUID,
+        *,
+        path: str | None = None,
+        stdin: str = "",
+        limits: dict[str, float] | None = None,
+        on_output: OutputSink | None = None,
+        cancel: Cancellation | None = None,
+    ) -> RunResult:
+        """Run a file of the workspace (default: its entry point) and record the run."""
+        user_id = actor.require_user()
+        async with self._uow() as uow:
+            workspace = await self._gate.require(uow, actor, Action.RUN, workspace_id)
+            owner = await uow.users.get(workspace.owner_id)
+            stored = [f for f in await uow.files.list(workspace_id) if f.mime_type != FOLDER_MIME]
+        files = {f.path: file_bytes(f) for f in stored}
+        main = path or default_entry(list(files), workspace.language)
+        if main not in files:
+            raise NotFound(f"There is no file {main} to run.")
+        toolchain = toolchain_for(main)
+        ceiling = TIER_RUN_CEILINGS[owner.subscription_tier if owner else Tier.FREE]
+        run_limits = RunLimits().with_changes(**(limits or {})).within(ceiling)
+        now = self._clock()
+        compilation = CompilationJob(
+            user_id=user_id,
+            workspace_id=workspace_id,
+            language=toolchain.language,
+            source_files=self._recorded_sources(files, sorted(p for p in files if toolchain.handles(p))),
+            compiler_options={"path": main},
+            status=RunStatus.SUCCESS,
+            created_at=now,
+            completed_at=now,
+        )
+        run = RunResult(
+            compilation_job_id=compilation.id,
+            workspace_id=workspace_id,
+            path=main,
+            language=toolchain.language,
+            stdin=stdin,
+            created_at=now,
+        )
+        build = await self.executor.build(toolchain, files, main)
+        if build is not None:
+            compilation.compiler_options.update(argv=build.argv, cache_key=build.key, cached=build.cached)
+            compilation.status = RunStatus.SUCCESS if build.ok else RunStatus.ERROR
+            compilation.stderr, compilation.exit_code = build.output, build.exit_code
+            compilation.execution_time_ms, compilation.memory_used_kb = build.cpu_ms, build.memory_kb
+            compilation.completed_at = self._clock()
+        if build is not None and not build.ok:
+            self._apply(run, compile_failure(build))
+        async with self._uow() as uow:
+            await uow.jobs.add_compilation(compilation)
+            await uow.jobs.add_run(run)
+            await uow.commit()
+        if build is not None and not build.ok:
+            return run
+
+        async def started() -> None:
+            run.status = RunStatus.RUNNING
+            await self._save(run)
+
+        outcome = await self.executor.execute(
+            toolchain, files, main, limits=run_limits, stdin=stdin, build=build,
+            on_output=on_output, cancel=cancel, started=started,
+        )  # fmt: skip
+        self._apply(run, outcome)
+        await self._save(run)
+        return run
+
+    def _apply(self, run: RunResult, outcome: Outcome) -> None:
+        for name in Outcome.__slots__:
+            setattr(run, name, getattr(outcome, name))
+        run.completed_at = self._clock()
+
+    async def _save(self, run: RunResult) -> None:
+        async with self._uow() as uow:
+            await uow.jobs.update_run(run)
+            await uow.commit()
+
+    @staticmethod
+    def _recorded_sources(files: dict[str, bytes], sources: list[str]) -> list[dict[str, Any]]:
+        """The spec's source_files: {path, content}; past 1 MB in all, {path, content_hash}."""
+        recorded: list[dict[str, Any]] = []
+        budget = MAX_RECORDED_SOURCE_BYTES
+        for path in sources:
+            data = files[path]
+            if len(data) <= budget:
+                recorded.append({"path": path, "content": _text(data)})
+                budget -= len(data)
+            else:
+                recorded.append({"path": path, "content_hash": hashlib.sha256(data).hexdigest()})
+        return recorded

@@ -1,0 +1,109 @@
+"""What a sandbox is asked to do and what it reports back: the `Runner` port's language."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Protocol
+
+from domain.errors import InvalidInput
+
+
+@dataclass(frozen=True, slots=True)
+class RunLimits:
+    cpu_seconds: float = 5
+    wall_seconds: float = 10
+    memory_mb: int = 256
+    processes: int = 64
+    output_bytes: int = 1024 * 1024  # stdout and stderr each
+    file_size_mb: int = 10
+
+    def within(self, ceiling: RunLimits) -> RunLimits:
+        """These limits, refused if any exceeds `ceiling` (what the user's tier allows)."""
+        for name in ("cpu_seconds", "wall_seconds", "memory_mb", "processes", "output_bytes", "file_size_mb"):
+            value, top = getattr(self, name), getattr(ceiling, name)
+            if value <= 0:
+                raise InvalidInput(f"The run limit {name} must be above zero.")
+            if value > top:
+                raise InvalidInput(f"The run limit {name} may be at most {top} on your plan.")
+        return self
+
+    def with_changes(self, **changes: float) -> RunLimits:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+COMPILE_LIMITS = RunLimits(cpu_seconds=30, wall_seconds=60, memory_mb=1024, processes=64, file_size_mb=64)
+
+
+class Stop(StrEnum):
+    """Why the sandbox (not the program) ended a run early."""
+
+    CPU = "cpu"
+    WALL = "wall"
+    MEMORY = "memory"
+    OUTPUT = "output"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxRequest:
+    files: dict[str, bytes]
+    argv: list[str]
+    limits: RunLimits
+    stdin: bytes = b""
+    env: dict[str, str] = field(default_factory=dict)
+    collect: str | None = None
+    """A folder of the work directory to hand back as a tar archive (compile outputs)."""
+    extra_archive: bytes | None = None
+    """A tar archive unpacked into the work directory after the files (compile outputs)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxResult:
+    exit_code: int | None
+    signal: int | None
+    stdout: bytes
+    stderr: bytes
+    truncated: bool
+    cpu_ms: int
+    wall_ms: int
+    memory_kb: int | None
+    """Peak memory of the whole run, where the sandbox can measure it."""
+    stopped: Stop | None = None
+    collected: bytes | None = None
+    internal_error: str | None = None
+
+
+OutputSink = Callable[[str, str], Awaitable[None]]
+"""Receives ("stdout" or "stderr", text) while the program runs."""
+
+
+class Cancellation:
+    """Set by whoever wants a run to stop (the Stop button); the sandbox checks it."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._callbacks: list[Callable[[], None]] = []
+
+    def cancel(self) -> None:
+        self.requested = True
+        for callback in self._callbacks:
+            callback()
+
+    def on_cancel(self, callback: Callable[[], None]) -> None:
+        self._callbacks.append(callback)
+        if self.requested:
+            callback()
+
+
+class Runner(Protocol):
+    name: str
+
+    async def execute(
+        self, request: SandboxRequest, *, on_output: OutputSink | None = None, cancel: Cancellation | None = None
+    ) -> SandboxResult: ...
+
+    async def version(self, argv: list[str]) -> str:
+        """What a toolchain's version command prints, run inside the sandbox (for cache keys)."""
+        ...

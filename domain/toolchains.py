@@ -1,0 +1,102 @@
+"""Languages as data: file extensions, how to compile, how to run. Later extensions add entries."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from domain.errors import InvalidInput
+from domain.values import Language
+
+BUILD_DIR = ".build"
+
+
+@dataclass(frozen=True, slots=True)
+class Toolchain:
+    language: Language
+    extensions: tuple[str, ...]
+    run: tuple[str, ...]
+    compile: tuple[str, ...] | None = None
+    version: tuple[str, ...] = ()
+    """Placeholders: {main} the file to run, {sources} every source file of the language (one argument
+    each), {main_class} the Java class, {heap_mb} three quarters of the memory limit."""
+
+    def handles(self, path: str) -> bool:
+        return path.rsplit("/", 1)[-1].lower().endswith(self.extensions)
+
+
+TOOLCHAINS: tuple[Toolchain, ...] = (
+    Toolchain(
+        language=Language.PYTHON,
+        extensions=(".py",),
+        run=("python3", "-u", "{main}"),
+        version=("python3", "--version"),
+    ),
+    Toolchain(
+        language=Language.JAVASCRIPT,
+        extensions=(".js", ".mjs", ".cjs"),
+        run=("node", "--max-old-space-size={heap_mb}", "{main}"),
+        version=("node", "--version"),
+    ),
+    Toolchain(
+        language=Language.CPP,
+        extensions=(".cpp", ".cc", ".cxx"),
+        compile=("g++", "-O2", "-std=c++20", "-pipe", "-o", f"{BUILD_DIR}/main", "{sources}"),
+        run=(f"./{BUILD_DIR}/main",),
+        version=("g++", "--version"),
+    ),
+    Toolchain(
+        language=Language.JAVA,
+        extensions=(".java",),
+        compile=("javac", "-J-Xshare:auto", "-encoding", "UTF-8", "-d", BUILD_DIR, "{sources}"),
+        run=("java", "-Xmx{heap_mb}m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", BUILD_DIR, "{main_class}"),
+        version=("javac", "-version"),
+    ),
+)
+
+
+def toolchain_for(path: str, *, language: str | None = None) -> Toolchain:
+    if language is not None:
+        for toolchain in TOOLCHAINS:
+            if toolchain.language.value == language:
+                return toolchain
+        known = ", ".join(t.language.value for t in TOOLCHAINS)
+        raise InvalidInput(f"Codeloft cannot run {language!r}: choose one of {known}.")
+    for toolchain in TOOLCHAINS:
+        if toolchain.handles(path):
+            return toolchain
+    known = ", ".join(ext for t in TOOLCHAINS for ext in t.extensions)
+    raise InvalidInput(f"Codeloft does not know how to run {path}: it runs files ending in {known}.")
+
+
+_PACKAGE = re.compile(r"^\s*package\s+([\w.]+)\s*;", re.MULTILINE)
+
+
+def java_main_class(path: str, source: str) -> str:
+    name = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    match = _PACKAGE.search(source)
+    return f"{match.group(1)}.{name}" if match else name
+
+
+def expand(
+    template: tuple[str, ...],
+    *,
+    main: str,
+    sources: list[str],
+    main_source: str = "",
+    heap_mb: int = 192,
+) -> list[str]:
+    """The command line for one step, with the placeholders filled in."""
+    argv: list[str] = []
+    values: Mapping[str, str] = {
+        "main": main,
+        "heap_mb": str(heap_mb),
+        "main_class": java_main_class(main, main_source) if main.endswith(".java") else main,
+    }
+    for part in template:
+        if part == "{sources}":
+            argv.extend(sources)
+        else:
+            argv.append(part.format(**values))
+    return argv

@@ -1,0 +1,79 @@
+"""Per-run cgroups (v1 memory, pids and cpuacct hierarchies) where this process may create them:
+a hard memory limit with OOM detection, a process limit, and CPU time for the whole process tree."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path("/sys/fs/cgroup")
+CONTROLLERS = ("memory", "pids", "cpuacct")
+PARENT = "codeloft"
+
+
+def available(root: Path = ROOT) -> bool:
+    """True when every controller's hierarchy is mounted (v1) and we may make groups in it."""
+    for controller in CONTROLLERS:
+        base = root / controller
+        if not (base / "cgroup.procs").exists() or not os.access(base, os.W_OK):
+            return False
+    return True
+
+
+class RunCgroup:
+    """One run's groups; `add(pid)` before the program starts, `close()` after it ended."""
+
+    def __init__(self, *, memory_bytes: int, processes: int, root: Path = ROOT) -> None:
+        self.name = f"run-{uuid.uuid4().hex[:16]}"
+        self.paths = {c: root / c / PARENT / self.name for c in CONTROLLERS}
+        for path in self.paths.values():
+            path.mkdir(parents=True, exist_ok=False)
+        memory = self.paths["memory"]
+        (memory / "memory.limit_in_bytes").write_text(str(memory_bytes))
+        with contextlib.suppress(OSError):  # only where swap accounting is on
+            (memory / "memory.memsw.limit_in_bytes").write_text(str(memory_bytes))
+        (self.paths["pids"] / "pids.max").write_text(str(processes))
+
+    def add(self, pid: int) -> None:
+        for path in self.paths.values():
+            (path / "cgroup.procs").write_text(str(pid))
+
+    @property
+    def cpu_ns(self) -> int:
+        return int((self.paths["cpuacct"] / "cpuacct.usage").read_text())
+
+    @property
+    def peak_memory_bytes(self) -> int:
+        return int((self.paths["memory"] / "memory.max_usage_in_bytes").read_text())
+
+    @property
+    def oom_killed(self) -> bool:
+        for line in (self.paths["memory"] / "memory.oom_control").read_text().splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill":
+                return int(value) > 0
+        return int((self.paths["memory"] / "memory.failcnt").read_text()) > 0
+
+    def kill_all(self) -> None:
+        """SIGKILL whatever is still in the group (a background process left behind)."""
+        for _ in range(50):
+            pids = [int(p) for p in (self.paths["pids"] / "cgroup.procs").read_text().split()]
+            if not pids:
+                return
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+
+    def close(self) -> None:
+        self.kill_all()
+        for path in self.paths.values():
+            for _ in range(100):
+                try:
+                    path.rmdir()
+                    break
+                except OSError:  # the kernel frees the group a moment after its last process is reaped
+                    time.sleep(0.01)

@@ -1,0 +1,31 @@
+"""Choose the sandbox from settings: the best this machine has, never `local` for many users."""
+
+from __future__ import annotations
+
+from domain.errors import InvalidInput, Unavailable
+from domain.sandbox import Runner
+from runners.bubblewrap import BubblewrapRunner
+from runners.local import LocalRunner
+
+
+def choose_runner(setting: str, *, multi_user: bool) -> Runner:
+    if setting == "auto":
+        if BubblewrapRunner.usable():
+            return BubblewrapRunner()
+        setting = "local"
+    if setting == "bubblewrap":
+        if not BubblewrapRunner.usable():
+            raise Unavailable(
+                "CODELOFT_RUNNER=bubblewrap, but bwrap (or prlimit) is not installed: install bubblewrap."
+            )
+        return BubblewrapRunner()
+    if setting == "local":
+        if multi_user:
+            raise InvalidInput(
+                "The local runner does not isolate user code, so it is refused when several people can sign in: "
+                "install bubblewrap or use CODELOFT_RUNNER=docker."
+            )
+        return LocalRunner()
+    if setting == "docker":
+        raise Unavailable("CODELOFT_RUNNER=docker is not available yet: use bubblewrap.")
+    raise InvalidInput(f"Unknown CODELOFT_RUNNER {setting!r}: use auto, bubblewrap, docker or local.")

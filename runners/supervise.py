@@ -1,0 +1,194 @@
+"""Start a sandboxed command and watch it: stream and cap its output, enforce wall and CPU time,
+notice memory kills, stop it on request, and measure CPU time, wall time and peak memory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from domain.sandbox import Cancellation, OutputSink, RunLimits, SandboxResult, Stop
+from runners.cgroups import RunCgroup
+
+GATE = ["/bin/sh", "-c", 'read _; exec "$@"', "gate"]
+"""Holds the command until it has joined its cgroups, so not one fork escapes them."""
+
+POLL_SECONDS = 0.05
+COLLECT_LIMIT = 256 * 1024 * 1024
+
+
+@dataclass
+class Launch:
+    argv: list[str]
+    limits: RunLimits
+    env: dict[str, str]
+    pass_fds: Sequence[int] = ()
+    cwd: str | None = None
+    cgroup: RunCgroup | None = None
+    collect: bool = False
+    """stdout carries a tar archive (the collected folder), not program output."""
+
+
+class _Stream:
+    def __init__(self, name: str, cap: int, sink: OutputSink | None, on_overflow: Callable[[], None]) -> None:
+        self.name = name
+        self.cap = cap
+        self.sink = sink
+        self.data = bytearray()
+        self.truncated = False
+        self._on_overflow = on_overflow
+
+    async def pump(self, reader: asyncio.StreamReader) -> None:
+        while chunk := await reader.read(65536):
+            room = self.cap - len(self.data)
+            if len(chunk) > room:
+                self.data += chunk[: max(room, 0)]
+                self.truncated = True
+                self._on_overflow()
+                return
+            self.data += chunk
+            if self.sink is not None:
+                await self.sink(self.name, chunk.decode("utf-8", errors="replace"))
+
+
+def rlimit_prefix(limits: RunLimits, *, nproc: bool) -> list[str]:
+    """`prlimit` settings for the command: CPU seconds, file size, no core dumps, open files."""
+    cpu = max(1, int(limits.cpu_seconds + 0.999))
+    fsize = limits.file_size_mb * 1024 * 1024
+    parts = [f"--cpu={cpu}:{cpu + 1}", f"--fsize={fsize}", "--core=0", "--nofile=1024"]
+    if nproc:
+        parts.append(f"--nproc={limits.processes}")
+    return ["prlimit", *parts, "--"]
+
+
+async def supervise(launch: Launch, *, on_output: OutputSink | None, cancel: Cancellation | None) -> SandboxResult:
+    limits = launch.limits
+    started = time.monotonic()
+    process = subprocess.Popen(  # noqa: S603, ASYNC220 - a fixed command line; Popen returns at once
+        [*GATE, *launch.argv],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        pass_fds=tuple(launch.pass_fds),
+        env=launch.env,
+        cwd=launch.cwd,
+        start_new_session=True,
+        close_fds=True,
+    )
+    stopped: list[Stop] = []
+
+    def stop(reason: Stop) -> None:
+        if not stopped:
+            stopped.append(reason)
+        _kill(process.pid, launch.cgroup)
+
+    try:
+        if launch.cgroup is not None:
+            launch.cgroup.add(process.pid)
+        assert process.stdin is not None and process.stdout is not None and process.stderr is not None
+        process.stdin.write(b"go\n")
+        process.stdin.close()
+    except (OSError, ValueError) as error:
+        _kill(process.pid, launch.cgroup)
+        await asyncio.to_thread(os.waitpid, process.pid, 0)
+        return _failed(f"could not start the sandbox: {error}", started)
+
+    loop = asyncio.get_running_loop()
+    cap = COLLECT_LIMIT if launch.collect else limits.output_bytes
+    out = _Stream("stdout", cap, None if launch.collect else on_output, lambda: stop(Stop.OUTPUT))
+    err = _Stream("stderr", limits.output_bytes, on_output, lambda: stop(Stop.OUTPUT))
+    pumps = [
+        asyncio.create_task(_pump(loop, process.stdout, out)),
+        asyncio.create_task(_pump(loop, process.stderr, err)),
+    ]
+    if cancel is not None:
+        cancel.on_cancel(lambda: stop(Stop.CANCELLED))
+    waiter = asyncio.ensure_future(asyncio.to_thread(os.wait4, process.pid, 0))
+    deadline = started + limits.wall_seconds
+    cpu_budget_ns = int(limits.cpu_seconds * 1e9)
+    while not waiter.done():
+        await asyncio.wait([waiter], timeout=POLL_SECONDS)
+        if waiter.done():
+            break
+        if time.monotonic() >= deadline:
+            stop(Stop.WALL)
+        elif launch.cgroup is not None and launch.cgroup.cpu_ns >= cpu_budget_ns:
+            stop(Stop.CPU)
+    _, status, usage = await waiter
+    process.returncode = status  # reaped here; keep Popen from trying again
+    wall_ms = int((time.monotonic() - started) * 1000)
+    if launch.cgroup is not None:
+        launch.cgroup.kill_all()  # nothing outlives the run
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    await asyncio.wait(pumps, timeout=2)
+    for pump in pumps:
+        pump.cancel()
+    cpu_ms = int((usage.ru_utime + usage.ru_stime) * 1000)
+    # ru_maxrss would count the server's own memory (the child starts as its copy), so peak memory
+    # comes from the cgroup only.
+    memory_kb = None
+    if launch.cgroup is not None:
+        memory_kb = launch.cgroup.peak_memory_bytes // 1024
+        cpu_ms = max(cpu_ms, launch.cgroup.cpu_ns // 1_000_000)
+        if launch.cgroup.oom_killed and not stopped:
+            stopped.append(Stop.MEMORY)
+    code, signum = _exit_of(os.waitstatus_to_exitcode(status))
+    if signum == signal.SIGKILL and not stopped and cpu_ms >= limits.cpu_seconds * 1000:
+        stopped.append(Stop.CPU)
+    return SandboxResult(
+        exit_code=code,
+        signal=signum,
+        stdout=b"" if launch.collect else bytes(out.data),
+        stderr=bytes(err.data),
+        truncated=out.truncated or err.truncated,
+        cpu_ms=cpu_ms,
+        wall_ms=wall_ms,
+        memory_kb=memory_kb,
+        stopped=stopped[0] if stopped else None,
+        collected=bytes(out.data) if launch.collect and code == 0 else None,
+    )
+
+
+async def _pump(loop: asyncio.AbstractEventLoop, pipe: object, stream: _Stream) -> None:
+    reader = asyncio.StreamReader(limit=1 << 20)
+    transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
+    try:
+        await stream.pump(reader)
+    finally:
+        transport.close()
+
+
+def _exit_of(exit_code: int) -> tuple[int | None, int | None]:
+    """(exit code, signal): bubblewrap reports a program killed by signal N as exit 128+N."""
+    if exit_code < 0:
+        return None, -exit_code
+    if exit_code > 128:
+        return None, exit_code - 128
+    return exit_code, None
+
+
+def _kill(pid: int, cgroup: RunCgroup | None) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    if cgroup is not None:
+        cgroup.kill_all()
+
+
+def _failed(message: str, started: float) -> SandboxResult:
+    return SandboxResult(
+        exit_code=None,
+        signal=None,
+        stdout=b"",
+        stderr=b"",
+        truncated=False,
+        cpu_ms=0,
+        wall_ms=int((time.monotonic() - started) * 1000),
+        memory_kb=0,
+        internal_error=message,
+    )
