@@ -17,13 +17,14 @@ discards the layout JupyterLab saved on the previous load, so each load starts f
 
 One headless Debian Chromium (the flags of the browser tests), viewport 1280x900, one browser context
 per product kept for all its loads (so the cookie and the HTTP cache are warm, as for someone who
-reopens the IDE), a new page for each load. The first load of each product is not counted (cold
-HTTP cache; it is printed). Then `--runs` loads each, alternating between the products. A load is
-timed from `page.goto` until both: 201 top-level entries are visible in the file tree (Codeloft: the
-`.q-tree__node-header`s of `data-testid=file-tree`; JupyterLab: the file browser's
-`.jp-DirListing-item`s), and an editor (`.cm-content`) shows main.py's marker. The in-page times
-(from navigation start: first byte of the page, DOMContentLoaded, tree shown, editor shown) show where
-the time goes. Exit status 1 if anything failed, including a JupyterLab that could not be installed
+reopens the IDE), a new page for each load. The first load of each product is not counted (a colder
+HTTP cache, though Codeloft's context has loaded the dashboard while signing in; it is printed).
+Then `--runs` loads each, alternating between the products. A load is timed from `page.goto` until
+both: 201 top-level entries are visible in the file tree (Codeloft: the `.q-tree__node-header`s of
+`data-testid=file-tree`; JupyterLab: the file browser's `.jp-DirListing-item`s), and an editor
+(`.cm-content`) shows main.py's marker. The in-page times (from navigation start: first byte of the
+page, DOMContentLoaded, the data's arrival, tree shown, editor shown) show where the time goes. Exit
+status 1 if anything failed, including a JupyterLab that could not be installed
 (the Codeloft figures are printed all the same)."""
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ PROBE = """
   const arrivals = {};  // ms from navigation start
   if (window.__treeOpenSocket !== undefined) arrivals["websocket opened"] = window.__treeOpenSocket;
   const big = window.__treeOpenMessage;
-  if (big) arrivals[`websocket message of ${Math.round(big.size / 1024)} KiB received`] = big.at;
+  if (big) arrivals["first big websocket message received"] = big.at;
   for (const entry of performance.getEntriesByType("resource")) {
     const url = new URL(entry.name);
     if (!url.search.includes("content=1")) continue;
@@ -125,7 +126,7 @@ PROBE = """
   return {
     tree: seen.tree, editor: seen.editor, arrivals,
     ttfb: nav.responseStart, response_end: nav.responseEnd, dom_content_loaded: nav.domContentLoadedEventEnd,
-    html_bytes: nav.decodedBodySize, tree_entries_in_dom: all.length,
+    html_bytes: nav.decodedBodySize, big_message_bytes: big ? big.size : 0, tree_entries_in_dom: all.length,
     dom_elements: document.getElementsByTagName("*").length,
   };
 }
@@ -216,7 +217,7 @@ class Product:
     url: str  # what each load opens
     tree_selector: str
     context: BrowserContext
-    first: Sample | None = None  # the unmeasured first load (cold HTTP cache)
+    first: Sample | None = None  # the unmeasured first load (a colder HTTP cache)
     samples: list[Sample] = field(default_factory=list)
     console: list[str] = field(default_factory=list)  # errors and warnings of the browser console
     elsewhere: list[str] = field(default_factory=list)  # requests to any other server
@@ -247,10 +248,7 @@ def load(product: Product) -> Sample:
         except PlaywrightError as error:
             raise LoadFailed(f"{str(error).splitlines()[0]}; the page showed {page_state(page, product)}") from None
         wall = time.perf_counter() - started
-        return Sample(
-            wall=wall,
-            page=handle.json_value(),
-        )
+        return Sample(wall=wall, page=handle.json_value())
     finally:
         product.console.extend(messages)
         page.close()
@@ -287,7 +285,8 @@ def breakdown(product: Product) -> list[str]:
         f"HTML received {ms('response_end'):.0f} ms, DOMContentLoaded {ms('dom_content_loaded'):.0f} ms, "
         f"tree shown {ms('tree'):.0f} ms, editor shown {ms('editor'):.0f} ms",
         f"    page: {last['html_bytes'] / 1024:,.0f} KiB of HTML, {last['dom_elements']:,} DOM elements, "
-        f"{last['tree_entries_in_dom']:,} tree entries in the DOM ({TOP_LEVEL} shown at the top level)",
+        f"{last['tree_entries_in_dom']:,} tree entries in the DOM ({TOP_LEVEL} shown at the top level)"
+        + (f", first big websocket message {big / 1024:,.0f} KiB" if (big := last["big_message_bytes"]) else ""),
     ]
     seen = [key for key in last["arrivals"] if all(key in s.page["arrivals"] for s in product.samples)]
     if seen:
@@ -297,7 +296,7 @@ def breakdown(product: Product) -> list[str]:
     more = " ..." if len(elsewhere) > 3 else ""
     lines.append(f"    requests to other servers: {', '.join(elsewhere[:3]) + more if elsewhere else 'none'}")
     if product.first is not None:
-        lines.append(f"    first load (cold HTTP cache, not counted): {product.first.wall * 1000:.0f} ms")
+        lines.append(f"    first load (not counted; fewer files in the HTTP cache): {product.first.wall * 1000:.0f} ms")
     unique = list(dict.fromkeys(product.console))
     if unique:
         count = len(product.console)
@@ -485,7 +484,7 @@ def main() -> None:
             print(
                 f"tree_open: {TOTAL_FILES:,} files (main.py + {FOLDERS} folders of up to {MODULES_PER_FOLDER} "
                 f"modules; {TOP_LEVEL} top-level entries), ZIP {len(archive) / 1024:,.0f} KiB; "
-                f"{args.runs} loads per product after one unmeasured first load"
+                f"measured loads per product: {args.runs}, after one unmeasured first load"
             )
             version, install_error = ensure_jupyter()
             if install_error:
@@ -554,6 +553,9 @@ def main() -> None:
             if len(measured) == 2:
                 ratio = median_of(measured[0], lambda s: s.wall) / median_of(measured[1], lambda s: s.wall)
                 print(f"Codeloft median / JupyterLab median: {ratio:.2f}")
+            if jupyter is not None and products[-1].failure:
+                print("JupyterLab's last output lines:")
+                print("".join(f"    {line}" for line in jupyter.output[-15:]).rstrip())
             errors = server_errors(codeloft)
             if errors:
                 print(f"Codeloft server output has {len(errors)} error/warning lines; the first ones:")

@@ -282,9 +282,7 @@ class Executor:
 
 
 class RunService:
-    def __init__(
-        self, *, uow: UnitOfWorkFactory, clock: Clock, gate: WorkspaceGate, executor: Executor
-    ) -> None:
+    def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock, gate: WorkspaceGate, executor: Executor) -> None:
         self._uow = uow
         self._clock = clock
         self._gate = gate

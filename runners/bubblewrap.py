@@ -11,6 +11,7 @@ import os
 import shutil
 
 from domain.sandbox import Cancellation, OutputSink, RunLimits, SandboxRequest, SandboxResult
+from runners import reaper
 from runners.archive import memory_file, tar_of
 from runners.cgroups import RunCgroup, available
 from runners.supervise import Launch, rlimit_prefix, supervise
@@ -51,6 +52,7 @@ class BubblewrapRunner:
 
     def __init__(self, *, slots: int = 64, bwrap: str | None = None) -> None:
         self._bwrap = bwrap or shutil.which("bwrap") or "bwrap"
+        reaper.become_subreaper()
         self._mounts = read_only_mounts()
         self._as_root = os.geteuid() == 0
         self._cgroups = self._as_root and available()
@@ -82,7 +84,7 @@ class BubblewrapRunner:
         argv += ["--file", str(fds["in"]), INPUT, "--file", str(fds["stdin"]), STDIN]
         if "extra" in fds:
             argv += ["--file", str(fds["extra"]), EXTRA]
-        argv += ["--hostname", "sandbox", "--chdir", "/work", "--"]
+        argv += ["--remount-ro", "/", "--hostname", "sandbox", "--chdir", "/work", "--"]
         script = COLLECT_SCRIPT if request.collect else RUN_SCRIPT
         return [*argv, "/bin/sh", "-c", script, "sandbox", *request.argv]
 

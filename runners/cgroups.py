@@ -58,20 +58,23 @@ class RunCgroup:
                 return int(value) > 0
         return int((self.paths["memory"] / "memory.failcnt").read_text()) > 0
 
-    def kill_all(self) -> None:
-        """SIGKILL whatever is still in the group (a background process left behind)."""
-        for _ in range(50):
-            pids = [int(p) for p in (self.paths["pids"] / "cgroup.procs").read_text().split()]
-            if not pids:
-                return
+    def kill_all(self, *, wait_seconds: float = 5.0) -> None:
+        """SIGKILL whatever is still in the group (a background process left behind) and wait until
+        the group is empty, so that nothing of the run outlives it."""
+        deadline = time.monotonic() + wait_seconds
+        procs = self.paths["pids"] / "cgroup.procs"
+        while pids := [int(p) for p in procs.read_text().split()]:
             for pid in pids:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(0.005)
 
     def close(self) -> None:
         self.kill_all()
         for path in self.paths.values():
-            for _ in range(100):
+            for _ in range(200):
                 try:
                     path.rmdir()
                     break

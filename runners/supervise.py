@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from domain.sandbox import Cancellation, OutputSink, RunLimits, SandboxResult, Stop
+from runners import reaper
 from runners.cgroups import RunCgroup
 
 GATE = ["/bin/sh", "-c", 'read _; exec "$@"', "gate"]
@@ -80,6 +81,7 @@ async def supervise(launch: Launch, *, on_output: OutputSink | None, cancel: Can
         start_new_session=True,
         close_fds=True,
     )
+    reaper.track(process.pid)
     stopped: list[Stop] = []
 
     def stop(reason: Stop) -> None:
@@ -96,6 +98,7 @@ async def supervise(launch: Launch, *, on_output: OutputSink | None, cancel: Can
     except (OSError, ValueError) as error:
         _kill(process.pid, launch.cgroup)
         await asyncio.to_thread(os.waitpid, process.pid, 0)
+        reaper.untrack(process.pid)
         return _failed(f"could not start the sandbox: {error}", started)
 
     loop = asyncio.get_running_loop()
@@ -121,11 +124,13 @@ async def supervise(launch: Launch, *, on_output: OutputSink | None, cancel: Can
             stop(Stop.CPU)
     _, status, usage = await waiter
     process.returncode = status  # reaped here; keep Popen from trying again
+    reaper.untrack(process.pid)
     wall_ms = int((time.monotonic() - started) * 1000)
     if launch.cgroup is not None:
         launch.cgroup.kill_all()  # nothing outlives the run
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
+    await asyncio.to_thread(reaper.settle)
     await asyncio.wait(pumps, timeout=2)
     for pump in pumps:
         pump.cancel()

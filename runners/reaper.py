@@ -1,0 +1,69 @@
+"""Orphans of a sandbox come back to us and are reaped here.
+
+bubblewrap's outer process exits as soon as the program does; the sandbox's own init finishes a moment
+later, orphaned. Where the machine's init does not reap orphans (as in some container and microVM
+inits) they would stay zombies forever, so the server makes itself their subreaper and reaps them."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import time
+
+PR_SET_CHILD_SUBREAPER = 36
+_tracked: set[int] = set()
+_enabled = False
+
+
+def become_subreaper() -> bool:
+    global _enabled
+    if not _enabled:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            _enabled = libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+        except OSError:
+            _enabled = False
+    return _enabled
+
+
+def track(pid: int) -> None:
+    """A child someone waits for itself: never reap it here."""
+    _tracked.add(pid)
+
+
+def untrack(pid: int) -> None:
+    _tracked.discard(pid)
+
+
+def _children() -> list[tuple[int, str]]:
+    me = os.getpid()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                stat = handle.read().decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if int(fields[1]) == me:
+            found.append((int(entry), fields[0]))
+    return found
+
+
+def settle(seconds: float = 2.0) -> None:
+    """Reap orphaned children until none is left running or dead, or the time is up."""
+    if not _enabled:
+        return
+    deadline = time.monotonic() + seconds
+    while True:
+        orphans = [(pid, state) for pid, state in _children() if pid not in _tracked]
+        for pid, state in orphans:
+            if state == "Z":
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, os.WNOHANG)
+        if not orphans or time.monotonic() >= deadline:
+            return
+        time.sleep(0.005)

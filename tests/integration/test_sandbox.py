@@ -1,0 +1,242 @@
+"""Hostile programs against the real bubblewrap sandbox: each ends with the right reason within
+its limit plus a margin, nothing survives the run, nothing leaks in or out."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+
+from domain.runs import Executor, Outcome
+from domain.sandbox import RunLimits, SandboxRequest
+from persistence.cache import MemoryCache
+from runners.artifacts import DiskArtifactStore
+from runners.bubblewrap import FIRST_UID, BubblewrapRunner
+from runners.queue import InProcessQueue
+
+pytestmark = pytest.mark.skipif(not BubblewrapRunner.usable(), reason="bubblewrap is not installed")
+
+MARGIN_S = 1.5
+FAST = RunLimits(cpu_seconds=1, wall_seconds=3)
+
+
+@pytest.fixture(scope="module")
+def runner() -> BubblewrapRunner:
+    return BubblewrapRunner()
+
+
+@pytest.fixture
+def executor(runner: BubblewrapRunner, tmp_path: Path) -> Executor:
+    return Executor(
+        runner=runner, cache=MemoryCache(), artifacts=DiskArtifactStore(tmp_path / "artifacts"), queue=InProcessQueue(4)
+    )
+
+
+def sandbox_processes() -> list[int]:
+    """Processes of any sandbox uid still alive on the host."""
+    alive = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                uid = os.stat(f"/proc/{entry}").st_uid
+            except FileNotFoundError:
+                continue
+            if FIRST_UID <= uid < FIRST_UID + 1000:
+                alive.append(int(entry))
+    return alive
+
+
+async def python(executor: Executor, source: str, limits: RunLimits = FAST, stdin: str = "") -> Outcome:
+    return await executor.run_files({"main.py": source.encode()}, "main.py", limits=limits, stdin=stdin)
+
+
+def assert_within(outcome: Outcome, seconds: float) -> None:
+    assert outcome.wall_ms is not None and outcome.wall_ms <= (seconds + MARGIN_S) * 1000, outcome
+
+
+async def test_hello_and_stdin(executor: Executor) -> None:
+    outcome = await python(executor, "print('hello', input())", stdin="sandbox\n")
+    assert (outcome.status, outcome.reason, outcome.stdout) == ("success", "ok", "hello sandbox\n")
+    assert outcome.memory_kb and outcome.time_ms is not None
+
+
+async def test_a_cpu_loop_hits_the_time_limit_and_the_server_stays_responsive(executor: Executor) -> None:
+    started = time.monotonic()
+    hostile = asyncio.create_task(python(executor, "while True: pass"))
+    hello = await python(executor, "print('still here')")
+    assert hello.stdout == "still here\n" and time.monotonic() - started < 2.5
+    outcome = await hostile
+    assert (outcome.status, outcome.reason) == ("timeout", "time_limit")
+    assert 900 <= (outcome.time_ms or 0) <= 2500
+    assert_within(outcome, FAST.cpu_seconds)
+
+
+async def test_sleeping_past_the_wall_limit(executor: Executor) -> None:
+    outcome = await python(executor, "import time; time.sleep(60)", RunLimits(cpu_seconds=5, wall_seconds=1))
+    assert (outcome.status, outcome.reason) == ("timeout", "wall_time_limit")
+    assert_within(outcome, 1)
+
+
+async def test_allocating_far_past_the_memory_limit(executor: Executor) -> None:
+    outcome = await python(executor, "x = b'x' * (1 << 30)\nprint(len(x))", RunLimits(memory_mb=128, wall_seconds=10))
+    assert (outcome.status, outcome.reason) == ("error", "memory_limit")
+    assert outcome.stdout == ""
+
+
+async def test_a_fork_bomb_is_contained(executor: Executor) -> None:
+    bomb = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
+    outcome = await python(executor, bomb, RunLimits(cpu_seconds=2, wall_seconds=3, processes=32))
+    assert outcome.status == "timeout" and outcome.reason in ("time_limit", "wall_time_limit")
+    assert_within(outcome, 3)
+    await asyncio.sleep(0.2)
+    assert sandbox_processes() == []
+
+
+async def test_printing_gigabytes_stops_at_the_output_limit(executor: Executor) -> None:
+    limits = RunLimits(output_bytes=100_000, cpu_seconds=5, wall_seconds=10)
+    outcome = await python(executor, "while True: print('x' * 10000)", limits)
+    assert (outcome.status, outcome.reason, outcome.truncated) == ("error", "output_limit", True)
+    assert len(outcome.stdout) == 100_000
+    assert_within(outcome, 2)
+
+
+async def test_a_file_past_the_size_limit(executor: Executor) -> None:
+    limits = RunLimits(file_size_mb=2, wall_seconds=10)
+    shell = await executor.run_files({"fill.py": b""}, "fill.py", limits=limits)  # warm-up
+    files = {"main.cpp": b'#include <cstdio>\nint main(){FILE*f=std::fopen("big","wb");'
+             b'static char b[1<<20];for(;;)std::fwrite(b,1,sizeof b,f);}\n'}  # fmt: skip
+    native = await executor.run_files(files, "main.cpp", limits=limits)
+    assert (native.status, native.reason) == ("error", "output_limit")  # killed by SIGXFSZ
+    source = "f = open('big', 'wb')\nwhile True:\n    f.write(b'0' * (1 << 20))\n"
+    interpreted = await python(executor, source, limits)  # Python ignores SIGXFSZ and raises instead
+    assert (interpreted.status, interpreted.reason) == ("error", "runtime_error")
+    assert "File too large" in interpreted.stderr
+    del shell
+
+
+async def test_filling_the_disk_fills_only_the_sandbox(executor: Executor, tmp_path: Path) -> None:
+    source = (
+        "import os\nn = 0\ntry:\n    while True:\n        open(f'f{n}', 'wb').write(b'0' * (1 << 20)); n += 1\n"
+        "except OSError as e:\n    print('stopped after', n, 'MB:', e.strerror)\n"
+    )
+    free_before = os.statvfs("/").f_bavail
+    outcome = await python(executor, source, RunLimits(file_size_mb=2, memory_mb=512, wall_seconds=10))
+    assert outcome.reason == "ok" and "No space left on device" in outcome.stdout
+    assert abs(os.statvfs("/").f_bavail - free_before) * os.statvfs("/").f_frsize < 32 << 20
+
+
+async def test_no_network_at_all(executor: Executor) -> None:
+    source = (
+        "import socket\n"
+        "for host, port in [('127.0.0.1', 5432), ('127.0.0.1', 6379), ('8.8.8.8', 53), ('::1', 8080)]:\n"
+        "    try:\n        socket.create_connection((host, port), timeout=1); print('OPEN', host, port)\n"
+        "    except OSError as e:\n        print('closed', host, port)\n"
+    )
+    outcome = await python(executor, source)
+    assert "OPEN" not in outcome.stdout and outcome.stdout.count("closed") == 4
+
+
+async def test_host_secrets_and_files_are_out_of_reach(executor: Executor, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CODELOFT_SECRET_KEYS", "do-not-leak")
+    source = (
+        "import os, glob\n"
+        "print(sorted(k for k in os.environ))\n"
+        "for path in ['/etc/shadow', '/etc/passwd', '/root', os.path.expanduser('~root'), '/proc/1/environ']:\n"
+        "    try:\n        print(path, 'READ', len(open(path, 'rb').read()))\n"
+        "    except Exception as e:\n        print(path, 'refused', type(e).__name__)\n"
+        "print('data dirs', glob.glob('/root/.local/share/*') + glob.glob('/tmp/*'))\n"
+        "print('uid', os.getuid())\n"
+    )
+    outcome = await python(executor, source)
+    assert "do-not-leak" not in outcome.stdout and "CODELOFT" not in outcome.stdout
+    assert "/etc/shadow refused" in outcome.stdout and "/etc/passwd refused" in outcome.stdout
+    assert "data dirs []" in outcome.stdout
+    assert "uid 0" not in outcome.stdout
+
+
+async def test_writing_outside_the_work_directory_fails(executor: Executor) -> None:
+    source = (
+        "for path in ['/usr/bin/evil', '/usr/lib/evil', '/etc/evil', '/evil']:\n"
+        "    try:\n        open(path, 'w').write('x'); print(path, 'WRITTEN')\n"
+        "    except OSError as e:\n        print(path, 'refused')\n"
+    )
+    outcome = await python(executor, source)
+    assert "WRITTEN" not in outcome.stdout
+    assert not Path("/usr/bin/evil").exists() and not Path("/etc/evil").exists()
+
+
+async def test_a_planted_symlink_is_never_followed_by_the_host(runner: BubblewrapRunner) -> None:
+    request = SandboxRequest(
+        files={}, argv=["sh", "-c", "ln -s /etc/shadow .build/shadow && ln -s / .build/root"], limits=FAST,
+        collect=".build",
+    )  # fmt: skip
+    result = await runner.execute(request)
+    assert result.exit_code == 0 and result.collected is not None
+    with tarfile.open(fileobj=io.BytesIO(result.collected)) as archive:
+        members = {m.name: m for m in archive.getmembers()}
+    assert members[".build/shadow"].issym() and members[".build/shadow"].size == 0
+    assert members[".build/root"].issym()
+
+
+async def test_nothing_survives_the_run(executor: Executor) -> None:
+    source = (
+        "import subprocess\n"
+        "subprocess.Popen(['sleep', '100'], start_new_session=True)\n"
+        "subprocess.Popen(['sh', '-c', 'sleep 100 &'])\n"
+        "print('bye')\n"
+    )
+    outcome = await python(executor, source)
+    assert outcome.stdout == "bye\n"
+    await asyncio.sleep(0.2)
+    assert sandbox_processes() == []
+
+
+async def test_compile_errors_point_at_the_line(executor: Executor) -> None:
+    files = {"main.cpp": b"int main() {\n  return undefined_name;\n}\n"}
+    outcome = await executor.run_files(files, "main.cpp", limits=FAST)
+    assert (outcome.status, outcome.reason) == ("error", "compile_error")
+    assert "main.cpp:2:" in outcome.compile_output
+
+
+async def test_unchanged_cpp_is_not_compiled_twice(executor: Executor) -> None:
+    files = {"main.cpp": b'#include <cstdio>\nint main() { std::puts("built"); }\n'}
+    first = await executor.run_files(files, "main.cpp", limits=FAST)
+    second = await executor.run_files(files, "main.cpp", limits=FAST)
+    assert first.stdout == second.stdout == "built\n"
+    assert (first.compile_cached, second.compile_cached) == (False, True)
+
+
+@pytest.mark.parametrize(
+    ("files", "main", "expected"),
+    [
+        ({"main.py": b"print(sum(range(10)))\n"}, "main.py", "45\n"),
+        ({"index.js": b"console.log([1,2,3].map(x => x * 2).join(','))\n"}, "index.js", "2,4,6\n"),
+        (
+            {
+                "main.cpp": b'#include "g.hpp"\n#include <cstdio>\nint main(){std::printf("%d\\n", g());}\n',
+                "g.hpp": b"int g();\n",
+                "g.cpp": b'#include "g.hpp"\nint g(){return 7;}\n',
+            },
+            "main.cpp",
+            "7\n",
+        ),
+        (
+            {
+                "src/app/Main.java": b"package app;\npublic class Main { public static void main(String[] a) "
+                b"{ System.out.println(Helper.twice(21)); } }\n",
+                "src/app/Helper.java": b"package app;\nclass Helper { static int twice(int x) { return 2 * x; } }\n",
+            },
+            "src/app/Main.java",
+            "42\n",
+        ),
+    ],  # fmt: skip
+    ids=["python", "javascript", "cpp", "java"],
+)
+async def test_each_language_runs(executor: Executor, files: dict[str, bytes], main: str, expected: str) -> None:
+    outcome = await executor.run_files(files, main, limits=RunLimits(wall_seconds=20))
+    assert (outcome.status, outcome.stdout) == ("success", expected), outcome
