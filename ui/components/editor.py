@@ -67,7 +67,7 @@ class EditorArea:
         self.on_saved: Callable[[], Awaitable[None]] | None = None
         self._saving = False
 
-        with ui.column().classes("w-full h-full gap-0 no-wrap"):
+        with ui.column().classes("w-full h-full gap-0 no-wrap overflow-hidden"):
             self.tab_bar = (
                 ui.row().classes("w-full gap-0 no-wrap overflow-x-auto border-b").props('data-testid="editor-tabs"')
             )
@@ -75,7 +75,7 @@ class EditorArea:
             self.editor = (
                 ui.codemirror("", on_change=self._changed)
                 .classes("w-full grow")
-                .style("height: calc(100vh - 170px)")
+                .style("height: calc(100% - 62px)")
                 .props('data-testid="editor"')
             )
             self.editor.set_visibility(False)

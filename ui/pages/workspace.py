@@ -10,11 +10,13 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from domain.access import Action
-from domain.errors import NotFound
+from domain.errors import InvalidInput, NotFound
+from domain.toolchains import toolchain_for
 from ui.components.editor import EditorArea
 from ui.components.file_tree import FileTree
 from ui.components.frame import frame
 from ui.components.quick_open import QuickOpen
+from ui.components.run_panel import RunPanel
 from ui.components.settings_dialog import SettingsDialog
 from ui.context import services
 from ui.errors import notify_errors
@@ -58,8 +60,18 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
                     on_moved=lambda old, new: editor.renamed(old, new),
                     on_deleted=lambda path: editor.removed(path),
                 )
-            with split.after:
-                editor = EditorArea(workspace.id, current, settings, editable=editable)
+            with split.after, ui.splitter(horizontal=True, value=68, limits=(20, 90)).classes("w-full h-full") as inner:
+                with inner.before:
+                    editor = EditorArea(workspace.id, current, settings, editable=editable)
+                with inner.after:
+                    run_panel = RunPanel(
+                        workspace.id,
+                        current,
+                        can_run=Action.RUN in allowed,
+                        target=lambda: runnable(editor),
+                        before_run=editor.save_all,
+                        open_at=lambda path, line: open_at(tree, editor, path, line),
+                    )
         editor.on_saved = tree.refresh
         quick_open = QuickOpen(lambda: tree.file_paths, notify_errors(open_file(tree, editor)))
 
@@ -94,6 +106,8 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
             await editor.save()
         elif key == "p":
             quick_open.open()
+        elif key == "enter":
+            await run_panel.run()
 
     ui.keyboard(on_key=notify_errors(shortcut), ignore=[])
     await tree.refresh()
@@ -102,6 +116,26 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
         tree.reveal(first)
         await notify_errors(editor.open)(first)
     return None
+
+
+def runnable(editor: EditorArea) -> str | None:
+    """The open file if Codeloft can run it, else None (the workspace's entry point runs)."""
+    if editor.current is None:
+        return None
+    try:
+        toolchain_for(editor.current.path)
+    except InvalidInput:
+        return None
+    return editor.current.path
+
+
+async def open_at(tree: FileTree, editor: EditorArea, path: str, line: int) -> None:
+    if path not in tree.file_paths:
+        ui.notify(f"{path} is not a file of this workspace.")
+        return
+    tree.reveal(path)
+    await editor.open(path)
+    editor.editor.reveal_line(line)
 
 
 def open_file(tree: FileTree, editor: EditorArea) -> Any:
