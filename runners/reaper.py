@@ -67,3 +67,13 @@ def settle(seconds: float = 2.0) -> None:
         if not orphans or time.monotonic() >= deadline:
             return
         time.sleep(0.005)
+
+
+def reap_now() -> None:
+    """Reap the orphaned children that are dead already, without waiting for others."""
+    if not _enabled:
+        return
+    for pid, state in _children():
+        if state == "Z" and pid not in _tracked:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)

@@ -130,7 +130,14 @@ async def supervise(launch: Launch, *, on_output: OutputSink | None, cancel: Can
         launch.cgroup.kill_all()  # nothing outlives the run
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
-    await asyncio.to_thread(reaper.settle)
+    if launch.cgroup is not None:
+        # Every process of the run has exited (the group is empty); only their zombies remain to reap,
+        # which need not hold up the answer.
+        reaper.reap_now()
+        asyncio.get_running_loop().call_later(0.05, reaper.reap_now)
+        asyncio.get_running_loop().call_later(0.5, reaper.reap_now)
+    else:
+        await asyncio.to_thread(reaper.settle)
     await asyncio.wait(pumps, timeout=2)
     for pump in pumps:
         pump.cancel()

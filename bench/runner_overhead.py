@@ -1,0 +1,139 @@
+"""The sandbox's cost: a Python hello world through the run service against bare python3, the compile
+cache on C++, and throughput of 200 runs from 20 concurrent clients against the same programs run bare.
+
+    .venv/bin/python bench/runner_overhead.py [--runs 30] [--jobs 200] [--clients 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from domain.runs import Executor
+from domain.sandbox import RunLimits
+from persistence.cache import MemoryCache
+from runners.artifacts import DiskArtifactStore
+from runners.bubblewrap import BubblewrapRunner
+from runners.queue import InProcessQueue
+
+HELLO = b'print("Hello, Codeloft!")\n'
+CPP = b'#include <iostream>\nint main() { std::cout << "Hello, Codeloft!" << std::endl; }\n'
+PYTHON = shutil.which("python3", path="/usr/bin:/bin") or "python3"
+
+
+def line(label: str, seconds: list[float], baseline: float | None = None) -> str:
+    ordered = sorted(seconds)
+    median = statistics.median(ordered)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    ratio = f"   {median / baseline:4.2f}x bare" if baseline else ""
+    return f"  {label:<44} median {median * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms{ratio}"
+
+
+async def bare(folder: Path) -> float:
+    started = time.perf_counter()
+    process = await asyncio.create_subprocess_exec(
+        PYTHON, "-u", str(folder / "main.py"), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, _ = await process.communicate()
+    assert out == b"Hello, Codeloft!\n", out
+    return time.perf_counter() - started
+
+
+async def sandboxed(executor: Executor, files: dict[str, bytes], main: str) -> float:
+    started = time.perf_counter()
+    outcome = await executor.run_files(files, main, limits=RunLimits())
+    assert outcome.stdout == "Hello, Codeloft!\n", outcome
+    return time.perf_counter() - started
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--jobs", type=int, default=200)
+    parser.add_argument("--clients", type=int, default=20)
+    args = parser.parse_args()
+    if not BubblewrapRunner.usable():
+        raise SystemExit("bubblewrap is not installed: nothing to measure")
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        (folder / "main.py").write_bytes(HELLO)
+        runner = BubblewrapRunner()
+        executor = Executor(
+            runner=runner,
+            cache=MemoryCache(),
+            artifacts=DiskArtifactStore(folder / "artifacts"),
+            queue=InProcessQueue(),
+        )
+        files = {"main.py": HELLO}
+        for _ in range(3):  # warm the page cache for both
+            await bare(folder)
+            await sandboxed(executor, files, "main.py")
+        bare_times, box_times = [], []
+        for _ in range(args.runs):  # alternate, so both see the same machine
+            bare_times.append(await bare(folder))
+            box_times.append(await sandboxed(executor, files, "main.py"))
+        baseline = statistics.median(bare_times)
+        print(
+            f"Python hello world, {args.runs} runs each, one at a time (sandbox: bubblewrap, cgroups: {runner._cgroups})"
+        )
+        print(line("bare python3", bare_times))
+        print(line("run service, bubblewrap sandbox", box_times, baseline))
+        print("  docker adapter: not built yet (CODELOFT_RUNNER=docker is refused), so no figure")
+
+        cpp = {"main.cpp": CPP}
+        first = await sandboxed(executor, cpp, "main.cpp")
+        second = [await sandboxed(executor, cpp, "main.cpp") for _ in range(5)]
+        print("C++ hello world (g++ -O2 -std=c++20), unchanged source")
+        print(f"  first run (compiles)                         {first * 1000:7.1f} ms")
+        print(line("later runs (compile cache hit)", second))
+
+        async def box_job() -> str:
+            outcome = await executor.run_files(files, "main.py", limits=RunLimits())
+            return outcome.stdout
+
+        async def bare_job() -> str:
+            process = await asyncio.create_subprocess_exec(
+                PYTHON, "-u", str(folder / "main.py"), stdout=asyncio.subprocess.PIPE
+            )
+            out, _ = await process.communicate()
+            return out.decode()
+
+        async def clients(job: object) -> tuple[float, int]:
+            queue: asyncio.Queue[int] = asyncio.Queue()
+            for n in range(args.jobs):
+                queue.put_nowait(n)
+            done: list[str] = []
+
+            async def client() -> None:
+                while not queue.empty():
+                    queue.get_nowait()
+                    done.append(await job())  # type: ignore[operator]
+
+            started = time.perf_counter()
+            await asyncio.gather(*(client() for _ in range(args.clients)))
+            elapsed = time.perf_counter() - started
+            return elapsed, sum(1 for out in done if out == "Hello, Codeloft!\n")
+
+        bare_elapsed, bare_ok = await clients(bare_job)
+        box_elapsed, box_ok = await clients(box_job)
+        print(
+            f"Throughput: {args.jobs} runs from {args.clients} concurrent clients (worker pool: {InProcessQueue().workers})"
+        )
+        print(
+            f"  bare python3                   {bare_ok}/{args.jobs} correct   {args.jobs / bare_elapsed:6.1f} runs/s"
+        )
+        print(f"  run service, bubblewrap        {box_ok}/{args.jobs} correct   {args.jobs / box_elapsed:6.1f} runs/s"
+              f"   {(args.jobs / box_elapsed) / (args.jobs / bare_elapsed):4.2f}x bare")  # fmt: skip
+        if box_ok != args.jobs or bare_ok != args.jobs:
+            raise SystemExit("some runs were lost or wrong")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
