@@ -80,9 +80,8 @@ async def main() -> None:
             bare_times.append(await bare(folder))
             box_times.append(await sandboxed(executor, files, "main.py"))
         baseline = statistics.median(bare_times)
-        print(
-            f"Python hello world, {args.runs} runs each, one at a time (sandbox: bubblewrap, cgroups: {runner._cgroups})"
-        )
+        cgroups = "with cgroups" if runner._cgroups else "rlimits only"
+        print(f"Python hello world, {args.runs} runs each, one at a time (bubblewrap, {cgroups})")
         print(line("bare python3", bare_times))
         print(line("run service, bubblewrap sandbox", box_times, baseline))
         print("  docker adapter: not built yet (CODELOFT_RUNNER=docker is refused), so no figure")
@@ -123,9 +122,8 @@ async def main() -> None:
 
         bare_elapsed, bare_ok = await clients(bare_job)
         box_elapsed, box_ok = await clients(box_job)
-        print(
-            f"Throughput: {args.jobs} runs from {args.clients} concurrent clients (worker pool: {InProcessQueue().workers})"
-        )
+        workers = InProcessQueue().workers
+        print(f"Throughput: {args.jobs} runs from {args.clients} concurrent clients (worker pool: {workers})")
         print(
             f"  bare python3                   {bare_ok}/{args.jobs} correct   {args.jobs / bare_elapsed:6.1f} runs/s"
         )
