@@ -28,3 +28,18 @@ def memory_file(name: str, data: bytes) -> int:
     os.lseek(fd, 0, os.SEEK_SET)
     os.set_inheritable(fd, True)
     return fd
+
+
+def archive_members(archive: bytes) -> dict[str, tuple[bytes, int]]:
+    """The regular files of a tar archive with their permission bits (0755 or 0644). Links and
+    anything else are skipped: nothing in the archive is followed or created on the host."""
+    members: dict[str, tuple[bytes, int]] = {}
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        for member in tar.getmembers():
+            name = member.name.removeprefix("./")
+            if not member.isreg() or name.startswith("/") or ".." in name.split("/"):
+                continue
+            handle = tar.extractfile(member)
+            if handle is not None:
+                members[name] = (handle.read(), 0o755 if member.mode & 0o111 else 0o644)
+    return members

@@ -9,26 +9,23 @@ import contextlib
 import glob
 import os
 import shutil
+from dataclasses import dataclass, field
 
 from domain.sandbox import Cancellation, OutputSink, RunLimits, SandboxRequest, SandboxResult
 from runners import reaper
-from runners.archive import memory_file, tar_of
+from runners.archive import archive_members, memory_file, tar_of
 from runners.cgroups import RunCgroup, available
 from runners.supervise import Launch, rlimit_prefix, supervise
 
 SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
 INPUT = "/.codeloft/in.tar"
 EXTRA = "/.codeloft/extra.tar"
-STDIN = "/.codeloft/stdin"
-# Unpack the files (and compile outputs), then run the program with its stdin.
-RUN_SCRIPT = (
-    f"tar -xf {INPUT} -C /work && {{ [ ! -f {EXTRA} ] || tar -xf {EXTRA} -C /work; }} && "
-    f'cd /work && exec "$@" < {STDIN}'
-)
+DIRECT_FILES = 64
+"""Up to this many files go into the sandbox one by one (no unpacking step); more go as one archive."""
+# Unpack the files (and compile outputs), then run the program.
+RUN_SCRIPT = f'tar -xf {INPUT} -C /work && {{ [ ! -f {EXTRA} ] || tar -xf {EXTRA} -C /work; }} && cd /work && exec "$@"'
 # The same for a compile step: compiler output goes to stderr, stdout carries the built folder.
-COLLECT_SCRIPT = (
-    f'tar -xf {INPUT} -C /work && cd /work && mkdir -p "$COLLECT" && "$@" < {STDIN} 1>&2 && tar -cf - "$COLLECT"'
-)
+COLLECT_SCRIPT = f'tar -xf {INPUT} -C /work && cd /work && mkdir -p "$COLLECT" && "$@" 1>&2 && tar -cf - "$COLLECT"'
 FIRST_UID = 61000
 
 
@@ -45,6 +42,40 @@ def read_only_mounts() -> list[str]:
     for path in etc:
         args += ["--ro-bind-try", path, path]
     return args
+
+
+@dataclass
+class Inputs:
+    """How the files get into the sandbox's /work: one by one (`--file`), or as an archive unpacked
+    by a small script inside; `fds` are the memory files behind them."""
+
+    mounts: list[str] = field(default_factory=list)
+    fds: list[int] = field(default_factory=list)
+    script: str | None = None
+
+    @classmethod
+    def of(cls, request: SandboxRequest) -> Inputs:
+        inputs = cls()
+        files = {path: (data, 0o644) for path, data in request.files.items()}
+        if request.extra_archive is not None and not request.collect:
+            files.update(archive_members(request.extra_archive))
+        if request.collect or len(files) > DIRECT_FILES:
+            inputs.script = COLLECT_SCRIPT if request.collect else RUN_SCRIPT
+            inputs.mounts += ["--dir", "/.codeloft", *inputs._file("in", tar_of(request.files), INPUT)]
+            if request.extra_archive is not None and not request.collect:
+                inputs.mounts += inputs._file("extra", request.extra_archive, EXTRA)
+            return inputs
+        folders = sorted({"/".join(p.split("/")[:n]) for p in files for n in range(1, p.count("/") + 1)})
+        for folder in folders:
+            inputs.mounts += ["--dir", f"/work/{folder}"]
+        for path, (data, mode) in sorted(files.items()):
+            inputs.mounts += ["--perms", f"{mode:o}", *inputs._file("f", data, f"/work/{path}")]
+        return inputs
+
+    def _file(self, name: str, data: bytes, destination: str) -> list[str]:
+        fd = memory_file(name, data)
+        self.fds.append(fd)
+        return ["--file", str(fd), destination]
 
 
 class BubblewrapRunner:
@@ -64,7 +95,7 @@ class BubblewrapRunner:
     def usable() -> bool:
         return shutil.which("bwrap") is not None and shutil.which("prlimit") is not None
 
-    def _argv(self, request: SandboxRequest, uid: int, fds: dict[str, int]) -> list[str]:
+    def _argv(self, request: SandboxRequest, uid: int, inputs: Inputs) -> list[str]:
         limits = request.limits
         work_bytes = max(64, limits.file_size_mb * 4) * 1024 * 1024
         env = {"PATH": SANDBOX_PATH, "HOME": "/work", "LANG": "C.UTF-8", "TMPDIR": "/tmp", **request.env}  # noqa: S108
@@ -80,21 +111,20 @@ class BubblewrapRunner:
         for key, value in env.items():
             argv += ["--setenv", key, value]
         argv += [*self._mounts, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]  # noqa: S108 - the sandbox's own
-        argv += ["--size", str(work_bytes), "--tmpfs", "/work", "--dir", "/.codeloft"]
-        argv += ["--file", str(fds["in"]), INPUT, "--file", str(fds["stdin"]), STDIN]
-        if "extra" in fds:
-            argv += ["--file", str(fds["extra"]), EXTRA]
+        argv += ["--size", str(work_bytes), "--tmpfs", "/work"]
+        argv += inputs.mounts
         argv += ["--remount-ro", "/", "--hostname", "sandbox", "--chdir", "/work", "--"]
-        script = COLLECT_SCRIPT if request.collect else RUN_SCRIPT
-        return [*argv, "/bin/sh", "-c", script, "sandbox", *request.argv]
+        if inputs.script is None:
+            return [*argv, *request.argv]
+        return [*argv, "/bin/sh", "-c", inputs.script, "sandbox", *request.argv]
 
     async def execute(
         self, request: SandboxRequest, *, on_output: OutputSink | None = None, cancel: Cancellation | None = None
     ) -> SandboxResult:
         uid = await self._uids.get()
-        fds = {"in": memory_file("in", tar_of(request.files)), "stdin": memory_file("stdin", request.stdin)}
-        if request.extra_archive is not None:
-            fds["extra"] = memory_file("extra", request.extra_archive)
+        inputs = Inputs.of(request)
+        stdin = memory_file("stdin", request.stdin)
+        fds = [*inputs.fds, stdin]
         cgroup = None
         try:
             if self._cgroups:
@@ -102,16 +132,17 @@ class BubblewrapRunner:
                     memory_bytes=request.limits.memory_mb * 1024 * 1024, processes=request.limits.processes
                 )
             launch = Launch(
-                argv=self._argv(request, uid, fds),
+                argv=self._argv(request, uid, inputs),
                 limits=request.limits,
                 env={"PATH": "/usr/bin:/bin"},
-                pass_fds=list(fds.values()),
+                pass_fds=fds,
+                stdin_path=f"/proc/self/fd/{stdin}",
                 cgroup=cgroup,
                 collect=request.collect is not None,
             )
             return await supervise(launch, on_output=on_output, cancel=cancel)
         finally:
-            for fd in fds.values():
+            for fd in fds:
                 with contextlib.suppress(OSError):
                     os.close(fd)
             if cgroup is not None:

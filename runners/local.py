@@ -45,14 +45,14 @@ class LocalRunner:
         folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="codeloft-run-"))
         try:
             await asyncio.to_thread(_unpack, folder, request.files, request.extra_archive)
-            (folder / ".codeloft-stdin").write_bytes(request.stdin)
+            stdin = folder.parent / f"{folder.name}.stdin"
+            stdin.write_bytes(request.stdin)
             env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(folder), "LANG": "C.UTF-8", **request.env}
-            script = 'exec "$@" < .codeloft-stdin'
             if request.collect:
                 (folder / request.collect).mkdir(parents=True, exist_ok=True)
-                script = '"$@" < .codeloft-stdin'
             launch = Launch(
-                argv=[*rlimit_prefix(request.limits, nproc=False), "/bin/sh", "-c", script, "run", *request.argv],
+                argv=[*rlimit_prefix(request.limits, nproc=False), *request.argv],
+                stdin_path=str(stdin),
                 limits=request.limits,
                 env=env,
                 cwd=str(folder),
@@ -64,6 +64,7 @@ class LocalRunner:
             return result
         finally:
             await asyncio.to_thread(shutil.rmtree, folder, True)
+            (folder.parent / f"{folder.name}.stdin").unlink(missing_ok=True)
 
     async def version(self, argv: list[str]) -> str:
         result = await self.execute(

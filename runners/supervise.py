@@ -16,8 +16,9 @@ from domain.sandbox import Cancellation, OutputSink, RunLimits, SandboxResult, S
 from runners import reaper
 from runners.cgroups import RunCgroup
 
-GATE = ["/bin/sh", "-c", 'read _; exec "$@"', "gate"]
-"""Holds the command until it has joined its cgroups, so not one fork escapes them."""
+GATE = ["/bin/sh", "-c", 'read _; f=$1; shift; exec "$@" < "$f"', "gate"]
+"""Holds the command until it has joined its cgroups, so not one fork escapes them, then starts it
+with the program's stdin (a file or a memory file's /proc/self/fd path)."""
 
 POLL_SECONDS = 0.05
 COLLECT_LIMIT = 256 * 1024 * 1024
@@ -33,6 +34,7 @@ class Launch:
     cgroup: RunCgroup | None = None
     collect: bool = False
     """stdout carries a tar archive (the collected folder), not program output."""
+    stdin_path: str = "/dev/null"
 
 
 class _Stream:
@@ -71,7 +73,7 @@ async def supervise(launch: Launch, *, on_output: OutputSink | None, cancel: Can
     limits = launch.limits
     started = time.monotonic()
     process = subprocess.Popen(  # noqa: S603, ASYNC220 - a fixed command line; Popen returns at once
-        [*GATE, *launch.argv],
+        [*GATE, launch.stdin_path, *launch.argv],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

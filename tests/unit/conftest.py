@@ -6,9 +6,18 @@ from domain.accounts import AccountService
 from domain.auth import AuthService
 from domain.files import FileService
 from domain.gate import WorkspaceGate
+from domain.runs import Executor, RunService
 from domain.workspaces import WorkspaceService
 from tests.conftest import FrozenClock
-from tests.unit.fakes import FakeCache, FakeTemplateSource, FakeUnitOfWork, Store
+from tests.unit.fakes import (
+    FakeArtifacts,
+    FakeCache,
+    FakeQueue,
+    FakeRunner,
+    FakeTemplateSource,
+    FakeUnitOfWork,
+    Store,
+)
 
 
 @pytest.fixture
@@ -46,3 +55,28 @@ def workspaces(store: Store, clock: FrozenClock, gate: WorkspaceGate, files: Fil
     return WorkspaceService(
         uow=lambda: FakeUnitOfWork(store), clock=clock, gate=gate, templates=FakeTemplateSource(), files=files
     )
+
+
+@pytest.fixture
+def runner() -> FakeRunner:
+    return FakeRunner()
+
+
+@pytest.fixture
+def artifacts() -> FakeArtifacts:
+    return FakeArtifacts()
+
+
+@pytest.fixture
+def job_queue() -> FakeQueue:
+    return FakeQueue()
+
+
+@pytest.fixture
+def executor(runner: FakeRunner, cache: FakeCache, artifacts: FakeArtifacts, job_queue: FakeQueue) -> Executor:
+    return Executor(runner=runner, cache=cache, artifacts=artifacts, queue=job_queue)
+
+
+@pytest.fixture
+def runs(store: Store, clock: FrozenClock, gate: WorkspaceGate, executor: Executor) -> RunService:
+    return RunService(uow=lambda: FakeUnitOfWork(store), clock=clock, gate=gate, executor=executor)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
@@ -11,8 +12,10 @@ from uuid import UUID
 
 from domain.cache_keys import CacheKey
 from domain.entities import (
+    CompilationJob,
     FileInfo,
     PublicShare,
+    RunResult,
     SignInToken,
     User,
     UserSession,
@@ -22,6 +25,7 @@ from domain.entities import (
 )
 from domain.errors import Conflict
 from domain.files import info_of
+from domain.sandbox import Cancellation, OutputSink, SandboxRequest, SandboxResult
 from domain.templates import Template
 from domain.values import Language
 
@@ -37,6 +41,8 @@ class Store:
         self.shares: dict[UUID, WorkspaceShare] = {}
         self.public_shares: dict[UUID, PublicShare] = {}
         self.files: dict[UUID, WorkspaceFile] = {}
+        self.compilations: dict[UUID, CompilationJob] = {}
+        self.runs: dict[UUID, RunResult] = {}
         self.commits = 0
 
 
@@ -200,6 +206,35 @@ class FakeFiles(_Repo):
         return len(doomed)
 
 
+class FakeJobs(_Repo):
+    """Compilation jobs and runs; a run belongs to the workspace of its compilation job."""
+
+    async def add_compilation(self, job: CompilationJob) -> None:
+        if job.id in self.data.compilations:
+            raise Conflict("duplicate compilation job")
+        self.data.compilations[job.id] = job
+
+    async def add_run(self, run: RunResult) -> None:
+        if run.id in self.data.runs:
+            raise Conflict("duplicate run")
+        if run.compilation_job_id not in self.data.compilations:
+            raise Conflict("a run needs its compilation job (foreign key)")
+        self.data.runs[run.id] = run
+
+    async def update_run(self, run: RunResult) -> None:
+        if run.id in self.data.runs:  # an UPDATE of a missing row changes nothing
+            self.data.runs[run.id] = copy.deepcopy(run)
+
+    async def recent_runs(self, workspace_id: UUID, *, limit: int) -> Sequence[RunResult]:
+        mine = [
+            run
+            for run in self.data.runs.values()
+            if self.data.compilations[run.compilation_job_id].workspace_id == workspace_id
+        ]
+        # Newest first; among equal timestamps the later insertion counts as newer (sorted is stable).
+        return [copy.deepcopy(run) for run in sorted(reversed(mine), key=lambda r: r.created_at, reverse=True)][:limit]
+
+
 class FakeTemplateSource:
     def __init__(self) -> None:
         self.templates = {Template(language=language, name="blank", title="Blank"): {} for language in Language} | {
@@ -234,6 +269,7 @@ class FakeUnitOfWork:
         self.workspaces = FakeWorkspaces(self._work)
         self.shares = FakeShares(self._work)
         self.files = FakeFiles(self._work)
+        self.jobs = FakeJobs(self._work)
         return self
 
     async def __aexit__(
@@ -266,3 +302,96 @@ class FakeCache:
 
     async def ping(self) -> None:
         return None
+
+
+def sandbox_result(**changes: Any) -> SandboxResult:
+    """A SandboxResult: a clean exit with no output unless `changes` say otherwise."""
+    values: dict[str, Any] = {
+        "exit_code": 0,
+        "signal": None,
+        "stdout": b"",
+        "stderr": b"",
+        "truncated": False,
+        "cpu_ms": 10,
+        "wall_ms": 20,
+        "memory_kb": 1000,
+    }
+    values.update(changes)
+    return SandboxResult(**values)
+
+
+BUILD_ARCHIVE = b"a tar archive of .build"
+
+
+class FakeRunner:
+    """Records every request and answers scripted results: compile requests (those with `collect`)
+    from `compiles`, run requests from `runs`; when a queue is empty, a clean exit (compiles hand
+    back BUILD_ARCHIVE)."""
+
+    name = "fake"
+
+    def __init__(self, version: str = "fake-toolchain 1.0") -> None:
+        self.requests: list[SandboxRequest] = []
+        self.compiles: list[SandboxResult] = []
+        self.runs: list[SandboxResult] = []
+        self.sinks: list[OutputSink | None] = []
+        self.cancels: list[Cancellation | None] = []
+        self.version_calls: list[list[str]] = []
+        self.during: Callable[[SandboxRequest], None] | None = None
+        """Called inside `execute`, e.g. to look at the store while a program runs."""
+        self._version = version
+
+    @property
+    def compile_requests(self) -> list[SandboxRequest]:
+        return [r for r in self.requests if r.collect is not None]
+
+    @property
+    def run_requests(self) -> list[SandboxRequest]:
+        return [r for r in self.requests if r.collect is None]
+
+    async def execute(
+        self, request: SandboxRequest, *, on_output: OutputSink | None = None, cancel: Cancellation | None = None
+    ) -> SandboxResult:
+        self.requests.append(request)
+        self.sinks.append(on_output)
+        self.cancels.append(cancel)
+        if self.during is not None:
+            self.during(request)
+        if request.collect is not None:
+            return self.compiles.pop(0) if self.compiles else sandbox_result(collected=BUILD_ARCHIVE)
+        return self.runs.pop(0) if self.runs else sandbox_result()
+
+    async def version(self, argv: list[str]) -> str:
+        self.version_calls.append(list(argv))
+        return self._version
+
+
+class FakeArtifacts:
+    def __init__(self) -> None:
+        self.stored: dict[str, bytes] = {}
+
+    async def get(self, key: str) -> bytes | None:
+        return self.stored.get(key)
+
+    async def put(self, key: str, archive: bytes) -> None:
+        self.stored[key] = archive
+
+
+class FakeQueue:
+    """Counts the slots taken; never makes anyone wait."""
+
+    def __init__(self) -> None:
+        self.taken = 0
+        self.held = 0
+
+    @asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        self.taken += 1
+        self.held += 1
+        try:
+            yield
+        finally:
+            self.held -= 1
+
+    def slot(self) -> Any:
+        return self._slot()
