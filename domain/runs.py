@@ -15,7 +15,7 @@ from domain import cache_keys
 from domain.access import Action, Actor
 from domain.entities import FOLDER_MIME, CompilationJob, RunResult
 from domain.errors import InvalidInput, NotFound
-from domain.files import file_bytes
+from domain.files import decode_text, file_bytes
 from domain.gate import WorkspaceGate
 from domain.ports import Cache, Clock, UnitOfWorkFactory
 from domain.sandbox import (
@@ -322,7 +322,7 @@ class RunService:
             user_id=user_id,
             workspace_id=workspace_id,
             language=toolchain.language,
-            source_files=self._recorded_sources(files, sorted(p for p in files if toolchain.handles(p))),
+            source_files=self._recorded_sources(files),
             compiler_options={"path": main},
             status=RunStatus.SUCCESS,
             created_at=now,
@@ -356,10 +356,16 @@ class RunService:
             run.status = RunStatus.RUNNING
             await self._save(run)
 
-        outcome = await self.executor.execute(
-            toolchain, files, main, limits=run_limits, stdin=stdin, build=build,
-            on_output=on_output, cancel=cancel, started=started,
-        )  # fmt: skip
+        try:
+            outcome = await self.executor.execute(
+                toolchain, files, main, limits=run_limits, stdin=stdin, build=build,
+                on_output=on_output, cancel=cancel, started=started,
+            )  # fmt: skip
+        except BaseException:
+            # Never leave a run "running": record that it failed, then let the error through.
+            run.status, run.reason, run.completed_at = RunStatus.ERROR, Reason.INTERNAL_ERROR, self._clock()
+            await self._save(run)
+            raise
         self._apply(run, outcome)
         await self._save(run)
         return run
@@ -375,13 +381,14 @@ class RunService:
             await uow.commit()
 
     @staticmethod
-    def _recorded_sources(files: dict[str, bytes], sources: list[str]) -> list[dict[str, Any]]:
-        """The spec's source_files: {path, content}; past 1 MB in all, {path, content_hash}."""
+    def _recorded_sources(files: dict[str, bytes]) -> list[dict[str, Any]]:
+        """The spec's source_files, every file the build could read: {path, content} for text;
+        {path, content_hash} for binary files and past 1 MB in all."""
         recorded: list[dict[str, Any]] = []
         budget = MAX_RECORDED_SOURCE_BYTES
-        for path in sources:
+        for path in sorted(files):
             data = files[path]
-            if len(data) <= budget:
+            if len(data) <= budget and decode_text(data) is not None:
                 recorded.append({"path": path, "content": _text(data)})
                 budget -= len(data)
             else:

@@ -90,13 +90,13 @@ def expand(
     """The command line for one step, with the placeholders filled in."""
     argv: list[str] = []
     values: Mapping[str, str] = {
-        "main": main,
+        "main": f"./{main}",  # "./" keeps a file named like "-v.py" from reading as an option
         "heap_mb": str(heap_mb),
         "main_class": java_main_class(main, main_source) if main.endswith(".java") else main,
     }
     for part in template:
         if part == "{sources}":
-            argv.extend(sources)
+            argv.extend(f"./{source}" for source in sources)
         else:
             argv.append(part.format(**values))
     return argv

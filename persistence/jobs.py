@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import select, update
@@ -11,6 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.entities import CompilationJob, RunResult
 from domain.values import Language, Reason, RunStatus
 from persistence.models import CompilationJobRow, ExecutionJobRow
+
+
+def _text(value: str | None) -> str | None:
+    """PostgreSQL's text cannot hold NUL: a program's output may. Stored as U+FFFD instead."""
+    return value.replace("\x00", "\ufffd") if value else value
+
+
+def _sources(files: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**entry, "content": _text(entry["content"])} if "content" in entry else entry for entry in files]
 
 
 class SqlJobRepository:
@@ -24,11 +34,11 @@ class SqlJobRepository:
                 user_id=job.user_id,
                 workspace_id=job.workspace_id,
                 language=job.language.value,
-                source_files=job.source_files,
+                source_files=_sources(job.source_files),
                 compiler_options=job.compiler_options,
                 status=job.status.value,
-                stdout=job.stdout,
-                stderr=job.stderr,
+                stdout=_text(job.stdout),
+                stderr=_text(job.stderr),
                 exit_code=job.exit_code,
                 execution_time_ms=job.execution_time_ms,
                 memory_used_kb=job.memory_used_kb,
@@ -40,9 +50,9 @@ class SqlJobRepository:
 
     def _values(self, run: RunResult) -> dict[str, object]:
         return {
-            "stdin": run.stdin,
-            "stdout": run.stdout,
-            "stderr": run.stderr,
+            "stdin": _text(run.stdin),
+            "stdout": _text(run.stdout),
+            "stderr": _text(run.stderr),
             "exit_code": run.exit_code,
             "execution_time_ms": run.time_ms,
             "memory_used_kb": run.memory_kb,

@@ -23,7 +23,7 @@ from domain.workspaces import WorkspaceService
 from tests.conftest import FrozenClock
 from tests.unit.fakes import BUILD_ARCHIVE, FakeArtifacts, FakeQueue, FakeRunner, Store, sandbox_result
 
-CPP_COMPILE = ["g++", "-O2", "-std=c++20", "-pipe", "-o", ".build/main", "greeting.cpp", "main.cpp"]
+CPP_COMPILE = ["g++", "-O2", "-std=c++20", "-pipe", "-o", ".build/main", "./greeting.cpp", "./main.cpp"]
 JAVA_MAIN = (
     b'package app;\n\npublic class Main {\n    public static void main(String[] a) { System.out.println("hi"); }\n}\n'
 )
@@ -156,7 +156,7 @@ async def test_a_python_run_records_its_compilation_and_run_rows(
     run = await runs.run(owner, python_ws, stdin="hello\n")
 
     (request,) = runner.requests
-    assert request.argv == ["python3", "-u", "main.py"]
+    assert request.argv == ["python3", "-u", "./main.py"]
     assert request.stdin == b"hello\n" and request.limits == RunLimits()
     assert request.collect is None and request.extra_archive is None
     assert request.files == {"main.py": b"print(input())\n"}
@@ -235,9 +235,10 @@ async def test_sources_past_one_megabyte_are_recorded_by_hash(
     await files.write(owner, python_ws, "notes.txt", b"not a source")
     await runs.run(owner, python_ws)
     (compilation,) = store.compilations.values()
-    assert compilation.source_files == [
+    assert compilation.source_files == [  # every file the program could read, text in full while it fits
         {"path": "big.py", "content_hash": hashlib.sha256(big).hexdigest()},
         {"path": "main.py", "content": "print(input())\n"},
+        {"path": "notes.txt", "content": "not a source"},
     ]
 
 
@@ -266,7 +267,7 @@ async def test_a_cpp_run_compiles_every_source_then_runs_the_binary(
     assert compilation.status is RunStatus.SUCCESS and compilation.language is Language.CPP
     assert compilation.compiler_options["argv"] == CPP_COMPILE
     assert compilation.compiler_options["cached"] is False
-    assert [entry["path"] for entry in compilation.source_files] == ["greeting.cpp", "main.cpp"]
+    assert [entry["path"] for entry in compilation.source_files] == ["greeting.cpp", "greeting.hpp", "main.cpp"]
 
 
 async def test_a_second_identical_cpp_run_reuses_the_build(
@@ -445,7 +446,7 @@ async def test_the_java_run_uses_the_package_main_class_and_three_quarters_of_me
         "UTF-8",
         "-d",
         ".build",
-        "src/app/Main.java",
+        "./src/app/Main.java",
     ]
     assert run_request.argv == [
         "java",
@@ -480,7 +481,7 @@ async def test_node_gets_three_quarters_of_memory_as_heap(
     ws = (await workspaces.create(owner, name="js", language="javascript")).id
     await files.write(owner, ws, "index.js", b"console.log(1)\n")
     await runs.run(owner, ws, limits={"memory_mb": 100})
-    assert runner.requests[0].argv == ["node", "--max-old-space-size=75", "index.js"]
+    assert runner.requests[0].argv == ["node", "--max-old-space-size=75", "./index.js"]
 
 
 # --- which file runs --------------------------------------------------------------------------
@@ -527,7 +528,7 @@ async def test_another_file_runs_when_asked(
 ) -> None:
     await files.write(owner, python_ws, "tools/other.py", b"print(2)\n")
     run = await runs.run(owner, python_ws, path="tools/other.py")
-    assert runner.requests[0].argv == ["python3", "-u", "tools/other.py"] and run.path == "tools/other.py"
+    assert runner.requests[0].argv == ["python3", "-u", "./tools/other.py"] and run.path == "tools/other.py"
 
 
 @pytest.mark.parametrize("path", ["missing.py", "src", "MAIN.py"])

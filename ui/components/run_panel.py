@@ -180,7 +180,7 @@ class RunPanel:
         seen = set()
         with self.problems:
             for match in COMPILER_LOCATION.finditer(compile_output):
-                path, line = match.group("path"), int(match.group("line"))
+                path, line = match.group("path").removeprefix("./"), int(match.group("line"))
                 if (path, line) in seen or path.startswith(("In file", "/usr")):
                     continue
                 seen.add((path, line))
