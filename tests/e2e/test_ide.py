@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import struct
+import time
 import zipfile
 import zlib
 from pathlib import Path
@@ -68,6 +69,16 @@ def tree_item(page: Page, label: str):
         .locator(".q-tree__node-header")
         .filter(has=page.locator(".q-tree__node-header-content > div", has_text=re.compile(f"^{re.escape(label)}$")))
     )
+
+
+def wait_until_stored(page: Page, server: Server, path: str, text: str, seconds: float = 10) -> None:
+    """Poll the API (with the page's cookie) until the file on the server contains `text`."""
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    url = f"{server.base_url}/api/v1/workspaces/{page.url.rsplit('/w/', 1)[1]}/files/{path}"
+    deadline = time.monotonic() + seconds
+    while text not in httpx.get(url, cookies=cookies).text:
+        assert time.monotonic() < deadline, f"{path} never got {text!r}"
+        time.sleep(0.1)
 
 
 def editor_text(page: Page) -> str:
@@ -201,7 +212,8 @@ def test_quick_open_settings_and_autosave(page: Page, server: Server) -> None:
     expect(page.locator("body.body--dark")).to_have_count(1)
 
     type_at_end(page, "\n// autosaved")
-    expect(page.get_by_test_id("status-state")).to_have_text("Saved", timeout=5_000)
+    wait_until_stored(page, server, "src/app/Greeting.java", "// autosaved")  # nobody pressed Ctrl+S
+    expect(page.get_by_test_id("status-state")).to_have_text("Saved")
     page.reload()
     expect(page.locator("body.body--dark")).to_have_count(1)  # the setting persisted
     page.keyboard.press("Control+p")
