@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import statistics
 import sys
@@ -26,6 +27,7 @@ from runners.queue import InProcessQueue
 HELLO = b'print("Hello, Codeloft!")\n'
 CPP = b'#include <iostream>\nint main() { std::cout << "Hello, Codeloft!" << std::endl; }\n'
 PYTHON = shutil.which("python3", path="/usr/bin:/bin") or "python3"
+DOCKER_SOCKET = "/run/codeloft-podman.sock"
 
 
 def line(label: str, seconds: list[float], baseline: float | None = None) -> str:
@@ -51,6 +53,24 @@ async def sandboxed(executor: Executor, files: dict[str, bytes], main: str) -> f
     outcome = await executor.run_files(files, main, limits=RunLimits())
     assert outcome.stdout == "Hello, Codeloft!\n", outcome
     return time.perf_counter() - started
+
+
+async def docker_figure(folder: Path, runs: int) -> str:
+    """The same hello world through the docker runner (podman's API), against bare python3 timed alongside."""
+    from runners.docker import DockerRunner
+
+    executor = Executor(
+        runner=DockerRunner(f"unix://{DOCKER_SOCKET}"),
+        cache=MemoryCache(),
+        artifacts=DiskArtifactStore(folder / "docker-artifacts"),
+        queue=InProcessQueue(),
+    )
+    await sandboxed(executor, {"main.py": HELLO}, "main.py")
+    bare_times, docker_times = [], []
+    for _ in range(runs):
+        bare_times.append(await bare(folder))
+        docker_times.append(await sandboxed(executor, {"main.py": HELLO}, "main.py"))
+    return line("run service, docker runner (podman API)", docker_times, statistics.median(bare_times))
 
 
 async def main() -> None:
@@ -84,7 +104,8 @@ async def main() -> None:
         print(f"Python hello world, {args.runs} runs each, one at a time (bubblewrap, {cgroups})")
         print(line("bare python3", bare_times))
         print(line("run service, bubblewrap sandbox", box_times, baseline))
-        print("  docker adapter: not built yet (CODELOFT_RUNNER=docker is refused), so no figure")
+        if await asyncio.to_thread(os.path.exists, DOCKER_SOCKET):
+            print(await docker_figure(folder, args.runs))
 
         cpp = {"main.cpp": CPP}
         first = await sandboxed(executor, cpp, "main.cpp")

@@ -8,7 +8,9 @@ from runners.bubblewrap import BubblewrapRunner
 from runners.local import LocalRunner
 
 
-def choose_runner(setting: str, *, multi_user: bool) -> Runner:
+def choose_runner(
+    setting: str, *, multi_user: bool, docker_url: str | None = None, docker_images: dict[str, str] | None = None
+) -> Runner:
     if setting == "auto":
         if BubblewrapRunner.usable():
             return BubblewrapRunner()
@@ -27,5 +29,7 @@ def choose_runner(setting: str, *, multi_user: bool) -> Runner:
             )
         return LocalRunner()
     if setting == "docker":
-        raise Unavailable("CODELOFT_RUNNER=docker is not available yet: use bubblewrap.")
+        from runners.docker import DockerRunner  # the Docker SDK is loaded only when it is used
+
+        return DockerRunner.connect(docker_url, images=docker_images)
     raise InvalidInput(f"Unknown CODELOFT_RUNNER {setting!r}: use auto, bubblewrap, docker or local.")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
 import socket
 from typing import Any
 
@@ -30,7 +31,9 @@ from persistence.template_source import FolderTemplateSource
 from persistence.unit_of_work import SqlUnitOfWorkFactory
 from runners.artifacts import DiskArtifactStore
 from runners.queue import InProcessQueue
+from runners.remote import RemoteRunner
 from runners.select import choose_runner
+from runners.worker import build_worker
 from ui.context import Services
 from ui.settings import Settings
 
@@ -50,18 +53,36 @@ def make_cache(settings: Settings) -> Cache:
     return RedisCache(settings.redis_url) if settings.redis_url else MemoryCache()
 
 
+def local_sandbox(settings: Settings, *, multi_user: bool) -> Runner:
+    """This machine's sandbox, as CODELOFT_RUNNER says."""
+    return choose_runner(
+        settings.runner, multi_user=multi_user, docker_url=settings.docker_url, docker_images=settings.docker_images
+    )
+
+
+def sandbox_for(settings: Settings, *, multi_user: bool) -> Runner:
+    """Where the web app's runs execute: with CODELOFT_REDIS_URL, on `codeloft worker` processes
+    through the Redis queue (this process runs no code); without it, in this machine's sandbox."""
+    if settings.redis_url:
+        return RemoteRunner(settings.redis_url)
+    return local_sandbox(settings, multi_user=multi_user)
+
+
 def executor(settings: Settings, cache: Cache, runner: Runner | None = None) -> Executor:
+    sandbox = runner or sandbox_for(settings, multi_user=False)
+    # Runs on remote workers wait in the Redis queue; only local runs need this process's worker pool.
+    workers = 256 if isinstance(sandbox, RemoteRunner) else None
     return Executor(
-        runner=runner or choose_runner(settings.runner, multi_user=False),
+        runner=sandbox,
         cache=cache,
         artifacts=DiskArtifactStore(settings.data_dir / "artifacts"),
-        queue=InProcessQueue(),
+        queue=InProcessQueue(workers),
     )
 
 
 def standalone_executor(settings: Settings) -> Executor:
-    """For `codeloft run`: the configured sandbox with a compile cache of this process only."""
-    return executor(settings, MemoryCache())
+    """For `codeloft run`: this machine's sandbox with a compile cache of this process only."""
+    return executor(settings, MemoryCache(), local_sandbox(settings, multi_user=False))
 
 
 async def build_services(settings: Settings, *, runner: Runner | None = None) -> Services:
@@ -114,12 +135,7 @@ async def check_services(settings: Settings) -> None:
         await database.ping(engine)
     finally:
         await engine.dispose()
-    cache = make_cache(settings)
-    try:
-        await cache.ping()
-    finally:
-        if isinstance(cache, RedisCache):
-            await cache.close()
+    await check_redis(settings)
 
 
 def prepare(settings: Settings) -> None:
@@ -175,7 +191,7 @@ def serve(settings: Settings) -> None:
     ensure_port_free(settings.host, settings.port)
     prepare(settings)
     link, accounts = asyncio.run(owner_sign_in_link(settings))
-    runner = choose_runner(settings.runner, multi_user=accounts > 1)
+    runner = sandbox_for(settings, multi_user=accounts > 1)
 
     app.include_router(router)
     app.add_exception_handler(CodeloftError, api_error_handler)
@@ -202,3 +218,25 @@ def serve(settings: Settings) -> None:
         show_welcome_message=False,
         uvicorn_logging_level="warning",
     )
+
+
+def run_worker(settings: Settings, *, jobs: int | None = None) -> None:
+    """`codeloft worker`: execute queued runs in this machine's sandbox until interrupted."""
+    if not settings.redis_url:
+        raise InvalidInput("codeloft worker takes runs from Redis: set CODELOFT_REDIS_URL (the web app's too).")
+    asyncio.run(check_redis(settings))
+    runner = local_sandbox(settings, multi_user=True)
+    workers = jobs or os.cpu_count() or 1
+    print(
+        f"Codeloft worker: {workers} runs at once in the {runner.name} sandbox, queue {settings.redis_url}", flush=True
+    )
+    build_worker(settings.redis_url, runner, jobs=workers).run()
+
+
+async def check_redis(settings: Settings) -> None:
+    cache = make_cache(settings)
+    try:
+        await cache.ping()
+    finally:
+        if isinstance(cache, RedisCache):
+            await cache.close()

@@ -114,6 +114,17 @@ def user_link(email: Annotated[str, typer.Argument(help="The account's e-mail ad
     _print_link(f"Account {email}.", lambda s: s.accounts.find_by_email(email))
 
 
+@cli.command()
+def worker(
+    jobs: Annotated[int | None, typer.Option("--jobs", help="Runs at once (default: the CPU count).")] = None,
+) -> None:
+    """Take runs from the Redis queue (CODELOFT_REDIS_URL) and execute them in this machine's sandbox.
+    Start as many workers, on as many machines, as you like; the web app then runs no code itself."""
+    from ui.app import run_worker
+
+    _run(lambda: run_worker(_settings(), jobs=jobs))
+
+
 @cli.command("run")
 def run_files(
     files: Annotated[list[Path], typer.Argument(help="The files; the first one is run.", exists=True, dir_okay=False)],

@@ -25,10 +25,14 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     runner: Literal["auto", "bubblewrap", "docker", "local"] = "auto"
+    docker_url: str | None = None
+    docker_images: dict[str, str] = Field(
+        default_factory=lambda: dict.fromkeys(("python", "javascript", "cpp", "java"), "codeloft-sandbox:latest")
+    )
     secret_keys: str | None = None
     public_url: str | None = None
 
-    @field_validator("database_url", "redis_url", "secret_keys", "public_url", mode="before")
+    @field_validator("database_url", "redis_url", "secret_keys", "public_url", "docker_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -72,6 +76,9 @@ SETTINGS_HELP: dict[str, str] = {
     "CODELOFT_HOST": "address to listen on (default: 127.0.0.1)",
     "CODELOFT_PORT": "port to listen on (default: 8080)",
     "CODELOFT_RUNNER": "sandbox for user code: auto, bubblewrap, docker or local (default: auto)",
+    "CODELOFT_DOCKER_URL": "Docker Engine API of the docker runner: unix:///PATH or tcp://HOST:PORT (default: none)",
+    "CODELOFT_DOCKER_IMAGES": 'JSON language to image for the docker runner, e.g. {"python": "my/python:3"} '
+    "(default: codeloft-sandbox:latest for every language)",
     "CODELOFT_SECRET_KEYS": "comma-separated Fernet keys, the first encrypts (default: generated into DATA_DIR)",
     "CODELOFT_PUBLIC_URL": "the URL people use to reach Codeloft; https makes cookies Secure (default: none)",
 }

@@ -1,0 +1,78 @@
+"""With CODELOFT_REDIS_URL set, runs go through Redis to `codeloft worker` processes: the web process
+executes nothing itself; output still streams back; Stop still stops."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from tests.conftest import REDIS_TEST_URL
+from tests.serving import CODELOFT, Server, clean_env, link_in, start_server
+
+pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed"),
+]
+QUEUE_REDIS = REDIS_TEST_URL.rsplit("/", 1)[0] + "/12"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def empty_queue() -> Iterator[None]:
+    """A queue of its own, empty before and after (a run left waiting must not reach a later worker)."""
+    flush = redis.Redis.from_url(QUEUE_REDIS)
+    flush.flushdb()
+    yield
+    flush.flushdb()
+    flush.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running = start_server(tmp_path_factory.mktemp("queued"), CODELOFT_REDIS_URL=QUEUE_REDIS)
+    yield running
+    running.stop()
+
+
+def start_worker(env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [CODELOFT, "worker", "--jobs", "2"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def signed_in(server: Server, email: str) -> tuple[httpx.Client, dict[str, str]]:
+    client = httpx.Client(base_url=server.base_url, timeout=60)
+    client.get(link_in(server.cli("user", "add", email).stdout))
+    return client, {"X-CSRF-Token": client.get("/api/v1/session").json()["csrf_token"]}
+
+
+def test_runs_wait_for_a_worker_and_then_complete(server: Server, tmp_path: Path) -> None:
+    client, headers = signed_in(server, "queued@example.com")
+    workspace = client.post(
+        "/api/v1/workspaces", json={"name": "queued", "language": "cpp", "template": "cpp"}, headers=headers
+    ).json()
+    worker = start_worker(clean_env(CODELOFT_REDIS_URL=QUEUE_REDIS, CODELOFT_DATA_DIR=str(tmp_path)))
+    try:
+        started = time.monotonic()
+        run = client.post(f"/api/v1/workspaces/{workspace['id']}/runs", json={}, headers=headers).json()
+        assert (run["status"], run["stdout"]) == ("success", "Hello, Codeloft!\n"), run
+        again = client.post(f"/api/v1/workspaces/{workspace['id']}/runs", json={}, headers=headers).json()
+        assert again["compile_cached"] is True and again["stdout"] == "Hello, Codeloft!\n"
+        assert time.monotonic() - started < 30
+    finally:
+        worker.terminate()
+        worker.wait(timeout=10)
+
+
+def test_without_a_worker_nothing_runs_in_the_web_process(server: Server) -> None:
+    client, headers = signed_in(server, "idle@example.com")
+    workspace = client.post("/api/v1/workspaces", json={"name": "idle", "language": "python", "template": "python"},
+                            headers=headers).json()  # fmt: skip
+    with pytest.raises(httpx.ReadTimeout):
+        client.post(f"/api/v1/workspaces/{workspace['id']}/runs", json={}, headers=headers, timeout=3)
