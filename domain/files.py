@@ -215,16 +215,7 @@ class FileService:
             await self._check_free_path(uow, workspace_id, target)
             count, total = await uow.files.usage(workspace_id)
             self._check_quota(await self._quota(uow, workspace), count + 1, total)
-            folder = WorkspaceFile(
-                workspace_id=workspace_id,
-                path=target,
-                content=None,
-                content_hash=EMPTY_HASH,
-                size_bytes=0,
-                mime_type=FOLDER_MIME,
-                created_at=now,
-                updated_at=now,
-            )
+            folder = new_folder(workspace_id, target, now)
             await uow.files.add(folder)
             await uow.workspaces.touch_updated(workspace_id, at=now)
             await uow.commit()
@@ -313,18 +304,7 @@ class FileService:
         total = sum(e.size_bytes for p, e in existing.items() if p not in stored)
         self._check_quota(quota, len(existing) + len(new_paths), total + sum(s.size_bytes for s in stored.values()))
         for folder in sorted(contents.folders - set(existing)):
-            await uow.files.add(
-                WorkspaceFile(
-                    workspace_id=workspace.id,
-                    path=folder,
-                    content=None,
-                    content_hash=EMPTY_HASH,
-                    size_bytes=0,
-                    mime_type=FOLDER_MIME,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
+            await uow.files.add(new_folder(workspace.id, folder, now))
         for path, item in stored.items():
             if path in existing:
                 await uow.files.delete_tree(workspace.id, path)
@@ -388,6 +368,20 @@ def new_file(workspace_id: UUID, path: str, stored: StoredContent, now: datetime
         size_bytes=stored.size_bytes,
         mime_type=stored.mime_type,
         is_binary=stored.is_binary,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def new_folder(workspace_id: UUID, path: str, now: datetime) -> WorkspaceFile:
+    """An explicitly created (possibly empty) folder: a row of its own, with no content."""
+    return WorkspaceFile(
+        workspace_id=workspace_id,
+        path=path,
+        content=None,
+        content_hash=EMPTY_HASH,
+        size_bytes=0,
+        mime_type=FOLDER_MIME,
         created_at=now,
         updated_at=now,
     )

@@ -74,6 +74,21 @@ class SandboxResult:
     collected: bytes | None = None
     internal_error: str | None = None
 
+    @classmethod
+    def failure(cls, message: str, *, wall_ms: int = 0) -> SandboxResult:
+        """The sandbox itself failed (it could not start, its engine broke): nothing ran."""
+        return cls(
+            exit_code=None,
+            signal=None,
+            stdout=b"",
+            stderr=b"",
+            truncated=False,
+            cpu_ms=0,
+            wall_ms=wall_ms,
+            memory_kb=None,
+            internal_error=message,
+        )
+
 
 OutputSink = Callable[[str, str], Awaitable[None]]
 """Receives ("stdout" or "stderr", text) while the program runs."""

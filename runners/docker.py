@@ -133,7 +133,9 @@ class DockerRunner:
         try:
             return await run.execute()
         except Exception as error:  # any failure of the API or the engine becomes the run's internal error
-            return _failed(f"the Docker API failed: {_one_line(error)}", started)
+            return SandboxResult.failure(
+                f"the Docker API failed: {_one_line(error)}", wall_ms=int((time.monotonic() - started) * 1000)
+            )
         finally:
             if run.container is not None:
                 # The run's answer stands even if the engine cannot remove the container now.
@@ -179,7 +181,7 @@ class _Run:
     async def execute(self) -> SandboxResult:
         request = self.request
         if request.collect is not None and not _safe_folder(request.collect):
-            return _failed(f"refusing to collect {request.collect!r}: not a folder inside /work", time.monotonic())
+            return SandboxResult.failure(f"refusing to collect {request.collect!r}: not a folder inside /work")
         inputs = _inputs(request)
         self.container = await asyncio.to_thread(self._create, inputs)
         await asyncio.to_thread(self.api.start, self.container)
@@ -455,17 +457,3 @@ def _memory_kill(peak: int | None, oom_kills: int | None, memory_mb: int) -> boo
 def _one_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return text[0] if text else type(error).__name__
-
-
-def _failed(message: str, started: float) -> SandboxResult:
-    return SandboxResult(
-        exit_code=None,
-        signal=None,
-        stdout=b"",
-        stderr=b"",
-        truncated=False,
-        cpu_ms=0,
-        wall_ms=int((time.monotonic() - started) * 1000),
-        memory_kb=None,
-        internal_error=message,
-    )

@@ -119,9 +119,11 @@ class RemoteRunner:
             )
             return result_from_dict(data)
         except TimeoutError:
-            return _internal(f"no worker finished the run within {request.limits.wall_seconds + RESULT_MARGIN_S} s")
+            return SandboxResult.failure(
+                f"no worker finished the run within {request.limits.wall_seconds + RESULT_MARGIN_S} s"
+            )
         except (RedisError, OSError) as error:
-            return _internal(f"the run queue failed: {error}")
+            return SandboxResult.failure(f"the run queue failed: {error}")
         finally:
             relay.cancel()
             with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
@@ -147,13 +149,6 @@ class RemoteRunner:
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.aclose()
-
-
-def _internal(message: str) -> SandboxResult:
-    return SandboxResult(
-        exit_code=None, signal=None, stdout=b"", stderr=b"", truncated=False, cpu_ms=0, wall_ms=0, memory_kb=None,
-        internal_error=message,
-    )  # fmt: skip
 
 
 async def codeloft_execute(ctx: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:

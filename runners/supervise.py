@@ -101,7 +101,9 @@ async def supervise(launch: Launch, *, on_output: OutputSink | None, cancel: Can
         _kill(process.pid, launch.cgroup)
         await asyncio.to_thread(os.waitpid, process.pid, 0)
         reaper.untrack(process.pid)
-        return _failed(f"could not start the sandbox: {error}", started)
+        return SandboxResult.failure(
+            f"could not start the sandbox: {error}", wall_ms=int((time.monotonic() - started) * 1000)
+        )
 
     loop = asyncio.get_running_loop()
     cap = COLLECT_LIMIT if launch.collect else limits.output_bytes
@@ -192,17 +194,3 @@ def _kill(pid: int, cgroup: RunCgroup | None) -> None:
         os.killpg(pid, signal.SIGKILL)
     if cgroup is not None:
         cgroup.kill_all()
-
-
-def _failed(message: str, started: float) -> SandboxResult:
-    return SandboxResult(
-        exit_code=None,
-        signal=None,
-        stdout=b"",
-        stderr=b"",
-        truncated=False,
-        cpu_ms=0,
-        wall_ms=int((time.monotonic() - started) * 1000),
-        memory_kb=0,
-        internal_error=message,
-    )
