@@ -240,6 +240,8 @@ class Executor:
         on_output: OutputSink | None = None,
         cancel: Cancellation | None = None,
         started: Callable[[], Awaitable[None]] | None = None,
+        serve_folder: str | None = None,
+        queued: bool = True,
     ) -> Outcome:
         argv = expand(
             toolchain.run,
@@ -254,7 +256,10 @@ class Executor:
             limits=limits,
             stdin=stdin.encode("utf-8"),
             extra_archive=build.artifact if build else None,
+            serve_folder=serve_folder,
         )
+        if not queued:  # a long-lived web server must not hold one of the few run workers
+            return outcome_of(await self.runner.execute(request, on_output=on_output, cancel=cancel), limits, build)
         async with self._queue.slot():
             if started is not None:
                 await started()

@@ -57,6 +57,9 @@ class SandboxRequest:
     """A folder of the work directory to hand back as a tar archive (compile outputs)."""
     extra_archive: bytes | None = None
     """A tar archive unpacked into the work directory after the files (compile outputs)."""
+    serve_folder: str | None = None
+    """A web server's run: a host folder (made by the runner) in which the program's `PORT` is a Unix
+    socket path, so it serves without any network."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +113,10 @@ class Cancellation:
         self._callbacks.append(callback)
         if self.requested:
             callback()
+
+
+SERVE_SOCKET = "app.sock"
+"""The socket's name inside `serve_folder`."""
 
 
 class Runner(Protocol):

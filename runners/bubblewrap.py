@@ -11,7 +11,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 
-from domain.sandbox import Cancellation, OutputSink, RunLimits, SandboxRequest, SandboxResult
+from domain.sandbox import SERVE_SOCKET, Cancellation, OutputSink, RunLimits, SandboxRequest, SandboxResult
 from runners import reaper
 from runners.archive import archive_members, memory_file, tar_of
 from runners.cgroups import RunCgroup, available
@@ -27,6 +27,7 @@ RUN_SCRIPT = f'tar -xf {INPUT} -C /work && {{ [ ! -f {EXTRA} ] || tar -xf {EXTRA
 # The same for a compile step: compiler output goes to stderr, stdout carries the built folder.
 COLLECT_SCRIPT = f'tar -xf {INPUT} -C /work && cd /work && mkdir -p "$COLLECT" && "$@" 1>&2 && tar -cf - "$COLLECT"'
 FIRST_UID = 61000
+SERVE_MOUNT = "/run/serve"
 
 
 def read_only_mounts() -> list[str]:
@@ -78,6 +79,14 @@ class Inputs:
         return ["--file", str(fd), destination]
 
 
+def _serve_folder(path: str, uid: int | None) -> None:
+    """The host folder the program's socket goes in: private to the run's uid."""
+    os.makedirs(os.path.dirname(path), mode=0o711, exist_ok=True)
+    os.mkdir(path, 0o700)
+    if uid is not None:
+        os.chown(path, uid, uid)
+
+
 class BubblewrapRunner:
     name = "bubblewrap"
 
@@ -101,6 +110,8 @@ class BubblewrapRunner:
         env = {"PATH": SANDBOX_PATH, "HOME": "/work", "LANG": "C.UTF-8", "TMPDIR": "/tmp", **request.env}  # noqa: S108
         if request.collect:
             env["COLLECT"] = request.collect
+        if request.serve_folder:
+            env["PORT"] = f"{SERVE_MOUNT}/{SERVE_SOCKET}"
         argv = rlimit_prefix(limits, nproc=not self._cgroups)
         if self._as_root:
             # Drop to a uid of our own for this slot before bubblewrap starts: a sandbox uid mapped back
@@ -113,6 +124,8 @@ class BubblewrapRunner:
         argv += [*self._mounts, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]  # noqa: S108 - the sandbox's own
         argv += ["--size", str(work_bytes), "--tmpfs", "/work"]
         argv += inputs.mounts
+        if request.serve_folder:
+            argv += ["--bind", request.serve_folder, SERVE_MOUNT]
         argv += ["--remount-ro", "/", "--hostname", "sandbox", "--chdir", "/work", "--"]
         if inputs.script is None:
             return [*argv, *request.argv]
@@ -127,6 +140,8 @@ class BubblewrapRunner:
         fds = [*inputs.fds, stdin]
         cgroup = None
         try:
+            if request.serve_folder:
+                await asyncio.to_thread(_serve_folder, request.serve_folder, uid if self._as_root else None)
             if self._cgroups:
                 cgroup = RunCgroup(
                     memory_bytes=request.limits.memory_mb * 1024 * 1024, processes=request.limits.processes
@@ -147,6 +162,8 @@ class BubblewrapRunner:
                     os.close(fd)
             if cgroup is not None:
                 await asyncio.to_thread(cgroup.close)
+            if request.serve_folder:
+                await asyncio.to_thread(shutil.rmtree, request.serve_folder, True)
             self._uids.put_nowait(uid)
 
     async def version(self, argv: list[str]) -> str:

@@ -8,6 +8,7 @@ import asyncio
 import errno
 import os
 import socket
+import tempfile
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
@@ -20,6 +21,7 @@ from domain.errors import CodeloftError, InvalidInput, Unavailable
 from domain.files import FileService
 from domain.gate import WorkspaceGate
 from domain.ports import Cache
+from domain.previews import PreviewService
 from domain.runs import Executor, RunService
 from domain.sandbox import Runner
 from domain.workspaces import WorkspaceService
@@ -51,6 +53,14 @@ def secret_box(settings: Settings) -> FernetSecretBox:
 
 def make_cache(settings: Settings) -> Cache:
     return RedisCache(settings.redis_url) if settings.redis_url else MemoryCache()
+
+
+def preview_folder() -> str:
+    """Where previews' sockets live: a path every sandbox uid can traverse (its own folder in it is
+    private to it), outside DATA_DIR, which is private to the server's user."""
+    if os.geteuid() == 0:
+        return "/run/codeloft/previews"
+    return f"{tempfile.gettempdir()}/codeloft-previews-{os.getuid()}"
 
 
 def local_sandbox(settings: Settings, *, multi_user: bool) -> Runner:
@@ -113,7 +123,9 @@ async def build_services(settings: Settings, *, runner: Runner | None = None) ->
 
     gate = WorkspaceGate(cache=cache, clock=utc_now)
     files = FileService(uow=uow, cache=cache, clock=utc_now, gate=gate)
-    runs = RunService(uow=uow, clock=utc_now, gate=gate, executor=executor(settings, cache, runner))
+    run_executor = executor(settings, cache, runner)
+    runs = RunService(uow=uow, clock=utc_now, gate=gate, executor=run_executor)
+    previews = PreviewService(uow=uow, clock=utc_now, gate=gate, executor=run_executor, folder=preview_folder())
     return Services(
         settings=settings,
         clock=utc_now,
@@ -122,6 +134,7 @@ async def build_services(settings: Settings, *, runner: Runner | None = None) ->
         workspaces=WorkspaceService(uow=uow, clock=utc_now, gate=gate, templates=TEMPLATES, files=files),
         files=files,
         runs=runs,
+        previews=previews,
         csrf_key=box.primary_key,
         health=health,
         close=close,
@@ -198,11 +211,14 @@ def serve(settings: Settings) -> None:
     app.add_exception_handler(RequestValidationError, validation_error_handler)
 
     async def start() -> None:
-        context.install(await build_services(settings, runner=runner))
+        services = await build_services(settings, runner=runner)
+        context.install(services)
+        app.timer(30, services.previews.expire)
         print(f"Codeloft is running at {settings.base_url} (sandbox: {runner.name})", flush=True)
         print(f"Open this one-time sign-in link (valid 24 hours):\n    {link}", flush=True)
 
     async def stop() -> None:
+        await context.services().previews.stop_all()
         await context.services().close()
         context.install(None)
 

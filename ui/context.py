@@ -10,6 +10,7 @@ from domain.accounts import AccountService
 from domain.auth import AuthService
 from domain.files import FileService
 from domain.ports import Clock
+from domain.previews import PreviewService
 from domain.runs import RunService
 from domain.workspaces import WorkspaceService
 from ui.settings import Settings
@@ -24,6 +25,7 @@ class Services:
     workspaces: WorkspaceService
     files: FileService
     runs: RunService
+    previews: PreviewService
     csrf_key: bytes
     health: Callable[[], Awaitable[dict[str, Any]]]
     close: Callable[[], Awaitable[None]]

@@ -2,12 +2,13 @@
 
 from fastapi import APIRouter
 
-from ui.api import files, runs, session, workspaces
+from ui.api import files, preview, runs, session, workspaces
 
 router = APIRouter()
 router.include_router(session.router)
 router.include_router(workspaces.router)
 router.include_router(files.router)
 router.include_router(runs.router)
+router.include_router(preview.router)
 
 __all__ = ["router"]

@@ -96,6 +96,11 @@ class RunPanel:
                     'dense color=red outline data-testid="stop"'
                 )
                 self.stop_button.set_enabled(False)
+                self.preview_button = ui.button("Preview", icon="public", on_click=self.preview).props(
+                    'dense outline data-testid="preview"'
+                )
+                self.preview_button.tooltip("Start the web server and show its pages")
+                self.preview_button.set_enabled(can_run)
                 self.status = ui.label("").classes("text-xs grow truncate").props('data-testid="run-status"')
                 self.history_button = ui.button(icon="history", on_click=self.show_history).props(
                     'flat dense round data-testid="run-history"'
@@ -188,6 +193,50 @@ class RunPanel:
                 ui.link(text, "#").classes("text-xs text-red-700 font-mono").props('data-testid="compile-problem"').on(
                     "click.prevent", lambda _, p=path, n=line: self.open_at(p, n)
                 )
+
+    # --- preview ---------------------------------------------------------------------------------
+
+    async def preview(self) -> None:
+        """Start the workspace's web server in the sandbox and show it in a dialog while it is open."""
+        previews = services().previews
+        try:
+            await self.before_run()
+            actor = await self.viewer.actor()
+            await previews.start(actor, self.workspace_id)
+            token = await previews.view(actor, self.workspace_id)
+        except Unauthenticated:
+            ui.navigate.to("/login?reason=expired")
+            return
+        except CodeloftError as error:
+            ui.notify(error.message, type="negative", multi_line=True)
+            return
+        client = ui.context.client
+        client.on_disconnect(lambda: previews.leave(token))
+        with ui.dialog().props("maximized") as dialog, ui.card().classes("w-full h-full p-2 gap-2"):
+            with ui.row().classes("w-full items-center gap-2"):
+                ui.label("Preview").classes("text-lg font-bold grow")
+                reload = ui.button("Reload", icon="refresh").props("flat dense")
+                ui.button("Stop server", icon="stop", color="red", on_click=lambda: stop()).props(
+                    'dense outline data-testid="preview-stop"'
+                )
+                ui.button(icon="close", on_click=dialog.close).props('flat dense round data-testid="preview-close"')
+            frame = (
+                ui.element("iframe")
+                .props(f'src="/preview/{token}/" sandbox="allow-scripts allow-forms allow-popups allow-modals"')
+                .classes("w-full grow border rounded")
+                .props('data-testid="preview-frame"')
+            )
+        reload.on("click", js_handler=f"() => {{ const f = getHtmlElement({frame.id}); f.src = f.src; }}")
+
+        async def stop() -> None:
+            try:
+                await previews.stop(await self.viewer.actor(), self.workspace_id)
+            except CodeloftError as error:
+                ui.notify(error.message, type="negative")
+            dialog.close()
+
+        dialog.on("hide", lambda: previews.leave(token))
+        dialog.open()
 
     # --- history ---------------------------------------------------------------------------------
 

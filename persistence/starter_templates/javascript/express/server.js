@@ -1,9 +1,10 @@
 // A small web server on Node's built-in http module: no packages to install.
 // It listens on process.env.PORT (a TCP port or, inside Codeloft's sandbox, a Unix socket path).
+// Links are relative, so the page also works under the preview's address.
 const http = require("http");
 
 const routes = {
-  "/": (req, res) => send(res, 200, "text/html", "<h1>Hello from Codeloft!</h1><p>Try <a href=\"/api/time\">/api/time</a>.</p>"),
+  "/": (req, res) => send(res, 200, "text/html", "<h1>Hello from Codeloft!</h1><p>Try <a href=\"api/time\">api/time</a>.</p>"),
   "/api/time": (req, res) => send(res, 200, "application/json", JSON.stringify({ now: new Date().toISOString() })),
 };
 

@@ -1,0 +1,183 @@
+"""Web previews: a workspace's web server (the express and react templates) runs in the sandbox,
+listening on a Unix socket instead of a port, while people who may read the workspace look at it.
+It stops on Stop, when its last viewer leaves, after an idle time, or at its wall limit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from domain.access import Action, Actor
+from domain.entities import FOLDER_MIME
+from domain.errors import InvalidInput, NotFound
+from domain.files import file_bytes
+from domain.gate import WorkspaceGate
+from domain.ports import Clock, UnitOfWorkFactory
+from domain.runs import Executor, Outcome, default_entry
+from domain.sandbox import SERVE_SOCKET, Cancellation, RunLimits
+from domain.toolchains import toolchain_for
+from domain.values import Language
+
+PREVIEW_LIMITS = RunLimits(cpu_seconds=300, wall_seconds=1800)
+IDLE = timedelta(minutes=10)
+LAST_VIEWER_GRACE = timedelta(seconds=30)
+SERVING_RUNNERS = ("bubblewrap", "local")
+SERVER_NAMES = ("server.js", "app.js", "index.js", "main.py", "app.py")
+
+
+@dataclass(eq=False)
+class Preview:
+    workspace_id: UUID
+    path: str
+    folder: str
+    started_at: datetime
+    last_seen: datetime
+    cancel: Cancellation = field(default_factory=Cancellation)
+    tokens: set[str] = field(default_factory=set)
+    alone_since: datetime | None = None
+    output: list[str] = field(default_factory=list)
+    outcome: Outcome | None = None
+    task: Any = None
+
+    @property
+    def socket(self) -> str:
+        return f"{self.folder}/{SERVE_SOCKET}"
+
+    @property
+    def running(self) -> bool:
+        return self.outcome is None
+
+
+def server_entry(paths: list[str], language: Language) -> str:
+    for name in SERVER_NAMES:
+        if name in paths:
+            return name
+    return default_entry(paths, language)
+
+
+class PreviewService:
+    def __init__(
+        self, *, uow: UnitOfWorkFactory, clock: Clock, gate: WorkspaceGate, executor: Executor, folder: str
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._gate = gate
+        self._executor = executor
+        self._folder = folder
+        self._previews: dict[UUID, Preview] = {}
+        self._by_token: dict[str, Preview] = {}
+
+    async def start(self, actor: Actor, workspace_id: UUID, *, path: str | None = None) -> Preview:
+        """Start (or restart) the workspace's web server; its `PORT` is a Unix socket path."""
+        async with self._uow() as uow:
+            workspace = await self._gate.require(uow, actor, Action.RUN, workspace_id)
+            stored = [f for f in await uow.files.list(workspace_id) if f.mime_type != FOLDER_MIME]
+        files = {f.path: file_bytes(f) for f in stored}
+        main = path or server_entry(sorted(files), workspace.language)
+        if main not in files:
+            raise NotFound(f"There is no file {main} to serve.")
+        toolchain = toolchain_for(main)
+        if toolchain.compile is not None:
+            raise InvalidInput("Previews serve Python or JavaScript web servers.")
+        if self._executor.runner.name not in SERVING_RUNNERS:
+            raise InvalidInput(
+                "Previews need the bubblewrap sandbox on this machine; "
+                f"this server runs code with {self._executor.runner.name}."
+            )
+        await self._stop(workspace_id)
+        now = self._clock()
+        preview = Preview(
+            workspace_id=workspace_id,
+            path=main,
+            folder=f"{self._folder}/{secrets.token_hex(16)}",
+            started_at=now,
+            last_seen=now,
+        )
+        self._previews[workspace_id] = preview
+
+        async def collect(stream: str, text: str) -> None:
+            preview.output.append(text)
+            del preview.output[:-200]
+
+        async def serve() -> None:
+            preview.outcome = await self._executor.execute(
+                toolchain, files, main, limits=PREVIEW_LIMITS, stdin="", build=None,
+                on_output=collect, cancel=preview.cancel, serve_folder=preview.folder, queued=False,
+            )  # fmt: skip
+            self._forget(preview)
+
+        preview.task = asyncio.get_running_loop().create_task(serve())
+        return preview
+
+    async def stop(self, actor: Actor, workspace_id: UUID) -> None:
+        async with self._uow() as uow:
+            await self._gate.require(uow, actor, Action.RUN, workspace_id)
+        await self._stop(workspace_id)
+
+    def current(self, workspace_id: UUID) -> Preview | None:
+        preview = self._previews.get(workspace_id)
+        return preview if preview is not None and preview.running else None
+
+    async def view(self, actor: Actor, workspace_id: UUID) -> str:
+        """A token for one viewer's page: the preview's address carries it instead of a cookie, and it
+        ends when that page closes (`leave`)."""
+        async with self._uow() as uow:
+            await self._gate.require(uow, actor, Action.VIEW, workspace_id)
+        preview = self.current(workspace_id)
+        if preview is None:
+            raise NotFound("No preview is running for this workspace: press Preview to start one.")
+        token = secrets.token_urlsafe(24)
+        preview.tokens.add(token)
+        preview.alone_since = None
+        self._by_token[token] = preview
+        return token
+
+    def leave(self, token: str) -> None:
+        preview = self._by_token.pop(token, None)
+        if preview is not None:
+            preview.tokens.discard(token)
+            if not preview.tokens:
+                preview.alone_since = self._clock()
+
+    def resolve(self, token: str) -> Preview:
+        """The running preview a viewer's token opens; every use counts as activity."""
+        preview = self._by_token.get(token)
+        if preview is None or not preview.running:
+            raise NotFound("This preview has ended: start it again from the workspace.")
+        preview.last_seen = self._clock()
+        return preview
+
+    async def expire(self) -> None:
+        """Stop previews nobody looks at any more, or nobody used for a while."""
+        now = self._clock()
+        for preview in list(self._previews.values()):
+            idle = now - preview.last_seen >= IDLE
+            abandoned = preview.alone_since is not None and now - preview.alone_since >= LAST_VIEWER_GRACE
+            if idle or abandoned:
+                await self._stop(preview.workspace_id)
+
+    async def stop_all(self) -> None:
+        for workspace_id in list(self._previews):
+            await self._stop(workspace_id)
+
+    async def _stop(self, workspace_id: UUID) -> None:
+        preview = self._previews.get(workspace_id)
+        if preview is None:
+            return
+        preview.cancel.cancel()
+        if preview.task is not None:
+            with contextlib.suppress(Exception):
+                await preview.task
+        self._forget(preview)
+
+    def _forget(self, preview: Preview) -> None:
+        if self._previews.get(preview.workspace_id) is preview:
+            del self._previews[preview.workspace_id]
+        for token in preview.tokens:
+            self._by_token.pop(token, None)
+        preview.tokens.clear()

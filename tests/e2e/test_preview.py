@@ -1,0 +1,47 @@
+"""Web previews: the express and react templates serve from the sandbox into the IDE's preview."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.test_ide import create_workspace, sign_in
+from tests.serving import Server
+
+pytestmark = pytest.mark.browser
+
+
+def test_the_express_template_serves_its_pages(page: Page, server: Server) -> None:
+    sign_in(page, server, "web@example.com")
+    create_workspace(page, "Web", "JavaScript (Node.js)", "Web server (Node.js, listens on PORT)")
+    page.get_by_test_id("preview").click()
+    frame = page.frame_locator("[data-testid=preview-frame]")
+    expect(frame.locator("h1")).to_have_text("Hello from Codeloft!")
+    frame.get_by_role("link", name="api/time").click()
+    expect(frame.locator("body")).to_contain_text('"now"')
+    address = page.get_by_test_id("preview-frame").get_attribute("src")
+    assert address is not None and address.startswith("/preview/")
+    answer = httpx.get(server.base_url + address)  # no cookie needed, but a sandboxed document
+    assert answer.status_code == 200 and "sandbox" in answer.headers["content-security-policy"]
+    assert "set-cookie" not in answer.headers
+    page.get_by_test_id("preview-stop").click()
+    ended = httpx.get(server.base_url + address)
+    assert ended.status_code == 404 and "This preview has ended" in ended.text
+
+
+def test_the_react_template_runs_its_component(page: Page, server: Server) -> None:
+    sign_in(page, server, "react@example.com")
+    create_workspace(page, "Reactive", "JavaScript (Node.js)", "React page (no build step)")
+    page.get_by_test_id("preview").click()
+    frame = page.frame_locator("[data-testid=preview-frame]")
+    button = frame.get_by_role("button")
+    expect(button).to_have_text("Clicked 0 times")
+    button.click()
+    expect(button).to_have_text("Clicked 1 times")
+    page.get_by_test_id("preview-close").click()
+
+
+def test_a_made_up_preview_address_shows_nothing(server: Server) -> None:
+    answer = httpx.get(f"{server.base_url}/preview/not-a-token/")
+    assert answer.status_code == 404 and "This preview has ended" in answer.text

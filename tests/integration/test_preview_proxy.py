@@ -1,0 +1,91 @@
+"""The preview proxy over HTTP: viewers only, and a link planted in place of the socket is never
+followed to a socket of the host."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.serving import Server, link_in, start_server
+
+pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
+
+SERVER_JS = b"""require("http").createServer((req, res) => res.end("preview says " + req.url))
+  .listen(process.env.PORT);
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running = start_server(tmp_path_factory.mktemp("previews"))
+    yield running
+    running.stop()
+
+
+def user(server: Server, email: str) -> tuple[httpx.Client, dict[str, str]]:
+    client = httpx.Client(base_url=server.base_url, timeout=30)
+    client.get(link_in(server.cli("user", "add", email).stdout))
+    return client, {"X-CSRF-Token": client.get("/api/v1/session").json()["csrf_token"]}
+
+
+def workspace_with(client: httpx.Client, headers: dict[str, str], files: dict[str, bytes]) -> str:
+    workspace = client.post("/api/v1/workspaces", json={"name": "w", "language": "javascript"}, headers=headers).json()
+    for path, data in files.items():
+        client.put(f"/api/v1/workspaces/{workspace['id']}/files/{path}", content=data, headers=headers)
+    return str(workspace["id"])
+
+
+def test_a_preview_answers_through_its_address_only(server: Server) -> None:
+    ann, headers = user(server, "ann@example.com")
+    workspace = workspace_with(ann, headers, {"server.js": SERVER_JS})
+    started = ann.post(f"/api/v1/workspaces/{workspace}/preview", headers=headers)
+    assert started.status_code == 201 and started.json()["path"] == "server.js"
+    address = started.json()["address"]
+    answer = httpx.get(f"{server.base_url}{address}deep/path?x=1")
+    assert answer.text == "preview says /deep/path?x=1"
+    assert answer.headers["content-security-policy"].startswith("sandbox")
+    bob, bob_headers = user(server, "bob@example.com")
+    assert bob.post(f"/api/v1/workspaces/{workspace}/preview", headers=bob_headers).status_code == 404
+    assert ann.delete(f"/api/v1/workspaces/{workspace}/preview", headers=headers).status_code == 204
+    assert httpx.get(f"{server.base_url}{address}").status_code == 404
+
+
+def test_a_link_in_place_of_the_socket_is_never_followed(server: Server, tmp_path: Path) -> None:
+    secret_path = Path("/tmp") / f"codeloft-secret-{time.monotonic_ns()}.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(secret_path))
+    secret_path.chmod(0o777)
+    listener.listen()
+    reached: list[bool] = []
+
+    def answer_secret() -> None:
+        listener.settimeout(8)
+        try:
+            connection, _ = listener.accept()
+        except OSError:
+            return
+        reached.append(True)
+        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nSECRET")
+        connection.close()
+
+    threading.Thread(target=answer_secret, daemon=True).start()
+    planting = f"""const fs = require("fs");
+fs.symlinkSync({str(secret_path)!r}, process.env.PORT);
+setInterval(() => {{}}, 1000);
+""".encode()
+    ann, headers = user(server, "planter@example.com")
+    workspace = workspace_with(ann, headers, {"server.js": planting})
+    address = ann.post(f"/api/v1/workspaces/{workspace}/preview", headers=headers).json()["address"]
+    answer = httpx.get(f"{server.base_url}{address}", timeout=20)
+    assert answer.status_code == 502 and "SECRET" not in answer.text
+    assert reached == []
+    ann.delete(f"/api/v1/workspaces/{workspace}/preview", headers=headers)
+    listener.close()
+    secret_path.unlink()

@@ -1,0 +1,113 @@
+"""The preview's reverse proxy: `/preview/<viewer token>/<path>` to the web server in the sandbox.
+
+The address carries a per-viewer token instead of the session cookie, and every answer is served as
+a sandboxed document (an opaque origin), so a previewed page can neither read Codeloft's cookies nor
+act on Codeloft as its viewer. The host connects to the sandbox's socket only through a file
+descriptor checked to be a socket: a symbolic link planted in its place is never followed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import stat
+from uuid import UUID
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field
+
+from domain.errors import NotFound
+from ui.api.deps import CallerDep
+from ui.context import services
+
+router = APIRouter()
+
+SANDBOX_POLICY = "sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads"
+DROP_REQUEST = {"host", "cookie", "authorization", "connection", "content-length", "x-csrf-token"}
+DROP_RESPONSE = {
+    "set-cookie", "connection", "keep-alive", "transfer-encoding", "content-encoding", "content-length",
+    "content-security-policy",
+}  # fmt: skip
+MAX_BODY = 10 * 1024 * 1024
+STARTUP_POLLS = 50
+
+
+class PreviewOut(BaseModel):
+    path: str = Field(description="The file serving the preview")
+    address: str = Field(description="Where the preview answers; the address itself grants access to it")
+
+
+@router.post("/api/v1/workspaces/{workspace_id}/preview", status_code=201, tags=["runs"])
+async def start_preview(workspace_id: UUID, caller: CallerDep) -> PreviewOut:
+    """Start (or restart) the workspace's web server in the sandbox; `PORT` is a Unix socket path."""
+    previews = services().previews
+    preview = await previews.start(caller.actor, workspace_id)
+    token = await previews.view(caller.actor, workspace_id)
+    return PreviewOut(path=preview.path, address=f"/preview/{token}/")
+
+
+@router.delete("/api/v1/workspaces/{workspace_id}/preview", status_code=204, tags=["runs"])
+async def stop_preview(workspace_id: UUID, caller: CallerDep) -> Response:
+    await services().previews.stop(caller.actor, workspace_id)
+    return Response(status_code=204)
+
+
+def page(status: int, message: str) -> HTMLResponse:
+    return HTMLResponse(
+        f"<!doctype html><meta charset=utf-8><p style='font-family:sans-serif'>{message}</p>",
+        status_code=status,
+        headers={"Content-Security-Policy": SANDBOX_POLICY, "Cache-Control": "no-store"},
+    )
+
+
+def open_socket(path: str) -> int | None:
+    """A descriptor of the socket at `path`, or None: never a link, never anything but a socket."""
+    try:
+        fd = os.open(path, os.O_PATH | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return fd
+
+
+@router.api_route(
+    "/preview/{token}/{path:path}",
+    methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    include_in_schema=False,
+)
+async def proxy(token: str, path: str, request: Request) -> Response:
+    try:
+        preview = services().previews.resolve(token)
+    except NotFound as error:
+        return page(404, error.message)
+    fd = open_socket(preview.socket)
+    for _ in range(STARTUP_POLLS):  # a server that has just been started needs a moment to listen
+        if fd is not None or not preview.running:
+            break
+        await asyncio.sleep(0.1)
+        fd = open_socket(preview.socket)
+    if fd is None:
+        return page(502, "The preview's server is not listening yet: reload in a moment, or check its output.")
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        os.close(fd)
+        return page(413, "That request is too large for the preview.")
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in DROP_REQUEST}
+    try:
+        transport = httpx.AsyncHTTPTransport(uds=f"/proc/self/fd/{fd}")
+        async with httpx.AsyncClient(transport=transport, base_url="http://preview", timeout=30) as client:
+            upstream = await client.request(
+                request.method, "/" + path, params=request.query_params, headers=headers, content=body
+            )
+    except httpx.HTTPError as error:
+        return page(502, f"The preview's server did not answer ({type(error).__name__}).")
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    kept = {k: v for k, v in upstream.headers.items() if k.lower() not in DROP_RESPONSE}
+    kept["Content-Security-Policy"] = SANDBOX_POLICY
+    return Response(content=upstream.content, status_code=upstream.status_code, headers=kept)
