@@ -1,0 +1,134 @@
+"""Preview lifecycle on fakes: who may start and view, and when a preview stops by itself."""
+
+from __future__ import annotations
+
+import asyncio
+from uuid import UUID
+
+import pytest
+
+from domain.access import Actor
+from domain.accounts import AccountService
+from domain.errors import InvalidInput, NotFound
+from domain.files import FileService
+from domain.gate import WorkspaceGate
+from domain.previews import IDLE, LAST_VIEWER_GRACE, PreviewService
+from domain.runs import Executor
+from domain.sandbox import Cancellation, SandboxRequest, SandboxResult
+from domain.workspaces import WorkspaceService
+from tests.conftest import FrozenClock
+from tests.unit.fakes import FakeArtifacts, FakeCache, FakeQueue, FakeUnitOfWork, Store
+
+
+class ServingRunner:
+    """Serves until cancelled, like a web server."""
+
+    name = "bubblewrap"
+
+    def __init__(self) -> None:
+        self.requests: list[SandboxRequest] = []
+
+    async def execute(self, request: SandboxRequest, *, on_output=None, cancel: Cancellation | None = None):
+        self.requests.append(request)
+        stopped = asyncio.Event()
+        assert cancel is not None
+        cancel.on_cancel(stopped.set)
+        await stopped.wait()
+        return SandboxResult(
+            exit_code=None, signal=9, stdout=b"", stderr=b"", truncated=False, cpu_ms=1, wall_ms=1, memory_kb=1
+        )
+
+    async def version(self, argv: list[str]) -> str:
+        return "test"
+
+
+@pytest.fixture
+def serving() -> ServingRunner:
+    return ServingRunner()
+
+
+@pytest.fixture
+def previews(store: Store, clock: FrozenClock, gate: WorkspaceGate, cache: FakeCache, serving: ServingRunner):
+    executor = Executor(runner=serving, cache=cache, artifacts=FakeArtifacts(), queue=FakeQueue())
+    return PreviewService(uow=lambda: FakeUnitOfWork(store), clock=clock, gate=gate, executor=executor, folder="/p")
+
+
+@pytest.fixture
+async def owner(accounts: AccountService) -> Actor:
+    return Actor((await accounts.add_local_user("web@example.com")).id)
+
+
+@pytest.fixture
+async def web(workspaces: WorkspaceService, files: FileService, owner: Actor) -> UUID:
+    workspace = await workspaces.create(owner, name="web", language="javascript")
+    await files.write(owner, workspace.id, "server.js", b"server")
+    await files.write(owner, workspace.id, "app.js", b"client side")
+    return workspace.id
+
+
+async def test_the_server_file_serves_on_a_socket_in_its_own_folder(previews, serving, owner, web) -> None:
+    preview = await previews.start(owner, web)
+    await asyncio.sleep(0)
+    assert preview.path == "server.js" and preview.running
+    (request,) = serving.requests
+    assert request.serve_folder == preview.folder and preview.folder.startswith("/p/")
+    assert request.argv[-1] == "./server.js"
+    await previews.stop(owner, web)
+    assert previews.current(web) is None
+
+
+async def test_viewers_need_read_access_and_tokens_end_with_the_preview(previews, accounts, owner, web) -> None:
+    await previews.start(owner, web)
+    token = await previews.view(owner, web)
+    assert previews.resolve(token).workspace_id == web
+    stranger = Actor((await accounts.add_local_user("stranger@example.com")).id)
+    with pytest.raises(NotFound):
+        await previews.view(stranger, web)
+    with pytest.raises(NotFound):
+        await previews.start(stranger, web)
+    await previews.stop(owner, web)
+    with pytest.raises(NotFound, match="has ended"):
+        previews.resolve(token)
+
+
+async def test_it_stops_when_the_last_viewer_has_left(previews, clock: FrozenClock, owner, web) -> None:
+    await previews.start(owner, web)
+    first, second = await previews.view(owner, web), await previews.view(owner, web)
+    previews.leave(first)
+    clock.advance(seconds=LAST_VIEWER_GRACE.total_seconds() + 1)
+    await previews.expire()
+    assert previews.current(web) is not None  # one viewer is still there
+    previews.leave(second)
+    await previews.expire()
+    assert previews.current(web) is not None  # a reload gets a moment to come back
+    clock.advance(seconds=LAST_VIEWER_GRACE.total_seconds())
+    await previews.expire()
+    assert previews.current(web) is None
+
+
+async def test_it_stops_when_nobody_used_it_for_a_while(previews, clock: FrozenClock, owner, web) -> None:
+    await previews.start(owner, web)
+    token = await previews.view(owner, web)
+    clock.advance(seconds=IDLE.total_seconds() - 1)
+    previews.resolve(token)  # a request counts as use
+    clock.advance(seconds=IDLE.total_seconds() - 1)
+    await previews.expire()
+    assert previews.current(web) is not None
+    clock.advance(seconds=2)
+    await previews.expire()
+    assert previews.current(web) is None
+
+
+async def test_starting_again_replaces_the_running_server(previews, serving, owner, web) -> None:
+    first = await previews.start(owner, web)
+    second = await previews.start(owner, web)
+    await asyncio.sleep(0)
+    assert not first.running and second.running and len(serving.requests) == 2
+    await previews.stop_all()
+
+
+async def test_compiled_languages_are_not_served(previews, workspaces, files, owner) -> None:
+    workspace = await workspaces.create(owner, name="native", language="cpp")
+    await files.write(owner, workspace.id, "main.cpp", b"int main(){}")
+    with pytest.raises(InvalidInput, match="Python or JavaScript"):
+        await previews.start(owner, workspace.id)
