@@ -128,3 +128,11 @@ def test_serve_creates_everything_in_an_empty_data_dir(tmp_path: Path) -> None:
         assert restarted.link != server.link
     finally:
         restarted.stop()
+
+
+def test_the_local_runner_is_refused_once_several_people_can_sign_in(env: dict[str, str]) -> None:
+    assert codeloft("user", "add", "second@example.com", env=env).returncode == 0  # the owner makes two
+    result = codeloft("serve", env={**env, "CODELOFT_RUNNER": "local"}, timeout=60)
+    assert result.returncode == 2
+    assert "local runner does not isolate user code" in result.stderr
+    no_traceback(result)
