@@ -20,6 +20,7 @@ from domain.sandbox import Cancellation, RunLimits, SandboxRequest, Stop
 from persistence.cache import MemoryCache
 from runners.artifacts import DiskArtifactStore
 from runners.queue import InProcessQueue
+from tests.integration.programs import EACH_LANGUAGE
 
 docker = pytest.importorskip("docker", reason="the docker SDK is not installed")
 from runners.docker import LABEL, DockerRunner  # noqa: E402
@@ -76,32 +77,7 @@ async def test_hello_and_stdin(executor: Executor) -> None:
     assert outcome.memory_kb and outcome.time_ms is not None
 
 
-@pytest.mark.parametrize(
-    ("files", "main", "expected"),
-    [
-        ({"main.py": b"print(sum(range(10)))\n"}, "main.py", "45\n"),
-        ({"index.js": b"console.log([1,2,3].map(x => x * 2).join(','))\n"}, "index.js", "2,4,6\n"),
-        (
-            {
-                "main.cpp": b'#include "g.hpp"\n#include <cstdio>\nint main(){std::printf("%d\\n", g());}\n',
-                "g.hpp": b"int g();\n",
-                "g.cpp": b'#include "g.hpp"\nint g(){return 7;}\n',
-            },
-            "main.cpp",
-            "7\n",
-        ),
-        (
-            {
-                "src/app/Main.java": b"package app;\npublic class Main { public static void main(String[] a) "
-                b"{ System.out.println(Helper.twice(21)); } }\n",
-                "src/app/Helper.java": b"package app;\nclass Helper { static int twice(int x) { return 2 * x; } }\n",
-            },
-            "src/app/Main.java",
-            "42\n",
-        ),
-    ],
-    ids=["python", "javascript", "cpp", "java"],
-)
+@EACH_LANGUAGE
 async def test_each_language_runs(executor: Executor, files: dict[str, bytes], main: str, expected: str) -> None:
     outcome = await executor.run_files(files, main, limits=RunLimits(wall_seconds=20))
     assert (outcome.status, outcome.stdout) == ("success", expected), outcome

@@ -18,6 +18,7 @@ from persistence.cache import MemoryCache
 from runners.artifacts import DiskArtifactStore
 from runners.bubblewrap import FIRST_UID, BubblewrapRunner
 from runners.queue import InProcessQueue
+from tests.integration.programs import EACH_LANGUAGE
 
 pytestmark = pytest.mark.skipif(not BubblewrapRunner.usable(), reason="bubblewrap is not installed")
 
@@ -209,32 +210,7 @@ async def test_unchanged_cpp_is_not_compiled_twice(executor: Executor) -> None:
     assert (first.compile_cached, second.compile_cached) == (False, True)
 
 
-@pytest.mark.parametrize(
-    ("files", "main", "expected"),
-    [
-        ({"main.py": b"print(sum(range(10)))\n"}, "main.py", "45\n"),
-        ({"index.js": b"console.log([1,2,3].map(x => x * 2).join(','))\n"}, "index.js", "2,4,6\n"),
-        (
-            {
-                "main.cpp": b'#include "g.hpp"\n#include <cstdio>\nint main(){std::printf("%d\\n", g());}\n',
-                "g.hpp": b"int g();\n",
-                "g.cpp": b'#include "g.hpp"\nint g(){return 7;}\n',
-            },
-            "main.cpp",
-            "7\n",
-        ),
-        (
-            {
-                "src/app/Main.java": b"package app;\npublic class Main { public static void main(String[] a) "
-                b"{ System.out.println(Helper.twice(21)); } }\n",
-                "src/app/Helper.java": b"package app;\nclass Helper { static int twice(int x) { return 2 * x; } }\n",
-            },
-            "src/app/Main.java",
-            "42\n",
-        ),
-    ],
-    ids=["python", "javascript", "cpp", "java"],
-)
+@EACH_LANGUAGE
 async def test_each_language_runs(executor: Executor, files: dict[str, bytes], main: str, expected: str) -> None:
     outcome = await executor.run_files(files, main, limits=RunLimits(wall_seconds=20))
     assert (outcome.status, outcome.stdout) == ("success", expected), outcome
