@@ -129,3 +129,7 @@ class Runner(Protocol):
     async def version(self, argv: list[str]) -> str:
         """What a toolchain's version command prints, run inside the sandbox (for cache keys)."""
         ...
+
+    async def close(self) -> None:
+        """Let go of whatever the sandbox holds (waiting sandboxes, connections)."""
+        ...

@@ -8,14 +8,20 @@ import tarfile
 
 
 def tar_of(files: dict[str, bytes]) -> bytes:
+    return tar_of_members({path: (data, 0o644) for path, data in files.items()})
+
+
+def tar_of_members(files: dict[str, tuple[bytes, int]]) -> bytes:
+    """Regular files only (with their permission bits), no folders, links or owners."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
         for path in sorted(files):
+            data, mode = files[path]
             info = tarfile.TarInfo(path)
-            info.size = len(files[path])
-            info.mode = 0o644
+            info.size = len(data)
+            info.mode = mode
             info.mtime = 0
-            archive.addfile(info, io.BytesIO(files[path]))
+            archive.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
 
 

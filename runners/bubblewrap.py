@@ -8,14 +8,15 @@ import asyncio
 import contextlib
 import glob
 import os
+import shlex
 import shutil
 from dataclasses import dataclass, field
 
 from domain.sandbox import SERVE_SOCKET, Cancellation, OutputSink, RunLimits, SandboxRequest, SandboxResult
 from runners import reaper
-from runners.archive import archive_members, memory_file, tar_of
+from runners.archive import archive_members, memory_file, tar_of, tar_of_members
 from runners.cgroups import RunCgroup, available
-from runners.supervise import Launch, rlimit_prefix, supervise
+from runners.supervise import Launch, Spawned, rlimit_prefix, spawn, supervise
 
 SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
 INPUT = "/.codeloft/in.tar"
@@ -87,10 +88,32 @@ def _serve_folder(path: str, uid: int | None) -> None:
         os.chown(path, uid, uid)
 
 
+# A waiting sandbox reads its job from stdin: the files under work/, the command line (shell-quoted)
+# and the program's stdin under tmp/.codeloft/; then it becomes the program.
+WAITING = 'tar -xmf - -C / && cd /work && eval "set -- $(cat /tmp/.codeloft/argv)" && exec "$@" < /tmp/.codeloft/stdin'
+
+
+def job_archive(request: SandboxRequest) -> bytes:
+    """What a waiting sandbox is handed: its files, command line and stdin, as one tar stream."""
+    files = {f"work/{path}": (data, 0o644) for path, data in request.files.items()}
+    if request.extra_archive is not None:
+        files.update({f"work/{path}": member for path, member in archive_members(request.extra_archive).items()})
+    files["tmp/.codeloft/argv"] = (shlex.join(request.argv).encode(), 0o644)
+    files["tmp/.codeloft/stdin"] = (request.stdin, 0o644)
+    return tar_of_members(files)
+
+
+@dataclass
+class Waiting:
+    uid: int
+    launch: Launch
+    spawned: Spawned
+
+
 class BubblewrapRunner:
     name = "bubblewrap"
 
-    def __init__(self, *, slots: int = 64, bwrap: str | None = None) -> None:
+    def __init__(self, *, slots: int = 64, warm: int = 2, bwrap: str | None = None) -> None:
         self._bwrap = bwrap or shutil.which("bwrap") or "bwrap"
         reaper.become_subreaper()
         self._mounts = read_only_mounts()
@@ -99,6 +122,8 @@ class BubblewrapRunner:
         self._uids: asyncio.Queue[int] = asyncio.Queue()
         for offset in range(slots):
             self._uids.put_nowait(FIRST_UID + offset)
+        self._pool: list[Waiting] = []
+        self._pool_size = warm
 
     @staticmethod
     def usable() -> bool:
@@ -131,9 +156,77 @@ class BubblewrapRunner:
             return [*argv, *request.argv]
         return [*argv, "/bin/sh", "-c", inputs.script, "sandbox", *request.argv]
 
+    # --- the warm pool -------------------------------------------------------------------------
+    # A few sandboxes wait ready-made (namespaces, mounts, cgroups and limits in place) for the next
+    # run with the default limits, which then only hands them its files: most of a sandbox's start-up
+    # cost is paid before anybody waits for it. Each waits in its own cgroup as its own uid and
+    # serves exactly one run.
+
+    def _pool_fits(self, request: SandboxRequest) -> bool:
+        return (
+            self._pool_size > 0
+            and request.limits == RunLimits()
+            and request.collect is None
+            and request.serve_folder is None
+        )
+
+    def _start_waiting(self) -> None:
+        while len(self._pool) < self._pool_size and not self._uids.empty():
+            uid = self._uids.get_nowait()
+            cgroup = None
+            try:
+                limits = RunLimits()
+                if self._cgroups:
+                    cgroup = RunCgroup(memory_bytes=limits.memory_mb * 1024 * 1024, processes=limits.processes)
+                launch = Launch(
+                    argv=self._argv(SandboxRequest(files={}, argv=[], limits=limits), uid, Inputs(script=WAITING)),
+                    limits=limits,
+                    env={"PATH": "/usr/bin:/bin"},
+                    cgroup=cgroup,
+                )
+                self._pool.append(Waiting(uid=uid, launch=launch, spawned=spawn(launch, job_pipe=True)))
+            except (OSError, ValueError):
+                if cgroup is not None:
+                    cgroup.close()
+                self._uids.put_nowait(uid)
+                return
+
+    async def _run_waiting(
+        self, waiting: Waiting, request: SandboxRequest, on_output: OutputSink | None, cancel: Cancellation | None
+    ) -> SandboxResult:
+        job = job_archive(request)
+        try:
+            return await supervise(waiting.launch, on_output=on_output, cancel=cancel, spawned=waiting.spawned, job=job)
+        finally:
+            if waiting.launch.cgroup is not None:
+                await asyncio.to_thread(waiting.launch.cgroup.close)
+            self._uids.put_nowait(waiting.uid)
+            # the next one gets ready after this answer has gone out
+            asyncio.get_running_loop().call_later(0.01, self._start_waiting)
+
+    async def close(self) -> None:
+        """Stop the waiting sandboxes (they would also die with this process)."""
+        self._pool_size = 0
+        while self._pool:
+            waiting = self._pool.pop()
+            with contextlib.suppress(OSError):
+                os.killpg(waiting.spawned.process.pid, 9)
+            if waiting.spawned.job is not None:
+                with contextlib.suppress(OSError):
+                    os.close(waiting.spawned.job)
+            await asyncio.to_thread(os.waitpid, waiting.spawned.process.pid, 0)
+            reaper.untrack(waiting.spawned.process.pid)
+            if waiting.launch.cgroup is not None:
+                await asyncio.to_thread(waiting.launch.cgroup.close)
+            self._uids.put_nowait(waiting.uid)
+
     async def execute(
         self, request: SandboxRequest, *, on_output: OutputSink | None = None, cancel: Cancellation | None = None
     ) -> SandboxResult:
+        if self._pool_fits(request):
+            self._start_waiting()
+            if self._pool:
+                return await self._run_waiting(self._pool.pop(0), request, on_output, cancel)
         uid = await self._uids.get()
         inputs = Inputs.of(request)
         stdin = memory_file("stdin", request.stdin)

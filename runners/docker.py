@@ -150,6 +150,10 @@ class DockerRunner:
                 time.sleep(0.2)  # podman may still be reaping it: once more
                 self._api.remove_container(container, force=True)
 
+    async def close(self) -> None:
+        self._api.close()
+        self._stream_api.close()
+
     async def version(self, argv: list[str]) -> str:
         result = await self.execute(
             SandboxRequest(files={}, argv=argv, limits=RunLimits(cpu_seconds=10, wall_seconds=20, memory_mb=512))

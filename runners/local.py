@@ -72,3 +72,6 @@ class LocalRunner:
         )
         text = (result.stdout + result.stderr).decode("utf-8", errors="replace").strip()
         return text.splitlines()[0] if text else "unknown"
+
+    async def close(self) -> None:
+        return None

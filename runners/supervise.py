@@ -69,21 +69,86 @@ def rlimit_prefix(limits: RunLimits, *, nproc: bool) -> list[str]:
     return ["prlimit", *parts, "--"]
 
 
-async def supervise(launch: Launch, *, on_output: OutputSink | None, cancel: Cancellation | None) -> SandboxResult:
+@dataclass
+class Spawned:
+    """A started command, already in its cgroups; `job` is the write end of its stdin for a pooled
+    sandbox that waits for its work."""
+
+    process: subprocess.Popen[bytes]
+    job: int | None = None
+
+
+def spawn(launch: Launch, *, job_pipe: bool = False) -> Spawned:
+    """Start the command behind the gate, put it in its cgroups, then let it go."""
+    job_read = job_write = None
+    stdin_path, pass_fds = launch.stdin_path, tuple(launch.pass_fds)
+    if job_pipe:
+        job_read, job_write = os.pipe()
+        stdin_path, pass_fds = f"/proc/self/fd/{job_read}", (*pass_fds, job_read)
+    try:
+        process = subprocess.Popen(  # noqa: S603 - a fixed command line; Popen returns at once
+            [*GATE, stdin_path, *launch.argv],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            pass_fds=pass_fds,
+            env=launch.env,
+            cwd=launch.cwd,
+            start_new_session=True,
+            close_fds=True,
+        )
+    finally:
+        if job_read is not None:
+            os.close(job_read)
+    reaper.track(process.pid)
+    try:
+        if launch.cgroup is not None:
+            launch.cgroup.add(process.pid)
+        assert process.stdin is not None
+        process.stdin.write(b"go\n")
+        process.stdin.close()
+    except (OSError, ValueError):
+        _kill(process.pid, launch.cgroup)
+        os.waitpid(process.pid, 0)
+        reaper.untrack(process.pid)
+        if job_write is not None:
+            os.close(job_write)
+        raise
+    return Spawned(process=process, job=job_write)
+
+
+def _send(fd: int, data: bytes) -> None:
+    try:
+        view, offset = memoryview(data), 0
+        while offset < len(data):
+            offset += os.write(fd, view[offset:])
+    except OSError:
+        pass  # the sandbox is gone already; supervision reports what happened
+    finally:
+        os.close(fd)
+
+
+async def supervise(
+    launch: Launch,
+    *,
+    on_output: OutputSink | None,
+    cancel: Cancellation | None,
+    spawned: Spawned | None = None,
+    job: bytes | None = None,
+) -> SandboxResult:
+    """Watch a command to its end; `spawned` (with its `job`) is a pooled sandbox handed its work now."""
     limits = launch.limits
     started = time.monotonic()
-    process = subprocess.Popen(  # noqa: S603, ASYNC220 - a fixed command line; Popen returns at once
-        [*GATE, launch.stdin_path, *launch.argv],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        pass_fds=tuple(launch.pass_fds),
-        env=launch.env,
-        cwd=launch.cwd,
-        start_new_session=True,
-        close_fds=True,
-    )
-    reaper.track(process.pid)
+    if spawned is None:
+        try:
+            spawned = spawn(launch)
+        except (OSError, ValueError) as error:
+            return SandboxResult.failure(
+                f"could not start the sandbox: {error}", wall_ms=int((time.monotonic() - started) * 1000)
+            )
+    process = spawned.process
+    if spawned.job is not None:
+        asyncio.get_running_loop().run_in_executor(None, _send, spawned.job, job or b"")
     stopped: list[Stop] = []
 
     def stop(reason: Stop) -> None:
@@ -91,20 +156,7 @@ async def supervise(launch: Launch, *, on_output: OutputSink | None, cancel: Can
             stopped.append(reason)
         _kill(process.pid, launch.cgroup)
 
-    try:
-        if launch.cgroup is not None:
-            launch.cgroup.add(process.pid)
-        assert process.stdin is not None and process.stdout is not None and process.stderr is not None
-        process.stdin.write(b"go\n")
-        process.stdin.close()
-    except (OSError, ValueError) as error:
-        _kill(process.pid, launch.cgroup)
-        await asyncio.to_thread(os.waitpid, process.pid, 0)
-        reaper.untrack(process.pid)
-        return SandboxResult.failure(
-            f"could not start the sandbox: {error}", wall_ms=int((time.monotonic() - started) * 1000)
-        )
-
+    assert process.stdout is not None and process.stderr is not None
     loop = asyncio.get_running_loop()
     cap = COLLECT_LIMIT if launch.collect else limits.output_bytes
     out = _Stream("stdout", cap, None if launch.collect else on_output, lambda: stop(Stop.OUTPUT))
@@ -131,13 +183,13 @@ async def supervise(launch: Launch, *, on_output: OutputSink | None, cancel: Can
     reaper.untrack(process.pid)
     wall_ms = int((time.monotonic() - started) * 1000)
     if launch.cgroup is not None:
-        launch.cgroup.kill_all()  # nothing outlives the run
+        await asyncio.to_thread(launch.cgroup.kill_all)  # nothing outlives the run
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
     if launch.cgroup is not None:
         # Every process of the run has exited (the group is empty); only their zombies remain to reap,
         # which need not hold up the answer.
-        reaper.reap_now()
+        asyncio.get_running_loop().call_soon(reaper.reap_now)
         asyncio.get_running_loop().call_later(0.05, reaper.reap_now)
         asyncio.get_running_loop().call_later(0.5, reaper.reap_now)
     else:

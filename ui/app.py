@@ -117,6 +117,8 @@ async def build_services(settings: Settings, *, runner: Runner | None = None) ->
         return report
 
     async def close() -> None:
+        await previews.stop_all()
+        await run_executor.runner.close()
         if isinstance(cache, RedisCache):
             await cache.close()
         await engine.dispose()
@@ -218,7 +220,6 @@ def serve(settings: Settings) -> None:
         print(f"Open this one-time sign-in link (valid 24 hours):\n    {link}", flush=True)
 
     async def stop() -> None:
-        await context.services().previews.stop_all()
         await context.services().close()
         context.install(None)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
@@ -26,7 +28,9 @@ def test_the_express_template_serves_its_pages(page: Page, server: Server) -> No
     assert answer.status_code == 200 and "sandbox" in answer.headers["content-security-policy"]
     assert "set-cookie" not in answer.headers
     page.get_by_test_id("preview-stop").click()
-    ended = httpx.get(server.base_url + address)
+    deadline = time.monotonic() + 10
+    while (ended := httpx.get(server.base_url + address)).status_code != 404 and time.monotonic() < deadline:
+        time.sleep(0.2)  # the click returns before the server has been stopped
     assert ended.status_code == 404 and "This preview has ended" in ended.text
 
 

@@ -214,3 +214,33 @@ async def test_unchanged_cpp_is_not_compiled_twice(executor: Executor) -> None:
 async def test_each_language_runs(executor: Executor, files: dict[str, bytes], main: str, expected: str) -> None:
     outcome = await executor.run_files(files, main, limits=RunLimits(wall_seconds=20))
     assert (outcome.status, outcome.stdout) == ("success", expected), outcome
+
+
+async def test_the_warm_pool_runs_default_limit_programs_alike(tmp_path: Path) -> None:
+    runner = BubblewrapRunner(warm=1)
+    pooled = Executor(
+        runner=runner, cache=MemoryCache(), artifacts=DiskArtifactStore(tmp_path / "a"), queue=InProcessQueue(2)
+    )
+    try:
+        first = await pooled.run_files({"main.py": b"print('hi', input())"}, "main.py", limits=RunLimits(), stdin="A")
+        await asyncio.sleep(0.3)  # the pool refills
+        assert len(runner._pool) == 1
+        cpp = {"main.cpp": b'#include <cstdio>\nint main(){std::puts("warm");}\n'}
+        built = await pooled.run_files(cpp, "main.cpp", limits=RunLimits())
+        again = await pooled.run_files(cpp, "main.cpp", limits=RunLimits())  # the build goes in with the files
+        leaver = await pooled.run_files(
+            {"main.py": b"import subprocess\nsubprocess.Popen(['sleep', '100'], start_new_session=True)\n"},
+            "main.py",
+            limits=RunLimits(),
+        )
+        quoted = await pooled.run_files(
+            {"main.py": b"import sys\nprint(sys.argv)", "it's $(odd).py": b""}, "main.py", limits=RunLimits()
+        )
+    finally:
+        await runner.close()
+    assert (first.status, first.stdout) == ("success", "hi A\n")
+    assert built.stdout == again.stdout == "warm\n" and again.compile_cached
+    assert leaver.status == "success"
+    assert quoted.stdout == "['./main.py']\n"
+    await asyncio.sleep(0.3)
+    assert sandbox_processes() == []  # neither the run's leftovers nor the waiting sandboxes
