@@ -53,13 +53,26 @@ def _children() -> list[tuple[int, str]]:
     return found
 
 
+def _sandbox_init(pid: int) -> bool:
+    """True for a process that is pid 1 of a pid namespace of its own: a sandbox's init, never one
+    of this process's own children (an asyncio subprocess must keep its exit status for its owner)."""
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("NSpid:"):
+                    return len(line.split()) > 2
+    except OSError:
+        return False
+    return False
+
+
 def settle(seconds: float = 2.0) -> None:
     """Reap orphaned children until none is left running or dead, or the time is up."""
     if not _enabled:
         return
     deadline = time.monotonic() + seconds
     while True:
-        orphans = [(pid, state) for pid, state in _children() if pid not in _tracked]
+        orphans = [(pid, state) for pid, state in _children() if pid not in _tracked and _sandbox_init(pid)]
         for pid, state in orphans:
             if state == "Z":
                 with contextlib.suppress(ChildProcessError):
@@ -74,6 +87,6 @@ def reap_now() -> None:
     if not _enabled:
         return
     for pid, state in _children():
-        if state == "Z" and pid not in _tracked:
+        if state == "Z" and pid not in _tracked and _sandbox_init(pid):
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)
