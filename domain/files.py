@@ -195,15 +195,7 @@ class FileService:
             await uow.workspaces.touch_updated(workspace_id, at=now)
             await uow.commit()
         await self._gate.forget(workspace_id)
-        info = FileInfo(
-            path=target,
-            size_bytes=stored.size_bytes,
-            content_hash=stored.content_hash,
-            mime_type=stored.mime_type,
-            is_binary=stored.is_binary,
-            updated_at=now,
-        )
-        return SavedFile(info=info, created=existing is None)
+        return SavedFile(info=info_of(new_file(workspace_id, target, stored, now)), created=existing is None)
 
     async def create_folder(self, actor: Actor, workspace_id: UUID, path: str) -> FileInfo:
         target = WorkspacePath(path).value

@@ -1,8 +1,25 @@
-"""Small programs every sandbox must run alike (shared by the bubblewrap and docker tests)."""
+"""What the bubblewrap and docker sandbox tests share: small programs every sandbox must run alike,
+and the helpers to run them."""
 
 from __future__ import annotations
 
 import pytest
+
+from domain.runs import Executor, Outcome
+from domain.sandbox import RunLimits
+
+MARGIN_S = 1.5
+"""How much longer than its limit a stopped program may take to be reported."""
+FAST = RunLimits(cpu_seconds=1, wall_seconds=3)
+
+
+async def python(executor: Executor, source: str, limits: RunLimits = FAST, stdin: str = "") -> Outcome:
+    return await executor.run_files({"main.py": source.encode()}, "main.py", limits=limits, stdin=stdin)
+
+
+def assert_within(outcome: Outcome, seconds: float) -> None:
+    assert outcome.wall_ms is not None and outcome.wall_ms <= (seconds + MARGIN_S) * 1000, outcome
+
 
 EACH_LANGUAGE = pytest.mark.parametrize(
     ("files", "main", "expected"),

@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 
 from domain.errors import Unavailable
-from domain.runs import Executor, Outcome
+from domain.runs import Executor
 from domain.sandbox import Cancellation, RunLimits, SandboxRequest, Stop
 from persistence.cache import MemoryCache
 from runners.artifacts import DiskArtifactStore
 from runners.queue import InProcessQueue
-from tests.integration.programs import EACH_LANGUAGE
+from tests.integration.programs import EACH_LANGUAGE, FAST, assert_within, python
 
 docker = pytest.importorskip("docker", reason="the docker SDK is not installed")
 from runners.docker import LABEL, DockerRunner  # noqa: E402
@@ -30,9 +30,6 @@ pytestmark = pytest.mark.skipif(
     URL.startswith("unix://") and not os.path.exists(URL.removeprefix("unix://")),
     reason=f"no Docker API socket at {URL}: scripts/podman starts podman's",
 )
-
-MARGIN_S = 1.5
-FAST = RunLimits(cpu_seconds=1, wall_seconds=3)
 
 
 @pytest.fixture(scope="module")
@@ -61,14 +58,6 @@ def executor(runner: DockerRunner, tmp_path: Path) -> Executor:
     return Executor(
         runner=runner, cache=MemoryCache(), artifacts=DiskArtifactStore(tmp_path / "artifacts"), queue=InProcessQueue(4)
     )
-
-
-async def python(executor: Executor, source: str, limits: RunLimits = FAST, stdin: str = "") -> Outcome:
-    return await executor.run_files({"main.py": source.encode()}, "main.py", limits=limits, stdin=stdin)
-
-
-def assert_within(outcome: Outcome, seconds: float) -> None:
-    assert outcome.wall_ms is not None and outcome.wall_ms <= (seconds + MARGIN_S) * 1000, outcome
 
 
 async def test_hello_and_stdin(executor: Executor) -> None:

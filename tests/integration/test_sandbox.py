@@ -12,18 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from domain.runs import Executor, Outcome
+from domain.runs import Executor
 from domain.sandbox import RunLimits, SandboxRequest
 from persistence.cache import MemoryCache
 from runners.artifacts import DiskArtifactStore
 from runners.bubblewrap import FIRST_UID, BubblewrapRunner
 from runners.queue import InProcessQueue
-from tests.integration.programs import EACH_LANGUAGE
+from tests.integration.programs import EACH_LANGUAGE, FAST, assert_within, python
 
 pytestmark = pytest.mark.skipif(not BubblewrapRunner.usable(), reason="bubblewrap is not installed")
-
-MARGIN_S = 1.5
-FAST = RunLimits(cpu_seconds=1, wall_seconds=3)
 
 
 @pytest.fixture(scope="module")
@@ -50,14 +47,6 @@ def sandbox_processes() -> list[int]:
             if FIRST_UID <= uid < FIRST_UID + 1000:
                 alive.append(int(entry))
     return alive
-
-
-async def python(executor: Executor, source: str, limits: RunLimits = FAST, stdin: str = "") -> Outcome:
-    return await executor.run_files({"main.py": source.encode()}, "main.py", limits=limits, stdin=stdin)
-
-
-def assert_within(outcome: Outcome, seconds: float) -> None:
-    assert outcome.wall_ms is not None and outcome.wall_ms <= (seconds + MARGIN_S) * 1000, outcome
 
 
 async def test_hello_and_stdin(executor: Executor) -> None:
