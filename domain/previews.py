@@ -22,6 +22,7 @@ from domain.runs import Executor, Outcome, default_entry
 from domain.sandbox import SERVE_SOCKET, Cancellation, RunLimits
 from domain.toolchains import toolchain_for
 from domain.values import Language
+from domain.workspaces import run_entry
 
 PREVIEW_LIMITS = RunLimits(cpu_seconds=300, wall_seconds=1800)
 IDLE = timedelta(minutes=10)
@@ -78,7 +79,7 @@ class PreviewService:
             workspace = await self._gate.require(uow, actor, Action.RUN, workspace_id)
             stored = [f for f in await uow.files.list(workspace_id) if f.mime_type != FOLDER_MIME]
         files = {f.path: file_bytes(f) for f in stored}
-        main = path or server_entry(sorted(files), workspace.language)
+        main = path or run_entry(workspace) or server_entry(sorted(files), workspace.language)
         if main not in files:
             raise NotFound(f"There is no file {main} to serve.")
         toolchain = toolchain_for(main)

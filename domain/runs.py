@@ -13,7 +13,7 @@ from uuid import UUID
 
 from domain import cache_keys
 from domain.access import Action, Actor
-from domain.entities import FOLDER_MIME, CompilationJob, RunResult
+from domain.entities import FOLDER_MIME, CompilationJob, RunResult, Workspace
 from domain.errors import InvalidInput, NotFound
 from domain.files import decode_text, file_bytes
 from domain.gate import WorkspaceGate
@@ -30,6 +30,7 @@ from domain.sandbox import (
 )
 from domain.toolchains import BUILD_DIR, TOOLCHAINS, Toolchain, expand, toolchain_for
 from domain.values import Language, Reason, RunStatus, Tier
+from domain.workspaces import run_entry
 
 HISTORY_LENGTH = 20
 MAX_RECORDED_SOURCE_BYTES = 1024 * 1024
@@ -287,11 +288,39 @@ class Executor:
 
 
 class RunService:
-    def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock, gate: WorkspaceGate, executor: Executor) -> None:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        gate: WorkspaceGate,
+        executor: Executor,
+        defaults: RunLimits | None = None,
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._gate = gate
         self.executor = executor
+        self.defaults = defaults or RunLimits()
+        """The limits of a run that asks for none (CODELOFT_RUN_LIMITS); every plan allows at least these."""
+
+    def ceiling(self, tier: Tier) -> RunLimits:
+        """The most a run may ask for on this plan."""
+        return TIER_RUN_CEILINGS[tier].widest(self.defaults)
+
+    @staticmethod
+    def entry(workspace: Workspace, paths: Sequence[str]) -> str:
+        """What runs when the caller names no file: the workspace's entry point, or a main file found
+        by name."""
+        chosen = run_entry(workspace)
+        if chosen is None:
+            return default_entry(paths, workspace.language)
+        if chosen not in paths:
+            raise NotFound(
+                f"The entry point {chosen} (workspace settings) is not in the workspace any more: "
+                "choose another in the settings, or clear it to run the open file."
+            )
+        return chosen
 
     async def history(self, actor: Actor, workspace_id: UUID) -> Sequence[RunResult]:
         async with self._uow() as uow:
@@ -316,12 +345,12 @@ class RunService:
             owner = await uow.users.get(workspace.owner_id)
             stored = [f for f in await uow.files.list(workspace_id) if f.mime_type != FOLDER_MIME]
         files = {f.path: file_bytes(f) for f in stored}
-        main = path or default_entry(list(files), workspace.language)
+        main = path or self.entry(workspace, list(files))
         if main not in files:
             raise NotFound(f"There is no file {main} to run.")
         toolchain = toolchain_for(main)
-        ceiling = TIER_RUN_CEILINGS[owner.subscription_tier if owner else Tier.FREE]
-        run_limits = RunLimits().with_changes(**(limits or {})).within(ceiling)
+        ceiling = self.ceiling(owner.subscription_tier if owner else Tier.FREE)
+        run_limits = self.defaults.with_changes(**(limits or {})).within(ceiling)
         now = self._clock()
         compilation = CompilationJob(
             user_id=user_id,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Protocol
@@ -19,9 +19,29 @@ class RunLimits:
     output_bytes: int = 1024 * 1024  # stdout and stderr each
     file_size_mb: int = 10
 
+    @classmethod
+    def parse(cls, values: Mapping[str, object], *, where: str) -> RunLimits:
+        """Limits from a mapping of names to positive numbers (a setting, a request); anything else is
+        refused with one line naming `where` the value came from."""
+        changes: dict[str, float] = {}
+        for name, value in values.items():
+            if name not in LIMIT_NAMES:
+                raise InvalidInput(f"{where}: there is no run limit {name!r}; known are {', '.join(LIMIT_NAMES)}.")
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise InvalidInput(f"{where}: the run limit {name} must be a number above zero.")
+            whole = name not in ("cpu_seconds", "wall_seconds")
+            if whole and value != int(value):
+                raise InvalidInput(f"{where}: the run limit {name} must be a whole number.")
+            changes[name] = int(value) if whole else float(value)
+        return cls().with_changes(**changes)
+
+    def widest(self, other: RunLimits) -> RunLimits:
+        """Each limit at the larger of the two."""
+        return RunLimits(**{name: max(getattr(self, name), getattr(other, name)) for name in LIMIT_NAMES})
+
     def within(self, ceiling: RunLimits) -> RunLimits:
         """These limits, refused if any exceeds `ceiling` (what the user's tier allows)."""
-        for name in ("cpu_seconds", "wall_seconds", "memory_mb", "processes", "output_bytes", "file_size_mb"):
+        for name in LIMIT_NAMES:
             value, top = getattr(self, name), getattr(ceiling, name)
             if value <= 0:
                 raise InvalidInput(f"The run limit {name} must be above zero.")
@@ -33,6 +53,7 @@ class RunLimits:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
+LIMIT_NAMES = ("cpu_seconds", "wall_seconds", "memory_mb", "processes", "output_bytes", "file_size_mb")
 COMPILE_LIMITS = RunLimits(cpu_seconds=30, wall_seconds=60, memory_mb=1024, processes=64, file_size_mb=64)
 
 

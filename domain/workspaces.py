@@ -8,16 +8,30 @@ from uuid import UUID
 
 from domain.access import ROLE_MATRIX, Action, Actor
 from domain.editor_settings import editor_settings, validate_editor_settings
-from domain.entities import Workspace
+from domain.entities import FOLDER_MIME, Workspace
+from domain.errors import NotFound
 from domain.files import FileService, StoredContent, new_file
 from domain.gate import WorkspaceGate
 from domain.ports import Clock, TemplateSource, UnitOfWorkFactory
 from domain.templates import Template, find_template, templates_for
+from domain.toolchains import toolchain_for
 from domain.values import Language, WorkspacePath, parse_enum, require_text
 
 MAX_NAME_LENGTH = 255
 MAX_DESCRIPTION_LENGTH = 2000
 MAX_QUERY_LENGTH = 200
+
+
+def run_entry(workspace: Workspace) -> str | None:
+    """The file Run runs whatever is open (`settings["run"]["entry"]`), if the owner chose one."""
+    entry = dict(workspace.settings.get("run") or {}).get("entry")
+    return entry if isinstance(entry, str) and entry else None
+
+
+def _entry(path: str) -> str:
+    checked = WorkspacePath(path).value
+    toolchain_for(checked)  # refuses a file Codeloft cannot run, naming what it can
+    return checked
 
 
 def _name(value: str) -> str:
@@ -119,20 +133,30 @@ class WorkspaceService:
         name: str | None = None,
         description: str | None = None,
         editor: dict[str, Any] | None = None,
+        entry: str | None = None,
     ) -> Workspace:
-        """Rename, describe (an empty description clears it) or change editor settings."""
+        """Rename, describe (an empty description clears it), change editor settings, or choose the
+        file Run runs (`entry`; empty: the open file)."""
         changes: dict[str, Any] = {}
         if name is not None:
             changes["name"] = _name(name)
         if description is not None:
             changes["description"] = _description(description)
         checked_editor = validate_editor_settings(editor) if editor else {}
+        checked_entry = _entry(entry) if entry else entry
         now = self._clock()
         async with self._uow() as uow:
             workspace = await self._gate.require(uow, actor, Action.MANAGE, workspace_id)
-            if checked_editor:
+            if checked_entry:
+                stored = await uow.files.get(workspace_id, checked_entry)
+                if stored is None or stored.mime_type == FOLDER_MIME:
+                    raise NotFound(f"There is no file {checked_entry} to make the entry point.")
+            if checked_editor or checked_entry is not None:
                 settings = dict(workspace.settings)
-                settings["editor"] = {**dict(settings.get("editor") or {}), **checked_editor}
+                if checked_editor:
+                    settings["editor"] = {**dict(settings.get("editor") or {}), **checked_editor}
+                if checked_entry is not None:
+                    settings["run"] = {**dict(settings.get("run") or {}), "entry": checked_entry or None}
                 changes["settings"] = settings
             if changes:
                 await uow.workspaces.update(workspace_id, changes, at=now)
@@ -154,6 +178,10 @@ class WorkspaceService:
     @staticmethod
     def editor_settings(workspace: Workspace) -> dict[str, Any]:
         return editor_settings(workspace.settings)
+
+    @staticmethod
+    def run_entry(workspace: Workspace) -> str | None:
+        return run_entry(workspace)
 
     async def permissions(self, actor: Actor, workspace: Workspace) -> frozenset[Action]:
         """What the actor may do to the workspace (for showing or hiding controls; every service

@@ -16,7 +16,7 @@ from domain.sandbox import SERVE_SOCKET, Cancellation, OutputSink, RunLimits, Sa
 from runners import reaper
 from runners.archive import archive_members, memory_file, tar_of, tar_of_members
 from runners.cgroups import RunCgroup, available
-from runners.supervise import Launch, Spawned, rlimit_prefix, spawn, supervise
+from runners.supervise import InfoPipe, Launch, Spawned, rlimit_prefix, spawn, supervise
 
 SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
 INPUT = "/.codeloft/in.tar"
@@ -113,7 +113,14 @@ class Waiting:
 class BubblewrapRunner:
     name = "bubblewrap"
 
-    def __init__(self, *, slots: int = 64, warm: int = 2, bwrap: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        slots: int = 64,
+        warm: int | None = None,
+        warm_limits: RunLimits | None = None,
+        bwrap: str | None = None,
+    ) -> None:
         self._bwrap = bwrap or shutil.which("bwrap") or "bwrap"
         reaper.become_subreaper()
         self._mounts = read_only_mounts()
@@ -123,13 +130,16 @@ class BubblewrapRunner:
         for offset in range(slots):
             self._uids.put_nowait(FIRST_UID + offset)
         self._pool: list[Waiting] = []
-        self._pool_size = warm
+        # as many ready sandboxes as runs execute at once (the in-process queue's worker count)
+        self._pool_size = min(8, os.cpu_count() or 2) if warm is None else warm
+        self._warm_limits = warm_limits or RunLimits()
+        self._refilling: asyncio.Task[None] | None = None
 
     @staticmethod
     def usable() -> bool:
         return shutil.which("bwrap") is not None and shutil.which("prlimit") is not None
 
-    def _argv(self, request: SandboxRequest, uid: int, inputs: Inputs) -> list[str]:
+    def _argv(self, request: SandboxRequest, uid: int, inputs: Inputs, info: InfoPipe) -> list[str]:
         limits = request.limits
         work_bytes = max(64, limits.file_size_mb * 4) * 1024 * 1024
         env = {"PATH": SANDBOX_PATH, "HOME": "/work", "LANG": "C.UTF-8", "TMPDIR": "/tmp", **request.env}  # noqa: S108
@@ -143,7 +153,8 @@ class BubblewrapRunner:
             # to root could still read root's files through the bind mounts.
             argv += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
             argv += ["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
-        argv += [self._bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--clearenv"]
+        argv += [self._bwrap, "--info-fd", str(info.write), "--unshare-all", "--die-with-parent", "--new-session"]
+        argv += ["--clearenv"]
         for key, value in env.items():
             argv += ["--setenv", key, value]
         argv += [*self._mounts, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]  # noqa: S108 - the sandbox's own
@@ -165,31 +176,52 @@ class BubblewrapRunner:
     def _pool_fits(self, request: SandboxRequest) -> bool:
         return (
             self._pool_size > 0
-            and request.limits == RunLimits()
+            and request.limits == self._warm_limits
             and request.collect is None
             and request.serve_folder is None
         )
 
-    def _start_waiting(self) -> None:
+    def _refill(self) -> None:
+        """Make the pool whole again in the background: the sandboxes start on a worker thread, so
+        the event loop (and the run that is answering) never waits for them."""
+        if self._refilling is None or self._refilling.done():
+            self._refilling = asyncio.get_running_loop().create_task(self._fill())
+
+    async def _fill(self) -> None:
         while len(self._pool) < self._pool_size and not self._uids.empty():
             uid = self._uids.get_nowait()
-            cgroup = None
             try:
-                limits = RunLimits()
-                if self._cgroups:
-                    cgroup = RunCgroup(memory_bytes=limits.memory_mb * 1024 * 1024, processes=limits.processes)
-                launch = Launch(
-                    argv=self._argv(SandboxRequest(files={}, argv=[], limits=limits), uid, Inputs(script=WAITING)),
-                    limits=limits,
-                    env={"PATH": "/usr/bin:/bin"},
-                    cgroup=cgroup,
-                )
-                self._pool.append(Waiting(uid=uid, launch=launch, spawned=spawn(launch, job_pipe=True)))
+                waiting = await asyncio.to_thread(self._start_waiting, uid)
             except (OSError, ValueError):
-                if cgroup is not None:
-                    cgroup.close()
                 self._uids.put_nowait(uid)
                 return
+            if self._pool_size == 0:  # closed meanwhile
+                await self._discard(waiting)
+                return
+            self._pool.append(waiting)
+
+    def _start_waiting(self, uid: int) -> Waiting:
+        limits = self._warm_limits
+        cgroup = info = None
+        try:
+            if self._cgroups:
+                cgroup = RunCgroup(memory_bytes=limits.memory_mb * 1024 * 1024, processes=limits.processes)
+            info = InfoPipe.open()
+            launch = Launch(
+                argv=self._argv(SandboxRequest(files={}, argv=[], limits=limits), uid, Inputs(script=WAITING), info),
+                limits=limits,
+                env={"PATH": "/usr/bin:/bin"},
+                pass_fds=[info.write],
+                cgroup=cgroup,
+                info=info,
+            )
+            return Waiting(uid=uid, launch=launch, spawned=spawn(launch, job_pipe=True))
+        except (OSError, ValueError):
+            if info is not None:
+                info.close()
+            if cgroup is not None:
+                cgroup.close()
+            raise
 
     async def _run_waiting(
         self, waiting: Waiting, request: SandboxRequest, on_output: OutputSink | None, cancel: Cancellation | None
@@ -201,32 +233,38 @@ class BubblewrapRunner:
             if waiting.launch.cgroup is not None:
                 await asyncio.to_thread(waiting.launch.cgroup.close)
             self._uids.put_nowait(waiting.uid)
-            # the next one gets ready after this answer has gone out
-            asyncio.get_running_loop().call_later(0.01, self._start_waiting)
+            self._refill()
+
+    async def _discard(self, waiting: Waiting) -> None:
+        with contextlib.suppress(OSError):
+            os.killpg(waiting.spawned.process.pid, 9)
+        if waiting.spawned.job is not None:
+            with contextlib.suppress(OSError):
+                os.close(waiting.spawned.job)
+        await asyncio.to_thread(os.waitpid, waiting.spawned.process.pid, 0)
+        reaper.untrack(waiting.spawned.process.pid)
+        init = waiting.launch.info.init_pid() if waiting.launch.info is not None else None
+        if init is not None:
+            await asyncio.to_thread(reaper.reap, init)
+        if waiting.launch.cgroup is not None:
+            await asyncio.to_thread(waiting.launch.cgroup.close)
+        self._uids.put_nowait(waiting.uid)
 
     async def close(self) -> None:
         """Stop the waiting sandboxes (they would also die with this process)."""
         self._pool_size = 0
+        if self._refilling is not None:
+            await self._refilling
         while self._pool:
-            waiting = self._pool.pop()
-            with contextlib.suppress(OSError):
-                os.killpg(waiting.spawned.process.pid, 9)
-            if waiting.spawned.job is not None:
-                with contextlib.suppress(OSError):
-                    os.close(waiting.spawned.job)
-            await asyncio.to_thread(os.waitpid, waiting.spawned.process.pid, 0)
-            reaper.untrack(waiting.spawned.process.pid)
-            if waiting.launch.cgroup is not None:
-                await asyncio.to_thread(waiting.launch.cgroup.close)
-            self._uids.put_nowait(waiting.uid)
+            await self._discard(self._pool.pop())
 
     async def execute(
         self, request: SandboxRequest, *, on_output: OutputSink | None = None, cancel: Cancellation | None = None
     ) -> SandboxResult:
         if self._pool_fits(request):
-            self._start_waiting()
             if self._pool:
                 return await self._run_waiting(self._pool.pop(0), request, on_output, cancel)
+            self._refill()  # this run starts its own sandbox; later ones find theirs ready
         uid = await self._uids.get()
         inputs = Inputs.of(request)
         stdin = memory_file("stdin", request.stdin)
@@ -239,14 +277,16 @@ class BubblewrapRunner:
                 cgroup = RunCgroup(
                     memory_bytes=request.limits.memory_mb * 1024 * 1024, processes=request.limits.processes
                 )
+            info = InfoPipe.open()
             launch = Launch(
-                argv=self._argv(request, uid, inputs),
+                argv=self._argv(request, uid, inputs, info),
                 limits=request.limits,
                 env={"PATH": "/usr/bin:/bin"},
-                pass_fds=fds,
+                pass_fds=[*fds, info.write],
                 stdin_path=f"/proc/self/fd/{stdin}",
                 cgroup=cgroup,
                 collect=request.collect is not None,
+                info=info,
             )
             return await supervise(launch, on_output=on_output, cancel=cancel)
         finally:

@@ -63,20 +63,24 @@ class RunCgroup:
         the group is empty, so that nothing of the run outlives it."""
         deadline = time.monotonic() + wait_seconds
         procs = self.paths["pids"] / "cgroup.procs"
+        pause = 0.0002  # usually only the sandbox's init is still finishing: look again soon
         while pids := [int(p) for p in procs.read_text().split()]:
             for pid in pids:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
             if time.monotonic() >= deadline:
                 return
-            time.sleep(0.005)
+            time.sleep(pause)
+            pause = min(pause * 2, 0.005)
 
     def close(self) -> None:
         self.kill_all()
         for path in self.paths.values():
+            pause = 0.001
             for _ in range(200):
                 try:
                     path.rmdir()
                     break
                 except OSError:  # the kernel frees the group a moment after its last process is reaped
-                    time.sleep(0.01)
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.02)

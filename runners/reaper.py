@@ -82,11 +82,24 @@ def settle(seconds: float = 2.0) -> None:
         time.sleep(0.005)
 
 
-def reap_now() -> None:
-    """Reap the orphaned children that are dead already, without waiting for others."""
-    if not _enabled:
-        return
-    for pid, state in _children():
-        if state == "Z" and pid not in _tracked and _sandbox_init(pid):
+def reap(pid: int, seconds: float = 2.0) -> None:
+    """Reap one orphan that came back to us (a sandbox's init) once it exits; past `seconds`, kill it.
+    Nothing happens when it is not our child (somebody reaped it already)."""
+    deadline = time.monotonic() + seconds
+    pause = 0.0002
+    while True:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if done:
+            return
+        if time.monotonic() >= deadline:
+            # still our unreaped child, so the pid cannot belong to anybody else yet
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 9)
             with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
+                os.waitpid(pid, 0)
+            return
+        time.sleep(pause)
+        pause = min(pause * 2, 0.01)

@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 from domain.errors import InvalidInput, Unavailable
-from domain.sandbox import Runner
+from domain.sandbox import RunLimits, Runner
 from runners.bubblewrap import BubblewrapRunner
 from runners.local import LocalRunner
 
 
 def choose_runner(
-    setting: str, *, multi_user: bool, docker_url: str | None = None, docker_images: dict[str, str] | None = None
+    setting: str,
+    *,
+    multi_user: bool,
+    docker_url: str | None = None,
+    docker_images: dict[str, str] | None = None,
+    limits: RunLimits | None = None,
 ) -> Runner:
+    """`limits` are the usual runs' limits, for which bubblewrap keeps sandboxes ready."""
     if setting == "auto":
         if BubblewrapRunner.usable():
-            return BubblewrapRunner()
+            return BubblewrapRunner(warm_limits=limits)
         setting = "local"
     if setting == "bubblewrap":
         if not BubblewrapRunner.usable():
             raise Unavailable(
                 "CODELOFT_RUNNER=bubblewrap, but bwrap (or prlimit) is not installed: install bubblewrap."
             )
-        return BubblewrapRunner()
+        return BubblewrapRunner(warm_limits=limits)
     if setting == "local":
         if multi_user:
             raise InvalidInput(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import time
@@ -35,6 +36,44 @@ class Launch:
     collect: bool = False
     """stdout carries a tar archive (the collected folder), not program output."""
     stdin_path: str = "/dev/null"
+    info: InfoPipe | None = None
+    """Where bubblewrap tells the pid of the sandbox's init (`--info-fd`), which is ours to reap."""
+
+
+@dataclass
+class InfoPipe:
+    """bubblewrap's `--info-fd`: it writes {"child-pid": N} there as the sandbox starts."""
+
+    read: int
+    write: int
+
+    @classmethod
+    def open(cls) -> InfoPipe:
+        read, write = os.pipe()
+        os.set_blocking(read, False)
+        return cls(read=read, write=write)
+
+    def started(self) -> None:
+        """The command has its copy of the write end; ours goes."""
+        if self.write >= 0:
+            os.close(self.write)
+            self.write = -1
+
+    def init_pid(self) -> int | None:
+        """The sandbox init's pid (once bubblewrap's own process has exited), and the pipe closed."""
+        try:
+            data = os.read(self.read, 4096)
+        except OSError:
+            data = b""
+        self.close()
+        found = re.search(rb'"child-pid"\s*:\s*(\d+)', data)
+        return int(found.group(1)) if found else None
+
+    def close(self) -> None:
+        self.started()
+        if self.read >= 0:
+            os.close(self.read)
+            self.read = -1
 
 
 class _Stream:
@@ -100,6 +139,8 @@ def spawn(launch: Launch, *, job_pipe: bool = False) -> Spawned:
     finally:
         if job_read is not None:
             os.close(job_read)
+        if launch.info is not None:
+            launch.info.started()
     reaper.track(process.pid)
     try:
         if launch.cgroup is not None:
@@ -143,6 +184,8 @@ async def supervise(
         try:
             spawned = spawn(launch)
         except (OSError, ValueError) as error:
+            if launch.info is not None:
+                launch.info.close()
             return SandboxResult.failure(
                 f"could not start the sandbox: {error}", wall_ms=int((time.monotonic() - started) * 1000)
             )
@@ -186,12 +229,10 @@ async def supervise(
         await asyncio.to_thread(launch.cgroup.kill_all)  # nothing outlives the run
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
-    if launch.cgroup is not None:
-        # Every process of the run has exited (the group is empty); only their zombies remain to reap,
-        # which need not hold up the answer.
-        asyncio.get_running_loop().call_soon(reaper.reap_now)
-        asyncio.get_running_loop().call_later(0.05, reaper.reap_now)
-        asyncio.get_running_loop().call_later(0.5, reaper.reap_now)
+    init = launch.info.init_pid() if launch.info is not None else None
+    if init is not None:
+        # The sandbox's init outlives bubblewrap's process by a moment and then is our child to reap.
+        await asyncio.to_thread(reaper.reap, init)
     else:
         await asyncio.to_thread(reaper.settle)
     await asyncio.wait(pumps, timeout=2)

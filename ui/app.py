@@ -66,7 +66,11 @@ def preview_folder() -> str:
 def local_sandbox(settings: Settings, *, multi_user: bool) -> Runner:
     """This machine's sandbox, as CODELOFT_RUNNER says."""
     return choose_runner(
-        settings.runner, multi_user=multi_user, docker_url=settings.docker_url, docker_images=settings.docker_images
+        settings.runner,
+        multi_user=multi_user,
+        docker_url=settings.docker_url,
+        docker_images=settings.docker_images,
+        limits=settings.run_defaults,
     )
 
 
@@ -126,7 +130,7 @@ async def build_services(settings: Settings, *, runner: Runner | None = None) ->
     gate = WorkspaceGate(cache=cache, clock=utc_now)
     files = FileService(uow=uow, cache=cache, clock=utc_now, gate=gate)
     run_executor = executor(settings, cache, runner)
-    runs = RunService(uow=uow, clock=utc_now, gate=gate, executor=run_executor)
+    runs = RunService(uow=uow, clock=utc_now, gate=gate, executor=run_executor, defaults=settings.run_defaults)
     previews = PreviewService(uow=uow, clock=utc_now, gate=gate, executor=run_executor, folder=preview_folder())
     return Services(
         settings=settings,

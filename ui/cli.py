@@ -15,7 +15,6 @@ import typer
 from domain.entities import User
 from domain.errors import CodeloftError
 from domain.runs import Outcome
-from domain.sandbox import RunLimits
 from domain.values import Tier
 from ui.context import Services
 from ui.settings import SETTINGS_HELP, Settings, load_settings
@@ -130,20 +129,21 @@ def run_files(
     files: Annotated[list[Path], typer.Argument(help="The files; the first one is run.", exists=True, dir_okay=False)],
     language: Annotated[str | None, typer.Option("--language", help="python, javascript, cpp or java.")] = None,
     stdin_file: Annotated[Path | None, typer.Option("--stdin-file", exists=True, dir_okay=False)] = None,
-    time_limit: Annotated[float | None, typer.Option("--time-limit", help="CPU seconds (default 5).")] = None,
-    memory_limit: Annotated[int | None, typer.Option("--memory-limit", help="Megabytes (default 256).")] = None,
+    time_limit: Annotated[float | None, typer.Option("--time-limit", help="CPU seconds.")] = None,
+    memory_limit: Annotated[int | None, typer.Option("--memory-limit", help="Megabytes.")] = None,
     runner: Annotated[str | None, typer.Option("--runner", help="bubblewrap, docker or local.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with the result.")] = False,
 ) -> None:
     """Compile and run files in the configured sandbox, without the web app. Exit status 0 when the
-    program succeeded, 1 when it did not (see the reason), 2 when the command itself could not run."""
+    program succeeded, 1 when it did not (see the reason), 2 when the command itself could not run.
+    Limits not given come from CODELOFT_RUN_LIMITS (default 5 s CPU, 256 MB)."""
     from ui.app import standalone_executor
 
     def action() -> None:
         settings = _settings()
         if runner is not None:
             settings = settings.model_copy(update={"runner": runner})
-        limits = RunLimits()
+        limits = settings.run_defaults
         if time_limit is not None:
             limits = limits.with_changes(cpu_seconds=time_limit, wall_seconds=max(limits.wall_seconds, time_limit * 2))
         if memory_limit is not None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
 import platformdirs
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from domain.errors import InvalidInput
+from domain.sandbox import RunLimits
 
 
 def default_data_dir() -> Path:
@@ -31,11 +33,29 @@ class Settings(BaseSettings):
     )
     secret_keys: str | None = None
     public_url: str | None = None
+    run_limits: dict[str, float] = Field(default_factory=dict)
 
     @field_validator("database_url", "redis_url", "secret_keys", "public_url", "docker_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("run_limits", mode="before")
+    @classmethod
+    def _limits(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return {}
+        if isinstance(value, dict):
+            try:
+                RunLimits.parse(value, where="CODELOFT_RUN_LIMITS")
+            except InvalidInput as error:
+                raise ValueError(error.message.removeprefix("CODELOFT_RUN_LIMITS: ")) from None
+        return value
+
+    @property
+    def run_defaults(self) -> RunLimits:
+        """The limits of a run that asks for none."""
+        return RunLimits.parse(self.run_limits, where="CODELOFT_RUN_LIMITS")
 
     @property
     def database(self) -> str:
@@ -63,10 +83,15 @@ def load_settings() -> Settings:
     """Read the environment; a bad value becomes one `InvalidInput` line naming the variable."""
     try:
         return Settings()
+    except SettingsError as error:  # a JSON setting that is not JSON
+        field = re.search(r'field "(\w+)"', str(error))
+        name = f"CODELOFT_{field.group(1).upper()}" if field else "A CODELOFT_ setting"
+        raise InvalidInput(f"{name} is not valid: it must be a JSON object.") from None
     except ValidationError as error:
         first = error.errors()[0]
         field = str(first["loc"][0]).upper() if first["loc"] else "?"
-        raise InvalidInput(f"CODELOFT_{field} is not valid: {first['msg']}.") from None
+        message = str(first["msg"]).removeprefix("Value error, ").rstrip(".")
+        raise InvalidInput(f"CODELOFT_{field} is not valid: {message}.") from None
 
 
 SETTINGS_HELP: dict[str, str] = {
@@ -80,5 +105,8 @@ SETTINGS_HELP: dict[str, str] = {
     "CODELOFT_DOCKER_IMAGES": 'JSON language to image for the docker runner, e.g. {"python": "my/python:3"} '
     "(default: codeloft-sandbox:latest for every language)",
     "CODELOFT_SECRET_KEYS": "comma-separated Fernet keys, the first encrypts (default: generated into DATA_DIR)",
+    "CODELOFT_RUN_LIMITS": 'JSON default limits of a run, e.g. {"cpu_seconds": 10, "memory_mb": 512}; names: '
+    "cpu_seconds, wall_seconds, memory_mb, processes, output_bytes, file_size_mb "
+    "(default: 5 s CPU, 10 s wall, 256 MB, 64 processes, 1 MB output, 10 MB files)",
     "CODELOFT_PUBLIC_URL": "the URL people use to reach Codeloft; https makes cookies Secure (default: none)",
 }

@@ -34,7 +34,17 @@ def test_help_documents_every_command_and_setting(env: dict[str, str]) -> None:
         "user",
         *(
             f"CODELOFT_{s}"
-            for s in ("DATA_DIR", "DATABASE_URL", "REDIS_URL", "HOST", "PORT", "RUNNER", "SECRET_KEYS", "PUBLIC_URL")
+            for s in (
+                "DATA_DIR",
+                "DATABASE_URL",
+                "REDIS_URL",
+                "HOST",
+                "PORT",
+                "RUNNER",
+                "SECRET_KEYS",
+                "PUBLIC_URL",
+                "RUN_LIMITS",
+            )
         ),
     ]:
         assert word in result.stdout
@@ -85,6 +95,7 @@ def test_user_add_and_link(env: dict[str, str], tmp_path: Path) -> None:
         ("CODELOFT_PORT", "eighty", "CODELOFT_PORT is not valid"),
         ("CODELOFT_RUNNER", "chroot", "CODELOFT_RUNNER is not valid"),
         ("CODELOFT_SECRET_KEYS", "short", "not a Fernet key"),
+        ("CODELOFT_RUN_LIMITS", '{"memory": 64}', "CODELOFT_RUN_LIMITS is not valid: there is no run limit 'memory'"),
     ],
 )
 @pytest.mark.parametrize("command", [("migrate",), ("serve",)])

@@ -271,6 +271,84 @@ def test_an_unknown_body_field_is_refused(ann: User) -> None:
     refused(start(ann, ws, entry="main.py"), 422, "entry")
 
 
+@pytest.fixture(scope="module")
+def limited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running = start_server(
+        tmp_path_factory.mktemp("runs-limited"),
+        CODELOFT_RUNNER="bubblewrap",
+        CODELOFT_RUN_LIMITS='{"cpu_seconds": 1, "wall_seconds": 4, "memory_mb": 64}',
+    )
+    yield running
+    running.stop()
+
+
+def test_the_servers_run_limits_setting_is_every_runs_default(limited_server: Server) -> None:
+    carl = sign_in(limited_server, "carl.limits@example.com")
+    try:
+        loop = python_workspace(carl, b"while True: pass\n", name="Loop")
+        result = run(carl, loop)
+        assert (result["status"], result["reason"]) == ("timeout", "time_limit"), result
+        assert result["time_ms"] <= 2500
+        hog = python_workspace(carl, b"x = bytearray(128 * 1024 * 1024)\nprint('allocated')\n", name="Hog")
+        assert run(carl, hog)["reason"] == "memory_limit"
+        # a run may still ask for other limits, up to its plan's ceiling
+        assert run(carl, loop, limits={"cpu_seconds": 0.5})["time_ms"] < 1000
+        refused(start(carl, loop, limits={"cpu_seconds": 6}), 422, "cpu_seconds may be at most 5")
+    finally:
+        carl.client.close()
+
+
+# --- the entry point -------------------------------------------------------------------------
+
+
+def set_entry(user: User, ws: str, entry: str) -> httpx.Response:
+    return user.client.patch(f"/api/v1/workspaces/{ws}", json={"entry": entry}, headers=user.headers)
+
+
+def test_a_run_without_a_path_runs_the_workspaces_entry_point(ann: User) -> None:
+    ws = python_workspace(ann, b"print('main')\n")
+    ann.write(ws, "tools/job.py", b"print('job')\n")
+    assert run(ann, ws)["stdout"] == "main\n"
+    response = set_entry(ann, ws, "tools/job.py")
+    assert response.status_code == 200 and response.json()["settings"]["run"] == {"entry": "tools/job.py"}
+    result = run(ann, ws)
+    assert (result["path"], result["stdout"]) == ("tools/job.py", "job\n")
+    assert run(ann, ws, path="main.py")["stdout"] == "main\n"  # a named path still wins
+    assert set_entry(ann, ws, "").status_code == 200
+    assert run(ann, ws)["stdout"] == "main\n"
+
+
+@pytest.mark.parametrize(
+    ("entry", "status", "message"),
+    [
+        ("missing.py", 404, "There is no file missing.py to make the entry point"),
+        ("notes.txt", 422, "Codeloft does not know how to run notes.txt"),
+        ("../main.py", 422, "'..'"),
+    ],
+)
+def test_a_bad_entry_point_is_refused_and_nothing_changes(ann: User, entry: str, status: int, message: str) -> None:
+    ws = python_workspace(ann)
+    ann.write(ws, "notes.txt", b"hello")
+    before = ann.workspace(ws)["settings"]
+    refused(set_entry(ann, ws, entry), status, message)
+    assert ann.workspace(ws)["settings"] == before
+
+
+def test_a_deleted_entry_point_is_a_clear_error(server: Server, ann: User) -> None:
+    ws = python_workspace(ann)
+    ann.write(ws, "job.py", b"print('job')\n")
+    assert set_entry(ann, ws, "job.py").status_code == 200
+    deleted = ann.client.delete(f"/api/v1/workspaces/{ws}/files/job.py", headers=ann.headers)
+    assert deleted.status_code == 204, deleted.text
+    refused(start(ann, ws), 404, "The entry point job.py (workspace settings) is not in the workspace any more")
+    assert count_runs(server, ws) == 0
+
+
+def test_only_the_owner_chooses_the_entry_point(ann: User, bob: User) -> None:
+    ws = python_workspace(ann)
+    refused(set_entry(bob, ws, "main.py"), 404, "")
+
+
 # --- history ----------------------------------------------------------------------------------
 
 

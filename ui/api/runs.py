@@ -29,7 +29,11 @@ class LimitsIn(BaseModel):
 class RunIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    path: str | None = Field(default=None, description="The file to run; default: the workspace's entry point")
+    path: str | None = Field(
+        default=None,
+        description="The file to run; default: the workspace's entry point (settings.run.entry), "
+        "else its main file by name (main.py, app.py, index.js, server.js, main.cpp, Main.java)",
+    )
     stdin: str = ""
     limits: LimitsIn | None = None
 

@@ -35,6 +35,10 @@ class WorkspacePatch(BaseModel):
     editor: dict[str, Any] | None = Field(
         default=None, description="Editor settings to change: theme, font_size, tab_size, word_wrap, autosave_delay_ms"
     )
+    entry: str | None = Field(
+        default=None,
+        description="The file a run without a path runs (settings.run.entry); an empty string clears it",
+    )
 
 
 class WorkspaceOut(BaseModel):
@@ -90,7 +94,7 @@ async def get_workspace(workspace_id: UUID, caller: CallerDep) -> WorkspaceOut:
 @router.patch("/{workspace_id}")
 async def patch_workspace(workspace_id: UUID, body: WorkspacePatch, caller: CallerDep) -> WorkspaceOut:
     workspace = await services().workspaces.update(
-        caller.actor, workspace_id, name=body.name, description=body.description, editor=body.editor
+        caller.actor, workspace_id, name=body.name, description=body.description, editor=body.editor, entry=body.entry
     )
     return workspace_out(workspace)
 

@@ -48,6 +48,8 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
     settings = svc.workspaces.editor_settings(workspace)
     dark = ui.dark_mode(settings["theme"] == "dark")
 
+    entry = [svc.workspaces.run_entry(workspace)]  # the fixed entry point, if any (changes in the settings)
+
     with frame(workspace.name, current, wide=True) as page:
         with ui.splitter(value=22, limits=(10, 60)).classes("w-full").style("height: calc(100vh - 52px)") as split:
             with split.before:
@@ -68,21 +70,28 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
                         workspace.id,
                         current,
                         can_run=Action.RUN in allowed,
-                        target=lambda: runnable(editor),
+                        target=lambda: None if entry[0] else runnable(editor),
                         before_run=editor.save_all,
                         open_at=lambda path, line: open_at(tree, editor, path, line),
                     )
         editor.on_saved = tree.refresh
         quick_open = QuickOpen(lambda: tree.file_paths, notify_errors(open_file(tree, editor)))
 
-        async def save_settings(changes: dict[str, Any]) -> None:
-            updated = await svc.workspaces.update(await current.actor(), workspace.id, editor=changes)
+        async def save_settings(changes: dict[str, Any], run_entry: str) -> None:
+            updated = await svc.workspaces.update(await current.actor(), workspace.id, editor=changes, entry=run_entry)
             applied = svc.workspaces.editor_settings(updated)
             editor.apply_settings(applied)
             dark.set_value(applied["theme"] == "dark")
+            entry[0] = svc.workspaces.run_entry(updated)
+            settings_dialog.entry_saved(entry[0])
             ui.notify("Settings saved", type="positive")
 
-        settings_dialog = SettingsDialog(settings, notify_errors(save_settings))
+        settings_dialog = SettingsDialog(
+            settings,
+            notify_errors(save_settings),
+            entry=entry[0],
+            runnable_files=lambda: [path for path in tree.file_paths if runs(path)],
+        )
         with page.actions:
             if not editable:
                 ui.badge("read only").props('color=orange data-testid="read-only"')
@@ -118,13 +127,18 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
     return None
 
 
-def runnable(editor: EditorArea) -> str | None:
-    """The open file if Codeloft can run it, else None (the workspace's entry point runs)."""
-    if editor.current is None:
-        return None
+def runs(path: str) -> bool:
+    """Whether Codeloft can run this file."""
     try:
-        toolchain_for(editor.current.path)
+        toolchain_for(path)
     except InvalidInput:
+        return False
+    return True
+
+
+def runnable(editor: EditorArea) -> str | None:
+    """The open file if Codeloft can run it, else None (the workspace's main file runs)."""
+    if editor.current is None or not runs(editor.current.path):
         return None
     return editor.current.path
 
