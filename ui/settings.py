@@ -84,8 +84,8 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except SettingsError as error:  # a JSON setting that is not JSON
-        field = re.search(r'field "(\w+)"', str(error))
-        name = f"CODELOFT_{field.group(1).upper()}" if field else "A CODELOFT_ setting"
+        named = re.search(r'field "(\w+)"', str(error))
+        name = f"CODELOFT_{named.group(1).upper()}" if named else "A CODELOFT_ setting"
         raise InvalidInput(f"{name} is not valid: it must be a JSON object.") from None
     except ValidationError as error:
         first = error.errors()[0]
