@@ -40,6 +40,8 @@ class Preview:
     last_seen: datetime
     cancel: Cancellation = field(default_factory=Cancellation)
     tokens: set[str] = field(default_factory=set)
+    tab_tokens: dict[UUID, str] = field(default_factory=dict)
+    """One token per person who opened the preview at its own address (a browser tab)."""
     alone_since: datetime | None = None
     output: list[str] = field(default_factory=list)
     outcome: Outcome | None = None
@@ -132,6 +134,23 @@ class PreviewService:
         preview = self.current(workspace_id)
         if preview is None:
             raise NotFound("No preview is running for this workspace: press Preview to start one.")
+        return self._issue(preview)
+
+    async def open_tab(self, actor: Actor, workspace_id: UUID) -> str:
+        """The token behind the preview's own address (`/w/<id>/preview/`), one per person: a tab
+        cannot say when it closes, so it counts as a viewer until the preview idles out."""
+        user_id = actor.require_user()
+        async with self._uow() as uow:
+            await self._gate.require(uow, actor, Action.VIEW, workspace_id)
+        preview = self.current(workspace_id)
+        if preview is None:
+            raise NotFound("No preview is running for this workspace: press Preview in the workspace to start one.")
+        token = preview.tab_tokens.get(user_id)
+        if token is None:
+            token = preview.tab_tokens[user_id] = self._issue(preview)
+        return token
+
+    def _issue(self, preview: Preview) -> str:
         token = secrets.token_urlsafe(24)
         preview.tokens.add(token)
         preview.alone_since = None
@@ -182,3 +201,4 @@ class PreviewService:
         for token in preview.tokens:
             self._by_token.pop(token, None)
         preview.tokens.clear()
+        preview.tab_tokens.clear()

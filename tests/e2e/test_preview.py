@@ -24,6 +24,10 @@ def test_the_express_template_serves_its_pages(page: Page, server: Server) -> No
     address = page.get_by_test_id("preview-frame").get_attribute("src")
     assert address is not None and address.startswith("/preview/")
     assert '"now"' in httpx.get(server.base_url + address + "api/time").text  # where the relative link leads
+    own = page.get_by_test_id("preview-open-tab")  # the workspace's own address, for its readers
+    expect(own).to_have_attribute("href", page.url.split("?")[0].removeprefix(server.base_url) + "/preview/")
+    in_tab = page.request.get(server.base_url + str(own.get_attribute("href")))
+    assert in_tab.ok and "Hello from Codeloft!" in in_tab.text() and "/preview/" in in_tab.url
     answer = httpx.get(server.base_url + address)  # no cookie needed, but a sandboxed document
     assert answer.status_code == 200 and "sandbox" in answer.headers["content-security-policy"]
     assert "set-cookie" not in answer.headers

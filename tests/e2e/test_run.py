@@ -71,3 +71,29 @@ def test_stop_ends_a_runaway_program_and_history_keeps_it(page: Page, server: Se
     entries = page.get_by_test_id("history-entry")
     expect(entries).to_have_count(1)
     expect(entries.first).to_contain_text("error")
+
+
+def test_the_entry_point_chosen_in_the_settings_runs_whatever_is_open(page: Page, server: Server) -> None:
+    sign_in(page, server, "entry@example.com")
+    create_workspace(page, "Entry", "C++", "C++ program")
+    page.get_by_test_id("file-tree").get_by_text("greeting.cpp").click()
+    page.get_by_test_id("run").click()
+    expect(page.get_by_test_id("run-status")).to_contain_text("greeting.cpp finished")  # the open file
+    page.get_by_test_id("open-settings").click()
+    page.get_by_test_id("settings-entry").click()
+    page.get_by_role("option", name="Always main.cpp").click()
+    page.get_by_test_id("settings-save").click()
+    expect(page.get_by_text("Settings saved")).to_be_visible()
+    page.get_by_test_id("run").click()
+    expect(page.get_by_test_id("run-status")).to_contain_text("success: main.cpp finished")
+    page.reload()  # kept in the workspace's settings
+    page.get_by_test_id("file-tree").get_by_text("greeting.cpp").click()
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+Enter")
+    expect(page.get_by_test_id("run-status")).to_contain_text("success: main.cpp finished")
+    page.get_by_test_id("open-settings").click()
+    page.get_by_test_id("settings-entry").click()
+    page.get_by_role("option", name="The open file").click()
+    page.get_by_test_id("settings-save").click()
+    page.get_by_test_id("run").click()
+    expect(page.get_by_test_id("run-status")).to_contain_text("greeting.cpp finished")

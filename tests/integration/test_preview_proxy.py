@@ -89,3 +89,29 @@ setInterval(() => {{}}, 1000);
     ann.delete(f"/api/v1/workspaces/{workspace}/preview", headers=headers)
     listener.close()
     secret_path.unlink()
+
+
+def test_the_workspaces_own_preview_address_is_for_its_readers_only(server: Server) -> None:
+    cara, headers = user(server, "cara@example.com")
+    workspace = workspace_with(cara, headers, {"server.js": SERVER_JS})
+    own = f"/w/{workspace}/preview/"
+    nothing = cara.get(own)
+    assert nothing.status_code == 404 and "No preview is running" in nothing.text
+    assert cara.post(f"/api/v1/workspaces/{workspace}/preview", headers=headers).status_code == 201
+
+    first = cara.get(f"{own}page?q=1")
+    assert first.status_code == 307
+    target = first.headers["location"]
+    assert target.startswith("/preview/") and target.endswith("/page?q=1")
+    assert cara.get(f"{own}page?q=1", follow_redirects=True).text == "preview says /page?q=1"
+    assert cara.get(own).headers["location"].rsplit("/", 1)[0] == target.rsplit("/", 1)[0]  # one token per person
+
+    dan, _ = user(server, "dan@example.com")  # may not read the workspace: learns nothing
+    refused = dan.get(own)
+    assert refused.status_code == 404 and "/preview/" not in refused.headers.get("location", "")
+    signed_out = httpx.get(f"{server.base_url}{own}")
+    assert signed_out.status_code == 303 and signed_out.headers["location"] == "/login"
+
+    assert cara.delete(f"/api/v1/workspaces/{workspace}/preview", headers=headers).status_code == 204
+    assert httpx.get(f"{server.base_url}{target}").status_code == 404  # the token ended with the preview
+    assert cara.get(own).status_code == 404

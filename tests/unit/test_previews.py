@@ -132,3 +132,33 @@ async def test_compiled_languages_are_not_served(previews, workspaces, files, ow
     await files.write(owner, workspace.id, "main.cpp", b"int main(){}")
     with pytest.raises(InvalidInput, match="Python or JavaScript"):
         await previews.start(owner, workspace.id)
+
+
+async def test_a_tab_at_the_workspaces_preview_address_is_one_viewer_per_person(
+    previews, accounts, clock: FrozenClock, owner, web
+) -> None:
+    with pytest.raises(NotFound, match="No preview is running"):
+        await previews.open_tab(owner, web)
+    await previews.start(owner, web)
+    tab = await previews.open_tab(owner, web)
+    assert await previews.open_tab(owner, web) == tab and previews.resolve(tab).workspace_id == web
+    stranger = Actor((await accounts.add_local_user("tab.stranger@example.com")).id)
+    with pytest.raises(NotFound):
+        await previews.open_tab(stranger, web)
+    page = await previews.view(owner, web)
+    previews.leave(page)  # the IDE's viewer left; the tab still looks at it, until it idles out
+    clock.advance(seconds=LAST_VIEWER_GRACE.total_seconds() + 1)
+    await previews.expire()
+    assert previews.current(web) is not None
+    clock.advance(seconds=IDLE.total_seconds())
+    await previews.expire()
+    assert previews.current(web) is None
+    with pytest.raises(NotFound, match="has ended"):
+        previews.resolve(tab)
+
+
+async def test_the_entry_point_is_what_a_preview_serves(previews, workspaces, serving, owner, web) -> None:
+    await workspaces.update(owner, web, entry="app.js")
+    preview = await previews.start(owner, web)
+    assert preview.path == "app.js"
+    await previews.stop_all()

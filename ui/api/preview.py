@@ -1,4 +1,5 @@
-"""The preview's reverse proxy: `/preview/<viewer token>/<path>` to the web server in the sandbox.
+"""The preview's reverse proxy: `/preview/<viewer token>/<path>` to the web server in the sandbox, and
+`/w/<id>/preview/<path>`, the workspace's own preview address, which leads there after the read check.
 
 The address carries a per-viewer token instead of the session cookie, and every answer is served as
 a sandboxed document (an opaque origin), so a previewed page can neither read Codeloft's cookies nor
@@ -11,15 +12,16 @@ import asyncio
 import contextlib
 import os
 import stat
+from urllib.parse import quote
 from uuid import UUID
 
 import httpx
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from domain.errors import NotFound
-from ui.api.deps import CallerDep
+from domain.errors import NotFound, Unauthenticated
+from ui.api.deps import CallerDep, authenticated
 from ui.context import services
 
 router = APIRouter()
@@ -72,6 +74,21 @@ def open_socket(path: str) -> int | None:
         os.close(fd)
         return None
     return fd
+
+
+@router.get("/w/{workspace_id}/preview/{path:path}", include_in_schema=False)
+async def open_preview(workspace_id: UUID, path: str, request: Request) -> Response:
+    """The preview at the workspace's own address, for whoever may read the workspace: a redirect to
+    the address of this person's viewer token (signed-out visitors go to the sign-in page)."""
+    try:
+        caller = await authenticated(request)
+        token = await services().previews.open_tab(caller.actor, workspace_id)
+    except Unauthenticated:
+        return RedirectResponse("/login", status_code=303)
+    except NotFound as error:
+        return page(404, error.message)
+    query = f"?{request.url.query}" if request.url.query else ""
+    return RedirectResponse(f"/preview/{token}/{quote(path)}{query}", status_code=307)
 
 
 @router.api_route(

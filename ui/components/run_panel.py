@@ -215,6 +215,9 @@ class RunPanel:
         with ui.dialog().props("maximized") as dialog, ui.card().classes("w-full h-full p-2 gap-2"):
             with ui.row().classes("w-full items-center gap-2"):
                 ui.label("Preview").classes("text-lg font-bold grow")
+                ui.link("Open in a new tab", f"/w/{self.workspace_id}/preview/", new_tab=True).props(
+                    'data-testid="preview-open-tab"'
+                ).classes("text-sm")
                 reload = ui.button("Reload", icon="refresh").props("flat dense")
                 ui.button("Stop server", icon="stop", color="red", on_click=lambda: stop()).props(
                     'dense outline data-testid="preview-stop"'
