@@ -246,6 +246,7 @@ def test_import_a_zip_into_the_workspace_and_refuse_a_bad_one(page: Page, server
     page.get_by_test_id("import-zip-upload").locator("input[type=file]").set_input_files(str(good))
     expect(page.get_by_text("Imported 1 file")).to_be_visible()
     expect(tree_item(page, "lib")).to_be_visible()
+    expect(page.get_by_test_id("import-zip-upload")).to_have_count(0)  # the dialog closed and went away
     page.get_by_test_id("tree-import-zip").click()
     page.get_by_test_id("import-zip-upload").locator("input[type=file]").set_input_files(str(evil))
     expect(page.get_by_text("points outside the workspace")).to_be_visible()

@@ -1,4 +1,4 @@
-"""Small modal dialogs: ask for a text, confirm a dangerous action."""
+"""Small modal dialogs: ask for a text, confirm a dangerous action; dialogs made for one use."""
 
 from __future__ import annotations
 
@@ -29,3 +29,9 @@ async def confirm(title: str, message: str, *, ok: str = "Delete") -> bool:
     result = await dialog
     dialog.delete()
     return result is True
+
+
+def disposable(dialog: ui.dialog) -> ui.dialog:
+    """A dialog made for one use: taken off the page once it has closed, so none piles up."""
+    dialog.on("hide", dialog.delete)
+    return dialog

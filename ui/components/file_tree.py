@@ -14,7 +14,7 @@ from nicegui import ui
 
 from domain.entities import FileInfo
 from domain.files import ancestors
-from ui.components.dialogs import ask_text, confirm
+from ui.components.dialogs import ask_text, confirm, disposable
 from ui.context import services
 from ui.errors import notify_errors
 from ui.viewer import Viewer
@@ -246,7 +246,7 @@ class FileTree:
 
     async def upload_dialog(self) -> None:
         folder = self.target_folder()
-        with ui.dialog() as dialog, ui.card().classes("w-[28rem]"):
+        with disposable(ui.dialog()) as dialog, ui.card().classes("w-[28rem]"):
             ui.label(f"Upload files into {folder or 'the workspace root'}").classes("text-lg font-bold")
             ui.upload(multiple=True, auto_upload=True, on_upload=lambda e: self._uploaded(e, folder)).props(
                 'data-testid="upload" accept="*"'
@@ -255,7 +255,7 @@ class FileTree:
         dialog.open()
 
     async def import_dialog(self) -> None:
-        with ui.dialog() as dialog, ui.card().classes("w-[28rem]"):
+        with disposable(ui.dialog()) as dialog, ui.card().classes("w-[28rem]"):
             ui.label("Import a ZIP into this workspace").classes("text-lg font-bold")
             ui.label("Files of the same path are replaced. A bad archive imports nothing.").classes("text-sm")
 

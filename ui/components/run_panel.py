@@ -13,6 +13,7 @@ from nicegui import ui
 from domain.entities import RunResult
 from domain.errors import CodeloftError, Unauthenticated
 from domain.sandbox import Cancellation
+from ui.components.dialogs import disposable
 from ui.context import services
 from ui.viewer import Viewer
 
@@ -212,7 +213,7 @@ class RunPanel:
             return
         client = ui.context.client
         client.on_disconnect(lambda: previews.leave(token))
-        with ui.dialog().props("maximized") as dialog, ui.card().classes("w-full h-full p-2 gap-2"):
+        with disposable(ui.dialog().props("maximized")) as dialog, ui.card().classes("w-full h-full p-2 gap-2"):
             with ui.row().classes("w-full items-center gap-2"):
                 ui.label("Preview").classes("text-lg font-bold grow")
                 ui.link("Open in a new tab", f"/w/{self.workspace_id}/preview/", new_tab=True).props(
@@ -249,7 +250,7 @@ class RunPanel:
         except CodeloftError as error:
             ui.notify(error.message, type="negative")
             return
-        with ui.dialog() as dialog, ui.card().classes("w-[40rem]"):
+        with disposable(ui.dialog()) as dialog, ui.card().classes("w-[40rem]"):
             ui.label("Last runs").classes("text-lg font-bold")
             if not runs:
                 ui.label("No runs yet.")
