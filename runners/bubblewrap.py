@@ -88,9 +88,13 @@ def _serve_folder(path: str, uid: int | None) -> None:
         os.chown(path, uid, uid)
 
 
-# A waiting sandbox reads its job from stdin: the files under work/, the command line (shell-quoted)
-# and the program's stdin under tmp/.codeloft/; then it becomes the program.
-WAITING = 'tar -xmf - -C / && cd /work && eval "set -- $(cat /tmp/.codeloft/argv)" && exec "$@" < /tmp/.codeloft/stdin'
+# A waiting sandbox reads its job from stdin: the files under work/, the command line (shell-quoted,
+# one line, read by the shell itself) and the program's stdin under tmp/.codeloft/; then it becomes
+# the program.
+WAITING = (
+    "tar -xmf - -C / && cd /work && IFS= read -r argv < /tmp/.codeloft/argv && "
+    'eval "set -- $argv" && exec "$@" < /tmp/.codeloft/stdin'
+)
 
 
 def job_archive(request: SandboxRequest) -> bytes:
@@ -98,7 +102,7 @@ def job_archive(request: SandboxRequest) -> bytes:
     files = {f"work/{path}": (data, 0o644) for path, data in request.files.items()}
     if request.extra_archive is not None:
         files.update({f"work/{path}": member for path, member in archive_members(request.extra_archive).items()})
-    files["tmp/.codeloft/argv"] = (shlex.join(request.argv).encode(), 0o644)
+    files["tmp/.codeloft/argv"] = (shlex.join(request.argv).encode() + b"\n", 0o644)
     files["tmp/.codeloft/stdin"] = (request.stdin, 0o644)
     return tar_of_members(files)
 
@@ -134,6 +138,7 @@ class BubblewrapRunner:
         self._pool_size = min(8, os.cpu_count() or 2) if warm is None else warm
         self._warm_limits = warm_limits or RunLimits()
         self._refilling: asyncio.Task[None] | None = None
+        self._releasing: set[asyncio.Task[None]] = set()
 
     @staticmethod
     def usable() -> bool:
@@ -179,6 +184,7 @@ class BubblewrapRunner:
             and request.limits == self._warm_limits
             and request.collect is None
             and request.serve_folder is None
+            and not any("\n" in arg for arg in request.argv)  # the command line travels as one line
         )
 
     def _refill(self) -> None:
@@ -230,10 +236,16 @@ class BubblewrapRunner:
         try:
             return await supervise(waiting.launch, on_output=on_output, cancel=cancel, spawned=waiting.spawned, job=job)
         finally:
-            if waiting.launch.cgroup is not None:
-                await asyncio.to_thread(waiting.launch.cgroup.close)
-            self._uids.put_nowait(waiting.uid)
-            self._refill()
+            # Nothing of the run is left (supervise saw to that); its cgroup goes after the answer.
+            release = asyncio.get_running_loop().create_task(self._release(waiting))
+            self._releasing.add(release)
+            release.add_done_callback(self._releasing.discard)
+
+    async def _release(self, waiting: Waiting) -> None:
+        if waiting.launch.cgroup is not None:
+            await asyncio.to_thread(waiting.launch.cgroup.close)
+        self._uids.put_nowait(waiting.uid)
+        self._refill()
 
     async def _discard(self, waiting: Waiting) -> None:
         with contextlib.suppress(OSError):
@@ -253,6 +265,7 @@ class BubblewrapRunner:
     async def close(self) -> None:
         """Stop the waiting sandboxes (they would also die with this process)."""
         self._pool_size = 0
+        await asyncio.gather(*self._releasing)
         if self._refilling is not None:
             await self._refilling
         while self._pool:

@@ -58,6 +58,11 @@ class RunCgroup:
                 return int(value) > 0
         return int((self.paths["memory"] / "memory.failcnt").read_text()) > 0
 
+    @property
+    def empty(self) -> bool:
+        """No process is left in the group."""
+        return not (self.paths["pids"] / "cgroup.procs").read_text().strip()
+
     def kill_all(self, *, wait_seconds: float = 5.0) -> None:
         """SIGKILL whatever is still in the group (a background process left behind) and wait until
         the group is empty, so that nothing of the run outlives it."""

@@ -82,6 +82,15 @@ def settle(seconds: float = 2.0) -> None:
         time.sleep(0.005)
 
 
+def reaped(pid: int) -> bool:
+    """Reap this orphan if it has exited already (without waiting); True when nothing is left to do."""
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return done != 0
+
+
 def reap(pid: int, seconds: float = 2.0) -> None:
     """Reap one orphan that came back to us (a sandbox's init) once it exits; past `seconds`, kill it.
     Nothing happens when it is not our child (somebody reaped it already)."""

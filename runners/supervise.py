@@ -225,14 +225,15 @@ async def supervise(
     process.returncode = status  # reaped here; keep Popen from trying again
     reaper.untrack(process.pid)
     wall_ms = int((time.monotonic() - started) * 1000)
-    if launch.cgroup is not None:
+    if launch.cgroup is not None and not launch.cgroup.empty:
         await asyncio.to_thread(launch.cgroup.kill_all)  # nothing outlives the run
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
     init = launch.info.init_pid() if launch.info is not None else None
     if init is not None:
         # The sandbox's init outlives bubblewrap's process by a moment and then is our child to reap.
-        await asyncio.to_thread(reaper.reap, init)
+        if not reaper.reaped(init):
+            await asyncio.to_thread(reaper.reap, init)
     else:
         await asyncio.to_thread(reaper.settle)
     await asyncio.wait(pumps, timeout=2)

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from domain.runs import Executor
+from domain.runs import Executor, classify
 from domain.sandbox import RunLimits, SandboxRequest
+from domain.values import Reason
 from persistence.cache import MemoryCache
 from runners.artifacts import DiskArtifactStore
 from runners.bubblewrap import FIRST_UID, BubblewrapRunner
@@ -225,11 +226,33 @@ async def test_the_warm_pool_runs_default_limit_programs_alike(tmp_path: Path) -
         quoted = await pooled.run_files(
             {"main.py": b"import sys\nprint(sys.argv)", "it's $(odd).py": b""}, "main.py", limits=RunLimits()
         )
+        words = ["printf", "%s|", "a b", "it's", "$(x)", "line\nbreak"]
+        odd_argv = [await runner.execute(SandboxRequest(files={}, argv=argv, limits=RunLimits())) for argv in
+                    (words[:-1], words)]  # fmt: skip
     finally:
         await runner.close()
+    assert [result.stdout for result in odd_argv] == [b"a b|it's|$(x)|", b"a b|it's|$(x)|line\nbreak|"]
     assert (first.status, first.stdout) == ("success", "hi A\n")
     assert built.stdout == again.stdout == "warm\n" and again.compile_cached
     assert leaver.status == "success"
     assert quoted.stdout == "['./main.py']\n"
     await asyncio.sleep(0.3)
     assert sandbox_processes() == []  # neither the run's leftovers nor the waiting sandboxes
+
+
+async def test_the_warm_pool_keeps_sandboxes_for_the_configured_limits() -> None:
+    limits = RunLimits(cpu_seconds=1, wall_seconds=4, memory_mb=64)
+    runner = BubblewrapRunner(warm=1, warm_limits=limits)
+    try:
+        await runner.execute(SandboxRequest(files={}, argv=["true"], limits=limits))
+        await asyncio.sleep(0.3)  # the pool refills
+        assert len(runner._pool) == 1
+        loop = await runner.execute(SandboxRequest(files={"l.py": b"while True: pass"}, argv=["python3", "l.py"],
+                                                   limits=limits))  # fmt: skip
+        hog = await runner.execute(
+            SandboxRequest(files={"h.py": b"x = bytearray(100 << 20)"}, argv=["python3", "h.py"], limits=limits)
+        )
+    finally:
+        await runner.close()
+    assert classify(loop, limits)[1] == Reason.TIME_LIMIT and loop.cpu_ms <= 2000
+    assert classify(hog, limits)[1] == Reason.MEMORY_LIMIT
