@@ -29,7 +29,7 @@ import time
 from typing import Any
 
 import docker
-from docker.errors import DockerException, NotFound
+from docker.errors import APIError, DockerException, NotFound
 from docker.types import Ulimit
 from requests.exceptions import RequestException
 
@@ -67,6 +67,7 @@ COLLECT_LIMIT = 256 * 1024 * 1024
 CONTROL_TIMEOUT = 60
 POLL_SECONDS = 0.25
 STREAM_END_SECONDS = 5
+PUT_ATTEMPTS = 3
 
 _LANGUAGE_OF_COMMAND = {
     posixpath.basename(step[0]): toolchain.language.value
@@ -271,9 +272,16 @@ class _Run:
             host_config=host_config,
         )["Id"]
         self.container = container  # removed by the caller even if putting the files fails
-        if not self.api.put_archive(container, "/", inputs):
-            raise DockerException("could not copy the files into the container")
-        return str(container)
+        for attempt in range(PUT_ATTEMPTS):
+            try:
+                if self.api.put_archive(container, "/", inputs):
+                    return str(container)
+            except APIError:
+                # podman's copy helper now and then loses its pipe ("write |1: broken pipe") under load;
+                # the container has not started, so copying again is safe
+                if attempt == PUT_ATTEMPTS - 1:
+                    raise
+        raise DockerException("could not copy the files into the container")
 
     def _measure(self) -> tuple[int | None, int | None, int | None] | None:
         """Peak memory, OOM kills and CPU time of the run, from the container's cgroup."""

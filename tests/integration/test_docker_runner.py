@@ -174,3 +174,35 @@ async def test_a_missing_image_is_an_internal_error(runner: DockerRunner) -> Non
     broken = DockerRunner(runner.url, default_image="codeloft-no-such-image:never")
     result = await broken.execute(SandboxRequest(files={}, argv=["true"], limits=FAST))
     assert result.internal_error is not None and "Docker API" in result.internal_error
+
+
+class FlakyCopies:
+    """The real API client, except that its first copies into a container fail the way podman's copy
+    helper sometimes does under load."""
+
+    def __init__(self, api: Any, failures: int) -> None:
+        self._api = api
+        self.failures = failures
+
+    def put_archive(self, *args: Any, **kwargs: Any) -> bool:
+        if self.failures:
+            self.failures -= 1
+            raise docker.errors.APIError("500 Server Error: passing bulk input to subprocess: write |1: broken pipe")
+        return bool(self._api.put_archive(*args, **kwargs))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._api, name)
+
+
+async def test_a_failed_copy_into_the_container_is_tried_again_then_reported(runner: DockerRunner) -> None:
+    real = runner._api
+    try:
+        runner._api = FlakyCopies(real, failures=2)  # type: ignore[assignment]
+        request = SandboxRequest(files={"m.py": b"print('copied')"}, argv=["python3", "m.py"], limits=FAST)
+        recovered = await runner.execute(request)
+        assert (recovered.exit_code, recovered.stdout) == (0, b"copied\n")
+        runner._api = FlakyCopies(real, failures=3)  # type: ignore[assignment]
+        failed = await runner.execute(request)
+        assert failed.internal_error is not None and "broken pipe" in failed.internal_error
+    finally:
+        runner._api = real
