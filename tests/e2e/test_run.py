@@ -84,9 +84,11 @@ def test_the_entry_point_chosen_in_the_settings_runs_whatever_is_open(page: Page
     page.get_by_role("option", name="Always main.cpp").click()
     page.get_by_test_id("settings-save").click()
     expect(page.get_by_text("Settings saved")).to_be_visible()
+    expect(page.get_by_test_id("run-entry")).to_have_text("main.cpp")  # what Run runs, in sight
     page.get_by_test_id("run").click()
     expect(page.get_by_test_id("run-status")).to_contain_text("success: main.cpp finished")
     page.reload()  # kept in the workspace's settings
+    expect(page.get_by_test_id("run-entry")).to_have_text("main.cpp")
     page.get_by_test_id("file-tree").get_by_text("greeting.cpp").click()
     page.locator(".cm-content").click()
     page.keyboard.press("Control+Enter")
@@ -95,5 +97,6 @@ def test_the_entry_point_chosen_in_the_settings_runs_whatever_is_open(page: Page
     page.get_by_test_id("settings-entry").click()
     page.get_by_role("option", name="The open file").click()
     page.get_by_test_id("settings-save").click()
+    expect(page.get_by_test_id("run-entry")).to_be_hidden()
     page.get_by_test_id("run").click()
     expect(page.get_by_test_id("run-status")).to_contain_text("greeting.cpp finished")

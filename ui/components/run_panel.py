@@ -92,7 +92,11 @@ class RunPanel:
                 self.run_button = ui.button("Run", icon="play_arrow", on_click=self.run).props(
                     'dense color=green data-testid="run"'
                 )
-                self.run_button.tooltip("Run the open file (Ctrl+Enter)")
+                with self.run_button:
+                    self.run_tip = ui.tooltip("Run the open file (Ctrl+Enter)")
+                self.entry_badge = ui.badge("", color="green").props('outline data-testid="run-entry"')
+                self.entry_badge.tooltip("The entry point from the workspace settings: Run runs it whatever is open")
+                self.entry_badge.set_visibility(False)
                 self.stop_button = ui.button("Stop", icon="stop", on_click=self.stop).props(
                     'dense color=red outline data-testid="stop"'
                 )
@@ -118,6 +122,13 @@ class RunPanel:
                 )
             self.problems = ui.column().classes("w-full gap-0").props('data-testid="compile-problems"')
         self.run_button.set_enabled(can_run)
+
+    def show_entry(self, entry: str | None) -> None:
+        """Say what Run runs: the entry point chosen in the settings, or the open file."""
+        self.entry_badge.set_text(entry or "")
+        self.entry_badge.set_visibility(entry is not None)
+        what = f"{entry}, the entry point" if entry else "the open file"
+        self.run_tip.set_text(f"Run {what} (Ctrl+Enter)")
 
     # --- running ---------------------------------------------------------------------------------
 

@@ -75,6 +75,7 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
                         open_at=lambda path, line: open_at(tree, editor, path, line),
                     )
         editor.on_saved = tree.refresh
+        run_panel.show_entry(entry[0])
         quick_open = QuickOpen(lambda: tree.file_paths, notify_errors(open_file(tree, editor)))
 
         async def save_settings(changes: dict[str, Any], run_entry: str) -> None:
@@ -84,6 +85,7 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
             dark.set_value(applied["theme"] == "dark")
             entry[0] = svc.workspaces.run_entry(updated)
             settings_dialog.entry_saved(entry[0])
+            run_panel.show_entry(entry[0])
             ui.notify("Settings saved", type="positive")
 
         settings_dialog = SettingsDialog(
