@@ -182,7 +182,7 @@ async def supervise(
     started = time.monotonic()
     if spawned is None:
         try:
-            spawned = spawn(launch)
+            spawned = await asyncio.to_thread(spawn, launch)  # Popen takes milliseconds: not on the loop
         except (OSError, ValueError) as error:
             if launch.info is not None:
                 launch.info.close()
