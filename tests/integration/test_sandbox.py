@@ -148,6 +148,43 @@ async def test_host_secrets_and_files_are_out_of_reach(executor: Executor, monke
     assert "uid 0" not in outcome.stdout
 
 
+async def test_a_run_cannot_see_another_run_at_the_same_time(runner: BubblewrapRunner) -> None:
+    """Another workspace's files are only ever in another sandbox: its own mount and pid namespaces."""
+    holder = SandboxRequest(
+        files={"secret.txt": b"workspace A's secret"},
+        argv=["sh", "-c", "echo ready; exec sleep 2"],
+        limits=RunLimits(wall_seconds=3),
+    )
+    looker_source = (
+        "import os\n"
+        "found = []\n"
+        "for top in ['/', '/proc']:\n"
+        "    for root, dirs, files in os.walk(top, onerror=lambda e: None):\n"
+        "        if root.startswith(('/proc/sys', '/sys', '/proc/self')) or root.count('/') > 6: dirs[:] = []\n"
+        "        found += [os.path.join(root, f) for f in files if f == 'secret.txt']\n"
+        "print('found', found)\n"
+        "pids = [p for p in os.listdir('/proc') if p.isdigit()]\n"
+        "print('commands', ' '.join(sorted(open(f'/proc/{p}/comm').read().strip() for p in pids)))\n"
+    )
+    looker = SandboxRequest(
+        files={"main.py": looker_source.encode(), "secret.txt": b"its own"}, argv=["python3", "main.py"], limits=FAST
+    )
+    ready = asyncio.Event()
+
+    async def sink(stream: str, text: str) -> None:
+        if "ready" in text:
+            ready.set()
+
+    held = asyncio.ensure_future(runner.execute(holder, on_output=sink))
+    await asyncio.wait_for(ready.wait(), 5)
+    seen = await runner.execute(looker)
+    await held
+    assert seen.exit_code == 0, seen
+    lines = seen.stdout.decode().splitlines()
+    assert lines[0] == "found ['/work/secret.txt']"  # its own file, and no other
+    assert "sleep" not in lines[1] and "python3" in lines[1], lines  # only its own processes
+
+
 async def test_writing_outside_the_work_directory_fails(executor: Executor) -> None:
     source = (
         "for path in ['/usr/bin/evil', '/usr/lib/evil', '/etc/evil', '/evil']:\n"
