@@ -252,3 +252,28 @@ def test_import_a_zip_into_the_workspace_and_refuse_a_bad_one(page: Page, server
     expect(page.get_by_text("points outside the workspace")).to_be_visible()
     page.keyboard.press("Escape")
     expect(tree_item(page, "ok.py")).to_have_count(0)  # nothing of the bad archive arrived
+
+
+def test_the_command_palette_finds_and_runs_commands(page: Page, server: Server) -> None:
+    sign_in(page, server, "palette@example.com")
+    create_workspace(page, "Palette")
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+Shift+P")
+    box = page.get_by_test_id("command-palette-input")
+    expect(box).to_be_visible()
+    box.fill("run")
+    results = page.get_by_test_id("command-palette-result")
+    expect(results.first).to_have_text("Run")
+    expect(page.get_by_text("Ctrl+Enter")).to_be_visible()  # each command shows its shortcut
+    box.press("Enter")
+    expect(page.get_by_test_id("run-status")).to_contain_text("success: main.py finished")
+    page.keyboard.press("F1")
+    box.fill("new folder")
+    box.press("Enter")
+    page.get_by_test_id("dialog-input").fill("pkg")
+    page.get_by_test_id("dialog-ok").click()
+    expect(tree_item(page, "pkg")).to_be_visible()
+    page.get_by_test_id("open-command-palette").click()
+    box.fill("settings")
+    page.get_by_test_id("command-palette-result").first.click()
+    expect(page.get_by_test_id("settings-entry")).to_be_visible()

@@ -13,10 +13,12 @@ from ui.context import services
 from ui.errors import notify_errors
 from ui.viewer import Viewer
 
-# Ctrl+S / Ctrl+P belong to the IDE, not to the browser's "save page" and "print" dialogs.
+# Ctrl+S, Ctrl+P, Ctrl+Shift+P and F1 belong to the IDE, not to the browser's "save page", "print" and
+# "help" actions.
 KEEP_SHORTCUTS = """<script>
 document.addEventListener("keydown", (e) => {
   if ((e.ctrlKey || e.metaKey) && !e.altKey && ["s", "p"].includes(e.key.toLowerCase())) e.preventDefault();
+  if (e.key === "F1") e.preventDefault();
 }, true);
 </script>"""
 

@@ -1,4 +1,4 @@
-"""Ctrl+P: open a file by typing part of its name."""
+"""Ctrl+P: open a file by typing part of its name (and the same box for the command palette)."""
 
 from __future__ import annotations
 
@@ -26,13 +26,26 @@ def matches(query: str, paths: list[str]) -> list[str]:
 
 
 class QuickOpen:
-    def __init__(self, paths: Callable[[], list[str]], on_open: Callable[[str], Awaitable[None]]) -> None:
+    """A filter box over a list (files for Ctrl+P, commands for Ctrl+Shift+P): typing narrows it,
+    Enter or a click chooses."""
+
+    def __init__(
+        self,
+        paths: Callable[[], list[str]],
+        on_open: Callable[[str], Awaitable[None]],
+        *,
+        placeholder: str = "Type a file name",
+        test_id: str = "quick-open",
+        hint: Callable[[str], str] | None = None,
+    ) -> None:
         self._paths = paths
         self._on_open = on_open
+        self._test_id = test_id
+        self._hint = hint
         with ui.dialog().props("position=top") as self.dialog, ui.card().classes("w-[36rem] mt-16 gap-1"):
             self.query = (
-                ui.input(placeholder="Type a file name", on_change=self._render)
-                .props('autofocus dense outlined data-testid="quick-open-input"')
+                ui.input(placeholder=placeholder, on_change=self._render)
+                .props(f'autofocus dense outlined data-testid="{test_id}-input"')
                 .classes("w-full")
             )
             self.query.on("keydown.enter", self._open_first)
@@ -47,9 +60,14 @@ class QuickOpen:
         self.results.clear()
         with self.results:
             for path in matches(self.query.value or "", self._paths()):
-                ui.label(path).classes("w-full px-2 py-1 cursor-pointer hover:bg-blue-50 text-sm").props(
-                    'data-testid="quick-open-result"'
-                ).on("click", lambda _, p=path: self._choose(p))
+                with (
+                    ui.row()
+                    .classes("w-full px-2 py-1 cursor-pointer hover:bg-blue-50 text-sm no-wrap")
+                    .on("click", lambda _, p=path: self._choose(p))
+                ):
+                    ui.label(path).classes("grow").props(f'data-testid="{self._test_id}-result"')
+                    if self._hint is not None:
+                        ui.label(self._hint(path)).classes("text-xs text-gray-500")
 
     async def _open_first(self) -> None:
         found = matches(self.query.value or "", self._paths())

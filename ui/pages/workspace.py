@@ -1,7 +1,10 @@
-"""The IDE page (`/w/<workspace id>`): file tree, editor tabs, quick open, editor settings."""
+"""The IDE page (`/w/<workspace id>`): file tree, editor tabs, run panel, quick open, command palette,
+settings."""
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
@@ -12,6 +15,7 @@ from nicegui import ui
 from domain.access import Action
 from domain.errors import InvalidInput, NotFound
 from domain.toolchains import toolchain_for
+from ui.components.command_palette import CommandPalette
 from ui.components.editor import EditorArea
 from ui.components.file_tree import FileTree
 from ui.components.frame import frame
@@ -94,12 +98,18 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
             entry=entry[0],
             runnable_files=lambda: [path for path in tree.file_paths if runs(path)],
         )
+        palette = commands(
+            tree, editor, run_panel, quick_open, settings_dialog if Action.MANAGE in allowed else None, editable
+        )
         with page.actions:
             if not editable:
                 ui.badge("read only").props('color=orange data-testid="read-only"')
             ui.button(icon="search", on_click=quick_open.open).props("flat color=white dense").tooltip(
                 "Open a file by name (Ctrl+P)"
             )
+            ui.button(icon="terminal", on_click=palette.open).props(
+                'flat color=white dense data-testid="open-command-palette"'
+            ).tooltip("All commands (Ctrl+Shift+P)")
             save_button = ui.button(icon="save", on_click=notify_errors(editor.save)).props(
                 'flat color=white dense data-testid="save"'
             )
@@ -110,11 +120,17 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
                 ).tooltip("Editor settings")
 
     async def shortcut(event: Any) -> None:
-        if not event.action.keydown or not (event.modifiers.ctrl or event.modifiers.meta):
+        if not event.action.keydown:
             return
         key = str(event.key.name).lower()
+        if key == "f1":
+            palette.open()
+        if not (event.modifiers.ctrl or event.modifiers.meta):
+            return
         if key == "s":
             await editor.save()
+        elif key == "p" and event.modifiers.shift:
+            palette.open()
         elif key == "p":
             quick_open.open()
         elif key == "enter":
@@ -127,6 +143,47 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
         tree.reveal(first)
         await notify_errors(editor.open)(first)
     return None
+
+
+def commands(
+    tree: FileTree,
+    editor: EditorArea,
+    run_panel: RunPanel,
+    quick_open: QuickOpen,
+    settings_dialog: SettingsDialog | None,
+    editable: bool,
+) -> CommandPalette:
+    """The command palette of the page: what the buttons do, for whoever may do it."""
+    palette = CommandPalette()
+
+    def add(label: str, handler: Callable[[], Awaitable[Any] | None], shortcut: str = "") -> None:
+        async def run() -> None:
+            result = handler()
+            if inspect.isawaitable(result):
+                await result
+
+        palette.add(label, notify_errors(run), shortcut)
+
+    add("Open a file by name", quick_open.open, "Ctrl+P")
+    if run_panel.can_run:
+        add("Run", run_panel.run, "Ctrl+Enter")
+        add("Stop the running program", run_panel.stop)
+        add("Preview the web server", run_panel.preview)
+    add("Show the last runs", run_panel.show_history)
+    if editable:
+        add("Save", editor.save, "Ctrl+S")
+        add("Save all", editor.save_all)
+        add("New file", tree.new_file)
+        add("New folder", tree.new_folder)
+        add("Rename or move the selected file", tree.move_selected)
+        add("Delete the selected file", tree.delete_selected)
+        add("Upload files", tree.upload_dialog)
+        add("Import a ZIP into this workspace", tree.import_dialog)
+    add("Download the workspace as a ZIP", tree.download_zip)
+    if settings_dialog is not None:
+        add("Settings: editor and entry point", settings_dialog.open)
+    add("Go to your workspaces", lambda: ui.navigate.to("/"))
+    return palette
 
 
 def runs(path: str) -> bool:
