@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import re
+import sqlite3
 import struct
 import time
+import uuid
 import zipfile
 import zlib
 from pathlib import Path
@@ -277,3 +279,45 @@ def test_the_command_palette_finds_and_runs_commands(page: Page, server: Server)
     box.fill("settings")
     page.get_by_test_id("command-palette-result").first.click()
     expect(page.get_by_test_id("settings-entry")).to_be_visible()
+
+
+def share_directly(server: Server, workspace_id: str, owner: str, reader: str, level: str) -> None:
+    """A share row as the sharing feature will write it (it has no screen yet)."""
+    connection = sqlite3.connect(Path(server.env["CODELOFT_DATA_DIR"]) / "codeloft.db")
+    try:
+        ids = dict(connection.execute("SELECT email, id FROM users WHERE email IN (?, ?)", (owner, reader)))
+        connection.execute(
+            "INSERT INTO workspace_shares (id, workspace_id, shared_by_user_id, shared_with_user_id, permission_level)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (uuid.uuid4().hex, uuid.UUID(workspace_id).hex, ids[owner], ids[reader], level),
+        )
+        connection.commit()
+    finally:
+        connection.close()
+
+
+def test_a_reader_gets_a_read_only_ide(page: Page, browser: Browser, server: Server) -> None:
+    sign_in(page, server, "lender@example.com")
+    create_workspace(page, "Lent")
+    workspace_id = page.url.rsplit("/w/", 1)[1]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    reader = context.new_page()
+    try:
+        sign_in(reader, server, "borrower@example.com")
+        share_directly(server, workspace_id, "lender@example.com", "borrower@example.com", "read")
+        reader.goto(f"{server.base_url}/w/{workspace_id}")
+        expect(reader.get_by_test_id("read-only")).to_be_visible()
+        expect(reader.locator(".cm-content")).to_contain_text("print")  # the file shows
+        expect(reader.locator(".cm-content")).to_have_attribute("contenteditable", "false")
+        expect(reader.get_by_test_id("save")).to_be_hidden()
+        expect(reader.get_by_test_id("tree-new-file")).to_have_count(0)
+        expect(reader.get_by_test_id("run")).to_be_disabled()
+        expect(reader.get_by_test_id("open-settings")).to_have_count(0)
+        reader.get_by_test_id("open-command-palette").click()
+        reader.get_by_test_id("command-palette-input").fill("")
+        offered = reader.get_by_test_id("command-palette-result").all_inner_texts()
+        assert "Open a file by name" in offered and "Download the workspace as a ZIP" in offered
+        assert not {"Run", "Save", "New file", "Delete the selected file", "Upload files"} & set(offered), offered
+    finally:
+        context.close()

@@ -79,6 +79,7 @@ class EditorArea:
                 .props('data-testid="editor"')
             )
             self.editor.set_visibility(False)
+            self.editor.set_enabled(editable)  # readers see the code; they cannot type into it
             self.preview = ui.column().classes("w-full p-4 items-start")
             with (
                 ui.row()
