@@ -52,7 +52,6 @@ class QuickOpen:
             self.results = ui.column().classes("w-full gap-0 max-h-96 overflow-auto")
 
     def open(self) -> None:
-        self.query.value = ""
         self._render()
         self.dialog.open()
 
@@ -75,5 +74,6 @@ class QuickOpen:
             await self._choose(found[0])
 
     async def _choose(self, path: str) -> None:
+        self.query.value = ""  # the next opening starts afresh (and never clears what is typed then)
         self.dialog.close()
         await self._on_open(path)

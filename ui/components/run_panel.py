@@ -86,6 +86,7 @@ class RunPanel:
         self.before_run = before_run
         self.open_at = open_at
         self.cancellation: Cancellation | None = None
+        self.entry: str | None = None
 
         with ui.column().classes("w-full h-full gap-1 p-2"):
             with ui.row().classes("w-full items-center gap-2 no-wrap"):
@@ -124,7 +125,8 @@ class RunPanel:
         self.run_button.set_enabled(can_run)
 
     def show_entry(self, entry: str | None) -> None:
-        """Say what Run runs: the entry point chosen in the settings, or the open file."""
+        """Run runs the entry point chosen in the settings (None: the open file); say so."""
+        self.entry = entry
         self.entry_badge.set_text(entry or "")
         self.entry_badge.set_visibility(entry is not None)
         what = f"{entry}, the entry point" if entry else "the open file"
@@ -152,7 +154,7 @@ class RunPanel:
             run = await services().runs.run(
                 await self.viewer.actor(),
                 self.workspace_id,
-                path=self.target(),
+                path=None if self.entry else self.target(),  # the service runs the entry point
                 stdin=self.stdin.value or "",
                 on_output=stream,
                 cancel=self.cancellation,

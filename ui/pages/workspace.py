@@ -52,8 +52,6 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
     settings = svc.workspaces.editor_settings(workspace)
     dark = ui.dark_mode(settings["theme"] == "dark")
 
-    entry = [svc.workspaces.run_entry(workspace)]  # the fixed entry point, if any (changes in the settings)
-
     with frame(workspace.name, current, wide=True) as page:
         with ui.splitter(value=22, limits=(10, 60)).classes("w-full").style("height: calc(100vh - 52px)") as split:
             with split.before:
@@ -74,12 +72,12 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
                         workspace.id,
                         current,
                         can_run=Action.RUN in allowed,
-                        target=lambda: None if entry[0] else runnable(editor),
+                        target=lambda: runnable(editor),
                         before_run=editor.save_all,
                         open_at=lambda path, line: open_at(tree, editor, path, line),
                     )
         editor.on_saved = tree.refresh
-        run_panel.show_entry(entry[0])
+        run_panel.show_entry(svc.workspaces.run_entry(workspace))
         quick_open = QuickOpen(lambda: tree.file_paths, notify_errors(open_file(tree, editor)))
 
         async def save_settings(changes: dict[str, Any], run_entry: str) -> None:
@@ -87,15 +85,14 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
             applied = svc.workspaces.editor_settings(updated)
             editor.apply_settings(applied)
             dark.set_value(applied["theme"] == "dark")
-            entry[0] = svc.workspaces.run_entry(updated)
-            settings_dialog.entry_saved(entry[0])
-            run_panel.show_entry(entry[0])
+            settings_dialog.entry_saved(svc.workspaces.run_entry(updated))
+            run_panel.show_entry(svc.workspaces.run_entry(updated))
             ui.notify("Settings saved", type="positive")
 
         settings_dialog = SettingsDialog(
             settings,
             notify_errors(save_settings),
-            entry=entry[0],
+            entry=run_panel.entry,
             runnable_files=lambda: [path for path in tree.file_paths if runs(path)],
         )
         palette = commands(
