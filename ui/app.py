@@ -27,7 +27,7 @@ from domain.sandbox import Runner
 from domain.workspaces import WorkspaceService
 from persistence import database
 from persistence.cache import MemoryCache, RedisCache
-from persistence.migrate import upgrade
+from persistence.migrate import HEAD, current_revision, upgrade
 from persistence.secrets import FernetSecretBox, load_or_create_key_file
 from persistence.template_source import FolderTemplateSource
 from persistence.unit_of_work import SqlUnitOfWorkFactory
@@ -147,21 +147,25 @@ async def build_services(settings: Settings, *, runner: Runner | None = None) ->
     )
 
 
-async def check_services(settings: Settings) -> None:
-    """Fail early, with one clear line, when the database or Redis cannot be reached."""
+async def check_services(settings: Settings) -> str | None:
+    """Fail early, with one clear line, when the database or Redis cannot be reached; the database's
+    migration revision."""
     engine = database.create_engine(database_url(settings))
     try:
         await database.ping(engine)
+        revision = await current_revision(engine)
     finally:
         await engine.dispose()
     await check_redis(settings)
+    return revision
 
 
 def prepare(settings: Settings) -> None:
     """Create the data directory, check the services and apply migrations (blocking)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     secret_box(settings)
-    asyncio.run(check_services(settings))
+    if asyncio.run(check_services(settings)) == HEAD:
+        return
     try:
         upgrade(database_url(settings))
     except database.CONNECTION_ERRORS as error:

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, inspect, text
 from sqlalchemy.engine import URL
 
 from persistence.database import create_engine
-from persistence.migrate import alembic_config, downgrade, upgrade
+from persistence.migrate import HEAD, alembic_config, current_revision, downgrade, upgrade
 from persistence.models import Base
 
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "spec" / "data-model.md"
@@ -199,3 +199,20 @@ async def test_downgrade_to_base_leaves_nothing_behind(migrated_database: URL) -
 def test_the_chain_has_one_head() -> None:
     script = ScriptDirectory.from_config(alembic_config(URL.create("sqlite+aiosqlite")))
     assert len(script.get_heads()) == 1
+
+
+def test_head_names_the_newest_migration(tmp_path: Path) -> None:
+    """`codeloft serve` skips Alembic for a database at HEAD, so HEAD must be the chain's real head."""
+    url = URL.create("sqlite+aiosqlite", database=str(tmp_path / "head.db"))
+    assert ScriptDirectory.from_config(alembic_config(url)).get_current_head() == HEAD
+
+    async def revision() -> str | None:
+        engine = create_engine(url)
+        try:
+            return await current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(revision()) is None  # a new, empty database
+    upgrade(url)
+    assert asyncio.run(revision()) == HEAD
