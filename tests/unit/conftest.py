@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from domain.access import Actor
 from domain.accounts import AccountService
 from domain.auth import AuthService
 from domain.files import FileService
@@ -80,3 +81,9 @@ def executor(runner: FakeRunner, cache: FakeCache, artifacts: FakeArtifacts, job
 @pytest.fixture
 def runs(store: Store, clock: FrozenClock, gate: WorkspaceGate, executor: Executor) -> RunService:
     return RunService(uow=lambda: FakeUnitOfWork(store), clock=clock, gate=gate, executor=executor)
+
+
+@pytest.fixture
+async def owner(accounts: AccountService) -> Actor:
+    """A local account that owns the workspaces of a test (modules may define their own)."""
+    return Actor((await accounts.add_local_user("owner@example.com")).id)

@@ -70,11 +70,6 @@ def configured(
 
 
 @pytest.fixture
-async def owner(accounts: AccountService) -> Actor:
-    return Actor((await accounts.add_local_user("owner@example.com")).id)
-
-
-@pytest.fixture
 async def python_ws(workspaces: WorkspaceService, files: FileService, owner: Actor) -> UUID:
     ws = (await workspaces.create(owner, name="py", language="python")).id
     await files.write(owner, ws, "main.py", b"print(1)\n")

@@ -34,11 +34,6 @@ RUNNABLE_EXTENSIONS = ".py, .js, .mjs, .cjs, .cpp, .cc, .cxx, .java"
 
 
 @pytest.fixture
-async def owner(accounts: AccountService) -> Actor:
-    return Actor((await accounts.add_local_user("owner@example.com")).id)
-
-
-@pytest.fixture
 async def stranger(accounts: AccountService) -> Actor:
     return Actor((await accounts.add_local_user("stranger@example.com")).id)
 
