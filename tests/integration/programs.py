@@ -1,5 +1,6 @@
 """What the bubblewrap and docker sandbox tests share: small programs every sandbox must run alike,
-and the helpers to run them."""
+the helpers to run them, and the tests both run as they are (each module imports them, and pytest
+runs them there with that module's `executor`)."""
 
 from __future__ import annotations
 
@@ -48,3 +49,32 @@ EACH_LANGUAGE = pytest.mark.parametrize(
     ids=["python", "javascript", "cpp", "java"],
 )
 """Parametrises a test with (files, main, expected stdout) for Python, JavaScript, C++ and Java."""
+
+
+# --- tests every sandbox passes alike ----------------------------------------------------------
+
+
+async def test_hello_and_stdin(executor: Executor) -> None:
+    outcome = await python(executor, "print('hello', input())", stdin="sandbox\n")
+    assert (outcome.status, outcome.reason, outcome.stdout) == ("success", "ok", "hello sandbox\n")
+    assert outcome.memory_kb and outcome.time_ms is not None
+
+
+@EACH_LANGUAGE
+async def test_each_language_runs(executor: Executor, files: dict[str, bytes], main: str, expected: str) -> None:
+    outcome = await executor.run_files(files, main, limits=RunLimits(wall_seconds=20))
+    assert (outcome.status, outcome.stdout) == ("success", expected), outcome
+
+
+async def test_sleeping_past_the_wall_limit(executor: Executor) -> None:
+    outcome = await python(executor, "import time; time.sleep(60)", RunLimits(cpu_seconds=5, wall_seconds=1))
+    assert (outcome.status, outcome.reason) == ("timeout", "wall_time_limit")
+    assert_within(outcome, 1)
+
+
+async def test_printing_gigabytes_stops_at_the_output_limit(executor: Executor) -> None:
+    limits = RunLimits(output_bytes=100_000, cpu_seconds=5, wall_seconds=10)
+    outcome = await python(executor, "while True: print('x' * 10000)", limits)
+    assert (outcome.status, outcome.reason, outcome.truncated) == ("error", "output_limit", True)
+    assert len(outcome.stdout) == 100_000
+    assert_within(outcome, 2)

@@ -85,8 +85,9 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
             applied = svc.workspaces.editor_settings(updated)
             editor.apply_settings(applied)
             dark.set_value(applied["theme"] == "dark")
-            settings_dialog.entry_saved(svc.workspaces.run_entry(updated))
-            run_panel.show_entry(svc.workspaces.run_entry(updated))
+            chosen = svc.workspaces.run_entry(updated)
+            settings_dialog.entry_saved(chosen)
+            run_panel.show_entry(chosen)
             ui.notify("Settings saved", type="positive")
 
         settings_dialog = SettingsDialog(
