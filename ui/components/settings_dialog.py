@@ -18,12 +18,12 @@ class SettingsDialog:
         current: dict[str, Any],
         on_save: Callable[[dict[str, Any], str], Awaitable[None]],
         *,
-        entry: str | None,
+        entry: Callable[[], str | None],
         runnable_files: Callable[[], list[str]],
     ) -> None:
         self._on_save = on_save
         self._runnable_files = runnable_files
-        self._entry = entry or OPEN_FILE
+        self._entry = entry
         with ui.dialog() as self.dialog, ui.card().classes("w-96"):
             ui.label("Editor settings").classes("text-lg font-bold")
             self.theme = ui.toggle({"light": "Light", "dark": "Dark"}, value=current["theme"]).props(
@@ -37,7 +37,7 @@ class SettingsDialog:
             ).props('data-testid="settings-autosave"')
             ui.label("Run").classes("text-lg font-bold pt-2")
             self.entry = (
-                ui.select(self._choices(), value=self._entry, label="Run and Ctrl+Enter run")
+                ui.select(self._choices(), value=self._entry() or OPEN_FILE, label="Run and Ctrl+Enter run")
                 .props('data-testid="settings-entry"')
                 .classes("w-full")
             )
@@ -48,17 +48,15 @@ class SettingsDialog:
     def _choices(self) -> dict[str, str]:
         choices = {OPEN_FILE: "The open file"}
         paths = self._runnable_files()
-        if self._entry and self._entry not in paths:
-            paths = [self._entry, *paths]  # a missing entry point stays visible, so it can be changed
+        entry = self._entry()
+        if entry and entry not in paths:
+            paths = [entry, *paths]  # a missing entry point stays visible, so it can be changed
         choices.update({path: f"Always {path}" for path in paths})
         return choices
 
     def open(self) -> None:
-        self.entry.set_options(self._choices(), value=self._entry)
+        self.entry.set_options(self._choices(), value=self._entry() or OPEN_FILE)
         self.dialog.open()
-
-    def entry_saved(self, entry: str | None) -> None:
-        self._entry = entry or OPEN_FILE
 
     async def _save(self) -> None:
         await self._on_save(

@@ -85,15 +85,13 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
             applied = svc.workspaces.editor_settings(updated)
             editor.apply_settings(applied)
             dark.set_value(applied["theme"] == "dark")
-            chosen = svc.workspaces.run_entry(updated)
-            settings_dialog.entry_saved(chosen)
-            run_panel.show_entry(chosen)
+            run_panel.show_entry(svc.workspaces.run_entry(updated))
             ui.notify("Settings saved", type="positive")
 
         settings_dialog = SettingsDialog(
             settings,
             notify_errors(save_settings),
-            entry=run_panel.entry,
+            entry=lambda: run_panel.entry,
             runnable_files=lambda: [path for path in tree.file_paths if runs(path)],
         )
         palette = commands(
