@@ -61,6 +61,9 @@ class Email:
 
 
 MAX_PATH_BYTES = 1024
+MAX_SEGMENT_BYTES = 255
+"""A file or folder name: what file systems allow in one path component (NAME_MAX); a longer one
+could be stored but never unpacked into a run's sandbox."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -87,6 +90,13 @@ class WorkspacePath:
                 raise InvalidInput("A path cannot have an empty segment ('//' or a trailing '/').")
             if segment in (".", ".."):
                 raise InvalidInput("A path cannot contain '.' or '..' segments.")
+            size = len(segment.encode("utf-8"))
+            if size > MAX_SEGMENT_BYTES:
+                shown = segment if len(segment) <= 40 else segment[:37] + "…"
+                raise InvalidInput(
+                    f"A path may have at most {MAX_SEGMENT_BYTES} bytes per path segment, that is per file or "
+                    f"folder name: {shown!r} has {size} bytes."
+                )
 
     @property
     def name(self) -> str:

@@ -634,10 +634,39 @@ def test_reading_or_deleting_a_bad_path_is_refused(ann: User, ws: str, path: str
 
 
 def test_a_path_of_exactly_1024_bytes_is_fine(ann: User, ws: str) -> None:
-    path = "é" * 500 + "x" * 24  # 1024 bytes in UTF-8
+    path = "/".join(["é" * 127 + "x"] * 3 + ["é" * 127, "x"])  # 1024 bytes in UTF-8, no name over 255 bytes
     assert len(path.encode()) == 1024
     assert ann.put(ws, path, b"x").status_code == 201
     assert ann.paths(ws) == [path]
+
+
+LONG_NAME = "n" * 300  # more than a file system allows in one name: every run would fail in tar
+SEGMENT_RULE = "at most 255 bytes per path segment"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [LONG_NAME + ".py", f"src/{LONG_NAME}.py", f"{LONG_NAME}/main.py", "é" * 128 + ".txt"],
+    ids=["file", "file-in-folder", "folder-of-file", "utf8-bytes"],
+)
+def test_a_name_longer_than_255_bytes_is_refused_with_the_rule(ann: User, ws: str, path: str) -> None:
+    ann.write(ws, "keep.txt", b"keep")
+    ann.write(ws, "src/main.py", b"print()\n")
+    before = ann.tree(ws)
+    refused(ann.put(ws, path, b"x"), 422, SEGMENT_RULE)
+    refused(ann.put(ws, path, b"x", **{"If-None-Match": "*"}), 422, SEGMENT_RULE)  # as a drop sends it
+    refused(ann.folder(ws, path), 422, SEGMENT_RULE)
+    refused(ann.move(ws, "keep.txt", path), 422, SEGMENT_RULE)
+    refused(ann.move(ws, "src", path), 422, SEGMENT_RULE)
+    assert ann.tree(ws) == before
+    assert ann.content(ws, "keep.txt") == b"keep"
+
+
+def test_a_name_of_exactly_255_bytes_is_fine(ann: User, ws: str) -> None:
+    name = "é" * 127 + "x"  # 255 bytes in UTF-8
+    assert ann.put(ws, f"src/{name}", b"x").status_code == 201
+    assert ann.folder(ws, name).status_code == 201
+    assert sorted(ann.paths(ws)) == sorted([f"src/{name}", name])
 
 
 @pytest.mark.parametrize(
@@ -764,6 +793,15 @@ BAD_ARCHIVES = [
         lambda: make_zip([("a.txt", b"1"), ("a.txt/b.txt", b"2")]), 422, "both a file and a folder", id="shape"
     ),
     pytest.param(lambda: make_zip([("x\\y.txt", b"1")]), 422, "never a backslash", id="backslash"),
+    pytest.param(
+        lambda: make_zip([("ok.txt", b"replaced?"), ("new.txt", b"1"), (f"src/{LONG_NAME}.py", b"x")]),
+        422,
+        SEGMENT_RULE,
+        id="name-too-long",
+    ),
+    pytest.param(
+        lambda: make_zip([("new.txt", b"1"), (LONG_NAME + "/", b"")]), 422, SEGMENT_RULE, id="folder-too-long"
+    ),
 ]
 
 

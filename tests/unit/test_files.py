@@ -121,6 +121,25 @@ async def test_a_file_and_a_folder_cannot_share_a_path(files: FileService, owner
         await files.write(owner, workspace_id, "../escape", b"")
 
 
+async def test_a_name_longer_than_a_file_system_allows_is_refused_everywhere(
+    files: FileService, owner: Actor, workspace_id: UUID, store: Store
+) -> None:
+    await files.write(owner, workspace_id, "src/main.py", b"keep")
+    before = snapshot(store)
+    long_name = "n" * 300
+    for attempt in (
+        files.write(owner, workspace_id, long_name + ".py", b"x"),
+        files.write(owner, workspace_id, f"{long_name}/main.py", b"x"),
+        files.create_folder(owner, workspace_id, long_name),
+        files.move(owner, workspace_id, "src/main.py", f"src/{long_name}.py"),
+        files.move(owner, workspace_id, "src", long_name),
+    ):
+        with pytest.raises(InvalidInput, match="at most 255 bytes per path segment"):
+            await attempt
+    assert snapshot(store) == before
+    await files.write(owner, workspace_id, "n" * 255, b"the longest name is fine")
+
+
 async def test_folders_moves_and_deletes(files: FileService, owner: Actor, workspace_id: UUID) -> None:
     await files.create_folder(owner, workspace_id, "empty")
     await files.write(owner, workspace_id, "src/a.py", b"a")
@@ -218,6 +237,12 @@ async def test_zip_round_trip(
         (make_zip([("ok.txt", b"1"), ("/etc/evil", b"x")]), InvalidInput, "absolute path"),
         (make_zip([("ok.txt", b"1")], symlink="link"), InvalidInput, "symbolic link"),
         (make_zip([("ok.txt", b"1"), ("a\\b.txt", b"x")]), InvalidInput, "backslash"),
+        (
+            make_zip([("a.txt", b"replaced?"), ("ok.txt", b"1"), ("src/" + "n" * 256 + ".py", b"x")]),
+            InvalidInput,
+            "at most 255 bytes per path segment",
+        ),
+        (make_zip([("ok.txt", b"1"), ("é" * 128 + "/", b"")]), InvalidInput, "at most 255 bytes per path segment"),
         (make_zip([(f"f{n}", b"") for n in range(1_001)]), QuotaExceeded, "at most 1000 files and folders"),
         (make_zip([("ok.txt", b"1"), ("bomb.txt", b"0" * (26 * MB))]), LimitExceeded, "larger than 25 MB"),
         (make_zip([("ok.txt", b"1"), ("ok.txt/inner", b"x")]), InvalidInput, "both a file and a folder"),
@@ -228,6 +253,7 @@ async def test_bad_archives_are_refused_whole(
     files: FileService, owner: Actor, workspace_id: UUID, store: Store, archive: bytes, error: type, message: str
 ) -> None:
     await files.write(owner, workspace_id, "keep.txt", b"keep")
+    await files.write(owner, workspace_id, "a.txt", b"mine")
     before = snapshot(store)
     with pytest.raises(error, match=message):
         await files.import_zip(owner, workspace_id, archive)

@@ -6,7 +6,18 @@ from domain.errors import InvalidInput
 from domain.values import Email, Language, Tier, WorkspacePath, parse_enum, require_text
 
 
-@pytest.mark.parametrize("path", ["main.py", "src/app/Main.java", "a b/ü.txt", ".gitignore", "x" * 1024])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "main.py",
+        "src/app/Main.java",
+        "a b/ü.txt",
+        ".gitignore",
+        "/".join(["x" * 255] * 3 + ["x" * 254, "y"]),  # 1024 bytes, no name longer than a file system allows
+        "x" * 255,
+        "é" * 127 + "x",  # 255 bytes in UTF-8
+    ],
+)
 def test_valid_paths(path: str) -> None:
     assert WorkspacePath(path).value == path
 
@@ -26,6 +37,10 @@ def test_valid_paths(path: str) -> None:
         ("a\nb", "control"),
         ("x" * 1025, "1024 bytes"),
         ("é" * 513, "1024 bytes"),
+        ("x" * 256, "at most 255 bytes per path segment"),
+        ("src/" + "x" * 300 + ".py", "at most 255 bytes per path segment"),
+        ("é" * 128, "at most 255 bytes per path segment"),  # 128 characters, 256 bytes
+        ("d" * 256 + "/main.py", "at most 255 bytes per path segment"),
     ],
 )
 def test_invalid_paths_name_the_rule(path: str, rule: str) -> None:
