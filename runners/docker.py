@@ -37,6 +37,7 @@ from domain.errors import Unavailable
 from domain.sandbox import Cancellation, OutputSink, RunLimits, SandboxRequest, SandboxResult, Stop
 from domain.toolchains import TOOLCHAINS
 from runners.archive import archive_members
+from runners.output import Output
 
 DEFAULT_IMAGE = "codeloft-sandbox:latest"
 LABEL = "codeloft.sandbox"
@@ -177,9 +178,6 @@ class _Run:
         self.cancel = cancel
         self.container: str | None = None
         self.stopped: Stop | None = None
-        self.out = bytearray()
-        self.err = bytearray()
-        self.truncated = False
         self._cpu_ns: int | None = None
         """CPU time when this side stopped the run (taken just before the kill)."""
 
@@ -200,7 +198,15 @@ class _Run:
         )
         exec_id = created["Id"]
         started = time.monotonic()
-        await self._stream(exec_id, started)
+        self.output = Output(
+            caps={"stdout": self.limits.output_bytes, "stderr": self.limits.output_bytes},
+            sink=self.on_output,
+            on_overflow=self._overflowed,
+        )
+        try:
+            await self._stream(exec_id, started)
+        finally:
+            await self.output.close()
         wall_ms = int((time.monotonic() - started) * 1000)
         exit_code: int | None = None
         signal: int | None = None
@@ -224,9 +230,9 @@ class _Run:
         return SandboxResult(
             exit_code=exit_code,
             signal=signal,
-            stdout=bytes(self.out),
-            stderr=bytes(self.err),
-            truncated=self.truncated,
+            stdout=bytes(self.output.data["stdout"]),
+            stderr=bytes(self.output.data["stderr"]),
+            truncated=self.output.truncated,
             cpu_ms=(cpu_ns or 0) // 1_000_000,
             wall_ms=wall_ms,
             memory_kb=peak // 1024 if peak is not None else None,
@@ -363,8 +369,8 @@ class _Run:
                 if item is None:
                     break
                 name, chunk = item
-                if chunk:
-                    await self._take(name, chunk)
+                if chunk and self.stopped is not Stop.OUTPUT:
+                    self.output.take(name, chunk)
                 if killing is None and self.stopped is not None:
                     killing = self._stop(self.stopped)
                 if killing is None and time.monotonic() >= deadline:
@@ -376,19 +382,8 @@ class _Run:
                 with contextlib.suppress(Exception):
                     await killing
 
-    async def _take(self, name: str, chunk: bytes) -> None:
-        if self.stopped is Stop.OUTPUT:
-            return
-        buffer = self.out if name == "stdout" else self.err
-        room = self.limits.output_bytes - len(buffer)
-        if len(chunk) > room:
-            buffer += chunk[: max(room, 0)]
-            self.truncated = True
-            self.stopped = self.stopped or Stop.OUTPUT
-            return
-        buffer += chunk
-        if self.on_output is not None:
-            await self.on_output(name, chunk.decode("utf-8", errors="replace"))
+    def _overflowed(self) -> None:
+        self.stopped = self.stopped or Stop.OUTPUT
 
     def _stop(self, reason: Stop) -> asyncio.Future[None]:
         """Note why the run ends early, take its CPU time so far and kill the container."""

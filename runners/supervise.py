@@ -10,12 +10,13 @@ import re
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from domain.sandbox import Cancellation, OutputSink, RunLimits, SandboxResult, Stop
 from runners import reaper
 from runners.cgroups import RunCgroup
+from runners.output import Output
 
 GATE = ["/bin/sh", "-c", 'read _; f=$1; shift; exec "$@" < "$f"', "gate"]
 """Holds the command until it has joined its cgroups, so not one fork escapes them, then starts it
@@ -74,28 +75,6 @@ class InfoPipe:
         if self.read >= 0:
             os.close(self.read)
             self.read = -1
-
-
-class _Stream:
-    def __init__(self, name: str, cap: int, sink: OutputSink | None, on_overflow: Callable[[], None]) -> None:
-        self.name = name
-        self.cap = cap
-        self.sink = sink
-        self.data = bytearray()
-        self.truncated = False
-        self._on_overflow = on_overflow
-
-    async def pump(self, reader: asyncio.StreamReader) -> None:
-        while chunk := await reader.read(65536):
-            room = self.cap - len(self.data)
-            if len(chunk) > room:
-                self.data += chunk[: max(room, 0)]
-                self.truncated = True
-                self._on_overflow()
-                return
-            self.data += chunk
-            if self.sink is not None:
-                await self.sink(self.name, chunk.decode("utf-8", errors="replace"))
 
 
 def rlimit_prefix(limits: RunLimits, *, nproc: bool) -> list[str]:
@@ -201,12 +180,15 @@ async def supervise(
 
     assert process.stdout is not None and process.stderr is not None
     loop = asyncio.get_running_loop()
-    cap = COLLECT_LIMIT if launch.collect else limits.output_bytes
-    out = _Stream("stdout", cap, None if launch.collect else on_output, lambda: stop(Stop.OUTPUT))
-    err = _Stream("stderr", limits.output_bytes, on_output, lambda: stop(Stop.OUTPUT))
+    output = Output(
+        caps={"stdout": COLLECT_LIMIT if launch.collect else limits.output_bytes, "stderr": limits.output_bytes},
+        sink=on_output,
+        relayed=("stderr",) if launch.collect else ("stdout", "stderr"),
+        on_overflow=lambda: stop(Stop.OUTPUT),
+    )
     pumps = [
-        asyncio.create_task(_pump(loop, process.stdout, out)),
-        asyncio.create_task(_pump(loop, process.stderr, err)),
+        asyncio.create_task(_pump(loop, process.stdout, "stdout", output)),
+        asyncio.create_task(_pump(loop, process.stderr, "stderr", output)),
     ]
     if cancel is not None:
         cancel.on_cancel(lambda: stop(Stop.CANCELLED))
@@ -236,9 +218,10 @@ async def supervise(
             await asyncio.to_thread(reaper.reap, init)
     else:
         await asyncio.to_thread(reaper.settle)
-    await asyncio.wait(pumps, timeout=2)
+    await asyncio.wait(pumps, timeout=2)  # what is still in the pipes; reading never waits for the sink
     for pump in pumps:
         pump.cancel()
+    await output.close()
     cpu_ms = int((usage.ru_utime + usage.ru_stime) * 1000)
     # ru_maxrss would count the server's own memory (the child starts as its copy), so peak memory
     # comes from the cgroup only.
@@ -254,22 +237,23 @@ async def supervise(
     return SandboxResult(
         exit_code=code,
         signal=signum,
-        stdout=b"" if launch.collect else bytes(out.data),
-        stderr=bytes(err.data),
-        truncated=out.truncated or err.truncated,
+        stdout=b"" if launch.collect else bytes(output.data["stdout"]),
+        stderr=bytes(output.data["stderr"]),
+        truncated=output.truncated,
         cpu_ms=cpu_ms,
         wall_ms=wall_ms,
         memory_kb=memory_kb,
         stopped=stopped[0] if stopped else None,
-        collected=bytes(out.data) if launch.collect and code == 0 else None,
+        collected=bytes(output.data["stdout"]) if launch.collect and code == 0 else None,
     )
 
 
-async def _pump(loop: asyncio.AbstractEventLoop, pipe: object, stream: _Stream) -> None:
+async def _pump(loop: asyncio.AbstractEventLoop, pipe: object, name: str, output: Output) -> None:
     reader = asyncio.StreamReader(limit=1 << 20)
     transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
     try:
-        await stream.pump(reader)
+        while (chunk := await reader.read(65536)) and output.take(name, chunk):
+            pass
     finally:
         transport.close()
 

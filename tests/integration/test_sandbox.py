@@ -276,3 +276,59 @@ async def test_the_warm_pool_keeps_sandboxes_for_the_configured_limits() -> None
         await runner.close()
     assert classify(loop, limits)[1] == Reason.TIME_LIMIT and loop.cpu_ms <= 2000
     assert classify(hog, limits)[1] == Reason.MEMORY_LIMIT
+
+
+# --- output: a flood, its order, the cut ---------------------------------------------------------
+
+
+class Reader:
+    """An output sink as slow as a busy page: every call costs `delay` seconds."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.chunks: list[tuple[str, str]] = []
+
+    async def __call__(self, stream: str, text: str) -> None:
+        self.chunks.append((stream, text))
+        if self.delay:
+            await asyncio.sleep(self.delay)
+
+    def text(self, stream: str) -> str:
+        return "".join(text for kind, text in self.chunks if kind == stream)
+
+
+FLOOD = "for i in range(200_000):\n    print(i)\n"  # 1.29 MB of short lines, each its own write (python -u)
+
+
+async def test_a_flood_to_a_slow_reader_is_cut_at_the_output_limit_in_about_its_cpu_time(
+    executor: Executor,
+) -> None:
+    reader = Reader(delay=0.1)
+    limits = RunLimits(cpu_seconds=5, wall_seconds=10)
+    started = time.monotonic()
+    outcome = await executor.run_files({"main.py": FLOOD.encode()}, "main.py", limits=limits, on_output=reader)
+    elapsed_ms = (time.monotonic() - started) * 1000
+    assert (outcome.status, outcome.reason, outcome.truncated) == ("error", "output_limit", True)
+    assert len(outcome.stdout) == limits.output_bytes
+    assert outcome.time_ms is not None
+    # the reader never holds the program up: the answer comes in about the program's CPU time
+    assert elapsed_ms <= outcome.time_ms + 1000, (elapsed_ms, outcome.time_ms, outcome.wall_ms)
+    assert reader.text("stdout") == outcome.stdout  # everything up to the cut reached the reader, in order
+
+
+async def test_a_prompt_without_newline_arrives_before_the_traceback_after_it(executor: Executor) -> None:
+    reader = Reader()
+    outcome = await executor.run_files(
+        {"main.py": b"name = input('Name: ')\n"}, "main.py", limits=FAST, on_output=reader
+    )
+    assert outcome.reason == "runtime_error"
+    assert reader.chunks[0] == ("stdout", "Name: ")
+    assert reader.text("stderr").startswith("Traceback") and "EOFError" in reader.text("stderr")
+
+
+async def test_a_character_split_between_two_reads_arrives_whole(executor: Executor) -> None:
+    reader = Reader()
+    source = "import sys, time\nsys.stdout.buffer.write(b'caf\\xc3'); sys.stdout.flush(); time.sleep(0.2)\n"
+    source += "sys.stdout.buffer.write(b'\\xa9!\\n')\n"
+    outcome = await executor.run_files({"main.py": source.encode()}, "main.py", limits=FAST, on_output=reader)
+    assert outcome.stdout == reader.text("stdout") == "café!\n"
