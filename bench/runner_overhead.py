@@ -1,7 +1,9 @@
 """The sandbox's cost: a Python hello world through the run service against bare python3, the compile
-cache on C++, and throughput of 200 runs from 20 concurrent clients against the same programs run bare.
+cache on C++, throughput of 200 runs from 20 concurrent clients against the same programs run bare, and
+a flood of 200,000 printed lines (cut at the 1 MB output limit): wall time against the CPU time the
+program used, with nobody reading along and with a reader as slow as a busy page.
 
-    .venv/bin/python bench/runner_overhead.py [--runs 30] [--jobs 200] [--clients 20]
+    .venv/bin/python bench/runner_overhead.py [--runs 30] [--jobs 200] [--clients 20] [--flood-only]
 """
 
 from __future__ import annotations
@@ -74,11 +76,37 @@ async def docker_figure(folder: Path, runs: int) -> str:
     return line("run service, docker runner (podman API)", docker_times, statistics.median(bare_times))
 
 
+FLOOD = b"for i in range(200_000):\n    print(i)\n"
+SLOW_READER_S = 0.1
+
+
+async def flood_figures(executor: Executor, runs: int = 5) -> None:
+    """A program printing 200,000 short lines (1.29 MB, each its own write): it ends at the output
+    limit; how much wall time it costs beyond the CPU time it used, read by nobody and by a slow reader."""
+
+    async def slow(stream: str, text: str) -> None:
+        await asyncio.sleep(SLOW_READER_S)
+
+    print("Flood: 200,000 lines printed (1.29 MB, cut at the 1 MB output limit), wall (until the answer) vs CPU")
+    for label, sink in (("nobody reading along", None), (f"a reader taking {SLOW_READER_S}s per call", slow)):
+        walls, cpus, reasons = [], [], set()
+        for _ in range(runs):
+            started = time.perf_counter()
+            outcome = await executor.run_files({"main.py": FLOOD}, "main.py", limits=RunLimits(), on_output=sink)
+            walls.append((time.perf_counter() - started) * 1000)
+            cpus.append(outcome.time_ms or 0)
+            reasons.add(outcome.reason.value)
+        wall, cpu = statistics.median(walls), statistics.median(cpus)
+        print(f"  {label:<36} wall {wall:7.0f} ms   CPU {cpu:5.0f} ms   wall-CPU {wall - cpu:6.0f} ms   "
+              f"({', '.join(sorted(reasons))})")  # fmt: skip
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--flood-only", action="store_true", help="only the flood figures")
     args = parser.parse_args()
     if not BubblewrapRunner.usable():
         raise SystemExit("bubblewrap is not installed: nothing to measure")
@@ -92,6 +120,9 @@ async def main() -> None:
             artifacts=DiskArtifactStore(folder / "artifacts"),
             queue=InProcessQueue(),
         )
+        if args.flood_only:
+            await flood_figures(executor)
+            return
         files = {"main.py": HELLO}
         for _ in range(3):  # warm the page cache for both
             await bare(folder)
@@ -111,6 +142,8 @@ async def main() -> None:
         print(line("run service, bubblewrap sandbox", box_times, baseline))
         if await asyncio.to_thread(os.path.exists, DOCKER_SOCKET):
             print(await docker_figure(folder, args.runs))
+
+        await flood_figures(executor)
 
         cpp = {"main.cpp": CPP}
         first = await sandboxed(executor, cpp, "main.cpp")
