@@ -1,12 +1,14 @@
-"""The editor area: open files in tabs with a modified marker, one CodeMirror, saving without lost
-updates (a conflict dialog instead of a silent overwrite), autosave, previews of binary files, and a
-status bar (language, line and column, saved state)."""
+"""The editor area: open files in tabs with a modified marker, one CodeMirror holding a state (and an
+undo history) per open file, saving without lost updates (a conflict or deleted-file dialog instead of a
+silent overwrite), autosave, a prompt before leaving with unsaved changes, problems marked in the
+gutter, previews of binary files, and a status bar (language, line and column, saved state)."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 from uuid import UUID
@@ -14,28 +16,19 @@ from uuid import UUID
 from nicegui import ui
 
 from domain.entities import FileInfo
-from domain.errors import CodeloftError, Unauthenticated
+from domain.errors import CodeloftError, NotFound, Unauthenticated
 from domain.files import StaleFile, decode_text
 from domain.limits import human_size
+from domain.problems import Problem
+from ui.components.code_editor import CodeEditor
 from ui.components.languages import language_of
 from ui.context import services
 from ui.viewer import Viewer
 
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp")
-CURSOR_SCRIPT = """
-(() => {
-  const host = getElement(%(editor)d), status = document.getElementById("c%(status)d");
-  if (!host || !host.editor || !status || host.dataset_cursorReady) return;
-  host.dataset_cursorReady = true;
-  const view = host.editor;
-  const show = () => {
-    const head = view.state.selection.main.head, line = view.state.doc.lineAt(head);
-    status.textContent = "Ln " + line.number + ", Col " + (head - line.from + 1);
-  };
-  for (const name of ["keyup", "mouseup", "focus"]) view.dom.addEventListener(name, () => setTimeout(show));
-  show();
-})();
-"""
+EDITOR_LABEL = "Code editor. Tab indents; to move the focus out of the editor press Escape, then Tab or Shift+Tab."
+_documents = itertools.count(1)
+_revisions = itertools.count(1)
 
 
 @dataclass
@@ -44,6 +37,8 @@ class OpenFile:
     info: FileInfo
     text: str | None  # None for binary files
     saved_text: str | None
+    document: str = field(default_factory=lambda: f"d{next(_documents)}")  # the same across renames
+    revision: int = 0  # a new one at every load from the server: the browser then starts a new history
     last_change: float = 0.0
     conflicted: bool = False  # autosave leaves it alone until the user saves or reloads it
 
@@ -55,6 +50,13 @@ class OpenFile:
     def name(self) -> str:
         return self.path.rsplit("/", 1)[-1]
 
+    def load(self, info: FileInfo, data: bytes) -> None:
+        """Take the server's copy: a new revision, nothing unsaved."""
+        self.info = info
+        self.text = self.saved_text = None if info.is_binary else decode_text(data)
+        self.revision = next(_revisions)
+        self.conflicted = False
+
 
 class EditorArea:
     def __init__(self, workspace_id: UUID, viewer: Viewer, settings: dict[str, Any], *, editable: bool) -> None:
@@ -64,19 +66,23 @@ class EditorArea:
         self.settings = settings
         self.files: dict[str, OpenFile] = {}
         self.current: OpenFile | None = None
+        self.problems: dict[str, list[Problem]] = {}
         self.on_saved: Callable[[], Awaitable[None]] | None = None
         self._saving = False
 
         with ui.column().classes("w-full h-full gap-0 no-wrap overflow-hidden"):
-            self.tab_bar = (
-                ui.row().classes("w-full gap-0 no-wrap overflow-x-auto border-b").props('data-testid="editor-tabs"')
-            )
+            with (
+                ui.row()
+                .classes("w-full gap-0 no-wrap overflow-x-auto border-b")
+                .props('data-testid="editor-tabs" role="tablist" aria-label="Open files"')
+            ):
+                self._tabs()
             self.placeholder = ui.label("Open a file from the tree, or press Ctrl+P.").classes("text-gray-500 p-8")
             self.editor = (
-                ui.codemirror("", on_change=self._changed)
+                CodeEditor(on_edit=self._edited, on_cursor=self._cursor_moved)
                 .classes("w-full grow")
                 .style("height: calc(100% - 62px)")
-                .props('data-testid="editor"')
+                .props(f'data-testid="editor" aria-label="{EDITOR_LABEL}"')
             )
             self.editor.set_visibility(False)
             self.editor.set_enabled(editable)  # readers see the code; they cannot type into it
@@ -84,7 +90,7 @@ class EditorArea:
             with (
                 ui.row()
                 .classes("w-full items-center gap-6 px-3 py-1 text-xs border-t")
-                .props('data-testid="status-bar"')
+                .props('data-testid="status-bar" role="status"')
             ):
                 self.status_language = ui.label("").props('data-testid="status-language"')
                 self.status_cursor = ui.label("").props('data-testid="status-cursor"')
@@ -98,7 +104,7 @@ class EditorArea:
         self.settings = settings
         self.editor.theme = "basicDark" if settings["theme"] == "dark" else "basicLight"
         self.editor.props(f'indent="{" " * int(settings["tab_size"])}"')
-        self.editor._props["line-wrapping"] = bool(settings["word_wrap"])
+        self.editor.line_wrapping = bool(settings["word_wrap"])
         self.editor.style(f"font-size: {int(settings['font_size'])}px")
         self.editor.update()
 
@@ -107,9 +113,16 @@ class EditorArea:
     async def open(self, path: str) -> None:
         if path not in self.files:
             info, data = await services().files.read(await self.viewer.actor(), self.workspace_id, path)
-            text = None if info.is_binary else decode_text(data)
-            self.files[path] = OpenFile(path=path, info=info, text=text, saved_text=text)
+            file = OpenFile(path=path, info=info, text=None, saved_text=None)
+            file.load(info, data)
+            self.files[path] = file
         self._show(self.files[path])
+
+    async def go_to(self, path: str, line: int, column: int | None = None) -> None:
+        """Open `path` with the cursor at the line and column (1-based)."""
+        await self.open(path)
+        if self.current is not None and self.current.text is not None:
+            self.editor.go_to(line, column)
 
     def _show(self, file: OpenFile) -> None:
         self.current = file
@@ -119,12 +132,15 @@ class EditorArea:
             self.editor.set_visibility(False)
             self._render_preview(file)
         else:
-            self.editor.set_language(language_of(file.path))
-            self.editor.value = file.text
+            self.editor.show(
+                file.document,
+                file.revision,
+                file.text,
+                language=language_of(file.path),
+                problems=self.problems.get(file.path, []),
+            )
             self.editor.set_visibility(True)
-            ui.run_javascript(CURSOR_SCRIPT % {"editor": self.editor.id, "status": self.status_cursor.id})
-        self._render_tabs()
-        self._render_status()
+        self._changed_files()
 
     def _render_preview(self, file: OpenFile) -> None:
         url = self.raw_url(file.path)
@@ -133,7 +149,9 @@ class EditorArea:
                 "text-sm text-gray-600"
             )
             if file.info.mime_type in IMAGE_TYPES:
-                ui.image(url).props('data-testid="image-preview" fit=scale-down').classes("max-w-2xl max-h-[70vh]")
+                image = ui.image(url).props('data-testid="image-preview" fit=scale-down')
+                image.classes("max-w-2xl max-h-[70vh]")
+                image._props["alt"] = file.name
             else:
                 ui.label("This is a binary file: it cannot be edited as text.")
             ui.button("Download", icon="download", on_click=lambda: ui.navigate.to(url + "?download=1"))
@@ -141,25 +159,41 @@ class EditorArea:
     def raw_url(self, path: str) -> str:
         return f"/api/v1/workspaces/{self.workspace_id}/files/{quote(path)}"
 
-    def _render_tabs(self) -> None:
-        self.tab_bar.clear()
-        with self.tab_bar:
-            for file in self.files.values():
-                active = file is self.current
-                with (
-                    ui.row()
-                    .classes(
-                        "items-center gap-1 px-3 py-1 cursor-pointer border-r "
-                        + ("bg-blue-50 dark:bg-slate-700 font-medium" if active else "")
+    @ui.refreshable_method
+    def _tabs(self) -> None:
+        for file in self.files.values():
+            active = file is self.current
+            with (
+                ui.row()
+                .classes(
+                    "cl-tab items-center gap-1 pl-3 pr-1 py-1 cursor-pointer border-r no-wrap "
+                    + ("bg-blue-50 dark:bg-slate-700 font-medium" if active else "")
+                )
+                .props(f'data-testid="tab" role="tab" tabindex="0" data-path="{quote(file.path)}"')
+                .props(f"aria-selected={'true' if active else 'false'}") as tab
+            ):
+                tab._props["title"] = file.path
+                ui.label(file.name).props('data-testid="tab-name"')
+                if file.dirty:
+                    ui.label("●").classes("text-orange-500").props(
+                        'data-testid="tab-modified" role="img" aria-label="unsaved changes"'
                     )
-                    .props(f'data-testid="tab" data-path="{quote(file.path)}" title="{quote(file.path)}"') as tab
-                ):
-                    ui.label(file.name).props('data-testid="tab-name"')
-                    if file.dirty:
-                        ui.label("●").classes("text-orange-500").props('data-testid="tab-modified"')
-                    close = ui.icon("close", size="xs").classes("opacity-60 hover:opacity-100")
-                close.on("click.stop", lambda _, p=file.path: self.close(p))
-                tab.on("click", lambda _, f=file: self._show(f))
+                close = ui.button(icon="close").props('flat dense round size=xs data-testid="tab-close"')
+                close._props["aria-label"] = f"Close {file.name}"
+            close.on("click.stop", lambda _, p=file.path: self.close(p))
+            tab.on("click", lambda _, f=file: self._show(f))
+            tab.on("keydown.enter", lambda _, f=file: self._show(f))
+            tab.on("keydown.space.prevent", lambda _, f=file: self._show(f))
+
+    def _changed_files(self) -> None:
+        """The open files or their saved states changed: tabs, status bar and the leave-page prompt follow."""
+        self._tabs.refresh()
+        self._render_status()
+        self.editor.set_dirty(self.dirty)
+
+    @property
+    def dirty(self) -> bool:
+        return any(file.dirty for file in self.files.values())
 
     def _render_status(self) -> None:
         file = self.current
@@ -170,7 +204,11 @@ class EditorArea:
         self.status_language.set_text(language_of(file.path) or ("Binary" if file.text is None else "Plain text"))
         if file.text is None:
             self.status_cursor.set_text("")
-        self.status_state.set_text("Modified" if file.dirty else "Saved")
+        self.status_state.set_text("Conflict" if file.conflicted else "Modified" if file.dirty else "Saved")
+
+    def _cursor_moved(self, line: int, column: int) -> None:
+        if self.current is not None and self.current.text is not None:
+            self.status_cursor.set_text(f"Ln {line}, Col {column}")
 
     async def close(self, path: str) -> None:
         file = self.files.get(path)
@@ -178,18 +216,20 @@ class EditorArea:
             return
         if file.dirty and not await self._confirm_discard(file):
             return
-        del self.files[path]
+        self._forget(path)
+
+    def _forget(self, path: str) -> None:
+        file = self.files.pop(path)
+        self.editor.forget(file.document)
         if self.current is file:
             self.current = None
-            remaining = list(self.files.values())
-            if remaining:
-                self._show(remaining[-1])
+            if self.files:
+                self._show(list(self.files.values())[-1])
                 return
             self.editor.set_visibility(False)
             self.preview.clear()
             self.placeholder.set_visibility(True)
-        self._render_tabs()
-        self._render_status()
+        self._changed_files()
 
     async def _confirm_discard(self, file: OpenFile) -> bool:
         with ui.dialog() as dialog, ui.card():
@@ -201,18 +241,48 @@ class EditorArea:
         dialog.delete()
         return result is True
 
+    async def confirm_leave(self) -> bool:
+        """Before the page goes (in-app navigation, signing out): save, drop or stay when files are unsaved."""
+        unsaved = [file for file in self.files.values() if file.dirty]
+        if not unsaved:
+            return True
+        names = ", ".join(file.path for file in unsaved)
+        with ui.dialog() as dialog, ui.card().classes("w-[28rem]").props('data-testid="leave-dialog"'):
+            ui.label("Unsaved changes").classes("text-lg font-bold")
+            ui.label(f"{names} {'has' if len(unsaved) == 1 else 'have'} changes that are not saved yet.")
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Stay", on_click=lambda: dialog.submit("stay")).props('flat data-testid="leave-stay"')
+                ui.button("Leave without saving", color="negative", on_click=lambda: dialog.submit("drop")).props(
+                    'flat data-testid="leave-drop"'
+                )
+                if self.editable:
+                    ui.button("Save and leave", on_click=lambda: dialog.submit("save")).props(
+                        'data-testid="leave-save"'
+                    )
+        choice = await dialog
+        dialog.delete()
+        if choice == "save":
+            await self.save_all()
+            if self.dirty:  # a save failed or met a conflict: its dialog is open, the page stays
+                return False
+        if choice in ("save", "drop"):
+            self.editor.set_dirty(False)  # the person has answered: the browser need not ask again
+            return True
+        return False
+
     # --- editing and saving ---------------------------------------------------------------------
 
-    def _changed(self, event: Any) -> None:
-        file = self.current
-        if file is None or file.text is None or event.value == file.text:
-            return
+    def _edited(self, document: str, revision: int, text_of: Callable[[str], str]) -> None:
+        file = next((f for f in self.files.values() if f.document == document), None)
+        if file is None or file.text is None or file.revision != revision:
+            return  # the file was closed or reloaded since: the person chose to drop these edits
         was_dirty = file.dirty
-        file.text = event.value
+        file.text = text_of(file.text)
         file.last_change = time.monotonic()
         if file.dirty != was_dirty:
-            self._render_tabs()
-        self._render_status()
+            self._changed_files()
+        elif file is self.current:
+            self._render_status()
 
     async def _autosave(self) -> None:
         delay = int(self.settings["autosave_delay_ms"])
@@ -223,11 +293,12 @@ class EditorArea:
             if file.dirty and not file.conflicted and now - file.last_change >= delay / 1000:
                 await self.save(file)
 
-    async def save(self, file: OpenFile | None = None, *, overwrite: str | None = None) -> None:
+    async def save(self, file: OpenFile | None = None, *, overwrite: str | None = None, create: bool = False) -> None:
         """Save with the hash the file was opened (or last saved) at; a change made elsewhere
-        meanwhile opens the conflict dialog instead of being overwritten."""
+        meanwhile opens the conflict dialog instead of being overwritten. `create`: the file was
+        deleted elsewhere and the person chose to create it again."""
         file = file or self.current
-        if file is None or file.text is None or (not file.dirty and overwrite is None):
+        if file is None or file.text is None or (not file.dirty and overwrite is None and not create):
             return
         if not self.editable:
             ui.notify("You can read this workspace but not change it.", type="warning")
@@ -240,7 +311,8 @@ class EditorArea:
                 self.workspace_id,
                 file.path,
                 text.encode("utf-8"),
-                if_match=overwrite if overwrite is not None else file.info.content_hash,
+                if_match=None if create else overwrite if overwrite is not None else file.info.content_hash,
+                if_none_match=create,
             )
         except StaleFile as conflict:
             await self._resolve_conflict(file, conflict)
@@ -257,14 +329,34 @@ class EditorArea:
         file.info = saved.info
         file.saved_text = text
         file.conflicted = False
-        self._render_tabs()
-        self._render_status()
+        self._changed_files()
         if self.on_saved is not None:
             await self.on_saved()
 
     async def _resolve_conflict(self, file: OpenFile, conflict: StaleFile) -> None:
         file.conflicted = True
-        self.status_state.set_text("Conflict")
+        self._render_status()
+        if conflict.current_hash == "" and not await self._exists(file.path):
+            choice = await self._ask_deleted(file)
+        else:
+            choice = await self._ask_changed(file)
+        if choice == "reload":
+            await self.reload(file.path)
+        elif choice == "overwrite":
+            await self.save(file, overwrite=conflict.current_hash)
+        elif choice == "create":
+            await self.save(file, create=True)
+        elif choice == "close":
+            self._forget(file.path)
+
+    async def _exists(self, path: str) -> bool:
+        try:
+            await services().files.read(await self.viewer.actor(), self.workspace_id, path)
+        except NotFound:
+            return False
+        return True
+
+    async def _ask_changed(self, file: OpenFile) -> str:
         with (
             ui.dialog().props("persistent") as dialog,
             ui.card().classes("w-[28rem]").props('data-testid="conflict-dialog"'),
@@ -282,10 +374,29 @@ class EditorArea:
                 )
         choice = await dialog
         dialog.delete()
-        if choice == "reload":
-            await self.reload(file.path)
-        elif choice == "overwrite":
-            await self.save(file, overwrite=conflict.current_hash)
+        return str(choice)
+
+    async def _ask_deleted(self, file: OpenFile) -> str:
+        with (
+            ui.dialog().props("persistent") as dialog,
+            ui.card().classes("w-[28rem]").props('data-testid="deleted-dialog"'),
+        ):
+            ui.label("The file was deleted").classes("text-lg font-bold")
+            ui.label(
+                f"{file.path} was deleted in another tab, by another person or through the API while it was "
+                "open here. Create it again with the text you see, or close it (your changes are dropped)?"
+            )
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Cancel", on_click=lambda: dialog.submit("cancel")).props("flat")
+                ui.button("Close it", color="negative", on_click=lambda: dialog.submit("close")).props(
+                    'flat data-testid="deleted-close"'
+                )
+                ui.button("Create it again", on_click=lambda: dialog.submit("create")).props(
+                    'data-testid="deleted-create"'
+                )
+        choice = await dialog
+        dialog.delete()
+        return str(choice)
 
     async def reload(self, path: str) -> None:
         file = self.files.get(path)
@@ -296,17 +407,17 @@ class EditorArea:
         except CodeloftError as error:
             ui.notify(error.message, type="negative")
             return
-        file.info = info
-        file.conflicted = False
-        file.text = file.saved_text = None if info.is_binary else decode_text(data)
+        file.load(info, data)
         if self.current is file:
             self._show(file)
         else:
-            self._render_tabs()
+            self._changed_files()
 
     async def save_all(self) -> None:
         for file in list(self.files.values()):
             await self.save(file)
+
+    # --- following the tree and the run panel ---------------------------------------------------
 
     def renamed(self, old: str, new: str) -> None:
         """Follow a move in the tree: open tabs at or under `old` now live at `new`."""
@@ -316,19 +427,16 @@ class EditorArea:
                 file.path = new + path[len(old) :]
             moved[file.path] = file
         self.files = moved
-        self._render_tabs()
-        self._render_status()
+        self._changed_files()
 
     def removed(self, path: str) -> None:
         for open_path in [p for p in self.files if p == path or p.startswith(path + "/")]:
-            file = self.files.pop(open_path)
-            if self.current is file:
-                self.current = None
-        if self.current is None and self.files:
-            self._show(list(self.files.values())[-1])
-        elif self.current is None:
-            self.editor.set_visibility(False)
-            self.preview.clear()
-            self.placeholder.set_visibility(True)
-        self._render_tabs()
-        self._render_status()
+            self._forget(open_path)
+
+    def show_problems(self, problems: list[Problem]) -> None:
+        """Mark what the last run pointed at in the editor's gutter (an empty list clears the marks)."""
+        self.problems = {}
+        for problem in problems:
+            self.problems.setdefault(problem.path, []).append(problem)
+        if self.current is not None and self.current.text is not None:
+            self.editor.show_problems(self.problems.get(self.current.path, []))

@@ -3,7 +3,7 @@ and sign-out."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -27,6 +27,13 @@ document.addEventListener("keydown", (e) => {
 class Frame:
     actions: ui.row
     title: ui.label
+    # Asked before the header leaves the page (home, sign out); False keeps the person on it.
+    before_leave: Callable[[], Awaitable[bool]] | None = None
+
+    async def leave(self, to: str) -> None:
+        """Go to `to` inside Codeloft once the page agrees (unsaved changes are saved or dropped)."""
+        if self.before_leave is None or await self.before_leave():
+            ui.navigate.to(to)
 
 
 @contextmanager
@@ -36,17 +43,21 @@ def frame(title: str, viewer: Viewer, *, wide: bool = False) -> Iterator[Frame]:
 
     @notify_errors
     async def sign_out() -> None:
+        if layout.before_leave is not None and not await layout.before_leave():
+            return
         await services().auth.sign_out(viewer.token)
         ui.navigate.to("/signed-out")
 
     with ui.header().classes("items-center justify-between bg-slate-800 text-white px-4 py-1 gap-4"):
         with ui.row().classes("items-center gap-4 no-wrap"):
-            ui.link("Codeloft", "/").classes("text-lg font-bold text-white no-underline")
+            home = ui.link("Codeloft", "/").classes("text-lg font-bold text-white no-underline")
             heading = ui.label("" if not wide else title).classes("text-base").props('data-testid="page-title"')
         actions = ui.row().classes("items-center gap-1 grow justify-end")
         with ui.row().classes("items-center gap-3 no-wrap"):
             ui.label(viewer.user.label).classes("text-sm").props('data-testid="user-label"')
-            ui.button("Sign out", on_click=sign_out).props("flat color=white dense")
+            ui.button("Sign out", on_click=sign_out).props('flat color=white dense data-testid="sign-out"')
+    layout = Frame(actions=actions, title=heading)
+    home.on("click.prevent", lambda: layout.leave("/"))
     body = "w-full h-full p-0 gap-0" if wide else "w-full max-w-5xl mx-auto p-4 gap-4"
     with ui.column().classes(body):
-        yield Frame(actions=actions, title=heading)
+        yield layout

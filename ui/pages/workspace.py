@@ -18,7 +18,7 @@ from domain.toolchains import toolchain_for
 from ui.components.command_palette import CommandPalette
 from ui.components.editor import EditorArea
 from ui.components.file_tree import FileTree
-from ui.components.frame import frame
+from ui.components.frame import Frame, frame
 from ui.components.quick_open import QuickOpen
 from ui.components.run_panel import RunPanel
 from ui.components.settings_dialog import SettingsDialog
@@ -77,6 +77,7 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
                         open_at=lambda path, line: open_at(tree, editor, path, line),
                     )
         editor.on_saved = tree.refresh
+        page.before_leave = editor.confirm_leave
         run_panel.show_entry(svc.workspaces.run_entry(workspace))
         quick_open = QuickOpen(lambda: tree.file_paths, notify_errors(open_file(tree, editor)))
 
@@ -95,7 +96,7 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
             runnable_files=lambda: [path for path in tree.file_paths if runs(path)],
         )
         palette = commands(
-            tree, editor, run_panel, quick_open, settings_dialog if Action.MANAGE in allowed else None, editable
+            tree, editor, run_panel, quick_open, settings_dialog if Action.MANAGE in allowed else None, editable, page
         )
         with page.actions:
             if not editable:
@@ -148,6 +149,7 @@ def commands(
     quick_open: QuickOpen,
     settings_dialog: SettingsDialog | None,
     editable: bool,
+    page: Frame,
 ) -> CommandPalette:
     """The command palette of the page: what the buttons do, for whoever may do it."""
     palette = CommandPalette()
@@ -178,7 +180,7 @@ def commands(
     add("Download the workspace as a ZIP", tree.download_zip)
     if settings_dialog is not None:
         add("Settings: editor and entry point", settings_dialog.open)
-    add("Go to your workspaces", lambda: ui.navigate.to("/"))
+    add("Go to your workspaces", lambda: page.leave("/"))
     return palette
 
 

@@ -1,0 +1,173 @@
+// NiceGUI's CodeMirror with one editor state per open document.
+//
+// Loading a document (opening it, switching tabs, reloading after a conflict or a change made elsewhere)
+// swaps in a state of its own instead of editing the text in place, so a load is never an undoable edit
+// and Ctrl+Z in one file never replays another file's history. Edits are reported with the document and
+// revision they were made in, so an edit still on its way when the server switched documents reaches the
+// right file. Problems (compile errors, tracebacks) are shown as gutter marks with their message.
+import Base from "codeloft-codemirror-base";
+import * as CM from "nicegui-codemirror";
+
+class ProblemMarker extends CM.GutterMarker {
+  constructor(severity, message) {
+    super();
+    this.severity = severity;
+    this.message = message;
+  }
+  eq(other) {
+    return other.severity === this.severity && other.message === this.message;
+  }
+  toDOM() {
+    const mark = document.createElement("span");
+    mark.className = "cl-problem-mark cl-problem-" + this.severity;
+    mark.textContent = "●";
+    mark.title = this.message;
+    mark.setAttribute("role", "img");
+    mark.setAttribute("aria-label", this.severity + ": " + this.message);
+    return mark;
+  }
+}
+
+const setProblems = CM.StateEffect.define();
+// Gutter marks and line highlights move with the text while the person edits.
+const problemField = CM.StateField.define({
+  create: () => ({ marks: CM.RangeSet.empty, lines: CM.Decoration.none }),
+  update(value, tr) {
+    let { marks, lines } = value;
+    marks = marks.map(tr.changes);
+    lines = lines.map(tr.changes);
+    for (const effect of tr.effects) if (effect.is(setProblems)) ({ marks, lines } = effect.value);
+    return { marks, lines };
+  },
+  provide: (field) => CM.EditorView.decorations.from(field, (value) => value.lines),
+});
+const problemGutter = CM.gutter({
+  class: "cl-problem-gutter",
+  markers: (view) => view.state.field(problemField).marks,
+});
+
+export default {
+  ...Base,
+  props: { ...Base.props, document: String, revision: Number, problems: Array, dirty: Boolean },
+  watch: {
+    ...Base.watch,
+    problems() {
+      this._problemsPending = true; // applied after the document that goes with them
+    },
+    indent(value) {
+      this.editor?.dispatch({ effects: this.indentConfig.reconfigure(CM.indentUnit.of(value)) });
+    },
+  },
+  async mounted() {
+    this._states = new Map(); // document -> {state, revision}
+    this._document = this.document;
+    this._revision = this.revision;
+    this.indentConfig = new CM.Compartment();
+    await Base.mounted.call(this);
+    this.emitting = false; // the base's change sender stays silent: ours tags each edit with its document
+    this.applyProblems();
+    this.emitCursor();
+    this._beforeUnload = (event) => {
+      if (!this.dirty) return;
+      event.preventDefault();
+      event.returnValue = ""; // the browser's own "Leave site? Changes you made may not be saved."
+    };
+    window.addEventListener("beforeunload", this._beforeUnload);
+  },
+  beforeUnmount() {
+    window.removeEventListener("beforeunload", this._beforeUnload);
+    Base.beforeUnmount.call(this);
+  },
+  methods: {
+    ...Base.methods,
+    setupExtensions() {
+      if (this._extensions) return this._extensions;
+      const self = this;
+      const editSender = CM.ViewPlugin.fromClass(
+        class {
+          update(update) {
+            if (update.selectionSet || update.docChanged) self.emitCursor();
+            if (!update.docChanged) return;
+            const changes = update.changes;
+            self.$emit("update:value", {
+              document: self._document,
+              revision: self._revision,
+              sections: changes.sections,
+              inserted: changes.inserted.map((text) => text.toJSON()),
+            });
+          }
+        },
+      );
+      this._extensions = [
+        ...Base.methods.setupExtensions.call(this),
+        CM.Prec.highest(this.indentConfig.of(CM.indentUnit.of(this.indent))),
+        editSender,
+        problemField,
+        problemGutter,
+      ];
+      return this._extensions;
+    },
+    setEditorValueFromProps() {
+      Base.methods.setEditorValueFromProps.call(this);
+      if (this._problemsPending) {
+        this._problemsPending = false;
+        this.applyProblems();
+      }
+    },
+    // Called with every update of the element: only a new document or revision replaces the text; the
+    // same document at the same revision is what the person is typing into, and the browser holds it.
+    setEditorValue(value) {
+      if (!this.editor) return;
+      if (this.document === this._document && this.revision === this._revision) return;
+      this._states.set(this._document, { state: this.editor.state, revision: this._revision });
+      const kept = this._states.get(this.document);
+      const state =
+        kept && kept.revision === this.revision && kept.state.doc.toString() === value
+          ? kept.state
+          : CM.EditorState.create({ doc: value, extensions: this.setupExtensions() });
+      this._document = this.document;
+      this._revision = this.revision;
+      this.editor.setState(state);
+      // A kept state carries the settings of the time it was put away; a new one carries none.
+      this.setLanguage(this.language);
+      this.setTheme(this.theme);
+      this.setDisabled(this.disable);
+      this.setLineWrapping(this.lineWrapping);
+      this.editor.dispatch({ effects: this.indentConfig.reconfigure(CM.indentUnit.of(this.indent)) });
+      this.emitCursor();
+    },
+    emitCursor() {
+      const head = this.editor.state.selection.main.head;
+      const line = this.editor.state.doc.lineAt(head);
+      this.$emit("cursor", { line: line.number, column: head - line.from + 1 });
+    },
+    forget(document) {
+      this._states.delete(document);
+    },
+    applyProblems() {
+      if (!this.editor) return;
+      const doc = this.editor.state.doc;
+      const marks = [];
+      const lines = [];
+      for (const problem of this.problems || []) {
+        if (problem.line < 1 || problem.line > doc.lines) continue;
+        const from = doc.line(problem.line).from;
+        marks.push(new ProblemMarker(problem.severity, problem.message).range(from));
+        lines.push(CM.Decoration.line({ class: "cl-problem-line cl-problem-line-" + problem.severity }).range(from));
+      }
+      this.editor.dispatch({
+        effects: setProblems.of({ marks: CM.RangeSet.of(marks, true), lines: CM.Decoration.set(lines, true) }),
+      });
+    },
+    // Put the cursor at a line and column (1-based; a column past the line's end goes to its end) and show it.
+    goTo(lineNumber, column) {
+      if (!this.editor) return;
+      const doc = this.editor.state.doc;
+      const line = doc.line(Math.max(1, Math.min(lineNumber, doc.lines)));
+      const anchor = line.from + Math.max(0, Math.min((column || 1) - 1, line.length));
+      this.editor.dispatch({ selection: { anchor }, scrollIntoView: true });
+      this.revealLine(line.number);
+      this.editor.focus();
+    },
+  },
+};

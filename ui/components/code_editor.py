@@ -1,0 +1,112 @@
+"""NiceGUI's CodeMirror with one editor state per open document (see code_editor.js).
+
+A document is shown with `show(document, revision, text)`: a new document or a new revision of one
+(a reload) gets an editor state of its own, so loading text is never an edit that Ctrl+Z undoes, and
+each document keeps its own undo history while the person switches between them. Every edit comes
+back with the document and revision it was made in; `on_edit` receives it with a function that applies
+it to that document's text."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from itertools import accumulate, chain, repeat
+from typing import Any
+
+from nicegui import __version__, ui
+from nicegui.dependencies import register_importmap_override
+from nicegui.elements.codemirror.constants import SUPPORTED_LANGUAGES
+from nicegui.events import GenericEventArguments
+
+from domain.problems import Problem
+
+# code_editor.js extends NiceGUI's own component, which it imports by this name.
+_BASE = ui.codemirror.component
+assert _BASE is not None
+register_importmap_override("codeloft-codemirror-base", f"/_nicegui/{__version__}/components/{_BASE.key}")
+
+EditHandler = Callable[[str, int, Callable[[str], str]], None]
+
+
+def apply_change_set(text: str, sections: list[int], inserted: list[list[str]]) -> str:
+    """A CodeMirror change set (lengths in UTF-16 code units) applied to `text`."""
+    units = [index for index, char in enumerate(text) for _ in range(2 if ord(char) > 0xFFFF else 1)]
+    units.append(len(text))  # a position may be the end of the text
+
+    def at(unit: int) -> int:
+        return units[min(unit, len(units) - 1)]
+
+    parts: list[str] = []
+    for end, old_length, new_length, insert in zip(
+        accumulate(sections[::2]), sections[::2], sections[1::2], chain(inserted, repeat([])), strict=False
+    ):
+        if new_length == -1:  # kept
+            parts.append(text[at(end - old_length) : at(end)])
+        else:  # replaced
+            parts.append("\n".join(insert))
+    return "".join(parts)
+
+
+class CodeEditor(ui.codemirror, component="code_editor.js"):
+    def __init__(self, *, on_edit: EditHandler, on_cursor: Callable[[int, int], None], **kwargs: Any) -> None:
+        super().__init__("", **kwargs)
+        self._on_edit = on_edit
+        self._props["document"] = ""
+        self._props["revision"] = 0
+        self._props["problems"] = []
+        self._props["dirty"] = False
+        self.on("cursor", lambda e: on_cursor(int(e.args["line"]), int(e.args["column"])), throttle=0.05)
+
+    @property
+    def document(self) -> str:
+        return str(self._props["document"])
+
+    def show(
+        self,
+        document: str,
+        revision: int,
+        text: str,
+        *,
+        language: SUPPORTED_LANGUAGES | None,
+        problems: list[Problem],
+    ) -> None:
+        """Show `text` as `document` at `revision`; the browser keeps the document's undo history as
+        long as the revision stays the same."""
+        self._props["document"] = document
+        self._props["revision"] = revision
+        self._props["language"] = language
+        self._props["problems"] = [_problem_prop(problem) for problem in problems]
+        self.set_value(text)
+        self.update()
+
+    def show_problems(self, problems: list[Problem]) -> None:
+        self._props["problems"] = [_problem_prop(problem) for problem in problems]
+        self.update()
+
+    def set_dirty(self, dirty: bool) -> None:
+        """Whether leaving the page would lose edits: the browser asks before it does."""
+        if self._props["dirty"] != dirty:
+            self._props["dirty"] = dirty
+            self.update()
+
+    def forget(self, document: str) -> None:
+        """Drop a closed document's state (and its undo history) in the browser."""
+        self.run_method("forget", document)
+
+    def go_to(self, line: int, column: int | None) -> None:
+        """Put the cursor at the line and column (1-based) and scroll it into view."""
+        self.run_method("goTo", line, column or 1)
+
+    def _event_args_to_value(self, e: GenericEventArguments) -> str:
+        args = e.args
+        document, revision = str(args["document"]), int(args["revision"])
+        if document == self.document and revision == self._props["revision"]:
+            text = self._apply_change_set(args["sections"], args["inserted"])
+            self._on_edit(document, revision, lambda _: text)
+            return text
+        # Typed just before the server switched documents: it belongs to the other document.
+        self._on_edit(document, revision, lambda old: apply_change_set(old, args["sections"], args["inserted"]))
+        return str(self.value)
+
+
+def _problem_prop(problem: Problem) -> dict[str, Any]:
+    return {"line": problem.line, "severity": problem.severity, "message": problem.message}
