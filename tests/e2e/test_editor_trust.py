@@ -61,6 +61,7 @@ def open_tab(page: Page, name: str) -> None:
     page.keyboard.press("Control+p")
     page.get_by_test_id("quick-open-input").fill(name)
     page.keyboard.press("Enter")
+    expect(page.get_by_test_id("quick-open-input")).to_be_hidden()  # closed before the next Ctrl+P
     expect(page.get_by_test_id("tab").filter(has_text=name.rsplit("/", 1)[-1])).to_be_visible()
 
 

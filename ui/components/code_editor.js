@@ -48,7 +48,7 @@ const problemGutter = CM.gutter({
 
 export default {
   ...Base,
-  props: { ...Base.props, document: String, revision: Number, problems: Array, dirty: Boolean },
+  props: { ...Base.props, document: String, revision: Number, problems: Array, dirty: Boolean, label: String },
   watch: {
     ...Base.watch,
     problems() {
@@ -101,6 +101,7 @@ export default {
       this._extensions = [
         ...Base.methods.setupExtensions.call(this),
         CM.Prec.highest(this.indentConfig.of(CM.indentUnit.of(this.indent))),
+        CM.EditorView.contentAttributes.of({ "aria-label": this.label || "Code editor" }),
         editSender,
         problemField,
         problemGutter,

@@ -47,9 +47,12 @@ def apply_change_set(text: str, sections: list[int], inserted: list[list[str]]) 
 
 
 class CodeEditor(ui.codemirror, component="code_editor.js"):
-    def __init__(self, *, on_edit: EditHandler, on_cursor: Callable[[int, int], None], **kwargs: Any) -> None:
+    def __init__(
+        self, *, label: str, on_edit: EditHandler, on_cursor: Callable[[int, int], None], **kwargs: Any
+    ) -> None:
         super().__init__("", **kwargs)
         self._on_edit = on_edit
+        self._props["label"] = label  # what a screen reader announces for the text area
         self._props["document"] = ""
         self._props["revision"] = 0
         self._props["problems"] = []

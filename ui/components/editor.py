@@ -5,6 +5,7 @@ gutter, previews of binary files, and a status bar (language, line and column, s
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 from collections.abc import Awaitable, Callable
@@ -79,10 +80,10 @@ class EditorArea:
                 self._tabs()
             self.placeholder = ui.label("Open a file from the tree, or press Ctrl+P.").classes("text-gray-500 p-8")
             self.editor = (
-                CodeEditor(on_edit=self._edited, on_cursor=self._cursor_moved)
+                CodeEditor(label=EDITOR_LABEL, on_edit=self._edited, on_cursor=self._cursor_moved)
                 .classes("w-full grow")
                 .style("height: calc(100% - 62px)")
-                .props(f'data-testid="editor" aria-label="{EDITOR_LABEL}"')
+                .props('data-testid="editor"')
             )
             self.editor.set_visibility(False)
             self.editor.set_enabled(editable)  # readers see the code; they cannot type into it
@@ -102,7 +103,7 @@ class EditorArea:
 
     def apply_settings(self, settings: dict[str, Any]) -> None:
         self.settings = settings
-        self.editor.theme = "basicDark" if settings["theme"] == "dark" else "basicLight"
+        self.editor.theme = "vscodeDark" if settings["theme"] == "dark" else "vscodeLight"
         self.editor.props(f'indent="{" " * int(settings["tab_size"])}"')
         self.editor.line_wrapping = bool(settings["word_wrap"])
         self.editor.style(f"font-size: {int(settings['font_size'])}px")
@@ -163,24 +164,25 @@ class EditorArea:
     def _tabs(self) -> None:
         for file in self.files.values():
             active = file is self.current
-            with (
-                ui.row()
-                .classes(
-                    "cl-tab items-center gap-1 pl-3 pr-1 py-1 cursor-pointer border-r no-wrap "
-                    + ("bg-blue-50 dark:bg-slate-700 font-medium" if active else "")
-                )
-                .props(f'data-testid="tab" role="tab" tabindex="0" data-path="{quote(file.path)}"')
-                .props(f"aria-selected={'true' if active else 'false'}") as tab
+            with ui.row().classes(
+                "items-center gap-0 pr-1 border-r no-wrap "
+                + ("bg-blue-50 dark:bg-slate-700 font-medium" if active else "")
             ):
-                tab._props["title"] = file.path
-                ui.label(file.name).props('data-testid="tab-name"')
-                if file.dirty:
-                    ui.label("●").classes("text-orange-500").props(
-                        'data-testid="tab-modified" role="img" aria-label="unsaved changes"'
-                    )
-                close = ui.button(icon="close").props('flat dense round size=xs data-testid="tab-close"')
+                with (
+                    ui.row()
+                    .classes("cl-tab items-center gap-1 pl-3 py-1 cursor-pointer no-wrap")
+                    .props(f'data-testid="tab" role="tab" tabindex="0" data-path="{quote(file.path)}"')
+                    .props(f"aria-selected={'true' if active else 'false'}") as tab
+                ):
+                    tab._props["title"] = file.path
+                    ui.label(file.name).props('data-testid="tab-name"')
+                    if file.dirty:
+                        ui.label("●").classes("text-orange-500").props(
+                            'data-testid="tab-modified" role="img" aria-label="unsaved changes"'
+                        )
+                close = ui.button(icon="close", on_click=functools.partial(self.close, file.path))
+                close.props('flat dense round size=sm data-testid="tab-close"').classes("cl-icon-button")
                 close._props["aria-label"] = f"Close {file.name}"
-            close.on("click.stop", lambda _, p=file.path: self.close(p))
             tab.on("click", lambda _, f=file: self._show(f))
             tab.on("keydown.enter", lambda _, f=file: self._show(f))
             tab.on("keydown.space.prevent", lambda _, f=file: self._show(f))

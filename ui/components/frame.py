@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from nicegui import ui
 
+from ui.components.buttons import FOCUS_STYLE
 from ui.context import services
 from ui.errors import notify_errors
 from ui.viewer import Viewer
@@ -20,6 +21,15 @@ document.addEventListener("keydown", (e) => {
   if ((e.ctrlKey || e.metaKey) && !e.altKey && ["s", "p"].includes(e.key.toLowerCase())) e.preventDefault();
   if (e.key === "F1") e.preventDefault();
 }, true);
+</script>"""
+# Quasar's loading bar is a progressbar without a name (WCAG 4.1.2); it is a direct child of <body>.
+NAME_LOADING_BAR = """<script>
+document.addEventListener("DOMContentLoaded", () => {
+  const name = () => document.querySelectorAll(".q-loading-bar:not([aria-label])")
+    .forEach((bar) => bar.setAttribute("aria-label", "Loading"));
+  new MutationObserver(name).observe(document.body, { childList: true });
+  name();
+});
 </script>"""
 
 
@@ -39,7 +49,7 @@ class Frame:
 @contextmanager
 def frame(title: str, viewer: Viewer, *, wide: bool = False) -> Iterator[Frame]:
     ui.page_title(f"{title} · Codeloft")
-    ui.add_head_html(KEEP_SHORTCUTS)
+    ui.add_head_html(KEEP_SHORTCUTS + NAME_LOADING_BAR + FOCUS_STYLE)
 
     @notify_errors
     async def sign_out() -> None:

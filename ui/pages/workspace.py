@@ -15,6 +15,7 @@ from nicegui import ui
 from domain.access import Action
 from domain.errors import InvalidInput, NotFound
 from domain.toolchains import toolchain_for
+from ui.components.buttons import icon_button
 from ui.components.command_palette import CommandPalette
 from ui.components.editor import EditorArea
 from ui.components.file_tree import FileTree
@@ -101,20 +102,19 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
         with page.actions:
             if not editable:
                 ui.badge("read only").props('color=orange data-testid="read-only"')
-            ui.button(icon="search", on_click=quick_open.open).props("flat color=white dense").tooltip(
-                "Open a file by name (Ctrl+P)"
+            header = "flat color=white dense round"
+            icon_button("search", "Open a file by name (Ctrl+P)", quick_open.open, props=header)
+            icon_button("terminal", "All commands (Ctrl+Shift+P)", palette.open, props=header).props(
+                'data-testid="open-command-palette"'
             )
-            ui.button(icon="terminal", on_click=palette.open).props(
-                'flat color=white dense data-testid="open-command-palette"'
-            ).tooltip("All commands (Ctrl+Shift+P)")
-            save_button = ui.button(icon="save", on_click=notify_errors(editor.save)).props(
-                'flat color=white dense data-testid="save"'
-            )
-            save_button.tooltip("Save (Ctrl+S)").set_visibility(editable)
+            if editable:
+                icon_button("save", "Save (Ctrl+S)", notify_errors(editor.save), props=header).props(
+                    'data-testid="save"'
+                )
             if Action.MANAGE in allowed:
-                ui.button(icon="settings", on_click=settings_dialog.open).props(
-                    'flat color=white dense data-testid="open-settings"'
-                ).tooltip("Editor settings")
+                icon_button("settings", "Settings: editor and entry point", settings_dialog.open, props=header).props(
+                    'data-testid="open-settings"'
+                )
 
     async def shortcut(event: Any) -> None:
         if not event.action.keydown:
