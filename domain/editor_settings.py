@@ -1,7 +1,10 @@
-"""Editor settings kept in `workspaces.settings["editor"]`: validated, with defaults."""
+"""Editor settings kept in `workspaces.settings["editor"]`: validated, with defaults.
+
+Messages name a setting as the settings dialog shows it ("Tab size"), never by its key (`tab_size`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from domain.errors import InvalidInput
@@ -16,35 +19,61 @@ DEFAULTS: dict[str, Any] = {
 THEMES = ("light", "dark")
 
 
-def _int(key: str, value: Any, low: int, high: int, *, zero_ok: bool = False) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(f"The editor setting {key} must be a whole number.")
-    if not (low <= value <= high or (zero_ok and value == 0)):
-        allowed = f"0 (off) or {low} to {high}" if zero_ok else f"{low} to {high}"
-        raise InvalidInput(f"The editor setting {key} must be {allowed}.")
-    return value
+@dataclass(frozen=True, slots=True)
+class WholeNumberRule:
+    low: int
+    high: int
+    unit: str
+    off: bool = False
+    """Whether 0 is allowed too, meaning "off"."""
+
+    def problem(self, label: str, value: Any) -> str | None:
+        whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        if isinstance(value, bool) or not whole:
+            return f"{label} must be a whole number."
+        if self.low <= value <= self.high or (self.off and value == 0):
+            return None
+        between = f"between {self.low} and {self.high} {self.unit}"
+        return f"{label} must be {'0 (off) or ' if self.off else ''}{between}."
+
+
+EDITOR_LABELS: dict[str, str] = {
+    "theme": "Theme",
+    "font_size": "Font size",
+    "tab_size": "Tab size",
+    "word_wrap": "Wrap long lines",
+    "autosave_delay_ms": "Autosave delay",
+}
+NUMBER_RULES: dict[str, WholeNumberRule] = {
+    "font_size": WholeNumberRule(8, 40, "px"),
+    "tab_size": WholeNumberRule(1, 8, "spaces"),
+    "autosave_delay_ms": WholeNumberRule(200, 60_000, "ms", off=True),
+}
+
+
+def editor_setting_problem(key: str, value: Any) -> str | None:
+    """What is wrong with one setting's value, for a person (None: nothing). A form can check a field
+    with it while the person types; `validate_editor_settings` refuses with the same words."""
+    label = EDITOR_LABELS.get(key)
+    if label is None:
+        return f"There is no editor setting {key!r}: known are {', '.join(DEFAULTS)}."
+    if key in NUMBER_RULES:
+        return NUMBER_RULES[key].problem(label, value)
+    if key == "theme" and value not in THEMES:
+        return f"{label} must be {' or '.join(THEMES)}."
+    if key == "word_wrap" and not isinstance(value, bool):
+        return f"{label} must be on or off (true or false)."
+    return None
 
 
 def validate_editor_settings(changes: dict[str, Any]) -> dict[str, Any]:
     """The changes, checked one by one; unknown keys are refused by name."""
     checked: dict[str, Any] = {}
     for key, value in changes.items():
-        if key == "theme":
-            if value not in THEMES:
-                raise InvalidInput(f"The editor setting theme must be one of {', '.join(THEMES)}.")
-            checked[key] = value
-        elif key == "font_size":
-            checked[key] = _int(key, value, 8, 40)
-        elif key == "tab_size":
-            checked[key] = _int(key, value, 1, 8)
-        elif key == "word_wrap":
-            if not isinstance(value, bool):
-                raise InvalidInput("The editor setting word_wrap must be true or false.")
-            checked[key] = value
-        elif key == "autosave_delay_ms":
-            checked[key] = _int(key, value, 200, 60_000, zero_ok=True)
-        else:
-            raise InvalidInput(f"There is no editor setting {key!r}: known are {', '.join(DEFAULTS)}.")
+        problem = editor_setting_problem(key, value)
+        if problem is not None:
+            raise InvalidInput(problem)
+        checked[key] = int(value) if key in NUMBER_RULES else value
     return checked
 
 

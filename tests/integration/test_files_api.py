@@ -314,14 +314,16 @@ def test_editor_settings_persist_and_merge(ann: User, ws: str) -> None:
     ("body", "message"),
     [
         ({"editor": {"colour": "red"}}, "There is no editor setting 'colour'"),
-        ({"editor": {"font_size": 3}}, "The editor setting font_size must be 8 to 40"),
-        ({"editor": {"font_size": "14"}}, "The editor setting font_size must be a whole number"),
-        ({"editor": {"theme": "pink"}}, "The editor setting theme must be one of light, dark"),
-        ({"editor": {"tab_size": 4, "word_wrap": "yes"}}, "word_wrap must be true or false"),
-        ({"editor": {"autosave_delay_ms": 50}}, "autosave_delay_ms must be 0 (off) or 200 to 60000"),
+        ({"editor": {"font_size": 3}}, "Font size must be between 8 and 40 px"),
+        ({"editor": {"font_size": "14"}}, "Font size must be a whole number"),
+        ({"editor": {"tab_size": 0}}, "Tab size must be between 1 and 8 spaces"),
+        ({"editor": {"tab_size": 99}}, "Tab size must be between 1 and 8 spaces"),
+        ({"editor": {"theme": "pink"}}, "Theme must be light or dark"),
+        ({"editor": {"tab_size": 4, "word_wrap": "yes"}}, "Wrap long lines must be on or off (true or false)"),
+        ({"editor": {"autosave_delay_ms": 50}}, "Autosave delay must be 0 (off) or between 200 and 60000 ms"),
         ({"name": ""}, "The workspace name cannot be empty"),
         ({"name": "   "}, "The workspace name cannot be empty"),
-        ({"name": "ok", "editor": {"theme": "pink"}}, "theme must be one of"),  # nothing of it is applied
+        ({"name": "ok", "editor": {"theme": "pink"}}, "Theme must be light or dark"),  # nothing of it is applied
     ],
 )
 def test_invalid_changes_are_refused_and_change_nothing(ann: User, ws: str, body: dict[str, Any], message: str) -> None:

@@ -5,6 +5,7 @@ import pytest
 from domain import cache_keys
 from domain.access import ANONYMOUS, Actor
 from domain.accounts import AccountService
+from domain.editor_settings import EDITOR_LABELS, editor_setting_problem
 from domain.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from domain.values import Language, Tier
 from domain.workspaces import WorkspaceService
@@ -97,3 +98,34 @@ async def test_another_users_workspace_is_not_found(
     assert cache_keys.workspace(workspace.id).name in cache.entries
     with pytest.raises(NotFound):
         await workspaces.get(bob, workspace.id)  # even when the workspace is cached
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"tab_size": 0}, "Tab size must be between 1 and 8 spaces."),
+        ({"tab_size": 99}, "Tab size must be between 1 and 8 spaces."),
+        ({"tab_size": 2.5}, "Tab size must be a whole number."),
+        ({"font_size": 7}, "Font size must be between 8 and 40 px."),
+        ({"autosave_delay_ms": 100}, "Autosave delay must be 0 (off) or between 200 and 60000 ms."),
+        ({"theme": "pink"}, "Theme must be light or dark."),
+        ({"word_wrap": "yes"}, "Wrap long lines must be on or off (true or false)."),
+    ],
+)
+async def test_a_bad_editor_setting_is_named_as_the_person_sees_it_and_nothing_changes(
+    workspaces: WorkspaceService, accounts: AccountService, changes: dict, message: str
+) -> None:
+    ann = Actor((await accounts.add_local_user("ann@example.com")).id)
+    workspace = await workspaces.create(ann, name="w", language="python")
+    with pytest.raises(InvalidInput) as error:
+        await workspaces.update(ann, workspace.id, editor={"font_size": 20, **changes})
+    assert error.value.message == message
+    assert not any(key in error.value.message for key in EDITOR_LABELS)  # never tab_size, font_size, ...
+    assert workspaces.editor_settings(await workspaces.get(ann, workspace.id))["font_size"] == 14
+
+
+def test_one_editor_setting_can_be_checked_alone_for_a_form() -> None:
+    assert editor_setting_problem("tab_size", 2) is None
+    assert editor_setting_problem("tab_size", None) == "Tab size must be a whole number."
+    assert editor_setting_problem("autosave_delay_ms", 0) is None
+    assert editor_setting_problem("font_size", 41) == "Font size must be between 8 and 40 px."

@@ -8,8 +8,15 @@ from typing import Any
 
 from nicegui import ui
 
+from domain.editor_settings import EDITOR_LABELS, editor_setting_problem
+
 OPEN_FILE = ""
 """The entry choice meaning "whatever file is open"."""
+
+
+def whole(value: Any) -> Any:
+    """A number field's value as the domain checks it: 2.0 is 2, anything else stays as it is."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 class SettingsDialog:
@@ -24,17 +31,26 @@ class SettingsDialog:
         self._on_save = on_save
         self._runnable_files = runnable_files
         self._entry = entry
-        with ui.dialog() as self.dialog, ui.card().classes("w-96"):
+        with ui.dialog() as self.dialog, ui.card().classes("w-[28rem]").props('data-testid="settings-dialog"'):
             ui.label("Editor settings").classes("text-lg font-bold")
-            self.theme = ui.toggle({"light": "Light", "dark": "Dark"}, value=current["theme"]).props(
-                'data-testid="settings-theme"'
-            )
-            self.font_size = ui.number("Font size (px)", value=current["font_size"], min=8, max=40, step=1)
-            self.tab_size = ui.number("Tab size (spaces)", value=current["tab_size"], min=1, max=8, step=1)
-            self.word_wrap = ui.switch("Wrap long lines", value=current["word_wrap"])
-            self.autosave = ui.number(
-                "Autosave after a pause of (ms, 0 = off)", value=current["autosave_delay_ms"], min=0, step=100
-            ).props('data-testid="settings-autosave"')
+            with ui.row().classes("items-center gap-3"):
+                ui.label(EDITOR_LABELS["theme"])
+                self.theme = ui.toggle({"light": "Light", "dark": "Dark"}, value=current["theme"]).props(
+                    'data-testid="settings-theme"'
+                )
+            # No min/max on the fields: NiceGUI would quietly clamp 99 to 8 on blur. The domain's rule
+            # checks each field as it is typed and on Save, in the words the dialog uses.
+            self.numbers = {
+                key: ui.number(label, value=current[key], step=step, validation=self._rule(key))
+                .classes("w-full")
+                .props(f'data-testid="settings-{test_id}"')
+                for key, label, step, test_id in (
+                    ("font_size", f"{EDITOR_LABELS['font_size']} (px)", 1, "font-size"),
+                    ("tab_size", f"{EDITOR_LABELS['tab_size']} (spaces)", 1, "tab-size"),
+                    ("autosave_delay_ms", f"{EDITOR_LABELS['autosave_delay_ms']} (ms, 0 = off)", 100, "autosave"),
+                )
+            }
+            self.word_wrap = ui.switch(EDITOR_LABELS["word_wrap"], value=current["word_wrap"])
             ui.label("Run").classes("text-lg font-bold pt-2")
             self.entry = (
                 ui.select(self._choices(), value=self._entry() or OPEN_FILE, label="Run and Ctrl+Enter run")
@@ -44,6 +60,10 @@ class SettingsDialog:
             with ui.row().classes("w-full justify-end"):
                 ui.button("Cancel", on_click=self.dialog.close).props("flat")
                 ui.button("Save", on_click=self._save).props('data-testid="settings-save"')
+
+    @staticmethod
+    def _rule(key: str) -> Callable[[Any], str | None]:
+        return lambda value: editor_setting_problem(key, whole(value))
 
     def _choices(self) -> dict[str, str]:
         choices = {OPEN_FILE: "The open file"}
@@ -59,13 +79,13 @@ class SettingsDialog:
         self.dialog.open()
 
     async def _save(self) -> None:
+        if not all([field.validate() for field in self.numbers.values()]):  # every field shows its problem
+            return
         await self._on_save(
             {
                 "theme": self.theme.value,
-                "font_size": int(self.font_size.value or 0),
-                "tab_size": int(self.tab_size.value or 0),
+                **{key: whole(field.value) for key, field in self.numbers.items()},
                 "word_wrap": bool(self.word_wrap.value),
-                "autosave_delay_ms": int(self.autosave.value or 0),
             },
             str(self.entry.value or OPEN_FILE),
         )

