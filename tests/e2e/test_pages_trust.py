@@ -110,3 +110,26 @@ def test_settings_labels_are_whole_and_a_bad_value_keeps_the_dialog_open(page: P
     page.get_by_test_id("settings-save").click()
     expect(dialog).to_be_hidden()
     assert editor_settings(page, server)["tab_size"] == 2
+
+
+def test_renaming_a_folder_keeps_it_open_and_selected(page: Page, server: Server) -> None:
+    sign_in(page, server, "folders14@example.com")
+    create_workspace(page, "Folders")
+    page.get_by_test_id("tree-new-folder").click()
+    page.get_by_test_id("dialog-input").fill("pkg/inner")
+    page.get_by_test_id("dialog-ok").click()
+    tree_item(page, "inner").click()
+    page.get_by_test_id("tree-new-file").click()
+    page.get_by_test_id("dialog-input").fill("util.py")
+    page.get_by_test_id("dialog-ok").click()
+    expect(tree_item(page, "util.py")).to_be_visible()
+    tree_item(page, "pkg").locator(".q-tree__node-header-content").click()
+
+    page.get_by_test_id("tree-move").click()
+    page.get_by_test_id("dialog-input").fill("lib")
+    page.get_by_test_id("dialog-ok").click()
+    expect(tree_item(page, "lib")).to_be_visible()
+    expect(tree_item(page, "inner")).to_be_visible()  # the renamed folder stays open...
+    expect(tree_item(page, "util.py")).to_be_visible()  # ...and so do the folders inside it
+    expect(tree_item(page, "lib")).to_have_class(re.compile(r"q-tree__node--selected"))  # and selected
+    expect(tree_item(page, "pkg")).to_have_count(0)

@@ -84,6 +84,15 @@ def build_nodes(entries: list[FileInfo]) -> list[dict[str, Any]]:
     return render(root["children"])
 
 
+def moved_path(path: str, source: str, destination: str) -> str:
+    """Where `path` is after `source` moved to `destination` (itself, or what was inside it)."""
+    if path == source:
+        return destination
+    if path.startswith(source + "/"):
+        return destination + path[len(source) :]
+    return path
+
+
 class FileTree:
     def __init__(
         self,
@@ -172,12 +181,17 @@ class FileTree:
             return self.selected
         return self.selected.rsplit("/", 1)[0] if "/" in self.selected else ""
 
-    async def _selected(self, event: Any) -> None:
-        self.selected = event.value
-        self.selection_tools.set_visibility(self.selected is not None)
-        self.selection_label.set_text(self.selected or "")
+    def _select(self, path: str | None) -> None:
+        """Show `path` as the selection (without opening it)."""
+        self.tree.select(path)
+        self.selected = path
+        self.selection_tools.set_visibility(path is not None)
+        self.selection_label.set_text(path or "")
         self.zone._props["data-folder"] = self.target_folder()
         self.zone.update()
+
+    async def _selected(self, event: Any) -> None:
+        self._select(event.value)
         if self.selected is not None and self.selected not in self.folders:
             await notify_errors(self.on_open)(self.selected)
 
@@ -216,10 +230,11 @@ class FileTree:
         destination = destination.strip()
         await services().files.move(await self.viewer.actor(), self.workspace_id, source, destination)
         self.on_moved(source, destination)
-        self.selected = destination
-        self.selection_label.set_text(destination)
+        # What was open stays open under its new path, and the moved entry stays selected.
+        self.tree._props["expanded"] = [moved_path(p, source, destination) for p in self.tree._props["expanded"]]
         await self.refresh()
         self.reveal(destination)
+        self._select(destination)
 
     async def delete_selected(self) -> None:
         target = self.selected
@@ -230,8 +245,7 @@ class FileTree:
             return
         await services().files.delete(await self.viewer.actor(), self.workspace_id, target)
         self.on_deleted(target)
-        self.selected = None
-        self.selection_tools.set_visibility(False)
+        self._select(None)
         await self.refresh()
         ui.notify(f"Deleted {target}")
 
