@@ -75,6 +75,69 @@ def drop(page: Page, files: dict[str, str]) -> None:
 # --- 4: uploading over an existing file asks first -------------------------------------------
 
 
+def test_the_upload_dialog_asks_before_replacing_and_an_open_tab_does_not_overwrite_it(
+    page: Page, server: Server, tmp_path: Path
+) -> None:
+    sign_in(page, server, "replacer@example.com")
+    create_workspace(page, "Replacing")
+    expect(page.locator(".cm-content")).to_contain_text("Hello")  # main.py is open in the editor
+    original = stored(page, server, "main.py")
+    (tmp_path / "main.py").write_text("print('uploaded')\n")
+    (tmp_path / "extra.py").write_text("X = 1\n")
+
+    page.get_by_test_id("tree-upload").click()
+    page.get_by_test_id("upload").locator("input[type=file]").set_input_files(
+        [str(tmp_path / "main.py"), str(tmp_path / "extra.py")]
+    )
+    question = page.get_by_test_id("replace-dialog")
+    expect(question).to_contain_text("main.py exists. Replace it?")
+    page.get_by_test_id("replace-skip").click()
+    expect(question).to_be_hidden()
+    expect(tree_item(page, "extra.py")).to_be_visible()  # the new file came in
+    assert stored(page, server, "main.py") == original  # the skipped one is untouched
+    assert stored(page, server, "extra.py") == "X = 1\n"
+
+    page.get_by_test_id("upload").locator("input[type=file]").set_input_files(str(tmp_path / "main.py"))
+    expect(question).to_contain_text("main.py exists. Replace it?")
+    page.get_by_test_id("replace-ok").click()
+    wait_for(page, server, "main.py", "print('uploaded')\n")
+    page.keyboard.press("Escape")
+
+    # The tab still holds the old text: saving it must not silently undo the replacement.
+    type_at_end(page, "\n# typed in the old copy")
+    page.keyboard.press("Control+s")
+    expect(page.get_by_test_id("conflict-dialog")).to_be_visible()
+    assert stored(page, server, "main.py") == "print('uploaded')\n"
+    page.get_by_test_id("conflict-reload").click()
+    expect(page.locator(".cm-content")).to_contain_text("print('uploaded')")
+
+
+def test_dropping_files_asks_the_same_question_and_can_answer_for_all(page: Page, server: Server) -> None:
+    sign_in(page, server, "dropper@example.com")
+    create_workspace(page, "Dropping")
+    put(page, server, "a.py", "A = 'mine'\n")
+    put(page, server, "b.py", "B = 'mine'\n")
+    page.reload()
+    expect(tree_item(page, "b.py")).to_be_visible()
+
+    drop(page, {"a.py": "A = 'dropped'\n", "b.py": "B = 'dropped'\n", "c.py": "C = 1\n"})
+    question = page.get_by_test_id("replace-dialog")
+    expect(question).to_contain_text("a.py exists. Replace it?")
+    question.get_by_text("Do the same for the other file that exists").click()
+    page.get_by_test_id("replace-ok").click()
+    expect(question).to_be_hidden()
+    expect(tree_item(page, "c.py")).to_be_visible()
+    wait_for(page, server, "b.py", "B = 'dropped'\n")  # no second question: the answer was for all
+    assert stored(page, server, "a.py") == "A = 'dropped'\n"
+
+    drop(page, {"main.py": "overwritten?\n"})
+    expect(question).to_contain_text("main.py exists. Replace it?")
+    expect(question.get_by_text("Do the same")).to_have_count(0)  # one file: nothing to do "for all"
+    page.get_by_test_id("replace-skip").click()
+    expect(page.get_by_text("Skipped main.py")).to_be_visible()
+    assert "Hello" in stored(page, server, "main.py")
+
+
 # --- 5: a name longer than a file system allows ----------------------------------------------
 
 

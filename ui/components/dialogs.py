@@ -1,6 +1,9 @@
-"""Small modal dialogs: ask for a text, confirm a dangerous action; dialogs made for one use."""
+"""Small modal dialogs: ask for a text, confirm a dangerous action, ask before replacing a file;
+dialogs made for one use."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from nicegui import ui
 
@@ -29,6 +32,33 @@ async def confirm(title: str, message: str, *, ok: str = "Delete") -> bool:
     result = await dialog
     dialog.delete()
     return result is True
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceChoice:
+    replace: bool
+    for_all: bool
+    """The same answer for the other files of the batch that exist."""
+
+
+async def ask_replace(path: str, *, others: int = 0) -> ReplaceChoice:
+    """Replace or Skip a file that exists; `others`: how many more of the batch exist (offered the
+    same answer). Closing the dialog skips: nothing is replaced unless the person says so."""
+    with ui.dialog() as dialog, ui.card().classes("w-[28rem]").props('data-testid="replace-dialog"'):
+        ui.label(f"Replace {path}?").classes("text-lg font-bold")
+        ui.label(f"{path} exists. Replace it?")
+        for_all = None
+        if others:
+            same = "the other file that exists" if others == 1 else f"the other {others} files that exist"
+            for_all = ui.checkbox(f"Do the same for {same}").props('data-testid="replace-for-all"')
+        with ui.row().classes("w-full justify-end"):
+            ui.button("Skip", on_click=lambda: dialog.submit(False)).props('flat data-testid="replace-skip"')
+            ui.button("Replace", color="negative", on_click=lambda: dialog.submit(True)).props(
+                'data-testid="replace-ok"'
+            )
+    result = await dialog
+    dialog.delete()
+    return ReplaceChoice(replace=result is True, for_all=for_all is not None and for_all.value and result is not None)
 
 
 def disposable(dialog: ui.dialog) -> ui.dialog:

@@ -4,21 +4,25 @@ download)."""
 
 from __future__ import annotations
 
-import json
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 from uuid import UUID
 
 from nicegui import ui
+from nicegui.events import MultiUploadEventArguments
 
 from domain.entities import FileInfo
 from domain.files import ancestors
-from ui.components.dialogs import ask_text, confirm, disposable
+from domain.limits import human_size
+from ui.components.dialogs import ask_replace, ask_text, confirm, disposable
 from ui.context import services
 from ui.errors import notify_errors
 from ui.viewer import Viewer
 
+# Files dropped on the tree go to the tree's (hidden) uploader, so a drop and the upload dialog take
+# the same path on the server: ask before replacing, replace only the version that was asked about.
 DROP_SCRIPT = """
 (() => {
   const zone = getHtmlElement(%(zone)d);
@@ -26,25 +30,10 @@ DROP_SCRIPT = """
   zone.dataset.dropReady = "1";
   zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("bg-blue-50"); });
   zone.addEventListener("dragleave", () => zone.classList.remove("bg-blue-50"));
-  zone.addEventListener("drop", async (e) => {
+  zone.addEventListener("drop", (e) => {
     e.preventDefault();
     zone.classList.remove("bg-blue-50");
-    const folder = zone.dataset.folder || "";
-    const results = [];
-    for (const file of e.dataTransfer.files) {
-      const path = (folder ? folder + "/" : "") + file.name;
-      const url = %(base)s + path.split("/").map(encodeURIComponent).join("/");
-      const response = await fetch(url, {
-        method: "PUT", body: file, credentials: "same-origin",
-        headers: {"X-CSRF-Token": %(csrf)s, "If-None-Match": "*"},
-      });
-      let detail = "";
-      if (!response.ok) {
-        try { detail = (await response.json()).detail; } catch (error) { detail = response.statusText; }
-      }
-      results.push({path, ok: response.ok, status: response.status, detail});
-    }
-    emitEvent(%(event)s, results);
+    if (e.dataTransfer.files.length) getElement(%(uploader)d).$refs.qRef.addFiles(e.dataTransfer.files);
   });
 })();
 """
@@ -100,7 +89,7 @@ class FileTree:
         viewer: Viewer,
         *,
         editable: bool,
-        csrf: str,
+        csrf: str,  # unused since drops go through the tree's uploader; the page still passes it
         on_open: Callable[[str], Awaitable[None]],
         on_moved: Callable[[str, str], None],
         on_deleted: Callable[[str], None],
@@ -114,6 +103,7 @@ class FileTree:
         self.entries: list[FileInfo] = []
         self.folders: set[str] = set()
         self.selected: str | None = None
+        self._upload_lock = asyncio.Lock()  # one batch's questions at a time
 
         with ui.column().classes("w-full h-full gap-1 p-1") as self.zone:
             with ui.row().classes("w-full items-center gap-0"):
@@ -138,14 +128,9 @@ class FileTree:
             )
             self.empty = ui.label("No files yet.").classes("text-gray-500 text-sm pl-2")
         if editable:
-            event = f"codeloft-dropped-{workspace_id}"
-            ui.on(event, self._dropped)
-            script = DROP_SCRIPT % {
-                "zone": self.zone.id,
-                "base": json.dumps(f"/api/v1/workspaces/{workspace_id}/files/"),
-                "csrf": json.dumps(csrf),
-                "event": json.dumps(event),
-            }
+            with self.zone:
+                self.drop_uploader = self._uploader(self.target_folder).classes("hidden")
+            script = DROP_SCRIPT % {"zone": self.zone.id, "uploader": self.drop_uploader.id}
             ui.timer(0.1, lambda: ui.run_javascript(script), once=True)
 
     def _tool(self, icon: str, tip: str, handler: Callable[[], Awaitable[None]], test_id: str) -> None:
@@ -187,8 +172,6 @@ class FileTree:
         self.selected = path
         self.selection_tools.set_visibility(path is not None)
         self.selection_label.set_text(path or "")
-        self.zone._props["data-folder"] = self.target_folder()
-        self.zone.update()
 
     async def _selected(self, event: Any) -> None:
         self._select(event.value)
@@ -262,9 +245,7 @@ class FileTree:
         folder = self.target_folder()
         with disposable(ui.dialog()) as dialog, ui.card().classes("w-[28rem]"):
             ui.label(f"Upload files into {folder or 'the workspace root'}").classes("text-lg font-bold")
-            ui.upload(multiple=True, auto_upload=True, on_upload=lambda e: self._uploaded(e, folder)).props(
-                'data-testid="upload" accept="*"'
-            ).classes("w-full")
+            self._uploader(lambda: folder).props('data-testid="upload" accept="*"').classes("w-full")
             ui.button("Done", on_click=dialog.close).props("flat")
         dialog.open()
 
@@ -287,23 +268,70 @@ class FileTree:
             ).classes("w-full")
         dialog.open()
 
-    @notify_errors
-    async def _uploaded(self, event: Any, folder: str) -> None:
-        name = event.file.name
-        path = f"{folder}/{name}" if folder else name
-        data = await event.file.read()
-        await services().files.write(await self.viewer.actor(), self.workspace_id, path, data)
-        await self.refresh()
-        self.reveal(path)
-        ui.notify(f"Uploaded {path}", type="positive")
+    # --- uploads (dialog and drop alike) ---------------------------------------------------------
 
-    async def _dropped(self, event: Any) -> None:
-        results = event.args if isinstance(event.args, list) else []
-        failed = [r for r in results if not r.get("ok")]
-        for result in failed:
-            reason = "it exists already" if result.get("status") == 412 else result.get("detail")
-            ui.notify(f"{result.get('path')} was not uploaded: {reason}", type="negative", multi_line=True)
-        done = len(results) - len(failed)
-        if done:
-            ui.notify(f"Uploaded {done} file{'s' if done > 1 else ''}", type="positive")
+    def _uploader(self, folder: Callable[[], str]) -> ui.upload:
+        limits = services().files.limits
+        largest = max(limits.max_text_bytes, limits.max_binary_bytes)
+        return ui.upload(
+            multiple=True,
+            auto_upload=True,
+            max_file_size=largest,
+            on_multi_upload=lambda event: self._received(event, folder()),
+            on_rejected=lambda: ui.notify(
+                f"Not uploaded: a file may be at most {human_size(largest)}.", type="negative"
+            ),
+        )
+
+    async def _received(self, event: MultiUploadEventArguments, folder: str) -> None:
+        """One batch of uploaded files: new ones are created; for each that exists the person chooses
+        Replace or Skip (for it, or for all the others too). A replacement carries the hash of the
+        version the question was about, so a change made meanwhile is refused, never overwritten."""
+        batch = [(f"{folder}/{file.name}" if folder else file.name, await file.read()) for file in event.files]
+        event.sender.run_method("reset")  # the next pick or drop of the same file is a new upload
+        async with self._upload_lock:
+            await notify_errors(self._store)(batch)
+
+    async def _store(self, batch: list[tuple[str, bytes]]) -> None:
+        actor = await self.viewer.actor()
+        current = {e.path: e for e in await services().files.tree(actor, self.workspace_id) if not e.is_folder}
+        uploaded: list[str] = []
+        skipped: list[str] = []
+
+        @notify_errors
+        async def write(path: str, data: bytes, replacing: FileInfo | None) -> None:
+            await services().files.write(
+                actor,
+                self.workspace_id,
+                path,
+                data,
+                if_match=replacing.content_hash if replacing else None,
+                if_none_match=replacing is None,
+            )
+            uploaded.append(path)
+
+        clashes = [path for path, _ in batch if path in current]
+        for_all: bool | None = None
+        for path, data in batch:
+            existing = current.get(path)
+            if existing is not None:
+                if for_all is None:
+                    choice = await ask_replace(path, others=len(clashes) - clashes.index(path) - 1)
+                    replace = choice.replace
+                    for_all = replace if choice.for_all else None
+                else:
+                    replace = for_all
+                if not replace:
+                    skipped.append(path)
+                    continue
+            await write(path, data, existing)
         await self.refresh()
+        if uploaded:
+            self.reveal(uploaded[-1])
+            ui.notify(f"Uploaded {_files(uploaded)}", type="positive")
+        if skipped:
+            ui.notify(f"Skipped {_files(skipped)}: the existing {'file stays' if len(skipped) == 1 else 'files stay'}")
+
+
+def _files(paths: list[str]) -> str:
+    return paths[0] if len(paths) == 1 else f"{len(paths)} files"
