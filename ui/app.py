@@ -209,6 +209,7 @@ def serve(settings: Settings) -> None:
     from ui.api import router
     from ui.errors import api_error_handler, validation_error_handler
     from ui.pages import dashboard, login, workspace
+    from ui.pages.not_found import not_found_handler
 
     del dashboard, login, workspace  # imported for their @ui.page registrations
     ensure_port_free(settings.host, settings.port)
@@ -219,6 +220,7 @@ def serve(settings: Settings) -> None:
     app.include_router(router)
     app.add_exception_handler(CodeloftError, api_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(404, not_found_handler)  # instead of NiceGUI's generic "HTTPException: 404"
 
     async def start() -> None:
         services = await build_services(settings, runner=runner)

@@ -144,6 +144,28 @@ def test_dropping_files_asks_the_same_question_and_can_answer_for_all(page: Page
 # --- 12: pages that do not exist -------------------------------------------------------------
 
 
+def test_an_unknown_address_answers_404_with_a_way_home(page: Page, server: Server) -> None:
+    sign_in(page, server, "lost@example.com")
+    response = page.goto(f"{server.base_url}/no/such/page")
+    assert response is not None and response.status == 404
+    expect(page.get_by_test_id("not-found")).to_contain_text("There is no page at this address")
+    expect(page.get_by_text("HTTPException")).to_have_count(0)
+    expect(page.get_by_test_id("user-label")).to_have_text("lost@example.com")  # Codeloft's own frame
+    page.get_by_role("link", name="Back to your workspaces").click()
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.get_by_test_id("new-workspace")).to_be_visible()
+
+
+@pytest.mark.parametrize("address", [f"/w/{uuid.uuid4()}", "/w/not-an-id"], ids=["unknown", "malformed"])
+def test_a_missing_workspace_shows_a_plain_page_with_a_way_home(page: Page, server: Server, address: str) -> None:
+    sign_in(page, server, f"nowhere-{address[-4:]}@example.com")
+    page.goto(server.base_url + address)
+    expect(page.get_by_test_id("not-found")).to_contain_text("No such workspace")
+    expect(page.get_by_text("HTTPException")).to_have_count(0)
+    page.get_by_role("link", name="Back to your workspaces").click()
+    expect(page.get_by_test_id("new-workspace")).to_be_visible()
+
+
 # --- 13: after Create, the new workspace opens; the whole card opens a workspace ---------------
 
 

@@ -109,6 +109,34 @@ def test_another_users_workspace_answers_404_like_a_missing_one(server: Server) 
     assert bob.get("/api/v1/workspaces").json() == []
 
 
+def test_an_unknown_address_is_a_real_404_with_a_way_home(server: Server) -> None:
+    client = signed_in_client(server, new_link(server, "lost@example.com"))
+    for address in ("/no/such/page", "/w/", "/w/1/2/3", "/workspaces"):
+        page = client.get(address)
+        assert page.status_code == 404, address
+        assert "There is no page at this address" in page.text and "Back to your workspaces" in page.text
+        assert "HTTPException" not in page.text
+    anonymous = httpx.get(f"{server.base_url}/no/such/page")
+    assert anonymous.status_code == 404 and "There is no page at this address" in anonymous.text
+    api = client.get("/api/v1/no-such-endpoint")  # the API keeps answering in JSON
+    assert api.status_code == 404 and api.json()["error"] == "NotFound"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="needs ui/pages/workspace.py (not this change's file) to answer its not-found page with "
+    "ui.pages.not_found.show_not_found, which sets the 404 status",
+)
+def test_a_missing_hidden_or_malformed_workspace_page_is_404_and_they_look_the_same(server: Server) -> None:
+    ann = signed_in_client(server, new_link(server, "ann404@example.com"))
+    bob = signed_in_client(server, new_link(server, "bob404@example.com"))
+    hidden = ann.post("/api/v1/workspaces", json={"name": "Ann's", "language": "python"}, headers=csrf(ann)).json()
+    answers = [bob.get(f"/w/{ws}") for ws in (hidden["id"], "00000000-0000-0000-0000-000000000000", "not-an-id")]
+    for answer in answers:
+        assert "No such workspace" in answer.text and "Back to your workspaces" in answer.text
+    assert [answer.status_code for answer in answers] == [404, 404, 404]
+
+
 def test_sign_out_revokes_the_session_server_side(server: Server) -> None:
     client = signed_in_client(server, new_link(server, "out@example.com"))
     stolen_cookie = client.cookies.get("codeloft_session")
