@@ -169,6 +169,36 @@ def test_a_missing_workspace_shows_a_plain_page_with_a_way_home(page: Page, serv
 # --- 13: after Create, the new workspace opens; the whole card opens a workspace ---------------
 
 
+def test_create_opens_the_workspace_and_the_whole_card_opens_it(page: Page, server: Server) -> None:
+    sign_in(page, server, "carder@example.com")
+    page.get_by_test_id("new-workspace").click()
+    page.get_by_test_id("new-name").fill("Straight in")
+    page.get_by_test_id("new-language").click()
+    page.get_by_role("option", name="JavaScript (Node.js)", exact=True).click()
+    page.get_by_test_id("new-template").click()
+    page.get_by_role("option", name="Web server (Node.js, listens on PORT)", exact=True).click()
+    page.get_by_test_id("new-create").click()
+    expect(page).to_have_url(re.compile(r"/w/[0-9a-f-]{36}$"))
+    expect(page.get_by_test_id("page-title")).to_have_text("Straight in")
+    opened = page.url
+
+    page.goto(server.base_url + "/")
+    card = page.get_by_test_id("workspace-card").filter(has_text="Straight in")
+    expect(card).to_contain_text("Web server (Node.js, listens on PORT)")  # the template, not only the language
+    card.get_by_test_id("workspace-menu").click()  # the ⋮ menu opens its menu, not the workspace
+    expect(page.locator(".q-menu").get_by_text("Rename")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page).to_have_url(re.compile(r"/$"))
+    card.get_by_text("Updated").click()  # anywhere on the card
+    expect(page).to_have_url(opened)
+
+    page.goto(server.base_url + "/")
+    title = page.get_by_test_id("workspace-card").filter(has_text="Straight in").get_by_test_id("workspace-open")
+    title.focus()  # the keyboard's way in: the title is a link
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(opened)
+
+
 # --- 14: the settings dialog and renaming a folder -------------------------------------------
 
 

@@ -21,15 +21,18 @@ def test_sign_in_create_a_workspace_reload_and_see_it(page: Page, server: Server
     page.get_by_test_id("new-workspace").click()
     page.get_by_test_id("new-name").fill("Hello Python")
     page.get_by_test_id("new-create").click()
-    expect(page.get_by_test_id("workspace-card")).to_have_count(1)
-    expect(page.get_by_test_id("workspace-card")).to_contain_text("Hello Python")
+    expect(page.get_by_test_id("page-title")).to_have_text("Hello Python")  # Create opens it
+    workspace = page.url
 
+    page.goto(server.base_url + "/")
+    expect(page.get_by_test_id("workspace-card")).to_have_count(1)
     page.reload()
     expect(page.get_by_test_id("workspace-card")).to_contain_text("Hello Python")
-    expect(page.get_by_test_id("workspace-card")).to_contain_text("Python")
+    expect(page.get_by_test_id("workspace-card")).to_contain_text("Python script")
 
     page.get_by_test_id("workspace-open").click()
     expect(page.get_by_test_id("page-title")).to_have_text("Hello Python")
+    expect(page).to_have_url(workspace)
 
     # The same link a second time, in another browser: refused with a clear page.
     other = browser.new_context().new_page()
@@ -72,6 +75,9 @@ def test_choosing_a_language_offers_its_templates(page: Page, server: Server) ->
     page.get_by_role("option", name="C++").click()
     expect(page.get_by_test_id("new-template")).to_contain_text("C++ program")
     page.get_by_test_id("new-name").press("Enter")
+    expect(page.get_by_test_id("page-title")).to_have_text("Native")
+    page.goto(server.base_url + "/")
     card = page.get_by_test_id("workspace-card")
     expect(card).to_contain_text("Native")
+    expect(card.get_by_test_id("workspace-template")).to_have_text("C++ program")
     expect(card).to_contain_text("C++")

@@ -44,14 +44,22 @@ class WorkspaceList:
 
     def _row(self, workspace: Workspace) -> None:
         mine = workspace.owner_id == self._viewer.user.id
-        with ui.card().classes("w-full hover:shadow-md").props('data-testid="workspace-card"'):
+        address = f"/w/{workspace.id}"
+        card = ui.card().classes("w-full hover:shadow-md cursor-pointer").props('data-testid="workspace-card"')
+        # A click anywhere on the card opens the workspace, except on its own controls (the title link
+        # does that itself and stays the keyboard's way in; the ⋮ menu opens its menu).
+        card.on("click", js_handler=f"(e) => e.target.closest('a, button') || window.location.assign('{address}')")
+        with card:
             with ui.row().classes("w-full items-center justify-between no-wrap"):
-                ui.link(workspace.name, f"/w/{workspace.id}").classes(
-                    "text-base font-semibold no-underline text-inherit"
-                ).props('data-testid="workspace-open"')
+                ui.link(workspace.name, address).classes("text-base font-semibold no-underline text-inherit").props(
+                    'data-testid="workspace-open"'
+                )
                 with ui.row().classes("items-center gap-1 no-wrap"):
                     if not mine:
                         ui.badge("shared with you").props("outline color=teal")
+                    template = self._template_title(workspace)
+                    if template:
+                        ui.badge(template).props('outline color=grey-8 data-testid="workspace-template"')
                     ui.badge(LANGUAGE_LABELS[workspace.language]).props("outline")
                     if mine:
                         menu_button = ui.button(icon="more_vert").props('flat dense round data-testid="workspace-menu"')
@@ -62,6 +70,15 @@ class WorkspaceList:
             if workspace.description:
                 ui.label(workspace.description).classes("text-sm text-gray-600")
             ui.label(f"Updated {workspace.updated_at:%Y-%m-%d %H:%M} UTC").classes("text-xs text-gray-500")
+
+    @staticmethod
+    def _template_title(workspace: Workspace) -> str | None:
+        """What it was made from ("Web server (Node.js, listens on PORT)"); None for a blank one or
+        one made from a ZIP."""
+        for template in services().workspaces.templates(workspace.language):
+            if template.name == workspace.template and template.name != "blank":
+                return template.title
+        return None
 
     @notify_errors
     async def _rename(self, workspace: Workspace) -> None:
@@ -121,10 +138,9 @@ async def dashboard_page(request: Request) -> RedirectResponse | None:
     if current is None:
         return to_sign_in()
     with frame("Workspaces", current):
-        listing: WorkspaceList
 
         async def created(workspace: Workspace) -> None:
-            await listing.refresh()
+            ui.navigate.to(f"/w/{workspace.id}")  # straight into the new workspace
 
         dialog = NewWorkspaceDialog(current, on_created=created)
         importer = import_dialog(current, created)
