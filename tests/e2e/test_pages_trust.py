@@ -141,6 +141,17 @@ def test_dropping_files_asks_the_same_question_and_can_answer_for_all(page: Page
 # --- 5: a name longer than a file system allows ----------------------------------------------
 
 
+def test_the_tree_refuses_a_name_longer_than_255_bytes(page: Page, server: Server) -> None:
+    sign_in(page, server, "longname@example.com")
+    create_workspace(page, "Long names")
+    page.get_by_test_id("tree-new-file").click()
+    page.get_by_test_id("dialog-input").fill("n" * 300 + ".py")
+    page.get_by_test_id("dialog-ok").click()
+    expect(page.get_by_text("at most 255 bytes per path segment")).to_be_visible()
+    with api(page, server) as client:
+        assert [entry["path"] for entry in client.get("/files").json()] == ["main.py"]
+
+
 # --- 12: pages that do not exist -------------------------------------------------------------
 
 
