@@ -21,6 +21,9 @@ class Toolchain:
     version: tuple[str, ...] = ()
     """Placeholders: {main} the file to run, {sources} every source file of the language (one argument
     each), {main_class} the Java class, {heap_mb} three quarters of the memory limit."""
+    main: str | None = None
+    """For a language whose program is all its sources: how a source defining the program's entry
+    function looks (a regular expression), so Run on any of its files runs the program."""
 
     def handles(self, path: str) -> bool:
         return path.rsplit("/", 1)[-1].lower().endswith(self.extensions)
@@ -45,6 +48,7 @@ TOOLCHAINS: tuple[Toolchain, ...] = (
         compile=("g++", "-O2", "-std=c++20", "-pipe", "-o", f"{BUILD_DIR}/main", "{sources}"),
         run=(f"./{BUILD_DIR}/main",),
         version=("g++", "--version"),
+        main=r"^\s*(?:int|auto|signed)\s+main\s*\(",
     ),
     Toolchain(
         language=Language.JAVA,
@@ -52,6 +56,7 @@ TOOLCHAINS: tuple[Toolchain, ...] = (
         compile=("javac", "-J-Xshare:auto", "-encoding", "UTF-8", "-d", BUILD_DIR, "{sources}"),
         run=("java", "-Xmx{heap_mb}m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", BUILD_DIR, "{main_class}"),
         version=("javac", "-version"),
+        main=r"\bvoid\s+main\s*\(",
     ),
 )
 
@@ -68,6 +73,23 @@ def toolchain_for(path: str, *, language: str | None = None) -> Toolchain:
             return toolchain
     known = ", ".join(ext for t in TOOLCHAINS for ext in t.extensions)
     raise InvalidInput(f"Codeloft does not know how to run {path}: it runs files ending in {known}.")
+
+
+def program_main(toolchain: Toolchain, files: Mapping[str, bytes], path: str) -> str:
+    """The file whose program runs when `path` is asked for: `path` itself if it defines the entry
+    function (or the language has none: a script is a program), else the one source of its language
+    that does (C++ builds every source into one program; Java runs the class with main)."""
+    if toolchain.main is None:
+        return path
+    pattern = re.compile(toolchain.main, re.MULTILINE)
+
+    def defines_main(source: str) -> bool:
+        return pattern.search(files[source].decode("utf-8", errors="replace")) is not None
+
+    if defines_main(path):
+        return path
+    found = [source for source in sorted(files) if toolchain.handles(source) and defines_main(source)]
+    return found[0] if len(found) == 1 else path
 
 
 _PACKAGE = re.compile(r"^\s*package\s+([\w.]+)\s*;", re.MULTILINE)

@@ -9,7 +9,7 @@ from uuid import UUID
 from domain.access import ROLE_MATRIX, Action, Actor
 from domain.editor_settings import editor_settings, validate_editor_settings
 from domain.entities import FOLDER_MIME, Workspace
-from domain.errors import NotFound
+from domain.errors import InvalidInput, NotFound
 from domain.files import FileService, StoredContent, new_file
 from domain.gate import WorkspaceGate
 from domain.ports import Clock, TemplateSource, UnitOfWorkFactory
@@ -26,6 +26,22 @@ def run_entry(workspace: Workspace) -> str | None:
     """The file Run runs whatever is open (`settings["run"]["entry"]`), if the owner chose one."""
     entry = dict(workspace.settings.get("run") or {}).get("entry")
     return entry if isinstance(entry, str) and entry else None
+
+
+def template_settings(template: Template) -> dict[str, Any]:
+    """A new workspace's settings from its template: Run runs the template's program (its entry
+    point, e.g. main.cpp with the other sources, or the Java class with main) whatever file is open."""
+    if template.entry is None or not _runnable(template.entry):
+        return {}
+    return {"run": {"entry": template.entry}}
+
+
+def _runnable(path: str) -> bool:
+    try:
+        toolchain_for(path)
+    except InvalidInput:
+        return False
+    return True
 
 
 def _entry(path: str) -> str:
@@ -84,6 +100,7 @@ class WorkspaceService:
             description=_description(description),
             language=lang,
             template=starter.name,
+            settings=template_settings(starter) if archive is None else {},
             last_accessed_at=now,
             created_at=now,
             updated_at=now,

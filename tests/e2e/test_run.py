@@ -73,30 +73,30 @@ def test_stop_ends_a_runaway_program_and_history_keeps_it(page: Page, server: Se
     expect(entries.first).to_contain_text("error")
 
 
-def test_the_entry_point_chosen_in_the_settings_runs_whatever_is_open(page: Page, server: Server) -> None:
+def test_the_entry_point_comes_from_the_template_and_the_settings_change_it(page: Page, server: Server) -> None:
     sign_in(page, server, "entry@example.com")
     create_workspace(page, "Entry", "C++", "C++ program")
+    expect(page.get_by_test_id("run-entry")).to_have_text("main.cpp")  # from the template, in sight
     page.get_by_test_id("file-tree").get_by_text("greeting.cpp").click()
     page.get_by_test_id("run").click()
-    expect(page.get_by_test_id("run-status")).to_contain_text("greeting.cpp finished")  # the open file
-    page.get_by_test_id("open-settings").click()
-    page.get_by_test_id("settings-entry").click()
-    page.get_by_role("option", name="Always main.cpp").click()
-    page.get_by_test_id("settings-save").click()
-    expect(page.get_by_text("Settings saved")).to_be_visible()
-    expect(page.get_by_test_id("run-entry")).to_have_text("main.cpp")  # what Run runs, in sight
-    page.get_by_test_id("run").click()
-    expect(page.get_by_test_id("run-status")).to_contain_text("success: main.cpp finished")
-    page.reload()  # kept in the workspace's settings
-    expect(page.get_by_test_id("run-entry")).to_have_text("main.cpp")
-    page.get_by_test_id("file-tree").get_by_text("greeting.cpp").click()
-    page.locator(".cm-content").click()
-    page.keyboard.press("Control+Enter")
     expect(page.get_by_test_id("run-status")).to_contain_text("success: main.cpp finished")
     page.get_by_test_id("open-settings").click()
     page.get_by_test_id("settings-entry").click()
     page.get_by_role("option", name="The open file").click()
     page.get_by_test_id("settings-save").click()
     expect(page.get_by_test_id("run-entry")).to_be_hidden()
-    page.get_by_test_id("run").click()
-    expect(page.get_by_test_id("run-status")).to_contain_text("greeting.cpp finished")
+    page.get_by_test_id("file-tree").get_by_text("greeting.cpp").click()
+    page.get_by_test_id("run").click()  # greeting.cpp has no main: the program it belongs to runs
+    expect(page.get_by_test_id("run-status")).to_contain_text("success: main.cpp finished")
+    page.reload()  # kept in the workspace's settings
+    expect(page.get_by_test_id("tab").first).to_be_visible()
+    expect(page.get_by_test_id("run-entry")).to_be_hidden()
+    page.get_by_test_id("open-settings").click()
+    page.get_by_test_id("settings-entry").click()
+    page.get_by_role("option", name="Always main.cpp").click()
+    page.get_by_test_id("settings-save").click()
+    expect(page.get_by_text("Settings saved")).to_be_visible()
+    expect(page.get_by_test_id("run-entry")).to_have_text("main.cpp")
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+Enter")
+    expect(page.get_by_test_id("run-status")).to_contain_text("success: main.cpp finished")

@@ -159,6 +159,17 @@ def test_each_template_runs_and_says_hello(ann: User, language: str, path: str, 
     assert moment(result["completed_at"]) >= moment(result["created_at"])
 
 
+@pytest.mark.parametrize(
+    ("language", "other", "entry"),
+    [("cpp", "greeting.cpp", "main.cpp"), ("java", "src/app/Greeting.java", "src/app/Main.java")],
+)
+def test_a_template_runs_its_program_whatever_file_is_asked(ann: User, language: str, other: str, entry: str) -> None:
+    ws = ann.create(f"{language} project", language=language, template=language)
+    assert ann.workspace(ws)["settings"]["run"] == {"entry": entry}  # from the template
+    result = run(ann, ws, path=other)  # the file open in the editor, which has no main
+    assert (result["status"], result["stdout"], result["path"]) == ("success", HELLO, entry), result
+
+
 def test_stdin_reaches_the_program_and_is_kept(ann: User) -> None:
     ws = python_workspace(ann, b"name = input()\nprint(f'Hello, {name}!')\nprint(input())\n")
     result = run(ann, ws, stdin="stdin\nsecond line\n")
