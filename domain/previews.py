@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,12 +20,14 @@ from domain.files import file_bytes
 from domain.gate import WorkspaceGate
 from domain.ports import Clock, UnitOfWorkFactory
 from domain.runs import Executor, Outcome, default_entry
-from domain.sandbox import SERVE_SOCKET, Cancellation, RunLimits
-from domain.toolchains import toolchain_for
-from domain.values import Language
+from domain.sandbox import SERVE_SOCKET, Cancellation, OutputSink, RunLimits
+from domain.toolchains import TOOLCHAINS, Toolchain, toolchain_for
+from domain.values import Language, Reason, RunStatus
 from domain.workspaces import run_entry
 
 PREVIEW_LIMITS = RunLimits(cpu_seconds=300, wall_seconds=1800)
+OUTPUT_KEPT = 64 * 1024
+"""Characters of the server's latest output kept, to explain a server that died."""
 IDLE = timedelta(minutes=10)
 LAST_VIEWER_GRACE = timedelta(seconds=30)
 SERVING_RUNNERS = ("bubblewrap", "local")
@@ -43,9 +46,12 @@ class Preview:
     tab_tokens: dict[UUID, str] = field(default_factory=dict)
     """One token per person who opened the preview at its own address (a browser tab)."""
     alone_since: datetime | None = None
-    output: list[str] = field(default_factory=list)
+    output: list[tuple[str, str]] = field(default_factory=list)
+    """The server's latest output as (stream, text), at most OUTPUT_KEPT characters."""
     outcome: Outcome | None = None
     task: Any = None
+    on_output: OutputSink | None = None
+    on_end: Callable[[Preview], Awaitable[None]] | None = None
 
     @property
     def socket(self) -> str:
@@ -54,6 +60,61 @@ class Preview:
     @property
     def running(self) -> bool:
         return self.outcome is None
+
+    @property
+    def stopped(self) -> bool:
+        """Ended because somebody (or an expiry) stopped it, not by itself."""
+        return self.cancel.requested
+
+    def why_ended(self) -> str:
+        """One line saying why the server does not listen any more (for a server that died)."""
+        outcome = self.outcome
+        if outcome is None:
+            return f"The preview's server ({self.path}) is running."
+        if outcome.exit_code is not None:
+            how = f"exited with exit code {outcome.exit_code}"
+        elif outcome.reason.value in ("time_limit", "wall_time_limit", "memory_limit", "output_limit"):
+            how = f"exited: it reached its {outcome.reason.value.replace('_', ' ')}"
+        elif outcome.signal is not None:
+            how = f"exited: killed by signal {outcome.signal}"
+        else:
+            how = "exited: it could not be started"
+        return f"The preview's server ({self.path}) {how}, so nothing listens."
+
+    def last_output(self, limit: int = 4000) -> str:
+        """The end of what the server wrote (both streams, in order)."""
+        return "".join(text for _, text in self.output)[-limit:]
+
+    async def _collect(self, stream: str, text: str) -> None:
+        self.output.append((stream, text))
+        kept = sum(len(part) for _, part in self.output)
+        while kept > OUTPUT_KEPT and len(self.output) > 1:
+            kept -= len(self.output.pop(0)[1])
+        if self.on_output is not None:
+            await self.on_output(stream, text)
+
+
+def preview_refusal(language: Language) -> str | None:
+    """Why Preview cannot work in a workspace of this language (None: it can, given a web server
+    that listens on PORT)."""
+    if toolchain_of(language).compile is not None:
+        return (
+            f"Preview runs web servers written in Python or JavaScript: a {LANGUAGE_NAMES[language]} "
+            "workspace has none to show."
+        )
+    return None
+
+
+LANGUAGE_NAMES = {
+    Language.PYTHON: "Python",
+    Language.JAVASCRIPT: "JavaScript",
+    Language.CPP: "C++",
+    Language.JAVA: "Java",
+}
+
+
+def toolchain_of(language: Language) -> Toolchain:
+    return next(t for t in TOOLCHAINS if t.language is language)
 
 
 def server_entry(paths: list[str], language: Language) -> str:
@@ -75,8 +136,17 @@ class PreviewService:
         self._previews: dict[UUID, Preview] = {}
         self._by_token: dict[str, Preview] = {}
 
-    async def start(self, actor: Actor, workspace_id: UUID, *, path: str | None = None) -> Preview:
-        """Start (or restart) the workspace's web server; its `PORT` is a Unix socket path."""
+    async def start(
+        self,
+        actor: Actor,
+        workspace_id: UUID,
+        *,
+        path: str | None = None,
+        on_output: OutputSink | None = None,
+        on_end: Callable[[Preview], Awaitable[None]] | None = None,
+    ) -> Preview:
+        """Start (or restart) the workspace's web server; its `PORT` is a Unix socket path. Its output
+        goes to `on_output` as it comes; `on_end` hears when it ended (by itself or stopped)."""
         async with self._uow() as uow:
             workspace = await self._gate.require(uow, actor, Action.RUN, workspace_id)
             stored = [f for f in await uow.files.list(workspace_id) if f.mime_type != FOLDER_MIME]
@@ -85,8 +155,9 @@ class PreviewService:
         if main not in files:
             raise NotFound(f"There is no file {main} to serve.")
         toolchain = toolchain_for(main)
-        if toolchain.compile is not None:
-            raise InvalidInput("Previews serve Python or JavaScript web servers.")
+        refusal = preview_refusal(toolchain.language)
+        if refusal is not None:
+            raise InvalidInput(refusal)
         if self._executor.runner.name not in SERVING_RUNNERS:
             raise InvalidInput(
                 "Previews need the bubblewrap sandbox on this machine; "
@@ -100,19 +171,25 @@ class PreviewService:
             folder=f"{self._folder}/{secrets.token_hex(16)}",
             started_at=now,
             last_seen=now,
+            on_output=on_output,
+            on_end=on_end,
         )
         self._previews[workspace_id] = preview
 
-        async def collect(stream: str, text: str) -> None:
-            preview.output.append(text)
-            del preview.output[:-200]
-
         async def serve() -> None:
-            preview.outcome = await self._executor.execute(
-                toolchain, files, main, limits=PREVIEW_LIMITS, stdin="", build=None,
-                on_output=collect, cancel=preview.cancel, serve_folder=preview.folder, queued=False,
-            )  # fmt: skip
-            self._forget(preview)
+            try:
+                preview.outcome = await self._executor.execute(
+                    toolchain, files, main, limits=PREVIEW_LIMITS, stdin="", build=None,
+                    on_output=preview._collect, cancel=preview.cancel, serve_folder=preview.folder, queued=False,
+                )  # fmt: skip
+            finally:
+                if preview.outcome is None:  # the sandbox itself broke: nothing serves
+                    preview.outcome = Outcome(status=RunStatus.ERROR, reason=Reason.INTERNAL_ERROR)
+                if preview.stopped:
+                    self._forget(preview)
+                # A server that died by itself stays, so its viewers learn why nothing answers.
+                if preview.on_end is not None:
+                    await preview.on_end(preview)
 
         preview.task = asyncio.get_running_loop().create_task(serve())
         return preview
@@ -126,12 +203,16 @@ class PreviewService:
         preview = self._previews.get(workspace_id)
         return preview if preview is not None and preview.running else None
 
+    def _latest(self, workspace_id: UUID) -> Preview | None:
+        """The running preview, or the one whose server died by itself (it explains why)."""
+        return self._previews.get(workspace_id)
+
     async def view(self, actor: Actor, workspace_id: UUID) -> str:
         """A token for one viewer's page: the preview's address carries it instead of a cookie, and it
         ends when that page closes (`leave`)."""
         async with self._uow() as uow:
             await self._gate.require(uow, actor, Action.VIEW, workspace_id)
-        preview = self.current(workspace_id)
+        preview = self._latest(workspace_id)
         if preview is None:
             raise NotFound("No preview is running for this workspace: press Preview to start one.")
         return self._issue(preview)
@@ -142,7 +223,7 @@ class PreviewService:
         user_id = actor.require_user()
         async with self._uow() as uow:
             await self._gate.require(uow, actor, Action.VIEW, workspace_id)
-        preview = self.current(workspace_id)
+        preview = self._latest(workspace_id)
         if preview is None:
             raise NotFound("No preview is running for this workspace: press Preview in the workspace to start one.")
         token = preview.tab_tokens.get(user_id)
@@ -165,9 +246,10 @@ class PreviewService:
                 preview.alone_since = self._clock()
 
     def resolve(self, token: str) -> Preview:
-        """The running preview a viewer's token opens; every use counts as activity."""
+        """The preview a viewer's token opens: running, or with a server that died by itself (which
+        says why); every use counts as activity."""
         preview = self._by_token.get(token)
-        if preview is None or not preview.running:
+        if preview is None or preview.stopped:
             raise NotFound("This preview has ended: start it again from the workspace.")
         preview.last_seen = self._clock()
         return preview

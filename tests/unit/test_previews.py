@@ -12,9 +12,10 @@ from domain.accounts import AccountService
 from domain.errors import InvalidInput, NotFound
 from domain.files import FileService
 from domain.gate import WorkspaceGate
-from domain.previews import IDLE, LAST_VIEWER_GRACE, PreviewService
+from domain.previews import IDLE, LAST_VIEWER_GRACE, Preview, PreviewService, preview_refusal
 from domain.runs import Executor
 from domain.sandbox import Cancellation, SandboxRequest, SandboxResult
+from domain.values import Language
 from domain.workspaces import WorkspaceService
 from tests.conftest import FrozenClock
 from tests.unit.fakes import FakeArtifacts, FakeCache, FakeQueue, FakeUnitOfWork, Store
@@ -162,3 +163,71 @@ async def test_the_entry_point_is_what_a_preview_serves(previews, workspaces, se
     preview = await previews.start(owner, web)
     assert preview.path == "app.js"
     await previews.stop_all()
+
+
+class CrashingRunner:
+    """A server that writes a line, then dies at start with exit code 1."""
+
+    name = "bubblewrap"
+
+    async def execute(self, request: SandboxRequest, *, on_output=None, cancel: Cancellation | None = None):
+        assert on_output is not None
+        await on_output("stdout", "starting up\n")
+        await on_output("stderr", "Error: port is cursed\n")
+        return SandboxResult(
+            exit_code=1, signal=None, stdout=b"starting up\n", stderr=b"Error: port is cursed\n",
+            truncated=False, cpu_ms=1, wall_ms=1, memory_kb=1,
+        )  # fmt: skip
+
+    async def version(self, argv: list[str]) -> str:
+        return "test"
+
+
+async def test_the_servers_output_and_end_reach_the_starter_and_viewers_learn_why(
+    store: Store, clock: FrozenClock, gate: WorkspaceGate, cache: FakeCache, owner, web
+) -> None:
+    executor = Executor(runner=CrashingRunner(), cache=cache, artifacts=FakeArtifacts(), queue=FakeQueue())
+    previews = PreviewService(uow=lambda: FakeUnitOfWork(store), clock=clock, gate=gate, executor=executor, folder="/p")
+    heard: list[tuple[str, str]] = []
+    ended: list[Preview] = []
+
+    async def output(stream: str, text: str) -> None:
+        heard.append((stream, text))
+
+    async def end(preview: Preview) -> None:
+        ended.append(preview)
+
+    preview = await previews.start(owner, web, on_output=output, on_end=end)
+    await preview.task
+    assert heard == [("stdout", "starting up\n"), ("stderr", "Error: port is cursed\n")]
+    assert ended == [preview] and not preview.running
+    assert preview.why_ended() == "The preview's server (server.js) exited with exit code 1, so nothing listens."
+    assert "Error: port is cursed" in preview.last_output()
+    token = await previews.view(owner, web)  # a viewer arriving after the crash is told why
+    assert previews.resolve(token) is preview
+    await previews.stop(owner, web)
+    with pytest.raises(NotFound, match="has ended"):
+        previews.resolve(token)
+
+
+async def test_a_stopped_server_tells_its_starter_it_ended(previews, owner, web) -> None:
+    ended: list[Preview] = []
+
+    async def end(preview: Preview) -> None:
+        ended.append(preview)
+
+    preview = await previews.start(owner, web, on_end=end)
+    await asyncio.sleep(0)
+    await previews.stop(owner, web)
+    assert ended == [preview] and preview.stopped
+
+
+@pytest.mark.parametrize(
+    ("language", "refused"),
+    [(Language.PYTHON, False), (Language.JAVASCRIPT, False), (Language.CPP, True), (Language.JAVA, True)],
+)
+def test_preview_is_offered_only_for_languages_whose_servers_it_can_show(language: Language, refused: bool) -> None:
+    refusal = preview_refusal(language)
+    assert (refusal is not None) == refused
+    if refusal is not None:
+        assert "Python or JavaScript" in refusal and {"cpp": "C++", "java": "Java"}[language.value] in refusal

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import os
 import stat
 from urllib.parse import quote
@@ -21,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from domain.errors import NotFound, Unauthenticated
+from domain.previews import Preview
 from ui.api.deps import CallerDep, authenticated
 from ui.context import services
 
@@ -56,12 +58,22 @@ async def stop_preview(workspace_id: UUID, caller: CallerDep) -> Response:
     return Response(status_code=204)
 
 
-def page(status: int, message: str) -> HTMLResponse:
+def page(status: int, message: str, output: str = "") -> HTMLResponse:
+    """A plain page in place of the preview; `output` (the server's own last words) shown as written."""
+    body = f"<p style='font-family:sans-serif'>{html.escape(message)}</p>"
+    if output:
+        body += "<p style='font-family:sans-serif'>Its last output:</p>"
+        body += f"<pre style='white-space:pre-wrap'>{html.escape(output)}</pre>"
     return HTMLResponse(
-        f"<!doctype html><meta charset=utf-8><p style='font-family:sans-serif'>{message}</p>",
+        f"<!doctype html><meta charset=utf-8>{body}",
         status_code=status,
         headers={"Content-Security-Policy": SANDBOX_POLICY, "Cache-Control": "no-store"},
     )
+
+
+def ended_page(preview: Preview) -> HTMLResponse:
+    """Why a preview whose server died does not answer."""
+    return page(502, preview.why_ended(), preview.last_output())
 
 
 def open_socket(path: str) -> int | None:
@@ -101,6 +113,8 @@ async def proxy(token: str, path: str, request: Request) -> Response:
         preview = services().previews.resolve(token)
     except NotFound as error:
         return page(404, error.message)
+    if not preview.running:
+        return ended_page(preview)
     fd = open_socket(preview.socket)
     for _ in range(STARTUP_POLLS):  # a server that has just been started needs a moment to listen
         if fd is not None or not preview.running:
@@ -108,7 +122,13 @@ async def proxy(token: str, path: str, request: Request) -> Response:
         await asyncio.sleep(0.1)
         fd = open_socket(preview.socket)
     if fd is None:
-        return page(502, "The preview's server is not listening yet: reload in a moment, or check its output.")
+        if not preview.running and not preview.stopped:
+            return ended_page(preview)
+        return page(
+            502,
+            "The preview's server is not listening yet: reload in a moment, or check its output in the run panel.",
+            preview.last_output(),
+        )
     body = await request.body()
     if len(body) > MAX_BODY:
         os.close(fd)
