@@ -28,7 +28,7 @@ from domain.sandbox import (
     SandboxResult,
     Stop,
 )
-from domain.toolchains import BUILD_DIR, TOOLCHAINS, Toolchain, expand, toolchain_for
+from domain.toolchains import BUILD_DIR, TOOLCHAINS, Toolchain, expand, program_main, toolchain_for
 from domain.values import Language, Reason, RunStatus, Tier
 from domain.workspaces import run_entry
 
@@ -100,6 +100,16 @@ def default_entry(paths: Sequence[str], language: Language) -> str:
     if not runnable:
         raise InvalidInput(f"This workspace has no {language.value} file to run: open one and press Run.")
     return runnable[0]
+
+
+def output_cut_notice(limit_bytes: int) -> str:
+    """The line that ends output cut at its limit, naming the limit: "[output cut at 1 MB]"."""
+    for unit, size in (("MB", 1 << 20), ("KB", 1 << 10)):
+        if limit_bytes >= size:
+            amount = limit_bytes / size
+            figure = f"{amount:.0f}" if amount == int(amount) else f"{amount:.1f}"
+            return f"[output cut at {figure} {unit}]"
+    return f"[output cut at {limit_bytes} bytes]"
 
 
 def _text(data: bytes) -> str:
@@ -345,10 +355,11 @@ class RunService:
             owner = await uow.users.get(workspace.owner_id)
             stored = [f for f in await uow.files.list(workspace_id) if f.mime_type != FOLDER_MIME]
         files = {f.path: file_bytes(f) for f in stored}
-        main = path or self.entry(workspace, list(files))
-        if main not in files:
-            raise NotFound(f"There is no file {main} to run.")
-        toolchain = toolchain_for(main)
+        asked = path or self.entry(workspace, list(files))
+        if asked not in files:
+            raise NotFound(f"There is no file {asked} to run.")
+        toolchain = toolchain_for(asked)
+        main = program_main(toolchain, files, asked)
         ceiling = self.ceiling(owner.subscription_tier if owner else Tier.FREE)
         run_limits = self.defaults.with_changes(**(limits or {})).within(ceiling)
         now = self._clock()

@@ -23,7 +23,9 @@ def test_gcc_errors_and_warnings_with_line_and_column() -> None:
     )
     assert find_problems(output, FILES) == [
         Problem(path="greeting.hpp", line=3, column=1, message="'strin' does not name a type"),
-        Problem(path="main.cpp", line=5, column=9, message="unused variable 'x' [-Wunused-variable]", severity="warning"),
+        Problem(
+            path="main.cpp", line=5, column=9, message="unused variable 'x' [-Wunused-variable]", severity="warning"
+        ),
         Problem(path="greeting.cpp", line=5, column=14, message="expected primary-expression before ';' token"),
     ]
 
@@ -69,13 +71,21 @@ def test_a_python_traceback_links_its_workspace_frames_innermost_first() -> None
     ]
 
 
+def test_the_main_script_is_named_with_dot_slash_inside_the_work_folder() -> None:
+    output = 'Traceback (most recent call last):\n  File "/work/./main.py", line 1, in <module>\nEOFError: EOF\n'
+    assert find_problems(output, {"main.py"}) == [Problem(path="main.py", line=1, message="EOFError: EOF")]
+
+
 def test_a_python_syntax_error_and_a_relative_path() -> None:
     output = '  File "main.py", line 2\n    x = = 1\n        ^\nSyntaxError: invalid syntax\n'
-    assert find_problems(output, {"main.py"}) == [Problem(path="main.py", line=2, message="SyntaxError: invalid syntax")]
+    expected = Problem(path="main.py", line=2, message="SyntaxError: invalid syntax")
+    assert find_problems(output, {"main.py"}) == [expected]
 
 
 def test_the_local_runners_temporary_folder_maps_to_the_workspace_too() -> None:
-    output = 'Traceback (most recent call last):\n  File "/tmp/codeloft-run-ab12cd/pkg/x.py", line 7, in f\nKeyError: 1\n'
+    output = (
+        'Traceback (most recent call last):\n  File "/tmp/codeloft-run-ab12cd/pkg/x.py", line 7, in f\nKeyError: 1\n'
+    )
     assert find_problems(output, {"pkg/x.py"}) == [Problem(path="pkg/x.py", line=7, message="KeyError: 1")]
 
 
@@ -101,7 +111,10 @@ def test_a_node_stack_trace_and_its_header() -> None:
 
 
 def test_a_node_syntax_error_names_the_line() -> None:
-    output = "/work/index.js:2\nlet = ;\n    ^\n\nSyntaxError: Unexpected token '='\n    at internalCompileFunction (node:internal/vm:76:18)\n"
+    output = (
+        "/work/index.js:2\nlet = ;\n    ^\n\nSyntaxError: Unexpected token '='\n"
+        "    at internalCompileFunction (node:internal/vm:76:18)\n"
+    )
     assert find_problems(output, {"index.js"}) == [
         Problem(path="index.js", line=2, message="SyntaxError: Unexpected token '='")
     ]

@@ -16,12 +16,21 @@ from domain.accounts import AccountService
 from domain.entities import WorkspaceShare
 from domain.errors import InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from domain.files import FileService
-from domain.runs import HISTORY_LENGTH, TIER_RUN_CEILINGS, Executor, RunService, classify, default_entry
+from domain.runs import (
+    HISTORY_LENGTH,
+    TIER_RUN_CEILINGS,
+    Executor,
+    RunService,
+    classify,
+    default_entry,
+    output_cut_notice,
+)
 from domain.sandbox import COMPILE_LIMITS, Cancellation, RunLimits, SandboxResult, Stop
 from domain.values import Language, PermissionLevel, Reason, RunStatus, Tier
 from domain.workspaces import WorkspaceService
 from tests.conftest import FrozenClock
 from tests.unit.fakes import BUILD_ARCHIVE, FakeArtifacts, FakeQueue, FakeRunner, Store, sandbox_result
+from ui.components.run_panel import MAX_LINE_CHARS, OutputLines
 
 CPP_COMPILE = ["g++", "-O2", "-std=c++20", "-pipe", "-o", ".build/main", "./greeting.cpp", "./main.cpp"]
 JAVA_MAIN = (
@@ -465,7 +474,7 @@ async def test_the_java_heap_follows_the_default_memory_limit(
 async def test_a_java_file_without_a_package_runs_its_bare_class(
     runs: RunService, runner: FakeRunner, files: FileService, owner: Actor, java_ws: UUID
 ) -> None:
-    await files.write(owner, java_ws, "Tool.java", b"public class Tool { }\n")
+    await files.write(owner, java_ws, "Tool.java", b"public class Tool { public static void main(String[] a) {} }\n")
     await runs.run(owner, java_ws, path="Tool.java")
     assert runner.run_requests[0].argv[-1] == "Tool"
 
@@ -662,3 +671,107 @@ def test_cancellation_calls_callbacks_registered_before_and_after_cancel() -> No
     assert cancel.requested and calls == ["before"]
     cancel.on_cancel(lambda: calls.append("after"))
     assert calls == ["before", "after"]
+
+
+# --- Run runs the program: the template's entry point, the file with main -------------------------
+
+
+async def test_a_workspace_from_a_template_has_the_templates_entry_point(
+    workspaces: WorkspaceService, owner: Actor
+) -> None:
+    made = await workspaces.create(owner, name="cpp", language="cpp", template="cpp")
+    assert workspaces.run_entry(made) == "main.cpp"
+    blank = await workspaces.create(owner, name="blank", language="cpp")
+    assert workspaces.run_entry(blank) is None
+    assert workspaces.run_entry(await workspaces.get(owner, made.id)) == "main.cpp"  # stored, not only returned
+
+
+async def test_the_template_entry_point_runs_whatever_is_open(
+    runs: RunService, runner: FakeRunner, owner: Actor, cpp_ws: UUID
+) -> None:
+    run = await runs.run(owner, cpp_ws)  # what the run panel asks when an entry point is set
+    assert run.path == "main.cpp" and runner.requests[0].argv == CPP_COMPILE
+
+
+async def test_a_cpp_source_without_main_runs_the_program_it_belongs_to(
+    runs: RunService, runner: FakeRunner, workspaces: WorkspaceService, files: FileService, owner: Actor
+) -> None:
+    ws = (await workspaces.create(owner, name="loose", language="cpp")).id
+    await files.write(owner, ws, "app.cpp", b'#include "util.hpp"\nint main() { return util(); }\n')
+    await files.write(owner, ws, "util.cpp", b"int util() { return 0; }\n")
+    run = await runs.run(owner, ws, path="util.cpp")
+    assert run.path == "app.cpp"  # the result names what ran: the program with main, built from every source
+    assert runner.requests[0].argv[-2:] == ["./app.cpp", "./util.cpp"]
+
+
+async def test_a_java_class_without_main_runs_the_class_with_main(
+    runs: RunService, runner: FakeRunner, workspaces: WorkspaceService, files: FileService, owner: Actor
+) -> None:
+    ws = (await workspaces.create(owner, name="classes", language="java")).id
+    await files.write(owner, ws, "src/app/Main.java", JAVA_MAIN)
+    await files.write(owner, ws, "src/app/Greeting.java", b"package app;\nfinal class Greeting { }\n")
+    run = await runs.run(owner, ws, path="src/app/Greeting.java")
+    assert run.path == "src/app/Main.java" and runner.run_requests[0].argv[-1] == "app.Main"
+
+
+async def test_with_several_mains_the_asked_file_runs_as_it_is(
+    runs: RunService, runner: FakeRunner, workspaces: WorkspaceService, files: FileService, owner: Actor
+) -> None:
+    ws = (await workspaces.create(owner, name="two", language="java")).id
+    await files.write(owner, ws, "A.java", b"class A { public static void main(String[] a) {} }\n")
+    await files.write(owner, ws, "B.java", b"class B { public static void main(String[] a) {} }\n")
+    await files.write(owner, ws, "C.java", b"class C { }\n")
+    assert (await runs.run(owner, ws, path="B.java")).path == "B.java"
+    assert (await runs.run(owner, ws, path="C.java")).path == "C.java"  # no single program to choose: as asked
+
+
+@pytest.mark.parametrize(
+    ("limit", "notice"),
+    [
+        (1 << 20, "[output cut at 1 MB]"),
+        (4 << 20, "[output cut at 4 MB]"),
+        (1536 * 1024, "[output cut at 1.5 MB]"),
+        (100_000, "[output cut at 97.7 KB]"),
+        (512, "[output cut at 512 bytes]"),
+    ],
+)
+def test_the_cut_notice_names_the_actual_limit(limit: int, notice: str) -> None:
+    assert output_cut_notice(limit) == notice
+
+
+# --- the run panel's output lines ---------------------------------------------------------------
+
+
+def test_output_lines_keep_the_order_written_across_streams() -> None:
+    lines = OutputLines()
+    lines.feed("stdout", "Your name: ")  # an input() prompt: no newline
+    lines.feed("stderr", "Traceback (most recent call last):\n  File")
+    lines.feed("stderr", ' "/work/main.py"\nEOFError\n')
+    lines.feed("stdout", "a\r\nb")
+    lines.end()
+    assert lines.take() == [
+        ("stdout", "Your name: "),
+        ("stderr", "Traceback (most recent call last):"),
+        ("stderr", '  File "/work/main.py"'),
+        ("stderr", "EOFError"),
+        ("stdout", "a"),
+        ("stdout", "b"),
+    ]
+
+
+def test_output_lines_come_in_bounded_batches_and_keep_the_last_lines() -> None:
+    lines = OutputLines(keep=1000)
+    lines.feed("stdout", "".join(f"{n}\n" for n in range(20_000)))
+    first = lines.take(lines=200)
+    assert first[0] == ("muted", "… 19,000 lines not shown here (the page keeps the last 1,000)")
+    assert first[1:] == [("stdout", str(n)) for n in range(19_000, 19_199)]
+    rest = [line for batch in iter(lines.take, []) for line in batch]
+    assert rest[-1] == ("stdout", "19999") and len(rest) == 801
+
+
+def test_a_long_line_shows_as_several_and_a_batch_is_bounded_in_characters() -> None:
+    lines = OutputLines()
+    lines.feed("stdout", "x" * (MAX_LINE_CHARS * 3 + 5))  # no newline yet: the long part shows anyway
+    assert [len(text) for _, text in lines.take(chars=MAX_LINE_CHARS * 2)] == [MAX_LINE_CHARS] * 2
+    lines.end()
+    assert [len(text) for _, text in lines.take()] == [MAX_LINE_CHARS, 5]

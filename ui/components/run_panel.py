@@ -1,23 +1,31 @@
-"""The run panel: Run (Ctrl+Enter) and Stop, stdin, output streamed live (stderr in red), the result
-(status, reason, exit code, CPU and wall time, peak memory), compile errors that open the file at the
-line, and the workspace's last 20 runs."""
+"""The run panel: Run (Ctrl+Enter) and Stop, stdin, output streamed live in the order it was written
+(stderr in red), the result (status, reason, exit code, CPU and wall time, peak memory), problems
+(compile errors, tracebacks, stack traces) that open their file at the place, the web preview with its
+server's output, and the workspace's last 20 runs.
+
+Output reaches the page in small batches on a timer, and the page keeps only the last lines: a program
+printing a flood of lines costs the browser a few small messages, never one that breaks its connection."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Awaitable, Callable
+import inspect
+from collections import deque
+from collections.abc import Awaitable, Callable, Collection
 from uuid import UUID
 
 from nicegui import ui
 
 from domain.entities import RunResult
 from domain.errors import CodeloftError, Unauthenticated
+from domain.previews import Preview, preview_refusal
+from domain.problems import Problem, find_problems
+from domain.runs import output_cut_notice
 from domain.sandbox import Cancellation
+from domain.values import Language
 from ui.components.dialogs import disposable
 from ui.context import services
 from ui.viewer import Viewer
 
-COMPILER_LOCATION = re.compile(r"^(?P<path>[^\s:][^:\n]*):(?P<line>\d+):(?:(?P<column>\d+):)?", re.MULTILINE)
 REASONS = {
     "ok": "finished",
     "compile_error": "did not compile",
@@ -27,16 +35,30 @@ REASONS = {
     "wall_time_limit": "ran out of wall-clock time",
     "memory_limit": "ran out of memory",
     "output_limit": "wrote too much output",
+    "stopped": "was stopped",
     "internal_error": "could not be run: the sandbox failed",
 }
+STATUS_COLOURS = {"success": "text-green-700", "error": "text-red-700", "timeout": "text-orange-700"}
+"""Colour of the status line by run status; anything else (stopped, running) stays neutral."""
+BADGE_COLOURS = {"success": "green", "error": "red", "timeout": "orange"}
+LINE_CLASSES = {"stdout": None, "stderr": "text-red-600", "note": "text-orange-600", "muted": "text-gray-500"}
+
+KEEP_LINES = 2000
+"""Lines the output area keeps; older ones leave the page (the run's record keeps all of its output)."""
+MAX_LINE_CHARS = 2000
+"""A longer line shows as several."""
+BATCH_LINES = 200
+BATCH_CHARS = 64 * 1024
+FLUSH_SECONDS = 0.1
+STATUS_CLASSES = "text-xs grow truncate"
 
 
 def summary(run: RunResult) -> str:
-    reason = REASONS.get(run.reason.value if run.reason else "", "is running")
-    parts = [f"{run.path} {reason}"]
+    reason = run.reason.value if run.reason else ""
+    parts = [f"{run.path} {REASONS.get(reason, 'is running')}"]
     if run.exit_code is not None:
         parts.append(f"exit code {run.exit_code}")
-    if run.signal is not None:
+    if run.signal is not None and reason != "stopped":  # the signal of a stop is the sandbox's own kill
         parts.append(f"signal {run.signal}")
     if run.time_ms is not None:
         parts.append(f"CPU {run.time_ms} ms")
@@ -49,23 +71,67 @@ def summary(run: RunResult) -> str:
     return " · ".join(parts)
 
 
-class LineBuffer:
-    """Streamed chunks into whole lines for the log; the last partial line on `flush`."""
+class OutputLines:
+    """What the output area is to show: whole lines in the order the program wrote them (a line one
+    stream left unfinished, like an input() prompt, ends where the other stream cuts in), at most
+    `keep` waiting; `take` hands them out in bounded batches."""
 
-    def __init__(self, emit: Callable[[str], None]) -> None:
-        self._emit = emit
+    def __init__(self, keep: int = KEEP_LINES) -> None:
+        self.keep = keep
+        self.dropped = 0
+        self._ready: deque[tuple[str, str]] = deque()
+        self._kind = "stdout"
         self._partial = ""
 
-    def feed(self, text: str) -> None:
-        lines = (self._partial + text).split("\n")
-        self._partial = lines.pop()
-        for line in lines:
-            self._emit(line)
+    def clear(self) -> None:
+        self._ready.clear()
+        self.dropped = 0
+        self._partial = ""
 
-    def flush(self) -> None:
+    def feed(self, kind: str, text: str) -> None:
+        if self._partial and kind != self._kind:
+            self.end()
+        self._kind = kind
+        *lines, self._partial = (self._partial + text).split("\n")
+        for line in lines:
+            self._add(kind, line.removesuffix("\r"))
+        while len(self._partial) > MAX_LINE_CHARS:
+            self._add(kind, self._partial[:MAX_LINE_CHARS])
+            self._partial = self._partial[MAX_LINE_CHARS:]
+
+    def end(self) -> None:
+        """The unfinished line, as it is."""
         if self._partial:
-            self._emit(self._partial)
+            self._add(self._kind, self._partial)
             self._partial = ""
+
+    def note(self, text: str, kind: str = "note") -> None:
+        self.end()
+        for line in text.splitlines():
+            self.feed(kind, line + "\n")
+
+    def take(self, lines: int = BATCH_LINES, chars: int = BATCH_CHARS) -> list[tuple[str, str]]:
+        batch: list[tuple[str, str]] = []
+        if self.dropped:
+            batch.append(("muted", f"… {self.dropped:,} lines not shown here (the page keeps the last {self.keep:,})"))
+            self.dropped = 0
+        size = 0
+        while self._ready and len(batch) < lines and size < chars:
+            kind, text = self._ready.popleft()
+            batch.append((kind, text))
+            size += len(text)
+        return batch
+
+    def _add(self, kind: str, line: str) -> None:
+        if len(self._ready) >= self.keep:
+            self._ready.popleft()
+            self.dropped += 1
+        for start in range(0, max(len(line), 1), MAX_LINE_CHARS):
+            self._ready.append((kind, line[start : start + MAX_LINE_CHARS]))
+
+
+OpenAt = Callable[[str, int, int | None], Awaitable[None]]
+OnProblems = Callable[[list[Problem]], Awaitable[None] | None]
 
 
 class RunPanel:
@@ -77,7 +143,10 @@ class RunPanel:
         can_run: bool,
         target: Callable[[], str | None],
         before_run: Callable[[], Awaitable[None]],
-        open_at: Callable[[str, int], Awaitable[None]],
+        open_at: OpenAt,
+        files: Callable[[], Collection[str]],
+        language: Language,
+        on_problems: OnProblems | None = None,
     ) -> None:
         self.workspace_id = workspace_id
         self.viewer = viewer
@@ -85,11 +154,16 @@ class RunPanel:
         self.target = target
         self.before_run = before_run
         self.open_at = open_at
+        self.files = files
+        self.on_problems = on_problems
         self.cancellation: Cancellation | None = None
         self.entry: str | None = None
+        self.lines = OutputLines()
+        self.preview_refusal = preview_refusal(language)
+        self._showing_preview: Preview | None = None
 
-        with ui.column().classes("w-full h-full gap-1 p-2"):
-            with ui.row().classes("w-full items-center gap-2 no-wrap"):
+        with ui.column().classes("w-full h-full gap-1 p-2 no-wrap overflow-hidden"):
+            with ui.row().classes("w-full items-center gap-2 no-wrap shrink-0"):
                 self.run_button = ui.button("Run", icon="play_arrow", on_click=self.run).props(
                     'dense color=green data-testid="run"'
                 )
@@ -102,27 +176,41 @@ class RunPanel:
                     'dense color=red outline data-testid="stop"'
                 )
                 self.stop_button.set_enabled(False)
-                self.preview_button = ui.button("Preview", icon="public", on_click=self.preview).props(
-                    'dense outline data-testid="preview"'
+                with ui.element("span").props('data-testid="preview-why"') as why:
+                    self.preview_button = ui.button("Preview", icon="public", on_click=self.preview).props(
+                        'dense outline data-testid="preview"'
+                    )
+                why.tooltip(
+                    self.preview_refusal
+                    or "Start the web server in the sandbox and show its pages (it listens on the PORT variable)"
                 )
-                self.preview_button.tooltip("Start the web server and show its pages")
-                self.preview_button.set_enabled(can_run)
-                self.status = ui.label("").classes("text-xs grow truncate").props('data-testid="run-status"')
+                if self.preview_refusal:
+                    self.preview_button.props(f'aria-description="{self.preview_refusal}"')
+                self.preview_button.set_enabled(can_run and self.preview_refusal is None)
+                self.status = ui.label("").classes(STATUS_CLASSES).props('data-testid="run-status" role="status"')
                 self.history_button = ui.button(icon="history", on_click=self.show_history).props(
-                    'flat dense round data-testid="run-history"'
+                    'flat dense round data-testid="run-history" aria-label="The last runs"'
                 )
                 self.history_button.tooltip("The last 20 runs")
-            with ui.row().classes("w-full gap-2 no-wrap grow"):
+            with ui.row().classes("w-full gap-2 no-wrap grow min-h-0"):
                 self.stdin = (
                     ui.textarea(placeholder="stdin")
                     .props('outlined dense input-style="font-family: monospace; height: 8rem" data-testid="stdin"')
                     .classes("w-48")
                 )
                 self.output = (
-                    ui.log(max_lines=5000).classes("grow h-40 text-xs font-mono").props('data-testid="run-output"')
+                    ui.log(max_lines=KEEP_LINES)
+                    .classes("grow h-full min-h-[4rem] text-xs font-mono")
+                    .props('data-testid="run-output" role="log" aria-label="Program output"')
                 )
-            self.problems = ui.column().classes("w-full gap-0").props('data-testid="compile-problems"')
+            self.problems = (
+                ui.column()
+                .classes("w-full gap-0 shrink-0 max-h-32 overflow-auto no-wrap")
+                .props('data-testid="compile-problems"')
+            )
+            self.problems.set_visibility(False)
         self.run_button.set_enabled(can_run)
+        ui.timer(FLUSH_SECONDS, self._flush_output)
 
     def show_entry(self, entry: str | None) -> None:
         """Run runs the entry point chosen in the settings (None: the open file); say so."""
@@ -132,22 +220,36 @@ class RunPanel:
         what = f"{entry}, the entry point" if entry else "the open file"
         self.run_tip.set_text(f"Run {what} (Ctrl+Enter)")
 
+    # --- output ----------------------------------------------------------------------------------
+
+    def _flush_output(self) -> None:
+        """One bounded batch of waiting lines to the page."""
+        for kind, text in self.lines.take():
+            self.output.push(text or "\u00a0", classes=LINE_CLASSES.get(kind))
+
+    def _clear_output(self) -> None:
+        self.lines.clear()
+        self.output.clear()
+
+    def _set_status(self, text: str, status: str | None = None) -> None:
+        self.status.set_text(text)
+        self.status.classes(replace=f"{STATUS_CLASSES} {STATUS_COLOURS.get(status or '', '')}".strip())
+
     # --- running ---------------------------------------------------------------------------------
 
     async def run(self) -> None:
         if not self.can_run or self.cancellation is not None:
             return
         self.cancellation = Cancellation()
+        self._showing_preview = None
         self.run_button.set_enabled(False)
         self.stop_button.set_enabled(True)
-        self.output.clear()
-        self.problems.clear()
-        self.status.set_text("Running…")
-        stdout = LineBuffer(lambda line: self.output.push(line))
-        stderr = LineBuffer(lambda line: self.output.push(line, classes="text-red-600"))
+        self._clear_output()
+        await self._show_problems([])
+        self._set_status("Running…")
 
         async def stream(kind: str, text: str) -> None:
-            (stdout if kind == "stdout" else stderr).feed(text)
+            self.lines.feed(kind, text)
 
         try:
             await self.before_run()
@@ -163,70 +265,104 @@ class RunPanel:
             ui.navigate.to("/login?reason=expired")
             return
         except CodeloftError as error:
-            self.status.set_text(error.message)
+            self._set_status(error.message, "error")
             ui.notify(error.message, type="negative", multi_line=True)
             return
         finally:
-            stdout.flush()
-            stderr.flush()
+            self.lines.end()
             self.cancellation = None
             self.run_button.set_enabled(self.can_run)
             self.stop_button.set_enabled(False)
-        self.show_result(run, streamed=True)
+        await self.show_result(run, streamed=True)
 
     def stop(self) -> None:
         if self.cancellation is not None:
             self.cancellation.cancel()
-            self.status.set_text("Stopping…")
+            self._set_status("Stopping…")
 
-    def show_result(self, run: RunResult, *, streamed: bool) -> None:
+    async def show_result(self, run: RunResult, *, streamed: bool) -> None:
+        compile_error = run.reason is not None and run.reason.value == "compile_error"
         if not streamed:
-            self.output.clear()
-            for line in run.stdout.splitlines():
-                self.output.push(line)
-            for line in run.stderr.splitlines():
-                self.output.push(line, classes="text-red-600")
-        if run.reason is not None and run.reason.value == "compile_error" and streamed:
-            for line in run.compile_output.splitlines():
-                self.output.push(line, classes="text-red-600")
+            self._clear_output()
+            self.lines.feed("stdout", run.stdout)
+            self.lines.feed("stderr", run.stderr)
+            self.lines.end()
+        elif compile_error:
+            self.lines.note(run.compile_output, "stderr")
         if run.truncated:
-            self.output.push("[output cut at the limit]", classes="text-orange-600")
-        self.status.set_text(f"{run.status.value}: {summary(run)}")
-        self._problems(run.compile_output)
+            self.lines.note(output_cut_notice(services().runs.defaults.output_bytes))
+        self._set_status(f"{run.status.value}: {summary(run)}", run.status.value)
+        problems = find_problems(run.compile_output if compile_error else run.stderr, set(self.files()))
+        await self._show_problems(problems)
 
-    def _problems(self, compile_output: str) -> None:
+    async def _show_problems(self, problems: list[Problem]) -> None:
         self.problems.clear()
-        seen = set()
+        self.problems.set_visibility(bool(problems))
         with self.problems:
-            for match in COMPILER_LOCATION.finditer(compile_output):
-                path, line = match.group("path").removeprefix("./"), int(match.group("line"))
-                if (path, line) in seen or path.startswith(("In file", "/usr")):
-                    continue
-                seen.add((path, line))
-                text = compile_output[match.start() :].split("\n", 1)[0]
-                ui.link(text, "#").classes("text-xs text-red-700 font-mono").props('data-testid="compile-problem"').on(
-                    "click.prevent", lambda _, p=path, n=line: self.open_at(p, n)
+            for problem in problems:
+                place = f"{problem.path}:{problem.line}" + (f":{problem.column}" if problem.column else "")
+                colour = "text-orange-700" if problem.severity == "warning" else "text-red-700"
+                ui.link(f"{place}: {problem.message}", "#").classes(f"text-xs font-mono {colour}").props(
+                    'data-testid="compile-problem"'
+                ).on(
+                    "click.prevent",
+                    lambda _, p=problem: self.open_at(p.path, p.line, p.column),
                 )
+        if self.on_problems is not None:
+            done = self.on_problems(problems)
+            if inspect.isawaitable(done):
+                await done
 
     # --- preview ---------------------------------------------------------------------------------
 
     async def preview(self) -> None:
-        """Start the workspace's web server in the sandbox and show it in a dialog while it is open."""
+        """Start the workspace's web server in the sandbox, show it above the panel while it is open,
+        and its output in the panel."""
+        if self.preview_refusal is not None:
+            ui.notify(self.preview_refusal, multi_line=True)
+            return
         previews = services().previews
+        self._clear_output()
+        self._set_status("Preview: starting the web server…")
+
+        async def output(kind: str, text: str) -> None:
+            if self._showing_preview is not None and self._showing_preview is started:
+                self.lines.feed(kind, text)
+
+        async def ended(preview: Preview) -> None:
+            if self._showing_preview is not preview or self.output.is_deleted:
+                return
+            self.lines.end()
+            if preview.stopped:
+                self._set_status(f"Preview: {preview.path} stopped")
+            else:
+                self.lines.note(preview.why_ended())
+                self._set_status(f"Preview: {preview.why_ended()}", "error")
+
+        started: Preview | None = None
         try:
             await self.before_run()
             actor = await self.viewer.actor()
-            await previews.start(actor, self.workspace_id)
+            started = await previews.start(actor, self.workspace_id, on_output=output, on_end=ended)
+            self._showing_preview = started
+            for kind, text in started.output:  # what it wrote before this panel listened
+                self.lines.feed(kind, text)
             token = await previews.view(actor, self.workspace_id)
         except Unauthenticated:
             ui.navigate.to("/login?reason=expired")
             return
         except CodeloftError as error:
+            self._set_status(error.message, "error")
             ui.notify(error.message, type="negative", multi_line=True)
             return
+        if started.running:
+            self._set_status(f"Preview: {started.path} is serving; its output shows here")
         client = ui.context.client
         client.on_disconnect(lambda: previews.leave(token))
-        with disposable(ui.dialog().props("maximized")) as dialog, ui.card().classes("w-full h-full p-2 gap-2"):
+        with (
+            disposable(ui.dialog().props("seamless position=top full-width")) as dialog,
+            ui.card().classes("w-full h-[60vh] p-2 gap-2"),
+        ):
             with ui.row().classes("w-full items-center gap-2"):
                 ui.label("Preview").classes("text-lg font-bold grow")
                 ui.link("Open in a new tab", f"/w/{self.workspace_id}/preview/", new_tab=True).props(
@@ -236,12 +372,14 @@ class RunPanel:
                 ui.button("Stop server", icon="stop", color="red", on_click=lambda: stop()).props(
                     'dense outline data-testid="preview-stop"'
                 )
-                ui.button(icon="close", on_click=dialog.close).props('flat dense round data-testid="preview-close"')
+                ui.button(icon="close", on_click=dialog.close).props(
+                    'flat dense round data-testid="preview-close" aria-label="Close the preview"'
+                )
             frame = (
                 ui.element("iframe")
                 .props(f'src="/preview/{token}/" sandbox="allow-scripts allow-forms allow-popups allow-modals"')
                 .classes("w-full grow border rounded")
-                .props('data-testid="preview-frame"')
+                .props('data-testid="preview-frame" title="Preview of the web server"')
             )
         reload.on("click", js_handler=f"() => {{ const f = getHtmlElement({frame.id}); f.src = f.src; }}")
 
@@ -273,13 +411,12 @@ class RunPanel:
                     .classes("w-full items-center gap-2 cursor-pointer hover:bg-gray-100 p-1")
                     .props('data-testid="history-entry"') as row
                 ):
-                    colour = {"success": "green", "timeout": "orange"}.get(run.status.value, "red")
-                    ui.badge(run.status.value, color=colour)
+                    ui.badge(run.status.value, color=BADGE_COLOURS.get(run.status.value, "grey"))
                     ui.label(summary(run)).classes("text-xs grow")
                     ui.label(f"{run.created_at:%H:%M:%S}").classes("text-xs text-gray-500")
                 row.on("click", lambda _, r=run: self._replay(r, dialog))
         dialog.open()
 
-    def _replay(self, run: RunResult, dialog: ui.dialog) -> None:
-        self.show_result(run, streamed=False)
+    async def _replay(self, run: RunResult, dialog: ui.dialog) -> None:
+        await self.show_result(run, streamed=False)
         dialog.close()

@@ -75,7 +75,9 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
                         can_run=Action.RUN in allowed,
                         target=lambda: runnable(editor),
                         before_run=editor.save_all,
-                        open_at=lambda path, line: open_at(tree, editor, path, line),
+                        open_at=lambda path, line, column: open_at(tree, editor, path, line, column),
+                        files=lambda: tree.file_paths,
+                        language=workspace.language,
                     )
         editor.on_saved = tree.refresh
         page.before_leave = editor.confirm_leave
@@ -200,13 +202,14 @@ def runnable(editor: EditorArea) -> str | None:
     return editor.current.path
 
 
-async def open_at(tree: FileTree, editor: EditorArea, path: str, line: int) -> None:
+async def open_at(tree: FileTree, editor: EditorArea, path: str, line: int, column: int | None = None) -> None:
+    """Open a file at a place a problem points at (column: 1-based, None for the line's start)."""
     if path not in tree.file_paths:
         ui.notify(f"{path} is not a file of this workspace.")
         return
     tree.reveal(path)
     await editor.open(path)
-    editor.editor.reveal_line(line)
+    editor.editor.reveal_line(line)  # until the editor can go to a line and column
 
 
 def open_file(tree: FileTree, editor: EditorArea) -> Any:
