@@ -122,11 +122,6 @@ def test_an_unknown_address_is_a_real_404_with_a_way_home(server: Server) -> Non
     assert api.status_code == 404 and api.json()["error"] == "NotFound"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs ui/pages/workspace.py (not this change's file) to answer its not-found page with "
-    "ui.pages.not_found.show_not_found, which sets the 404 status",
-)
 def test_a_missing_hidden_or_malformed_workspace_page_is_404_and_they_look_the_same(server: Server) -> None:
     ann = signed_in_client(server, new_link(server, "ann404@example.com"))
     bob = signed_in_client(server, new_link(server, "bob404@example.com"))

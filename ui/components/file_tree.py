@@ -89,7 +89,6 @@ class FileTree:
         viewer: Viewer,
         *,
         editable: bool,
-        csrf: str,  # unused since drops go through the tree's uploader; the page still passes it
         on_open: Callable[[str], Awaitable[None]],
         on_moved: Callable[[str, str], None],
         on_deleted: Callable[[str], None],

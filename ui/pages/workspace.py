@@ -25,15 +25,8 @@ from ui.components.run_panel import RunPanel
 from ui.components.settings_dialog import SettingsDialog
 from ui.context import services
 from ui.errors import notify_errors
-from ui.viewer import Viewer, to_sign_in, viewer
-
-
-def not_found(current: Viewer) -> None:
-    with frame("Not found", current):
-        ui.label("No such workspace, or you have no access to it.").classes("text-red-700").props(
-            'data-testid="not-found"'
-        )
-        ui.link("Back to your workspaces", "/")
+from ui.pages.not_found import show_not_found
+from ui.viewer import to_sign_in, viewer
 
 
 @ui.page("/w/{workspace_id}", title="Workspace · Codeloft")
@@ -46,7 +39,7 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
     try:
         workspace = await svc.workspaces.open(actor, UUID(workspace_id))
     except (NotFound, ValueError):
-        not_found(current)
+        show_not_found(current)
         return None
     allowed = await svc.workspaces.permissions(actor, workspace)
     editable = Action.EDIT in allowed
@@ -60,7 +53,6 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
                     workspace.id,
                     current,
                     editable=editable,
-                    csrf=current.csrf_token,
                     on_open=lambda path: editor.open(path),
                     on_moved=lambda old, new: editor.renamed(old, new),
                     on_deleted=lambda path: editor.removed(path),
