@@ -44,10 +44,10 @@ class RunOut(BaseModel):
     id: UUID
     path: str
     language: str
-    status: str = Field(description="success, error or timeout")
+    status: str = Field(description="success, error, timeout or stopped (Stop pressed in the IDE)")
     reason: str | None = Field(
         description="ok, compile_error, runtime_error, signal, time_limit, wall_time_limit, memory_limit, "
-        "output_limit or internal_error"
+        "output_limit (the output was cut at the run's output_bytes limit), stopped or internal_error"
     )
     exit_code: int | None
     signal: int | None
