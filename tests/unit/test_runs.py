@@ -13,7 +13,7 @@ import pytest
 
 from domain.access import ANONYMOUS, Actor
 from domain.accounts import AccountService
-from domain.entities import WorkspaceShare
+from domain.entities import RunResult, WorkspaceShare
 from domain.errors import InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from domain.files import FileService
 from domain.runs import (
@@ -30,7 +30,7 @@ from domain.values import Language, PermissionLevel, Reason, RunStatus, Tier
 from domain.workspaces import WorkspaceService
 from tests.conftest import FrozenClock
 from tests.unit.fakes import BUILD_ARCHIVE, FakeArtifacts, FakeQueue, FakeRunner, Store, sandbox_result
-from ui.components.run_panel import MAX_LINE_CHARS, OutputLines
+from ui.components.run_panel import MAX_LINE_CHARS, OutputLines, summary
 
 CPP_COMPILE = ["g++", "-O2", "-std=c++20", "-pipe", "-o", ".build/main", "./greeting.cpp", "./main.cpp"]
 JAVA_MAIN = (
@@ -775,3 +775,20 @@ def test_a_long_line_shows_as_several_and_a_batch_is_bounded_in_characters() -> 
     assert [len(text) for _, text in lines.take(chars=MAX_LINE_CHARS * 2)] == [MAX_LINE_CHARS] * 2
     lines.end()
     assert [len(text) for _, text in lines.take()] == [MAX_LINE_CHARS, 5]
+
+
+@pytest.mark.parametrize(
+    ("reason", "shown"),
+    [
+        (Reason.SIGNAL, "main.py was killed by a signal · signal 9 · CPU 5 ms"),
+        (Reason.OUTPUT_LIMIT, "main.py wrote too much output · CPU 5 ms"),  # the kill is the sandbox's own
+        (Reason.WALL_TIME_LIMIT, "main.py ran out of wall-clock time · CPU 5 ms"),
+    ],
+)
+def test_the_result_line_names_a_signal_only_when_the_program_got_one(reason: Reason, shown: str) -> None:
+    run = RunResult(
+        compilation_job_id=UUID(int=1), workspace_id=UUID(int=2), path="main.py", language=Language.PYTHON,
+        stdin="", created_at=datetime(2026, 1, 1, tzinfo=UTC), status=RunStatus.ERROR, reason=reason,
+        signal=9, time_ms=5,
+    )  # fmt: skip
+    assert summary(run) == shown

@@ -58,7 +58,7 @@ def summary(run: RunResult) -> str:
     parts = [f"{run.path} {REASONS.get(reason, 'is running')}"]
     if run.exit_code is not None:
         parts.append(f"exit code {run.exit_code}")
-    if run.signal is not None and reason != "stopped":  # the signal of a stop is the sandbox's own kill
+    if run.signal is not None and reason == "signal":  # else it is the sandbox's own kill, named by the reason
         parts.append(f"signal {run.signal}")
     if run.time_ms is not None:
         parts.append(f"CPU {run.time_ms} ms")
