@@ -239,6 +239,7 @@ def serve(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         title="Codeloft",
+        language="en-US",  # also <html lang>, which screen readers need
         reload=False,
         show=False,
         fastapi_docs=True,

@@ -75,7 +75,7 @@ class EditorArea:
             with (
                 ui.row()
                 .classes("w-full gap-0 no-wrap overflow-x-auto border-b")
-                .props('data-testid="editor-tabs" role="tablist" aria-label="Open files"')
+                .props('data-testid="editor-tabs" role="group" aria-label="Open files"')
             ):
                 self._tabs()
             self.placeholder = ui.label("Open a file from the tree, or press Ctrl+P.").classes("text-gray-500 p-8")
@@ -171,8 +171,8 @@ class EditorArea:
                 with (
                     ui.row()
                     .classes("cl-tab items-center gap-1 pl-3 py-1 cursor-pointer no-wrap")
-                    .props(f'data-testid="tab" role="tab" tabindex="0" data-path="{quote(file.path)}"')
-                    .props(f"aria-selected={'true' if active else 'false'}") as tab
+                    .props(f'data-testid="tab" role="button" tabindex="0" data-path="{quote(file.path)}"')
+                    .props("aria-current=true" if active else "") as tab
                 ):
                     tab._props["title"] = file.path
                     ui.label(file.name).props('data-testid="tab-name"')

@@ -16,6 +16,7 @@ from nicegui.events import MultiUploadEventArguments
 from domain.entities import FileInfo
 from domain.files import ancestors
 from domain.limits import human_size
+from ui.components.accessible import icon_button
 from ui.components.dialogs import ask_replace, ask_text, confirm, disposable
 from ui.context import services
 from ui.errors import notify_errors
@@ -133,9 +134,7 @@ class FileTree:
             ui.timer(0.1, lambda: ui.run_javascript(script), once=True)
 
     def _tool(self, icon: str, tip: str, handler: Callable[[], Awaitable[None]], test_id: str) -> None:
-        ui.button(icon=icon, on_click=notify_errors(handler)).props(
-            f'flat dense round size=sm data-testid="{test_id}"'
-        ).tooltip(tip)
+        icon_button(icon, tip, notify_errors(handler), props=f'flat dense round size=sm data-testid="{test_id}"')
 
     # --- showing --------------------------------------------------------------------------------
 

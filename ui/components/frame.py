@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from nicegui import ui
 
-from ui.components.buttons import FOCUS_STYLE
+from ui.components.accessible import page_style
 from ui.context import services
 from ui.errors import notify_errors
 from ui.viewer import Viewer
@@ -49,7 +49,8 @@ class Frame:
 @contextmanager
 def frame(title: str, viewer: Viewer, *, wide: bool = False) -> Iterator[Frame]:
     ui.page_title(f"{title} · Codeloft")
-    ui.add_head_html(KEEP_SHORTCUTS + NAME_LOADING_BAR + FOCUS_STYLE)
+    ui.add_head_html(KEEP_SHORTCUTS + NAME_LOADING_BAR)
+    page_style()
 
     @notify_errors
     async def sign_out() -> None:

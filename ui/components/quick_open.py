@@ -48,8 +48,11 @@ class QuickOpen:
                 .props(f'autofocus dense outlined data-testid="{test_id}-input"')
                 .classes("w-full")
             )
+            self.query._props["aria-label"] = placeholder
             self.query.on("keydown.enter", self._open_first)
-            self.results = ui.column().classes("w-full gap-0 max-h-96 overflow-auto")
+            self.results = (
+                ui.column().classes("w-full gap-0 max-h-96 overflow-auto").props('role="list" aria-label="Matches"')
+            )
 
     def open(self) -> None:
         self._render()
@@ -61,8 +64,10 @@ class QuickOpen:
             for path in matches(self.query.value or "", self._paths()):
                 with (
                     ui.row()
-                    .classes("w-full px-2 py-1 cursor-pointer hover:bg-blue-50 text-sm no-wrap")
+                    .classes("w-full px-2 py-1 cursor-pointer hover:bg-blue-50 focus:bg-blue-50 text-sm no-wrap")
+                    .props('role="listitem" tabindex="0"')
                     .on("click", lambda _, p=path: self._choose(p))
+                    .on("keydown.enter", lambda _, p=path: self._choose(p))
                 ):
                     ui.label(path).classes("grow").props(f'data-testid="{self._test_id}-result"')
                     if self._hint is not None:

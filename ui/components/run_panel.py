@@ -292,7 +292,9 @@ class RunPanel:
         if run.truncated:
             self.lines.note(output_cut_notice(services().runs.defaults.output_bytes))
         self._set_status(f"{run.status.value}: {summary(run)}", run.status.value)
-        problems = find_problems(run.compile_output if compile_error else run.stderr, set(self.files()))
+        # the compiler's errors and warnings (also of a build that worked), then the program's own trace
+        text = run.compile_output if compile_error else f"{run.compile_output}\n{run.stderr}"
+        problems = find_problems(text, set(self.files()))
         await self._show_problems(problems)
 
     async def _show_problems(self, problems: list[Problem]) -> None:

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from domain.entities import Workspace
+from ui.components.accessible import icon_button
 from ui.components.dialogs import ask_text, confirm
 from ui.components.frame import frame
 from ui.components.new_workspace_dialog import LANGUAGE_LABELS, NewWorkspaceDialog
@@ -62,7 +63,9 @@ class WorkspaceList:
                         ui.badge(template).props('outline color=grey-8 data-testid="workspace-template"')
                     ui.badge(LANGUAGE_LABELS[workspace.language]).props("outline")
                     if mine:
-                        menu_button = ui.button(icon="more_vert").props('flat dense round data-testid="workspace-menu"')
+                        menu_button = icon_button("more_vert", f"Actions for {workspace.name}").props(
+                            'data-testid="workspace-menu"'
+                        )
                         with menu_button, ui.menu():
                             ui.menu_item("Rename", on_click=lambda w=workspace: self._rename(w))
                             ui.menu_item("Edit description", on_click=lambda w=workspace: self._describe(w))

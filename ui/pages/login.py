@@ -6,6 +6,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
+from ui.components.accessible import page_style
 from ui.viewer import viewer
 
 REASONS = {
@@ -20,6 +21,7 @@ REASONS = {
 async def login_page(request: Request, reason: str | None = None) -> RedirectResponse | None:
     if reason is None and await viewer(request) is not None:
         return RedirectResponse("/", status_code=303)
+    page_style()
     with ui.column().classes("w-full items-center mt-16"), ui.card().classes("w-[32rem] p-6 gap-3"):
         ui.label("Sign in to Codeloft").classes("text-2xl font-bold")
         message = REASONS.get(reason or "")

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from nicegui import Client, ui
 from starlette.exceptions import HTTPException
 
+from ui.components.accessible import page_style
 from ui.components.frame import frame
 from ui.viewer import Viewer, viewer
 
@@ -24,6 +25,7 @@ def show_not_found(current: Viewer | None, message: str = NO_WORKSPACE) -> None:
             _explain(message)
         return
     ui.page_title("Not found · Codeloft")
+    page_style()
     with ui.header().classes("items-center bg-slate-800 text-white px-4 py-1"):
         ui.link("Codeloft", "/").classes("text-lg font-bold text-white no-underline")
     with ui.column().classes("w-full max-w-5xl mx-auto p-4 gap-4"):

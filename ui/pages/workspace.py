@@ -15,7 +15,7 @@ from nicegui import ui
 from domain.access import Action
 from domain.errors import InvalidInput, NotFound
 from domain.toolchains import toolchain_for
-from ui.components.buttons import icon_button
+from ui.components.accessible import icon_button
 from ui.components.command_palette import CommandPalette
 from ui.components.editor import EditorArea
 from ui.components.file_tree import FileTree
