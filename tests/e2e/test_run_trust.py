@@ -137,7 +137,7 @@ def test_a_stopped_run_is_stopped_not_an_error(page: Page, server: Server) -> No
     page.get_by_test_id("run-history").click()
     entry = page.get_by_test_id("history-entry").first
     expect(entry).to_contain_text("stopped")
-    expect(entry.locator(".q-badge")).not_to_have_class(re.compile(r"bg-red"))
+    expect(entry.locator(".q-badge")).not_to_have_class(re.compile(r"bg-(red|negative)"))
 
 
 # --- 8: Run runs the project ---------------------------------------------------------------------

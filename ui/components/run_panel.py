@@ -22,6 +22,7 @@ from domain.problems import Problem, find_problems
 from domain.runs import output_cut_notice
 from domain.sandbox import Cancellation
 from domain.values import Language
+from ui.components.accessible import icon_button
 from ui.components.dialogs import disposable
 from ui.context import services
 from ui.viewer import Viewer
@@ -40,8 +41,9 @@ REASONS = {
 }
 STATUS_COLOURS = {"success": "text-green-700", "error": "text-red-700", "timeout": "text-orange-700"}
 """Colour of the status line by run status; anything else (stopped, running) stays neutral."""
-BADGE_COLOURS = {"success": "green", "error": "red", "timeout": "orange"}
-LINE_CLASSES = {"stdout": None, "stderr": "text-red-600", "note": "text-orange-600", "muted": "text-gray-500"}
+BADGE_COLOURS = {"success": "positive", "error": "negative", "timeout": "deep-orange-10"}
+"""History badges by run status (white text at AA contrast); anything else (stopped) is neutral grey."""
+LINE_CLASSES = {"stdout": None, "stderr": "text-red-600", "note": "text-orange-700", "muted": "text-gray-500"}
 
 KEEP_LINES = 2000
 """Lines the output area keeps; older ones leave the page (the run's record keeps all of its output)."""
@@ -165,15 +167,15 @@ class RunPanel:
         with ui.column().classes("w-full h-full gap-1 p-2 no-wrap overflow-hidden"):
             with ui.row().classes("w-full items-center gap-2 no-wrap shrink-0"):
                 self.run_button = ui.button("Run", icon="play_arrow", on_click=self.run).props(
-                    'dense color=green data-testid="run"'
+                    'dense color=positive data-testid="run"'
                 )
                 with self.run_button:
                     self.run_tip = ui.tooltip("Run the open file (Ctrl+Enter)")
-                self.entry_badge = ui.badge("", color="green").props('outline data-testid="run-entry"')
+                self.entry_badge = ui.badge("", color="positive").props('outline data-testid="run-entry"')
                 self.entry_badge.tooltip("The entry point from the workspace settings: Run runs it whatever is open")
                 self.entry_badge.set_visibility(False)
                 self.stop_button = ui.button("Stop", icon="stop", on_click=self.stop).props(
-                    'dense color=red outline data-testid="stop"'
+                    'dense color=negative outline data-testid="stop"'
                 )
                 self.stop_button.set_enabled(False)
                 with ui.element("span").props('data-testid="preview-why"') as why:
@@ -188,10 +190,9 @@ class RunPanel:
                     self.preview_button.props(f'aria-description="{self.preview_refusal}"')
                 self.preview_button.set_enabled(can_run and self.preview_refusal is None)
                 self.status = ui.label("").classes(STATUS_CLASSES).props('data-testid="run-status" role="status"')
-                self.history_button = ui.button(icon="history", on_click=self.show_history).props(
-                    'flat dense round data-testid="run-history" aria-label="The last runs"'
+                self.history_button = icon_button("history", "The last 20 runs", self.show_history).props(
+                    'data-testid="run-history"'
                 )
-                self.history_button.tooltip("The last 20 runs")
             with ui.row().classes("w-full gap-2 no-wrap grow min-h-0"):
                 self.stdin = (
                     ui.textarea(placeholder="stdin")
@@ -371,7 +372,7 @@ class RunPanel:
                     'data-testid="preview-open-tab"'
                 ).classes("text-sm")
                 reload = ui.button("Reload", icon="refresh").props("flat dense")
-                ui.button("Stop server", icon="stop", color="red", on_click=lambda: stop()).props(
+                ui.button("Stop server", icon="stop", color="negative", on_click=lambda: stop()).props(
                     'dense outline data-testid="preview-stop"'
                 )
                 ui.button(icon="close", on_click=dialog.close).props(
@@ -413,7 +414,7 @@ class RunPanel:
                     .classes("w-full items-center gap-2 cursor-pointer hover:bg-gray-100 p-1")
                     .props('data-testid="history-entry"') as row
                 ):
-                    ui.badge(run.status.value, color=BADGE_COLOURS.get(run.status.value, "grey"))
+                    ui.badge(run.status.value, color=BADGE_COLOURS.get(run.status.value, "grey-8"))
                     ui.label(summary(run)).classes("text-xs grow")
                     ui.label(f"{run.created_at:%H:%M:%S}").classes("text-xs text-gray-500")
                 row.on("click", lambda _, r=run: self._replay(r, dialog))
