@@ -54,7 +54,7 @@ def classify(result: SandboxResult, limits: RunLimits) -> tuple[RunStatus, Reaso
         Stop.WALL: (RunStatus.TIMEOUT, Reason.WALL_TIME_LIMIT),
         Stop.MEMORY: (RunStatus.ERROR, Reason.MEMORY_LIMIT),
         Stop.OUTPUT: (RunStatus.ERROR, Reason.OUTPUT_LIMIT),
-        Stop.CANCELLED: (RunStatus.ERROR, Reason.SIGNAL),
+        Stop.CANCELLED: (RunStatus.STOPPED, Reason.STOPPED),  # the person pressed Stop: not an error
     }
     if result.stopped is not None:
         return by_stop[result.stopped]

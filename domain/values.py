@@ -128,6 +128,7 @@ class RunStatus(StrEnum):
     SUCCESS = "success"
     ERROR = "error"
     TIMEOUT = "timeout"
+    STOPPED = "stopped"
 
 
 class Reason(StrEnum):
@@ -139,4 +140,5 @@ class Reason(StrEnum):
     WALL_TIME_LIMIT = "wall_time_limit"
     MEMORY_LIMIT = "memory_limit"
     OUTPUT_LIMIT = "output_limit"
+    STOPPED = "stopped"
     INTERNAL_ERROR = "internal_error"

@@ -66,11 +66,11 @@ def test_stop_ends_a_runaway_program_and_history_keeps_it(page: Page, server: Se
     page.get_by_test_id("run").click()
     expect(page.get_by_test_id("run-output")).to_contain_text("started")
     page.get_by_test_id("stop").click()
-    expect(page.get_by_test_id("run-status")).to_contain_text("was killed by a signal", timeout=5_000)
+    expect(page.get_by_test_id("run-status")).to_contain_text("stopped: main.py was stopped", timeout=5_000)
     page.get_by_test_id("run-history").click()
     entries = page.get_by_test_id("history-entry")
     expect(entries).to_have_count(1)
-    expect(entries.first).to_contain_text("error")
+    expect(entries.first).to_contain_text("stopped")
 
 
 def test_the_entry_point_comes_from_the_template_and_the_settings_change_it(page: Page, server: Server) -> None:

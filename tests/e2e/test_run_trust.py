@@ -117,10 +117,6 @@ def test_a_flood_is_cut_at_the_output_limit_and_says_so(page: Page, server: Serv
 # --- 7: Stop ------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="waits for RunStatus.STOPPED and Reason.STOPPED in domain/values.py (owned by another engineer)",
-)
 def test_a_stopped_run_is_stopped_not_an_error(page: Page, server: Server) -> None:
     sign_in(page, server, "stop@example.com")
     program = "import time\nprint('started', flush=True)\nwhile True:\n    time.sleep(0.1)\n"
@@ -180,6 +176,11 @@ def test_a_python_traceback_links_to_the_line_in_its_file(page: Page, server: Se
     problem.click()
     expect(page.locator(".cm-content")).to_contain_text("return 1 / 0")
     expect(page.locator(".cm-content")).not_to_contain_text("import helper")
+    expect(page.get_by_test_id("status-cursor")).to_have_text("Ln 2, Col 1")  # the cursor is on the line
+    mark = page.locator(".cl-problem-gutter .cl-problem-mark")
+    expect(mark).to_have_count(1)
+    expect(mark).to_have_attribute("title", re.compile("ZeroDivisionError"))
+    expect(page.locator(".cm-line.cl-problem-line")).to_contain_text("return 1 / 0")
 
 
 def test_a_node_stack_trace_links_to_the_line_in_its_file(page: Page, server: Server) -> None:
@@ -194,6 +195,27 @@ def test_a_node_stack_trace_links_to_the_line_in_its_file(page: Page, server: Se
     expect(problem).to_contain_text("Error: kaboom")
     problem.click()
     expect(page.locator(".cm-content")).to_contain_text("throw new Error('kaboom')")
+    expect(page.get_by_test_id("status-cursor")).to_have_text("Ln 2, Col 9")  # where Node says it threw
+
+
+def test_a_compile_error_opens_its_file_at_the_line_and_column_and_marks_the_gutter(page: Page, server: Server) -> None:
+    sign_in(page, server, "column@example.com")
+    files = {
+        "main.cpp": '#include "util.hpp"\nint main() { return twice(2); }\n',
+        "util.hpp": "int twice(int x);\n",
+        "util.cpp": '#include "util.hpp"\n\nint twice(int x) {\n    return x * undefined_name;\n}\n',
+    }
+    open_workspace(page, server, "Columns", "cpp", "cpp", files)
+    page.get_by_test_id("run").click()
+    problem = page.get_by_test_id("compile-problem").filter(has_text="util.cpp:4:16")
+    expect(problem).to_be_visible(timeout=LONG)
+    problem.click()
+    expect(page.get_by_test_id("tab").filter(has_text="util.cpp")).to_have_attribute("aria-current", "true")
+    expect(page.get_by_test_id("status-cursor")).to_have_text("Ln 4, Col 16")
+    expect(page.locator(".cl-problem-gutter .cl-problem-mark")).to_have_count(1)
+    # The marks follow the file they belong to: main.cpp has none.
+    page.get_by_test_id("tab").filter(has_text="main.cpp").click()
+    expect(page.locator(".cl-problem-gutter .cl-problem-mark")).to_have_count(0)
 
 
 def test_fifty_errors_scroll_inside_the_panel_and_run_stays_in_sight(page: Page, server: Server) -> None:

@@ -237,7 +237,7 @@ def test_create_answers_the_new_workspace(ann: User) -> None:
     assert response.status_code == 201
     body = response.json()
     assert body["name"] == "Described" and body["description"] == "For the C++ course"
-    assert body["settings"] == {} and body["is_public"] is False
+    assert body["settings"] == {"run": {"entry": "main.cpp"}} and body["is_public"] is False
     assert ann.workspace(body["id"]) == body
 
 

@@ -91,7 +91,7 @@ CLASSIFY_TABLE = [
     ("stopped wall", sandbox_result(exit_code=None, stopped=Stop.WALL), RunStatus.TIMEOUT, Reason.WALL_TIME_LIMIT),
     ("stopped memory", sandbox_result(exit_code=None, stopped=Stop.MEMORY), RunStatus.ERROR, Reason.MEMORY_LIMIT),
     ("stopped output", sandbox_result(exit_code=None, stopped=Stop.OUTPUT), RunStatus.ERROR, Reason.OUTPUT_LIMIT),
-    ("stopped cancelled", sandbox_result(exit_code=None, stopped=Stop.CANCELLED), RunStatus.ERROR, Reason.SIGNAL),
+    ("stopped cancelled", sandbox_result(exit_code=None, stopped=Stop.CANCELLED), RunStatus.STOPPED, Reason.STOPPED),
     (
         "stopped wins over a clean exit",
         sandbox_result(exit_code=0, stopped=Stop.WALL),

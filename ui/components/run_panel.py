@@ -197,6 +197,7 @@ class RunPanel:
                 self.stdin = (
                     ui.textarea(placeholder="stdin")
                     .props('outlined dense input-style="font-family: monospace; height: 8rem" data-testid="stdin"')
+                    .props('aria-label="Standard input for the next run"')
                     .classes("w-48")
                 )
                 self.output = (

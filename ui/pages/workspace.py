@@ -70,6 +70,7 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
                         open_at=lambda path, line, column: open_at(tree, editor, path, line, column),
                         files=lambda: tree.file_paths,
                         language=workspace.language,
+                        on_problems=editor.show_problems,
                     )
         editor.on_saved = tree.refresh
         page.before_leave = editor.confirm_leave
@@ -200,8 +201,7 @@ async def open_at(tree: FileTree, editor: EditorArea, path: str, line: int, colu
         ui.notify(f"{path} is not a file of this workspace.")
         return
     tree.reveal(path)
-    await editor.open(path)
-    editor.editor.reveal_line(line)  # until the editor can go to a line and column
+    await editor.go_to(path, line, column)
 
 
 def open_file(tree: FileTree, editor: EditorArea) -> Any:
