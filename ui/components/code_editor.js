@@ -45,6 +45,18 @@ const problemGutter = CM.gutter({
   class: "cl-problem-gutter",
   markers: (view) => view.state.field(problemField).marks,
 });
+// Red for errors, amber for warnings; both meet AA contrast on the light and the dark theme.
+const problemTheme = CM.EditorView.baseTheme({
+  ".cl-problem-mark": { cursor: "default", padding: "0 2px" },
+  "&light .cl-problem-error": { color: "#c62828" },
+  "&light .cl-problem-warning": { color: "#b45309" },
+  "&dark .cl-problem-error": { color: "#ff8a80" },
+  "&dark .cl-problem-warning": { color: "#ffd180" },
+  "&light .cl-problem-line-error": { backgroundColor: "#fdecea" },
+  "&light .cl-problem-line-warning": { backgroundColor: "#fff4e5" },
+  "&dark .cl-problem-line-error": { backgroundColor: "#4a1f1f" },
+  "&dark .cl-problem-line-warning": { backgroundColor: "#47351a" },
+});
 
 export default {
   ...Base,
@@ -105,6 +117,7 @@ export default {
         editSender,
         problemField,
         problemGutter,
+        problemTheme,
       ];
       return this._extensions;
     },
