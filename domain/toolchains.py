@@ -61,6 +61,11 @@ TOOLCHAINS: tuple[Toolchain, ...] = (
 )
 
 
+def can_run(path: str) -> bool:
+    """Whether Codeloft knows how to run this file (by its name)."""
+    return any(toolchain.handles(path) for toolchain in TOOLCHAINS)
+
+
 def toolchain_for(path: str, *, language: str | None = None) -> Toolchain:
     if language is not None:
         for toolchain in TOOLCHAINS:

@@ -9,12 +9,12 @@ from uuid import UUID
 from domain.access import ROLE_MATRIX, Action, Actor
 from domain.editor_settings import editor_settings, validate_editor_settings
 from domain.entities import FOLDER_MIME, Workspace
-from domain.errors import InvalidInput, NotFound
+from domain.errors import NotFound
 from domain.files import FileService, StoredContent, new_file
 from domain.gate import WorkspaceGate
 from domain.ports import Clock, TemplateSource, UnitOfWorkFactory
 from domain.templates import Template, find_template, templates_for
-from domain.toolchains import toolchain_for
+from domain.toolchains import can_run, toolchain_for
 from domain.values import Language, WorkspacePath, parse_enum, require_text
 
 MAX_NAME_LENGTH = 255
@@ -31,17 +31,9 @@ def run_entry(workspace: Workspace) -> str | None:
 def template_settings(template: Template) -> dict[str, Any]:
     """A new workspace's settings from its template: Run runs the template's program (its entry
     point, e.g. main.cpp with the other sources, or the Java class with main) whatever file is open."""
-    if template.entry is None or not _runnable(template.entry):
+    if template.entry is None or not can_run(template.entry):
         return {}
     return {"run": {"entry": template.entry}}
-
-
-def _runnable(path: str) -> bool:
-    try:
-        toolchain_for(path)
-    except InvalidInput:
-        return False
-    return True
 
 
 def _entry(path: str) -> str:

@@ -273,3 +273,20 @@ def test_status_bar_and_tabs_speak_of_the_file_shown(page: Page, server: Server)
     page.keyboard.press("Enter")
     expect(page.locator(".cm-content")).to_contain_text("two")
     expect(page.get_by_role("button", name="Close dot.png")).to_be_visible()
+
+
+def test_closing_a_tab_with_unsaved_changes_asks_first(page: Page, server: Server) -> None:
+    api = signed_in(page, server, "close-tab@example.com")
+    workspace = api.workspace("Close tab", template="blank", autosave_delay_ms=0)
+    api.put(workspace, "draft.py", "draft = 1\n")
+    open_ide(page, server, workspace)
+    open_tab(page, "draft.py")
+    page.locator(".cm-content").click()
+    page.keyboard.type("# more ")
+    page.get_by_role("button", name="Close draft.py").click()
+    page.get_by_test_id("discard-keep").click()
+    expect(page.locator(".cm-content")).to_contain_text("# more")
+    page.get_by_role("button", name="Close draft.py").click()
+    page.get_by_test_id("discard-ok").click()
+    expect(page.get_by_test_id("tab")).to_have_count(0)
+    assert api.text(workspace, "draft.py") == "draft = 1\n"

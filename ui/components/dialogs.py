@@ -3,6 +3,7 @@ dialogs made for one use."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from nicegui import ui
@@ -32,6 +33,33 @@ async def confirm(title: str, message: str, *, ok: str = "Delete") -> bool:
     result = await dialog
     dialog.delete()
     return result is True
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    label: str
+    value: str
+    test_id: str
+    danger: bool = False  # drops or overwrites something
+    main: bool = False  # the filled button; the others are flat
+
+
+async def choose(title: str, message: str, choices: list[Choice], *, test_id: str, persistent: bool = False) -> str:
+    """The value of the button the person pressed ("" when a dialog that is not persistent is closed)."""
+    dialog = ui.dialog().props("persistent" if persistent else "")
+    with dialog, ui.card().classes("w-[28rem]").props(f'data-testid="{test_id}"'):
+        ui.label(title).classes("text-lg font-bold")
+        ui.label(message)
+        with ui.row().classes("w-full justify-end"):
+            for choice in choices:
+                ui.button(
+                    choice.label,
+                    color="negative" if choice.danger else "primary",
+                    on_click=functools.partial(dialog.submit, choice.value),
+                ).props(f'data-testid="{choice.test_id}"' + ("" if choice.main else " flat"))
+    result = await dialog
+    dialog.delete()
+    return result if isinstance(result, str) else ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from domain.files import StaleFile, decode_text
 from domain.limits import human_size
 from domain.problems import Problem
 from ui.components.code_editor import CodeEditor
+from ui.components.dialogs import Choice, choose
 from ui.components.languages import language_of
 from ui.context import services
 from ui.viewer import Viewer
@@ -234,14 +235,16 @@ class EditorArea:
         self._changed_files()
 
     async def _confirm_discard(self, file: OpenFile) -> bool:
-        with ui.dialog() as dialog, ui.card():
-            ui.label(f"{file.name} has unsaved changes.")
-            with ui.row():
-                ui.button("Keep editing", on_click=lambda: dialog.submit(False)).props("flat")
-                ui.button("Discard changes", color="negative", on_click=lambda: dialog.submit(True))
-        result = await dialog
-        dialog.delete()
-        return result is True
+        choice = await choose(
+            "Unsaved changes",
+            f"{file.name} has unsaved changes.",
+            [
+                Choice("Keep editing", "keep", "discard-keep"),
+                Choice("Discard changes", "drop", "discard-ok", True, True),
+            ],
+            test_id="discard-dialog",
+        )
+        return choice == "drop"
 
     async def confirm_leave(self) -> bool:
         """Before the page goes (in-app navigation, signing out): save, drop or stay when files are unsaved."""
@@ -249,20 +252,15 @@ class EditorArea:
         if not unsaved:
             return True
         names = ", ".join(file.path for file in unsaved)
-        with ui.dialog() as dialog, ui.card().classes("w-[28rem]").props('data-testid="leave-dialog"'):
-            ui.label("Unsaved changes").classes("text-lg font-bold")
-            ui.label(f"{names} {'has' if len(unsaved) == 1 else 'have'} changes that are not saved yet.")
-            with ui.row().classes("w-full justify-end"):
-                ui.button("Stay", on_click=lambda: dialog.submit("stay")).props('flat data-testid="leave-stay"')
-                ui.button("Leave without saving", color="negative", on_click=lambda: dialog.submit("drop")).props(
-                    'flat data-testid="leave-drop"'
-                )
-                if self.editable:
-                    ui.button("Save and leave", on_click=lambda: dialog.submit("save")).props(
-                        'data-testid="leave-save"'
-                    )
-        choice = await dialog
-        dialog.delete()
+        choices = [Choice("Stay", "stay", "leave-stay"), Choice("Leave without saving", "drop", "leave-drop", True)]
+        if self.editable:
+            choices.append(Choice("Save and leave", "save", "leave-save", main=True))
+        choice = await choose(
+            "Unsaved changes",
+            f"{names} {'has' if len(unsaved) == 1 else 'have'} changes that are not saved yet.",
+            choices,
+            test_id="leave-dialog",
+        )
         if choice == "save":
             await self.save_all()
             if self.dirty:  # a save failed or met a conflict: its dialog is open, the page stays
@@ -339,9 +337,31 @@ class EditorArea:
         file.conflicted = True
         self._render_status()
         if conflict.current_hash == "" and not await self._exists(file.path):
-            choice = await self._ask_deleted(file)
+            choice = await choose(
+                "The file was deleted",
+                f"{file.path} was deleted in another tab, by another person or through the API while it was open "
+                "here. Create it again with the text you see, or close it (your changes are dropped)?",
+                [
+                    Choice("Cancel", "cancel", "deleted-cancel"),
+                    Choice("Close it", "close", "deleted-close", danger=True),
+                    Choice("Create it again", "create", "deleted-create", main=True),
+                ],
+                test_id="deleted-dialog",
+                persistent=True,
+            )
         else:
-            choice = await self._ask_changed(file)
+            choice = await choose(
+                "The file changed elsewhere",
+                f"{file.path} was changed in another tab, by another person or through the API since you opened "
+                "it. Reload it (your unsaved changes are dropped) or overwrite the other change?",
+                [
+                    Choice("Cancel", "cancel", "conflict-cancel"),
+                    Choice("Reload", "reload", "conflict-reload", main=True),
+                    Choice("Overwrite", "overwrite", "conflict-overwrite", danger=True, main=True),
+                ],
+                test_id="conflict-dialog",
+                persistent=True,
+            )
         if choice == "reload":
             await self.reload(file.path)
         elif choice == "overwrite":
@@ -357,48 +377,6 @@ class EditorArea:
         except NotFound:
             return False
         return True
-
-    async def _ask_changed(self, file: OpenFile) -> str:
-        with (
-            ui.dialog().props("persistent") as dialog,
-            ui.card().classes("w-[28rem]").props('data-testid="conflict-dialog"'),
-        ):
-            ui.label("The file changed elsewhere").classes("text-lg font-bold")
-            ui.label(
-                f"{file.path} was changed in another tab, by another person or through the API since you "
-                "opened it. Reload it (your unsaved changes are dropped) or overwrite the other change?"
-            )
-            with ui.row().classes("w-full justify-end"):
-                ui.button("Cancel", on_click=lambda: dialog.submit("cancel")).props("flat")
-                ui.button("Reload", on_click=lambda: dialog.submit("reload")).props('data-testid="conflict-reload"')
-                ui.button("Overwrite", color="negative", on_click=lambda: dialog.submit("overwrite")).props(
-                    'data-testid="conflict-overwrite"'
-                )
-        choice = await dialog
-        dialog.delete()
-        return str(choice)
-
-    async def _ask_deleted(self, file: OpenFile) -> str:
-        with (
-            ui.dialog().props("persistent") as dialog,
-            ui.card().classes("w-[28rem]").props('data-testid="deleted-dialog"'),
-        ):
-            ui.label("The file was deleted").classes("text-lg font-bold")
-            ui.label(
-                f"{file.path} was deleted in another tab, by another person or through the API while it was "
-                "open here. Create it again with the text you see, or close it (your changes are dropped)?"
-            )
-            with ui.row().classes("w-full justify-end"):
-                ui.button("Cancel", on_click=lambda: dialog.submit("cancel")).props("flat")
-                ui.button("Close it", color="negative", on_click=lambda: dialog.submit("close")).props(
-                    'flat data-testid="deleted-close"'
-                )
-                ui.button("Create it again", on_click=lambda: dialog.submit("create")).props(
-                    'data-testid="deleted-create"'
-                )
-        choice = await dialog
-        dialog.delete()
-        return str(choice)
 
     async def reload(self, path: str) -> None:
         file = self.files.get(path)

@@ -13,8 +13,8 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from domain.access import Action
-from domain.errors import InvalidInput, NotFound
-from domain.toolchains import toolchain_for
+from domain.errors import NotFound
+from domain.toolchains import can_run
 from ui.components.accessible import icon_button
 from ui.components.command_palette import CommandPalette
 from ui.components.editor import EditorArea
@@ -89,7 +89,7 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
             settings,
             notify_errors(save_settings),
             entry=lambda: run_panel.entry,
-            runnable_files=lambda: [path for path in tree.file_paths if runs(path)],
+            runnable_files=lambda: [path for path in tree.file_paths if can_run(path)],
         )
         palette = commands(
             tree, editor, run_panel, quick_open, settings_dialog if Action.MANAGE in allowed else None, editable, page
@@ -179,18 +179,9 @@ def commands(
     return palette
 
 
-def runs(path: str) -> bool:
-    """Whether Codeloft can run this file."""
-    try:
-        toolchain_for(path)
-    except InvalidInput:
-        return False
-    return True
-
-
 def runnable(editor: EditorArea) -> str | None:
     """The open file if Codeloft can run it, else None (the workspace's main file runs)."""
-    if editor.current is None or not runs(editor.current.path):
+    if editor.current is None or not can_run(editor.current.path):
         return None
     return editor.current.path
 
