@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -113,6 +114,20 @@ LANGUAGE_NAMES = {
 }
 
 
+PORT_VARIABLE = re.compile(r"\bPORT\b")
+
+
+def not_a_server(path: str, source: str) -> str | None:
+    """Why the program at `path` cannot be previewed (None: it reads the PORT variable, as a web
+    server that Codeloft can show must: that is the address it is given to listen on)."""
+    if PORT_VARIABLE.search(source):
+        return None
+    return (
+        f"{path} does not read the PORT variable, so it serves nothing to preview: a web server listens on "
+        "the address in PORT (process.env.PORT in Node.js, os.environ['PORT'] in Python)."
+    )
+
+
 def toolchain_of(language: Language) -> Toolchain:
     return next(t for t in TOOLCHAINS if t.language is language)
 
@@ -193,6 +208,24 @@ class PreviewService:
 
         preview.task = asyncio.get_running_loop().create_task(serve())
         return preview
+
+    async def refusal(self, actor: Actor, workspace_id: UUID) -> str | None:
+        """Why Preview cannot work in this workspace now (None: its entry point serves HTTP)."""
+        async with self._uow() as uow:
+            workspace = await self._gate.require(uow, actor, Action.VIEW, workspace_id)
+            refusal = preview_refusal(workspace.language)
+            if refusal is not None:
+                return refusal
+            paths = sorted(info.path for info in await uow.files.list_info(workspace_id) if not info.is_folder)
+            try:
+                main = run_entry(workspace) or server_entry(paths, workspace.language)
+                refusal = preview_refusal(toolchain_for(main).language)
+            except InvalidInput as nothing_to_run:
+                return nothing_to_run.message
+            stored = await uow.files.get(workspace_id, main)
+        if stored is None:
+            return f"There is no file {main} to serve."
+        return refusal or not_a_server(main, file_bytes(stored).decode("utf-8", "replace"))
 
     async def stop(self, actor: Actor, workspace_id: UUID) -> None:
         async with self._uow() as uow:

@@ -264,7 +264,7 @@ def test_the_preview_servers_output_shows_in_the_output_panel(page: Page, server
 
 def test_a_preview_server_that_crashes_says_why(page: Page, server: Server) -> None:
     sign_in(page, server, "preview-crash@example.com")
-    crash = "console.log('starting up');\nthrow new Error('port is cursed');\n"
+    crash = "console.log('starting up on', process.env.PORT);\nthrow new Error('port is cursed');\n"
     open_workspace(page, server, "Crashing", "javascript", "express", {"server.js": crash})
     page.get_by_test_id("preview").click()
     output = page.get_by_test_id("run-output")
@@ -282,3 +282,16 @@ def test_preview_is_not_offered_where_it_cannot_work(page: Page, server: Server)
     expect(page.get_by_test_id("preview")).to_be_disabled()
     page.get_by_test_id("preview-why").hover()
     expect(page.get_by_role("tooltip")).to_contain_text("C++")
+
+
+def test_preview_is_offered_once_the_entry_point_serves_http(page: Page, server: Server) -> None:
+    sign_in(page, server, "script-preview@example.com")
+    open_workspace(page, server, "Script", "python", "python")  # main.py prints a greeting
+    expect(page.get_by_test_id("preview")).to_be_disabled()
+    page.get_by_test_id("preview-why").hover()
+    expect(page.get_by_role("tooltip")).to_contain_text("main.py does not read the PORT variable")
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("import os\nprint(os.environ['PORT'])\n")
+    page.keyboard.press("Control+s")
+    expect(page.get_by_test_id("preview")).to_be_enabled()

@@ -231,3 +231,22 @@ def test_preview_is_offered_only_for_languages_whose_servers_it_can_show(languag
     assert (refusal is not None) == refused
     if refusal is not None:
         assert "Python or JavaScript" in refusal and {"cpp": "C++", "java": "Java"}[language.value] in refusal
+
+
+async def test_preview_is_offered_only_where_the_entry_point_reads_port(
+    previews, workspaces: WorkspaceService, files: FileService, owner, accounts
+) -> None:
+    script = await workspaces.create(owner, name="script", language="python")
+    await files.write(owner, script.id, "main.py", b"print('hello')\n")
+    refusal = await previews.refusal(owner, script.id)
+    assert refusal is not None and "main.py does not read the PORT variable" in refusal
+    await files.write(owner, script.id, "main.py", b"import os\nserve(int(os.environ['PORT']))\n")
+    assert await previews.refusal(owner, script.id) is None
+
+    native = await workspaces.create(owner, name="native", language="cpp")
+    assert "C++" in (await previews.refusal(owner, native.id) or "")
+    empty = await workspaces.create(owner, name="empty", language="javascript")
+    assert "no javascript file to run" in (await previews.refusal(owner, empty.id) or "")
+    stranger = Actor((await accounts.add_local_user("peek@example.com")).id)
+    with pytest.raises(NotFound):
+        await previews.refusal(stranger, script.id)

@@ -161,7 +161,6 @@ class RunPanel:
         self.cancellation: Cancellation | None = None
         self.entry: str | None = None
         self.lines = OutputLines()
-        self.preview_refusal = preview_refusal(language)
         self._showing_preview: Preview | None = None
 
         with ui.column().classes("w-full h-full gap-1 p-2 no-wrap overflow-hidden"):
@@ -178,17 +177,12 @@ class RunPanel:
                     'dense color=negative outline data-testid="stop"'
                 )
                 self.stop_button.set_enabled(False)
-                with ui.element("span").props('data-testid="preview-why"') as why:
+                with ui.element("span").props('data-testid="preview-why"'):
                     self.preview_button = ui.button("Preview", icon="public", on_click=self.preview).props(
                         'dense outline data-testid="preview"'
                     )
-                why.tooltip(
-                    self.preview_refusal
-                    or "Start the web server in the sandbox and show its pages (it listens on the PORT variable)"
-                )
-                if self.preview_refusal:
-                    self.preview_button.props(f'aria-description="{self.preview_refusal}"')
-                self.preview_button.set_enabled(can_run and self.preview_refusal is None)
+                    self.preview_tip = ui.tooltip("")
+                self._offer_preview(preview_refusal(language))
                 self.status = ui.label("").classes(STATUS_CLASSES).props('data-testid="run-status" role="status"')
                 self.history_button = icon_button("history", "The last 20 runs", self.show_history).props(
                     'data-testid="run-history"'
@@ -213,6 +207,23 @@ class RunPanel:
             self.problems.set_visibility(False)
         self.run_button.set_enabled(can_run)
         ui.timer(FLUSH_SECONDS, self._flush_output)
+
+    def _offer_preview(self, refusal: str | None) -> None:
+        """Preview is offered where it can work; where it cannot, its tooltip says why."""
+        self.preview_refusal = refusal
+        self.preview_tip.set_text(
+            refusal or "Start the web server in the sandbox and show its pages (it listens on the PORT variable)"
+        )
+        self.preview_button._props["aria-description"] = refusal or ""
+        self.preview_button.set_enabled(self.can_run and refusal is None)
+
+    async def check_preview(self) -> None:
+        """Look again whether the entry point serves HTTP (after a save or a change of entry point)."""
+        try:
+            refusal = await services().previews.refusal(await self.viewer.actor(), self.workspace_id)
+        except CodeloftError as error:
+            refusal = error.message
+        self._offer_preview(refusal)
 
     def show_entry(self, entry: str | None) -> None:
         """Run runs the entry point chosen in the settings (None: the open file); say so."""

@@ -72,7 +72,12 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
                         language=workspace.language,
                         on_problems=editor.show_problems,
                     )
-        editor.on_saved = tree.refresh
+
+        async def saved() -> None:
+            await tree.refresh()
+            await run_panel.check_preview()  # the entry point may have become a web server, or stopped being one
+
+        editor.on_saved = saved
         page.before_leave = editor.confirm_leave
         run_panel.show_entry(svc.workspaces.run_entry(workspace))
         quick_open = QuickOpen(lambda: tree.file_paths, notify_errors(open_file(tree, editor)))
@@ -83,6 +88,7 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
             editor.apply_settings(applied)
             dark.set_value(applied["theme"] == "dark")
             run_panel.show_entry(svc.workspaces.run_entry(updated))
+            await run_panel.check_preview()
             ui.notify("Settings saved", type="positive")
 
         settings_dialog = SettingsDialog(
@@ -130,6 +136,7 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
 
     ui.keyboard(on_key=notify_errors(shortcut), ignore=[])
     await tree.refresh()
+    await run_panel.check_preview()
     first = svc.workspaces.entry_point(workspace, tree.file_paths)
     if first is not None:
         tree.reveal(first)
