@@ -85,6 +85,22 @@ def test_keyboard_users_can_see_focus_and_leave_the_editor(page: Page, server: S
         )
         assert outline[0] != "none" and float(outline[1].removesuffix("px")) >= 2, (test_id, outline)
 
+    # The output is announced as it comes; the status bar too.
+    expect(page.get_by_test_id("run-output")).to_have_attribute("role", "log")
+    expect(page.get_by_test_id("run-output")).to_have_attribute("aria-live", "polite")
+
     # Icon-only buttons are named by what their tooltip says.
     for name in ("New file", "New folder", "Upload files", "Download the workspace as a ZIP", "The last 20 runs"):
         expect(page.get_by_role("button", name=name)).to_be_visible()
+
+
+def test_the_dark_theme_has_no_serious_violations(page: Page, server: Server) -> None:
+    api = signed_in(page, server, "a11y-dark@example.com")
+    workspace = api.workspace("Dark", theme="dark")
+    api.put(workspace, "main.py", "print('out')\nprint(1 / 0)\n")
+    open_ide(page, server, workspace)
+    expect(page.locator(".cm-content")).to_be_visible()
+    expect(page.locator("body.body--dark")).to_have_count(1)
+    page.get_by_test_id("run").click()  # output, stderr, a status line and a problem link, all on dark
+    expect(page.get_by_test_id("compile-problem")).to_have_count(1)
+    assert (found := serious_violations(page)) == [], "\n".join(found)

@@ -18,6 +18,13 @@ FOCUS_STYLE = """<style>
 }
 .q-header .q-btn:focus-visible, .q-header a:focus-visible { outline-color: #fbbf24 !important; }
 .q-btn:focus-visible > .q-focus-helper { opacity: 0.15 !important; }
+/* On the dark theme the page's colours as text need lighter shades to keep 4.5:1. */
+.body--dark .text-primary { color: #90caf9 !important; }
+.body--dark .text-positive { color: #81c784 !important; }
+.body--dark .text-negative, .body--dark .text-red-600, .body--dark .text-red-700 { color: #ef9a9a !important; }
+.body--dark .text-green-700 { color: #81c784 !important; }
+.body--dark .text-orange-600, .body--dark .text-orange-700 { color: #ffb74d !important; }
+.body--dark .text-gray-500, .body--dark .text-gray-600 { color: #b0b0b0 !important; }
 }
 </style>"""
 

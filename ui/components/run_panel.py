@@ -197,7 +197,7 @@ class RunPanel:
                 self.output = (
                     ui.log(max_lines=KEEP_LINES)
                     .classes("grow h-full min-h-[4rem] text-xs font-mono")
-                    .props('data-testid="run-output" role="log" aria-label="Program output"')
+                    .props('data-testid="run-output" role="log" aria-live="polite" aria-label="Program output"')
                 )
             self.problems = (
                 ui.column()
