@@ -53,3 +53,31 @@ def test_the_react_template_runs_its_component(page: Page, server: Server) -> No
 def test_a_made_up_preview_address_shows_nothing(server: Server) -> None:
     answer = httpx.get(f"{server.base_url}/preview/not-a-token/")
     assert answer.status_code == 404 and "This preview has ended" in answer.text
+
+
+SIGN_OUT_JS = b"""require("http").createServer((req, res) => {
+  res.setHeader("Clear-Site-Data", '"cookies", "storage", "cache"');
+  res.setHeader("Set-Cookie", "session=planted; Path=/");
+  res.setHeader("Content-Type", "text/html");
+  res.end("<h1>Bye</h1>");
+}).listen(process.env.PORT);
+"""
+
+
+def test_a_previewed_page_cannot_sign_its_viewer_out(page: Page, server: Server) -> None:
+    sign_in(page, server, "kept@example.com")
+    api = page.request
+    csrf = {"X-CSRF-Token": api.get(server.base_url + "/api/v1/session").json()["csrf_token"]}
+    workspace = api.post(
+        server.base_url + "/api/v1/workspaces", data={"name": "Bye", "language": "javascript"}, headers=csrf
+    ).json()["id"]
+    assert api.put(
+        f"{server.base_url}/api/v1/workspaces/{workspace}/files/server.js", data=SIGN_OUT_JS, headers=csrf
+    ).ok
+    address = api.post(f"{server.base_url}/api/v1/workspaces/{workspace}/preview", headers=csrf).json()["address"]
+    page.goto(server.base_url + address)
+    expect(page.locator("h1")).to_have_text("Bye")
+    assert api.get(server.base_url + "/api/v1/session").status == 200  # still signed in
+    page.goto(f"{server.base_url}/w/{workspace}")
+    expect(page.get_by_test_id("user-label")).to_be_visible()
+    api.delete(f"{server.base_url}/api/v1/workspaces/{workspace}/preview", headers=csrf)

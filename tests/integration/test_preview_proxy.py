@@ -115,3 +115,77 @@ def test_the_workspaces_own_preview_address_is_for_its_readers_only(server: Serv
     assert cara.delete(f"/api/v1/workspaces/{workspace}/preview", headers=headers).status_code == 204
     assert httpx.get(f"{server.base_url}{target}").status_code == 404  # the token ended with the preview
     assert cara.get(own).status_code == 404
+
+
+HEADERS_JS = rb"""const dangerous = {
+  "Clear-Site-Data": '"cookies", "storage", "cache", "executionContexts"',
+  "Refresh": "0; url=/api/v1/session",
+  "Link": "</api/v1/session>; rel=preload; as=fetch",
+  "Access-Control-Allow-Origin": "*",
+  "Access-Control-Allow-Credentials": "true",
+  "Access-Control-Allow-Methods": "DELETE",
+  "Access-Control-Allow-Headers": "X-CSRF-Token",
+  "Access-Control-Expose-Headers": "*",
+  "Access-Control-Max-Age": "86400",
+  "Set-Cookie": "session=planted; Path=/",
+  "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+  "Service-Worker-Allowed": "/",
+  "WWW-Authenticate": 'Basic realm="Codeloft"',
+  "Alt-Svc": 'h2="evil.example:443"',
+  "Report-To": '{"group":"x","max_age":1,"endpoints":[{"url":"https://evil.example/"}]}',
+  "NEL": '{"report_to":"x","max_age":1}',
+  "Content-Security-Policy": "default-src *",
+  "Content-Security-Policy-Report-Only": "default-src 'none'; report-uri https://evil.example/",
+  "X-Made-Up": "anything",
+};
+const allowed = {
+  "Content-Type": "text/plain; charset=utf-8",
+  "Cache-Control": "max-age=60",
+  "ETag": '"v1"',
+  "Last-Modified": "Wed, 21 Oct 2015 07:28:00 GMT",
+  "Vary": "Accept-Language",
+};
+const places = {
+  "/go": "/next?a=1", "/dir/rel": "sibling", "/away": "https://evil.example/", "/scheme": "//evil.example/",
+  "/climb": "../../../api/v1/session", "/backslash": "/\\\\evil.example/", "/bare-backslash": "\\\\evil.example/",
+};
+require("http").createServer((req, res) => {
+  if (places[req.url]) { res.writeHead(302, {Location: places[req.url]}); return res.end(); }
+  for (const [name, value] of Object.entries({...dangerous, ...allowed})) res.setHeader(name, value);
+  res.end("headers");
+}).listen(process.env.PORT);
+"""
+NEVER_FORWARDED = [
+    "clear-site-data", "refresh", "link", "access-control-allow-origin", "access-control-allow-credentials",
+    "access-control-allow-methods", "access-control-allow-headers", "access-control-expose-headers",
+    "access-control-max-age", "set-cookie", "strict-transport-security", "service-worker-allowed",
+    "www-authenticate", "alt-svc", "report-to", "nel", "content-security-policy-report-only", "x-made-up",
+]  # fmt: skip
+
+
+def test_only_harmless_response_headers_reach_the_viewer(server: Server) -> None:
+    eve, headers = user(server, "eve@example.com")
+    workspace = workspace_with(eve, headers, {"server.js": HEADERS_JS})
+    address = eve.post(f"/api/v1/workspaces/{workspace}/preview", headers=headers).json()["address"]
+    answer = httpx.get(f"{server.base_url}{address}", timeout=20)
+    assert answer.text == "headers"
+    assert [name for name in NEVER_FORWARDED if name in answer.headers] == []
+    policy = answer.headers["content-security-policy"]
+    assert policy.startswith("sandbox") and "default-src *" not in policy  # Codeloft's policy, not the page's
+    assert answer.headers["content-type"] == "text/plain; charset=utf-8"
+    assert answer.headers["cache-control"] == "max-age=60"
+    assert answer.headers["etag"] == '"v1"'
+    assert answer.headers["last-modified"] == "Wed, 21 Oct 2015 07:28:00 GMT"
+    assert answer.headers["vary"] == "Accept-Language"
+    assert eve.get("/api/v1/session").status_code == 200  # still signed in
+
+    def location(path: str) -> str | None:
+        moved = httpx.get(f"{server.base_url}{address}{path}", timeout=20)
+        assert moved.status_code == 302
+        return moved.headers.get("location")
+
+    assert location("go") == f"{address}next?a=1"  # the server's root is the preview's root
+    assert location("dir/rel") == "sibling"
+    for away in ("away", "scheme", "climb", "backslash", "bare-backslash"):  # nowhere outside the preview
+        assert location(away) is None, away
+    eve.delete(f"/api/v1/workspaces/{workspace}/preview", headers=headers)

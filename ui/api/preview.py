@@ -12,8 +12,9 @@ import asyncio
 import contextlib
 import html
 import os
+import posixpath
 import stat
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urljoin, urlsplit
 from uuid import UUID
 
 import httpx
@@ -30,9 +31,14 @@ router = APIRouter()
 
 SANDBOX_POLICY = "sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads"
 DROP_REQUEST = {"host", "cookie", "authorization", "connection", "content-length", "x-csrf-token"}
-DROP_RESPONSE = {
-    "set-cookie", "connection", "keep-alive", "transfer-encoding", "content-encoding", "content-length",
-    "content-security-policy",
+# Only these headers of the previewed server's answers reach the viewer: what a page needs to be shown
+# and cached. Everything else stays behind, above all what could act on Codeloft's origin or its
+# cookies (Set-Cookie, Clear-Site-Data, Refresh, Link, Access-Control-*, Strict-Transport-Security,
+# WWW-Authenticate, Service-Worker-Allowed, Report-To, the page's own Content-Security-Policy).
+# Location goes through `preview_location`.
+FORWARD_RESPONSE = {
+    "content-type", "cache-control", "etag", "last-modified", "expires", "vary", "content-language",
+    "content-disposition",
 }  # fmt: skip
 MAX_BODY = 10 * 1024 * 1024
 STARTUP_POLLS = 50
@@ -74,6 +80,21 @@ def page(status: int, message: str, output: str = "") -> HTMLResponse:
 def ended_page(preview: Preview) -> HTMLResponse:
     """Why a preview whose server died does not answer."""
     return page(502, preview.why_ended(), preview.last_output())
+
+
+def preview_location(location: str, prefix: str, path: str) -> str | None:
+    """A redirect of the previewed server, as an address under the preview's `prefix` (`/preview/<token>/`),
+    or None when it leads anywhere else. The server sees the preview's root as `/`, so `/x` is
+    `prefix + x`; a relative `x` stays relative to the page at `path`, as long as it stays below `prefix`."""
+    if not location or any(c == "\\" or ord(c) <= 0x20 or ord(c) == 0x7F for c in location):
+        return None  # browsers read a backslash as a slash, so two of them lead to another host
+    parts = urlsplit(location)
+    if parts.scheme or parts.netloc or location.startswith("//"):
+        return None
+    target = prefix + location.lstrip("/") if location.startswith("/") else location
+    where = unquote(urlsplit(urljoin(prefix + quote(path), target)).path)  # browsers read `%2e%2e` as `..`
+    kept = posixpath.normpath(where) + ("/" if where.endswith("/") else "")
+    return target if kept.startswith(prefix) else None
 
 
 def open_socket(path: str) -> int | None:
@@ -145,6 +166,9 @@ async def proxy(token: str, path: str, request: Request) -> Response:
     finally:
         with contextlib.suppress(OSError):
             os.close(fd)
-    kept = {k: v for k, v in upstream.headers.items() if k.lower() not in DROP_RESPONSE}
+    kept = {k: v for k, v in upstream.headers.items() if k.lower() in FORWARD_RESPONSE}
+    location = preview_location(upstream.headers.get("location", ""), f"/preview/{token}/", path)
+    if location is not None:
+        kept["Location"] = location
     kept["Content-Security-Policy"] = SANDBOX_POLICY
     return Response(content=upstream.content, status_code=upstream.status_code, headers=kept)
