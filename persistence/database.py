@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import stat
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
@@ -85,3 +87,32 @@ async def ping(engine: AsyncEngine) -> None:
             await connection.execute(text("SELECT 1"))
     except CONNECTION_ERRORS as error:
         raise unavailable(engine.url, error) from None
+
+
+PRIVATE_FOLDER = 0o700
+PRIVATE_FILE = 0o600
+
+
+def sqlite_files(url: URL) -> list[Path]:
+    """The SQLite database file of `url` and its journals (none for PostgreSQL)."""
+    if not url.drivername.startswith("sqlite") or not url.database:
+        return []
+    database = Path(url.database)
+    return [database.with_name(database.name + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
+
+
+def make_private(data_dir: Path, files: list[Path]) -> list[Path]:
+    """Create `data_dir` readable by this user only and take group and other access away from it and
+    from `files` (those that exist). What had to be changed, for the caller to say so."""
+    data_dir.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
+    changed = []
+    for path in [data_dir, *files]:
+        try:
+            current = stat.S_IMODE(path.lstat().st_mode)
+        except FileNotFoundError:
+            continue
+        if path.is_symlink() or not current & 0o077:
+            continue
+        path.chmod(PRIVATE_FOLDER if path.is_dir() else current & PRIVATE_FILE or PRIVATE_FILE)
+        changed.append(path)
+    return changed

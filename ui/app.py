@@ -8,6 +8,7 @@ import asyncio
 import errno
 import os
 import socket
+import sys
 import tempfile
 from typing import Any
 
@@ -28,7 +29,7 @@ from domain.workspaces import WorkspaceService
 from persistence import database
 from persistence.cache import MemoryCache, RedisCache
 from persistence.migrate import HEAD, current_revision, upgrade
-from persistence.secrets import FernetSecretBox, load_or_create_key_file
+from persistence.secrets import KEY_FILE_NAME, FernetSecretBox, load_or_create_key_file
 from persistence.template_source import FolderTemplateSource
 from persistence.unit_of_work import SqlUnitOfWorkFactory
 from runners.artifacts import DiskArtifactStore
@@ -61,6 +62,16 @@ def preview_folder() -> str:
     if os.geteuid() == 0:
         return "/run/codeloft/previews"
     return f"{tempfile.gettempdir()}/codeloft-previews-{os.getuid()}"
+
+
+def shared_preview_folder() -> str:
+    """`preview_folder()`, made traversable (not listable) by every sandbox uid even under the private
+    umask the server runs with."""
+    folder = preview_folder()
+    os.makedirs(folder, exist_ok=True)
+    for path in (os.path.dirname(folder), folder) if os.geteuid() == 0 else (folder,):
+        os.chmod(path, 0o711)  # noqa: S103 -- sandbox uids must reach their own (private) folder in it
+    return folder
 
 
 def local_sandbox(settings: Settings, *, multi_user: bool) -> Runner:
@@ -131,7 +142,7 @@ async def build_services(settings: Settings, *, runner: Runner | None = None) ->
     files = FileService(uow=uow, cache=cache, clock=utc_now, gate=gate)
     run_executor = executor(settings, cache, runner)
     runs = RunService(uow=uow, clock=utc_now, gate=gate, executor=run_executor, defaults=settings.run_defaults)
-    previews = PreviewService(uow=uow, clock=utc_now, gate=gate, executor=run_executor, folder=preview_folder())
+    previews = PreviewService(uow=uow, clock=utc_now, gate=gate, executor=run_executor, folder=shared_preview_folder())
     return Services(
         settings=settings,
         clock=utc_now,
@@ -160,9 +171,25 @@ async def check_services(settings: Settings) -> str | None:
     return revision
 
 
+def private_data_dir(settings: Settings) -> None:
+    """Create the data directory private to this user (0700, its files 0600) and take away the access
+    others had to an existing one, saying so in one line."""
+    url = database_url(settings)
+    own = [settings.data_dir / name for name in (KEY_FILE_NAME, "artifacts")]
+    changed = database.make_private(settings.data_dir, [*database.sqlite_files(url), *own])
+    if changed:
+        names = ", ".join(path.name for path in changed)
+        print(
+            f"Made the data directory {settings.data_dir} private to this user: took access by others away "
+            f"from {names}.",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
 def prepare(settings: Settings) -> None:
     """Create the data directory, check the services and apply migrations (blocking)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_data_dir(settings)
     secret_box(settings)
     if asyncio.run(check_services(settings)) == HEAD:
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -42,6 +43,11 @@ def _settings() -> Settings:
     return load_settings()
 
 
+def _private() -> None:
+    """Files this command creates (the database, its journals, the secret key) are its user's only."""
+    os.umask(0o077)
+
+
 def _run(action: Callable[[], T]) -> T:
     try:
         return action()
@@ -58,6 +64,7 @@ def serve() -> None:
     owner account, print a one-time sign-in link and serve until interrupted."""
     from ui.app import serve as serve_app
 
+    _private()
     _run(lambda: serve_app(_settings()))
 
 
@@ -65,6 +72,8 @@ def serve() -> None:
 def migrate() -> None:
     """Apply every pending migration to CODELOFT_DATABASE_URL (or the embedded SQLite file)."""
     from ui.app import database_url, prepare
+
+    _private()
 
     def action() -> None:
         settings = _settings()
@@ -87,6 +96,8 @@ async def _sign_in_link(settings: Settings, find_user: Callable[[Services], Awai
 
 def _print_link(intro: str, find_user: Callable[[Services], Awaitable[User]]) -> None:
     from ui.app import prepare
+
+    _private()
 
     def action() -> None:
         settings = _settings()
@@ -121,6 +132,7 @@ def worker(
     Start as many workers, on as many machines, as you like; the web app then runs no code itself."""
     from ui.app import run_worker
 
+    _private()
     _run(lambda: run_worker(_settings(), jobs=jobs))
 
 

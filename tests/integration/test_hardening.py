@@ -1,0 +1,83 @@
+"""Issue 9, the web side, probed as an attacker would against the real `codeloft serve`: private data
+files, framing and sniffing headers, hostile ZIP archives and file names, purpose-bound keys, hidden docs.
+Every refusal is checked for its status, its message, and that nothing was stored or lost."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.test_files_api import User, sign_in
+from tests.serving import Server, clean_env, codeloft, start_server
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running = start_server(tmp_path_factory.mktemp("hardening") / "data")
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def eve(server: Server) -> Iterator[User]:
+    user = sign_in(server, "eve.hardening@example.com")
+    yield user
+    user.client.close()
+
+
+@pytest.fixture
+def ws(eve: User) -> str:
+    ws = eve.create("Hardening")
+    eve.write(ws, "keep.py", b"print('kept')\n")
+    return ws
+
+
+# --- 5: the data directory is private -------------------------------------------------------
+
+
+def test_serve_keeps_the_data_directory_private_to_its_user(server: Server, eve: User, ws: str) -> None:
+    data_dir = Path(server.env["CODELOFT_DATA_DIR"])
+    assert mode(data_dir) == 0o700
+    stored = [path for path in data_dir.iterdir() if path.is_file()]
+    assert {"codeloft.db", "secret.key"} <= {path.name for path in stored}
+    assert any(path.name.endswith("-wal") for path in stored)  # the database was written to
+    for path in stored:
+        assert mode(path) & 0o077 == 0, f"{path.name} is {oct(mode(path))}"
+
+
+def test_a_readable_data_directory_is_made_private_at_start_and_says_so(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    env = clean_env(CODELOFT_DATA_DIR=str(data_dir))
+    assert codeloft("user", "add", "first@example.com", env=env).returncode == 0
+    data_dir.chmod(0o755)
+    for path in data_dir.iterdir():
+        path.chmod(0o644 if path.is_file() else 0o755)
+    before = sqlite3.connect(data_dir / "codeloft.db").execute("SELECT count(*) FROM users").fetchone()
+
+    result = codeloft("user", "add", "second@example.com", env=env)
+    assert result.returncode == 0, result.stderr
+    said = [line for line in (result.stdout + result.stderr).splitlines() if "private" in line]
+    assert len(said) == 1 and str(data_dir) in said[0], result.stdout + result.stderr
+    assert mode(data_dir) == 0o700
+    for path in data_dir.iterdir():
+        assert mode(path) & 0o077 == 0, f"{path.name} is {oct(mode(path))}"
+    after = sqlite3.connect(data_dir / "codeloft.db").execute("SELECT count(*) FROM users").fetchone()
+    assert after[0] == before[0] + 1  # nothing lost
+
+    again = codeloft("user", "link", "second@example.com", env=env)
+    assert "private" not in again.stdout + again.stderr  # said once, when something was fixed
+
+
+def test_user_add_creates_a_private_data_directory(tmp_path: Path) -> None:
+    data_dir = tmp_path / "fresh" / "data"
+    assert codeloft("user", "add", "new@example.com", env=clean_env(CODELOFT_DATA_DIR=str(data_dir))).returncode == 0
+    assert mode(data_dir) == 0o700
+    assert mode(data_dir / "codeloft.db") == 0o600 and mode(data_dir / "secret.key") == 0o600
