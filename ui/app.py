@@ -237,6 +237,7 @@ def serve(settings: Settings) -> None:
     from ui.errors import api_error_handler, validation_error_handler
     from ui.pages import dashboard, login, workspace
     from ui.pages.not_found import not_found_handler
+    from ui.security import SecurityHeaders
 
     del dashboard, login, workspace  # imported for their @ui.page registrations
     ensure_port_free(settings.host, settings.port)
@@ -244,6 +245,7 @@ def serve(settings: Settings) -> None:
     link, accounts = asyncio.run(owner_sign_in_link(settings))
     runner = sandbox_for(settings, multi_user=accounts > 1)
 
+    app.add_middleware(SecurityHeaders)
     app.include_router(router)
     app.add_exception_handler(CodeloftError, api_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)

@@ -1,13 +1,15 @@
-"""Session cookies and CSRF tokens for cookie-authenticated requests."""
+"""Session cookies, CSRF tokens for cookie-authenticated requests, and the security headers of every answer."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from uuid import UUID
 
 from fastapi import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.auth import SESSION_LIFETIME
 
@@ -42,3 +44,59 @@ def csrf_token(key: bytes, session_id: UUID) -> str:
 
 def csrf_valid(key: bytes, session_id: UUID, presented: str | None) -> bool:
     return bool(presented) and hmac.compare_digest(csrf_token(key, session_id), presented or "")
+
+
+# --- headers every answer carries ----------------------------------------------------------------
+
+_PREVIEW = re.compile(r"^/(preview/|w/[^/]+/preview(/|$))")
+
+
+def frame_ancestors(path: str) -> str:
+    """Who may frame the answer at `path`: nobody, but previews are framed by the IDE itself."""
+    return "'self'" if _PREVIEW.match(path) else "'none'"
+
+
+def with_frame_ancestors(policy: str | None, ancestors: str) -> str:
+    """A route's own Content-Security-Policy (a served file's `sandbox`) with `frame-ancestors` added."""
+    if not policy or not policy.strip():
+        return f"frame-ancestors {ancestors}"
+    if "frame-ancestors" in policy:
+        return policy  # the route said who may frame it
+    return f"{policy.rstrip().rstrip(';')}; frame-ancestors {ancestors}"
+
+
+def security_headers(path: str, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """`headers` of an answer with framing, sniffing and referrer rules set, the route's CSP kept."""
+    ancestors = frame_ancestors(path)
+    replaced = {b"content-security-policy", b"x-frame-options", b"x-content-type-options", b"referrer-policy"}
+    policies = [value.decode("latin-1") for name, value in headers if name.lower() == b"content-security-policy"]
+    kept = [(name, value) for name, value in headers if name.lower() not in replaced]
+    merged = [with_frame_ancestors(policy, ancestors) for policy in policies] or [f"frame-ancestors {ancestors}"]
+    return [
+        *kept,
+        *((b"content-security-policy", policy.encode("latin-1")) for policy in merged),
+        (b"x-frame-options", b"DENY" if ancestors == "'none'" else b"SAMEORIGIN"),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"same-origin"),
+    ]
+
+
+class SecurityHeaders:
+    """ASGI middleware: every HTTP answer (pages, API, files, errors) gets `security_headers`. Pure ASGI,
+    so streamed answers stay streamed."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = str(scope.get("path", ""))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": security_headers(path, list(message.get("headers", [])))}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -380,7 +380,7 @@ def test_read_answers_raw_bytes_with_etag_and_safe_headers(ann: User, ws: str) -
     assert response.status_code == 200 and response.content == data
     assert response.headers["etag"] == f'"{sha256(data)}"'
     assert response.headers["x-content-type-options"] == "nosniff"
-    assert response.headers["content-security-policy"] == "sandbox"
+    assert response.headers["content-security-policy"] == "sandbox; frame-ancestors 'none'"
     assert response.headers["content-type"] == "text/plain; charset=utf-8"
     assert "content-disposition" not in response.headers
 
@@ -393,7 +393,7 @@ def test_html_is_served_as_plain_text(ann: User, ws: str) -> None:
     assert response.content == page
     assert response.headers["content-type"].startswith("text/plain")
     assert "html" not in response.headers["content-type"]
-    assert response.headers["content-security-policy"] == "sandbox"
+    assert response.headers["content-security-policy"] == "sandbox; frame-ancestors 'none'"
 
 
 def test_download_asks_the_browser_to_save(ann: User, ws: str) -> None:

@@ -9,6 +9,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.integration.test_files_api import User, sign_in
@@ -81,3 +82,39 @@ def test_user_add_creates_a_private_data_directory(tmp_path: Path) -> None:
     assert codeloft("user", "add", "new@example.com", env=clean_env(CODELOFT_DATA_DIR=str(data_dir))).returncode == 0
     assert mode(data_dir) == 0o700
     assert mode(data_dir / "codeloft.db") == 0o600 and mode(data_dir / "secret.key") == 0o600
+
+
+# --- 7: no framing by other sites, no sniffing, no leaking referrers -------------------------
+
+
+def framing_headers(response: httpx.Response, ancestors: str = "'none'") -> None:
+    policy = response.headers.get("content-security-policy", "")
+    assert f"frame-ancestors {ancestors}" in policy, (response.url, response.headers)
+    assert response.headers.get("x-frame-options") == ("DENY" if ancestors == "'none'" else "SAMEORIGIN")
+    assert response.headers.get("x-content-type-options") == "nosniff"
+    assert response.headers.get("referrer-policy") == "same-origin"
+
+
+def test_no_page_or_api_answer_can_be_framed_by_another_site(server: Server, eve: User, ws: str) -> None:
+    anonymous = httpx.Client(base_url=server.base_url, timeout=30)
+    for response in [
+        eve.client.get("/"),  # the signed-in dashboard
+        eve.client.get(f"/w/{ws}"),
+        anonymous.get("/login"),
+        anonymous.get("/no/such/page"),
+        anonymous.get("/api/v1/session"),  # 401
+        eve.client.get("/api/v1/session"),
+        eve.client.get(f"/api/v1/workspaces/{ws}/archive"),
+        anonymous.get("/healthz"),
+        anonymous.get("/docs"),
+    ]:
+        framing_headers(response)
+    served = eve.read(ws, "keep.py")
+    framing_headers(served)
+    assert "sandbox" in served.headers["content-security-policy"].split(";")[0]  # the route's own CSP kept
+
+
+def test_previews_stay_framable_by_codeloft_itself_only(server: Server) -> None:
+    response = httpx.get(f"{server.base_url}/preview/{'0' * 32}/")
+    framing_headers(response, "'self'")
+    assert "'none'" not in response.headers["content-security-policy"]
