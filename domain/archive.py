@@ -11,6 +11,9 @@ from domain.errors import InvalidInput, LimitExceeded, QuotaExceeded
 from domain.limits import human_size
 from domain.values import WorkspacePath
 
+ENCRYPTED = 0x1
+"""The general purpose flag bit of an encrypted (password-protected) entry."""
+
 
 @dataclass(frozen=True, slots=True)
 class ArchiveLimits:
@@ -79,6 +82,11 @@ def read_zip(data: bytes, limits: ArchiveLimits) -> ArchiveContents:
             if info.is_dir():
                 contents.folders.add(path)
                 continue
+            if info.flag_bits & ENCRYPTED:
+                raise InvalidInput(
+                    f"The archive entry {info.filename!r} is encrypted (password-protected) and Codeloft takes no "
+                    "passwords; make the archive without encryption: nothing was imported."
+                )
             body = _read_capped(archive, info, limits.max_file_bytes)
             total += len(body)
             if total > limits.max_total_bytes:

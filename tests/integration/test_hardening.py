@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.test_files_api import User, sign_in
+from tests.integration.test_files_api import User, make_zip, sign_in
 from tests.serving import Server, clean_env, codeloft, start_server
 
 
@@ -118,3 +118,32 @@ def test_previews_stay_framable_by_codeloft_itself_only(server: Server) -> None:
     response = httpx.get(f"{server.base_url}/preview/{'0' * 32}/")
     framing_headers(response, "'self'")
     assert "'none'" not in response.headers["content-security-policy"]
+
+
+# --- 8, 11: hostile archives and names ------------------------------------------------------
+
+
+def encrypted_zip() -> bytes:
+    """A ZIP whose entry says it is encrypted (general purpose flag bit 0), as `zip -e` writes it."""
+    data = bytearray(make_zip([("secret.py", b"print('hidden')\n"), ("other.py", b"x = 1\n")]))
+    for signature, flags_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        start = data.find(signature)
+        while start >= 0:
+            data[start + flags_at] |= 0x01
+            start = data.find(signature, start + 4)
+    return bytes(data)
+
+
+def refused_whole(eve: User, ws: str, response: httpx.Response, message: str) -> None:
+    assert response.status_code == 422, response.text
+    assert message in response.json()["detail"] and "nothing was imported" in response.json()["detail"]
+    assert eve.paths(ws) == ["keep.py"] and eve.content(ws, "keep.py") == b"print('kept')\n"
+
+
+def test_an_encrypted_archive_is_refused_with_its_reason(eve: User, ws: str) -> None:
+    refused_whole(eve, ws, eve.import_zip(ws, encrypted_zip()), "encrypted")
+    workspaces = eve.names()
+    response = eve.post("/api/v1/workspaces/import", params={"name": "Locked", "language": "python"},
+                        content=encrypted_zip())  # fmt: skip
+    assert response.status_code == 422 and "encrypted" in response.json()["detail"], response.text
+    assert eve.names() == workspaces
