@@ -29,6 +29,7 @@ RUN_SCRIPT = f'tar -xf {INPUT} -C /work && {{ [ ! -f {EXTRA} ] || tar -xf {EXTRA
 COLLECT_SCRIPT = f'tar -xf {INPUT} -C /work && cd /work && mkdir -p "$COLLECT" && "$@" 1>&2 && tar -cf - "$COLLECT"'
 FIRST_UID = 61000
 SERVE_MOUNT = "/run/serve"
+ENV = shutil.which("env") or "/usr/bin/env"
 
 
 def read_only_mounts() -> list[str]:
@@ -75,9 +76,23 @@ class Inputs:
         return inputs
 
     def _file(self, name: str, data: bytes, destination: str) -> list[str]:
-        fd = memory_file(name, data)
+        return ["--file", str(self.add_fd(memory_file(name, data))), destination]
+
+    def add_fd(self, fd: int) -> int:
         self.fds.append(fd)
-        return ["--file", str(fd), destination]
+        return fd
+
+    def close(self) -> None:
+        for fd in self.fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.fds.clear()
+
+
+def _nul_separated(options: list[str]) -> bytes:
+    if any("\0" in option for option in options):
+        raise ValueError("a sandbox setting holds a NUL character")
+    return b"".join(option.encode() + b"\0" for option in options)
 
 
 def _serve_folder(path: str, uid: int | None) -> None:
@@ -158,19 +173,23 @@ class BubblewrapRunner:
             # to root could still read root's files through the bind mounts.
             argv += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
             argv += ["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
-        argv += [self._bwrap, "--info-fd", str(info.write), "--unshare-all", "--die-with-parent", "--new-session"]
-        argv += ["--clearenv"]
+        options = ["--info-fd", str(info.write), "--unshare-all", "--die-with-parent", "--new-session"]
+        options += ["--clearenv"]
         for key, value in env.items():
-            argv += ["--setenv", key, value]
-        argv += [*self._mounts, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]  # noqa: S108 - the sandbox's own
-        argv += ["--size", str(work_bytes), "--tmpfs", "/work"]
-        argv += inputs.mounts
+            options += ["--setenv", key, value]
+        options += [*self._mounts, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]  # noqa: S108 - the sandbox's own
+        options += ["--size", str(work_bytes), "--tmpfs", "/work"]
+        options += inputs.mounts
         if request.serve_folder:
-            argv += ["--bind", request.serve_folder, SERVE_MOUNT]
-        argv += ["--remount-ro", "/", "--hostname", "sandbox", "--chdir", "/work", "--"]
+            options += ["--bind", request.serve_folder, SERVE_MOUNT]
+        options += ["--remount-ro", "/", "--hostname", "sandbox", "--chdir", "/work"]
+        # The options go in on a descriptor (`--args`), and bubblewrap starts with an empty environment:
+        # the sandbox's init is bubblewrap's own process, and what the program can read of it
+        # (/proc/1/cmdline, /proc/1/environ) names no host path, mount or setting.
+        argv += [ENV, "-i", self._bwrap, "--args", str(inputs.add_fd(memory_file("args", _nul_separated(options))))]
         if inputs.script is None:
-            return [*argv, *request.argv]
-        return [*argv, "/bin/sh", "-c", inputs.script, "sandbox", *request.argv]
+            return [*argv, "--", *request.argv]
+        return [*argv, "--", "/bin/sh", "-c", inputs.script, "sandbox", *request.argv]
 
     # --- the warm pool -------------------------------------------------------------------------
     # A few sandboxes wait ready-made (namespaces, mounts, cgroups and limits in place) for the next
@@ -213,15 +232,19 @@ class BubblewrapRunner:
             if self._cgroups:
                 cgroup = RunCgroup(memory_bytes=limits.memory_mb * 1024 * 1024, processes=limits.processes)
             info = InfoPipe.open()
+            inputs = Inputs(script=WAITING)
             launch = Launch(
-                argv=self._argv(SandboxRequest(files={}, argv=[], limits=limits), uid, Inputs(script=WAITING), info),
+                argv=self._argv(SandboxRequest(files={}, argv=[], limits=limits), uid, inputs, info),
                 limits=limits,
                 env={"PATH": "/usr/bin:/bin"},
-                pass_fds=[info.write],
+                pass_fds=[*inputs.fds, info.write],
                 cgroup=cgroup,
                 info=info,
             )
-            return Waiting(uid=uid, launch=launch, spawned=spawn(launch, job_pipe=True))
+            try:
+                return Waiting(uid=uid, launch=launch, spawned=spawn(launch, job_pipe=True))
+            finally:
+                inputs.close()
         except (OSError, ValueError):
             if info is not None:
                 info.close()
@@ -280,8 +303,7 @@ class BubblewrapRunner:
             self._refill()  # this run starts its own sandbox; later ones find theirs ready
         uid = await self._uids.get()
         inputs = Inputs.of(request)
-        stdin = memory_file("stdin", request.stdin)
-        fds = [*inputs.fds, stdin]
+        stdin = inputs.add_fd(memory_file("stdin", request.stdin))
         cgroup = None
         try:
             if request.serve_folder:
@@ -291,11 +313,12 @@ class BubblewrapRunner:
                     memory_bytes=request.limits.memory_mb * 1024 * 1024, processes=request.limits.processes
                 )
             info = InfoPipe.open()
+            argv = self._argv(request, uid, inputs, info)
             launch = Launch(
-                argv=self._argv(request, uid, inputs, info),
+                argv=argv,
                 limits=request.limits,
                 env={"PATH": "/usr/bin:/bin"},
-                pass_fds=[*fds, info.write],
+                pass_fds=[*inputs.fds, info.write],
                 stdin_path=f"/proc/self/fd/{stdin}",
                 cgroup=cgroup,
                 collect=request.collect is not None,
@@ -303,9 +326,7 @@ class BubblewrapRunner:
             )
             return await supervise(launch, on_output=on_output, cancel=cancel)
         finally:
-            for fd in fds:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+            inputs.close()
             if cgroup is not None:
                 await asyncio.to_thread(cgroup.close)
             if request.serve_folder:

@@ -20,7 +20,7 @@ from runners.output import Output
 
 GATE = ["/bin/sh", "-c", 'read _; f=$1; shift; exec "$@" < "$f"', "gate"]
 """Holds the command until it has joined its cgroups, so not one fork escapes them, then starts it
-with the program's stdin (a file or a memory file's /proc/self/fd path)."""
+with the program's stdin (a file, a memory file's /proc/PID/fd path, or the gate's own stdin)."""
 
 POLL_SECONDS = 0.05
 COLLECT_LIMIT = 256 * 1024 * 1024
@@ -98,11 +98,16 @@ class Spawned:
 
 def spawn(launch: Launch, *, job_pipe: bool = False) -> Spawned:
     """Start the command behind the gate, put it in its cgroups, then let it go."""
-    job_read = job_write = None
+    job_write = None
     stdin_path, pass_fds = launch.stdin_path, tuple(launch.pass_fds)
+    named = re.fullmatch(r"/proc/self/fd/(\d+)", stdin_path)
+    if named:
+        # The gate opens this process's descriptor by path and the program gets it as its stdin only,
+        # never as a descriptor of its own (the caller keeps it open until the program has ended).
+        stdin_path = f"/proc/{os.getpid()}/fd/{named.group(1)}"
+        pass_fds = tuple(fd for fd in pass_fds if fd != int(named.group(1)))
     if job_pipe:
-        job_read, job_write = os.pipe()
-        stdin_path, pass_fds = f"/proc/self/fd/{job_read}", (*pass_fds, job_read)
+        stdin_path = "/dev/stdin"  # the job follows the go line on the gate's own stdin
     try:
         process = subprocess.Popen(  # noqa: S603 - a fixed command line; Popen returns at once
             [*GATE, stdin_path, *launch.argv],
@@ -116,8 +121,6 @@ def spawn(launch: Launch, *, job_pipe: bool = False) -> Spawned:
             close_fds=True,
         )
     finally:
-        if job_read is not None:
-            os.close(job_read)
         if launch.info is not None:
             launch.info.started()
     reaper.track(process.pid)
@@ -126,6 +129,9 @@ def spawn(launch: Launch, *, job_pipe: bool = False) -> Spawned:
             launch.cgroup.add(process.pid)
         assert process.stdin is not None
         process.stdin.write(b"go\n")
+        process.stdin.flush()
+        if job_pipe:
+            job_write = os.dup(process.stdin.fileno())  # not inheritable
         process.stdin.close()
     except (OSError, ValueError):
         _kill(process.pid, launch.cgroup)
