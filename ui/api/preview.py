@@ -14,12 +14,13 @@ import html
 import os
 import posixpath
 import stat
+from collections.abc import AsyncIterator
 from urllib.parse import quote, unquote, urljoin, urlsplit
 from uuid import UUID
 
 import httpx
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from domain.errors import NotFound, Unauthenticated
@@ -30,7 +31,10 @@ from ui.context import services
 router = APIRouter()
 
 SANDBOX_POLICY = "sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads"
-DROP_REQUEST = {"host", "cookie", "authorization", "connection", "content-length", "x-csrf-token"}
+DROP_REQUEST = {
+    "host", "cookie", "authorization", "connection", "content-length", "x-csrf-token", "transfer-encoding", "te",
+    "upgrade", "keep-alive", "proxy-authorization", "proxy-connection",
+}  # fmt: skip
 # Only these headers of the previewed server's answers reach the viewer: what a page needs to be shown
 # and cached. Everything else stays behind, above all what could act on Codeloft's origin or its
 # cookies (Set-Cookie, Clear-Site-Data, Refresh, Link, Access-Control-*, Strict-Transport-Security,
@@ -38,9 +42,10 @@ DROP_REQUEST = {"host", "cookie", "authorization", "connection", "content-length
 # Location goes through `preview_location`.
 FORWARD_RESPONSE = {
     "content-type", "cache-control", "etag", "last-modified", "expires", "vary", "content-language",
-    "content-disposition",
+    "content-disposition", "content-encoding",
 }  # fmt: skip
-MAX_BODY = 10 * 1024 * 1024
+MAX_BODY = 10 * 1024 * 1024  # a request to the preview
+MAX_ANSWER = 100 * 1024 * 1024  # an answer of the preview
 STARTUP_POLLS = 50
 
 
@@ -62,6 +67,13 @@ async def start_preview(workspace_id: UUID, caller: CallerDep) -> PreviewOut:
 async def stop_preview(workspace_id: UUID, caller: CallerDep) -> Response:
     await services().previews.stop(caller.actor, workspace_id)
     return Response(status_code=204)
+
+
+def too_large() -> HTMLResponse:
+    """The answer to a request body over MAX_BODY; the connection closes rather than read the rest."""
+    refusal = page(413, "That request is too large for the preview.")
+    refusal.headers["Connection"] = "close"
+    return refusal
 
 
 def page(status: int, message: str, output: str = "") -> HTMLResponse:
@@ -130,6 +142,9 @@ async def open_preview(workspace_id: UUID, path: str, request: Request) -> Respo
     include_in_schema=False,
 )
 async def proxy(token: str, path: str, request: Request) -> Response:
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
+        return too_large()  # refused before a byte of it is read
     try:
         preview = services().previews.resolve(token)
     except NotFound as error:
@@ -150,25 +165,72 @@ async def proxy(token: str, path: str, request: Request) -> Response:
             "The preview's server is not listening yet: reload in a moment, or check its output in the run panel.",
             preview.last_output(),
         )
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        os.close(fd)
-        return page(413, "That request is too large for the preview.")
     headers = {k: v for k, v in request.headers.items() if k.lower() not in DROP_REQUEST}
+    headers.setdefault("accept-encoding", "identity")  # not httpx's own: its answer goes on as it comes
+    if declared is not None:
+        headers["content-length"] = declared
+    has_body = declared is not None or "transfer-encoding" in request.headers
+    client = httpx.AsyncClient(
+        transport=httpx.AsyncHTTPTransport(uds=f"/proc/self/fd/{fd}"), base_url="http://preview", timeout=30
+    )
     try:
-        transport = httpx.AsyncHTTPTransport(uds=f"/proc/self/fd/{fd}")
-        async with httpx.AsyncClient(transport=transport, base_url="http://preview", timeout=30) as client:
-            upstream = await client.request(
-                request.method, "/" + path, params=request.query_params, headers=headers, content=body
-            )
+        outgoing = client.build_request(
+            request.method, "/" + path, params=request.query_params, headers=headers,
+            content=capped(request) if has_body else None,
+        )  # fmt: skip
+        upstream = await client.send(outgoing, stream=True)
+    except TooLarge:
+        await client.aclose()
+        return too_large()
     except httpx.HTTPError as error:
+        await client.aclose()
         return page(502, f"The preview's server did not answer ({type(error).__name__}).")
     finally:
         with contextlib.suppress(OSError):
-            os.close(fd)
+            os.close(fd)  # the connection is made: the descriptor has done its work
+    length = upstream.headers.get("content-length", "")
+    if length and (not length.isdigit() or int(length) > MAX_ANSWER):
+        await upstream.aclose()
+        await client.aclose()
+        return page(502, f"The preview's answer is too large (over {MAX_ANSWER // 1024 // 1024} MB).")
     kept = {k: v for k, v in upstream.headers.items() if k.lower() in FORWARD_RESPONSE}
     location = preview_location(upstream.headers.get("location", ""), f"/preview/{token}/", path)
     if location is not None:
         kept["Location"] = location
+    if length:
+        kept["Content-Length"] = length
     kept["Content-Security-Policy"] = SANDBOX_POLICY
-    return Response(content=upstream.content, status_code=upstream.status_code, headers=kept)
+    return StreamingResponse(relay(upstream, client), status_code=upstream.status_code, headers=kept)
+
+
+class TooLarge(Exception):
+    """A request body passed the preview's cap."""
+
+
+async def capped(request: Request) -> AsyncIterator[bytes]:
+    """The request's body as it comes, until it passes MAX_BODY: the rest is never read."""
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise TooLarge
+        yield chunk
+
+
+async def relay(upstream: httpx.Response, client: httpx.AsyncClient) -> AsyncIterator[bytes]:
+    """The answer's bytes as they come, as they were sent (still compressed if they were: the viewer's
+    browser decodes them, so no bomb goes off here), up to MAX_ANSWER: there the answer stops and the
+    server's connection closes. (Raising would not show the viewer a broken answer either: NiceGUI's
+    BaseHTTPMiddleware ends the body as if complete all the same.)"""
+    size = 0
+    try:
+        async for chunk in upstream.aiter_raw():
+            room = MAX_ANSWER - size
+            if len(chunk) > room:
+                yield chunk[:room]
+                return
+            size += len(chunk)
+            yield chunk
+    finally:
+        await upstream.aclose()
+        await client.aclose()
