@@ -73,7 +73,7 @@ def read_zip(data: bytes, limits: ArchiveLimits) -> ArchiveContents:
             )
         total = 0
         for info in entries:
-            path = _entry_path(info.filename)
+            path = _entry_path(info.orig_filename)  # `filename` stops at a NUL, which hides the rest
             mode = info.external_attr >> 16
             if stat.S_ISLNK(mode):
                 raise InvalidInput(f"The archive entry {info.filename!r} is a symbolic link: nothing was imported.")

@@ -65,6 +65,20 @@ MAX_SEGMENT_BYTES = 255
 """A file or folder name: what file systems allow in one path component (NAME_MAX); a longer one
 could be stored but never unpacked into a run's sandbox."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""Bidirectional controls (embeddings, overrides, isolates, marks): `invoice\u202etxt.py` shows as
+`invoiceyp.txt`, so a name could pass for another."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+NOT_UTF8 = "A path must be valid UTF-8: two different names must never be stored as the same one."
+
+
+def decode_path(raw: bytes) -> str:
+    """A path that arrived as bytes (a URL's, after its %-escapes), refusing bytes that are not UTF-8
+    instead of storing U+FFFD in their place."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(NOT_UTF8) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +91,17 @@ class WorkspacePath:
         path = self.value
         if not path:
             raise InvalidInput("A path cannot be empty.")
+        if _SURROGATE.search(path):
+            raise InvalidInput(NOT_UTF8)
         if len(path.encode("utf-8")) > MAX_PATH_BYTES:
             raise InvalidInput(f"A path may be at most {MAX_PATH_BYTES} bytes long.")
         if _CONTROL.search(path):
             raise InvalidInput("A path cannot contain NUL or other control characters.")
+        if _BIDI.search(path):
+            raise InvalidInput(
+                "A path cannot contain bidirectional control characters (U+202A to U+202E, U+2066 to U+2069, "
+                "U+200E, U+200F): they make a name show as another."
+            )
         if "\\" in path:
             raise InvalidInput("A path uses '/' between folders, never a backslash.")
         if path.startswith("/"):

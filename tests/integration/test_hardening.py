@@ -136,7 +136,7 @@ def encrypted_zip() -> bytes:
 
 def refused_whole(eve: User, ws: str, response: httpx.Response, message: str) -> None:
     assert response.status_code == 422, response.text
-    assert message in response.json()["detail"] and "nothing was imported" in response.json()["detail"]
+    assert message in response.json()["detail"] and "nothing was imported" in response.json()["detail"].lower()
     assert eve.paths(ws) == ["keep.py"] and eve.content(ws, "keep.py") == b"print('kept')\n"
 
 
@@ -147,3 +147,44 @@ def test_an_encrypted_archive_is_refused_with_its_reason(eve: User, ws: str) -> 
                         content=encrypted_zip())  # fmt: skip
     assert response.status_code == 422 and "encrypted" in response.json()["detail"], response.text
     assert eve.names() == workspaces
+
+
+def nul_named_zip() -> bytes:
+    """A ZIP holding `evil.py<NUL>.txt`, which unzip tools show as a text file."""
+    data = make_zip([("readme.md", b"hi\n"), ("evil.pyX.txt", b"import os\n")])
+    return data.replace(b"evil.pyX.txt", b"evil.py\x00.txt")
+
+
+def test_an_archive_entry_with_nul_in_its_name_is_refused_whole(eve: User, ws: str) -> None:
+    refused_whole(eve, ws, eve.import_zip(ws, nul_named_zip()), "control characters")
+    workspaces = eve.names()
+    response = eve.post("/api/v1/workspaces/import", params={"name": "Nul", "language": "python"},
+                        content=nul_named_zip())  # fmt: skip
+    assert response.status_code == 422 and "control characters" in response.json()["detail"], response.text
+    assert eve.names() == workspaces
+
+
+def test_a_bidi_control_in_a_name_is_refused_with_the_rule(eve: User, ws: str) -> None:
+    spoof = "invoice\u202etxt.py"  # shows as "invoiceyp.txt"
+    for response in [
+        eve.put(ws, spoof, b"evil"),
+        eve.put(ws, "docs/\u2066x.md", b"evil"),
+        eve.folder(ws, "src\u200f"),
+        eve.move(ws, "keep.py", spoof),
+    ]:
+        assert response.status_code == 422, response.text
+        assert "bidirectional" in response.json()["detail"], response.text
+    assert eve.paths(ws) == ["keep.py"] and eve.content(ws, "keep.py") == b"print('kept')\n"
+
+
+def test_a_url_path_that_is_not_utf8_is_refused_not_stored_as_a_replacement(eve: User, ws: str) -> None:
+    for raw in ("%ff.py", "%fe.py", "%c0%ae.py", "src/%c0%ae%c0%ae/x.py"):
+        url = httpx.URL(f"{str(eve.client.base_url).rstrip('/')}/api/v1/workspaces/{ws}/files/{raw}")
+        assert url.raw_path.endswith(raw.encode())  # sent as written, not re-encoded
+        response = eve.client.put(url, content=b"evil", headers=eve.headers)
+        assert response.status_code == 422, (raw, response.text)
+        assert "UTF-8" in response.json()["detail"], response.text
+        assert eve.client.get(url).status_code == 422
+        assert eve.client.delete(url, headers=eve.headers).status_code == 422
+    assert eve.paths(ws) == ["keep.py"] and eve.content(ws, "keep.py") == b"print('kept')\n"
+    assert eve.put(ws, "%C3%BC.py", b"ok").status_code == 201 and "ü.py" in eve.paths(ws)  # valid escapes work

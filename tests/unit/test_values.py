@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from domain.errors import InvalidInput
-from domain.values import Email, Language, Tier, WorkspacePath, parse_enum, require_text
+from domain.values import Email, Language, Tier, WorkspacePath, decode_path, parse_enum, require_text
 
 
 @pytest.mark.parametrize(
@@ -41,6 +41,13 @@ def test_valid_paths(path: str) -> None:
         ("src/" + "x" * 300 + ".py", "at most 255 bytes per path segment"),
         ("é" * 128, "at most 255 bytes per path segment"),  # 128 characters, 256 bytes
         ("d" * 256 + "/main.py", "at most 255 bytes per path segment"),
+        ("invoice\u202etxt.exe", "bidirectional"),  # shows as invoiceexe.txt
+        *(
+            (f"a{chr(c)}b.py", "bidirectional")
+            for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F)
+        ),
+        ("src/\u2067x/main.py", "U\\+202A"),
+        ("a\ud800b", "UTF-8"),  # a lone surrogate: no UTF-8 form, two names could not stay apart
     ],
 )
 def test_invalid_paths_name_the_rule(path: str, rule: str) -> None:
@@ -71,3 +78,10 @@ def test_text_rules() -> None:
         require_text("   ", what="name", max_length=5)
     with pytest.raises(InvalidInput, match="at most 5"):
         require_text("abcdef", what="name", max_length=5)
+
+
+def test_a_path_from_a_url_must_be_utf8() -> None:
+    assert decode_path("src/ü.py".encode()) == "src/ü.py"
+    for raw in (b"\xff.py", b"\xc0\xae.py", b"a\xed\xa0\x80"):  # invalid, overlong '.', a surrogate
+        with pytest.raises(InvalidInput, match="UTF-8"):
+            decode_path(raw)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from urllib.parse import quote
+from typing import Annotated
+from urllib.parse import quote, unquote_to_bytes
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.entities import FileInfo
 from domain.files import FileService
+from domain.values import decode_path
 from ui.api.bodies import read_body
 from ui.api.deps import CallerDep
 from ui.context import services
@@ -48,6 +50,19 @@ class FolderIn(BaseModel):
     path: str
 
 
+def file_path(path: str, request: Request) -> str:
+    """The `{path}` of the URL, decoded from the bytes the client sent: the server's own decoding puts
+    U+FFFD in place of bytes that are not UTF-8 (`%ff`, `%c0%ae`), so distinct names would collide."""
+    raw = request.scope.get("raw_path")
+    if not isinstance(raw, bytes):
+        return path
+    _, found, escaped = raw.partition(b"/files/")
+    return decode_path(unquote_to_bytes(escaped)) if found else path
+
+
+FilePath = Annotated[str, Depends(file_path)]
+
+
 def etag(content_hash: str) -> str:
     return f'"{content_hash}"'
 
@@ -77,7 +92,7 @@ async def list_files(workspace_id: UUID, caller: CallerDep) -> list[FileOut]:
 
 
 @router.get("/files/{path:path}", response_class=Response, responses={200: {"content": {"*/*": {}}}})
-async def read_file(workspace_id: UUID, path: str, caller: CallerDep, download: bool = False) -> Response:
+async def read_file(workspace_id: UUID, path: FilePath, caller: CallerDep, download: bool = False) -> Response:
     """The file's bytes; `ETag` is its content hash. `?download=1` asks the browser to save it."""
     info, data = await files().read(caller.actor, workspace_id, path)
     headers = {"ETag": etag(info.content_hash), "Cache-Control": "private, no-cache", **SAFE_HEADERS}
@@ -89,7 +104,7 @@ async def read_file(workspace_id: UUID, path: str, caller: CallerDep, download: 
 @router.put("/files/{path:path}", status_code=200, responses={201: {"description": "Created"}, 412: {}, 413: {}})
 async def write_file(
     workspace_id: UUID,
-    path: str,
+    path: FilePath,
     request: Request,
     caller: CallerDep,
     if_match: str | None = Header(default=None),
@@ -117,7 +132,7 @@ async def write_file(
 
 
 @router.delete("/files/{path:path}", status_code=204)
-async def delete_file(workspace_id: UUID, path: str, caller: CallerDep) -> Response:
+async def delete_file(workspace_id: UUID, path: FilePath, caller: CallerDep) -> Response:
     await files().delete(caller.actor, workspace_id, path)
     return Response(status_code=204)
 
