@@ -17,6 +17,7 @@ from runners import reaper
 from runners.archive import archive_members, memory_file, tar_of, tar_of_members
 from runners.cgroups import RunCgroup, available
 from runners.supervise import InfoPipe, Launch, Spawned, rlimit_prefix, spawn, supervise
+from runners.uids import Uids
 
 SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
 INPUT = "/.codeloft/in.tar"
@@ -27,7 +28,6 @@ DIRECT_FILES = 64
 RUN_SCRIPT = f'tar -xf {INPUT} -C /work && {{ [ ! -f {EXTRA} ] || tar -xf {EXTRA} -C /work; }} && cd /work && exec "$@"'
 # The same for a compile step: compiler output goes to stderr, stdout carries the built folder.
 COLLECT_SCRIPT = f'tar -xf {INPUT} -C /work && cd /work && mkdir -p "$COLLECT" && "$@" 1>&2 && tar -cf - "$COLLECT"'
-FIRST_UID = 61000
 SERVE_MOUNT = "/run/serve"
 ENV = shutil.which("env") or "/usr/bin/env"
 
@@ -145,9 +145,8 @@ class BubblewrapRunner:
         self._mounts = read_only_mounts()
         self._as_root = os.geteuid() == 0
         self._cgroups = self._as_root and available()
-        self._uids: asyncio.Queue[int] = asyncio.Queue()
-        for offset in range(slots):
-            self._uids.put_nowait(FIRST_UID + offset)
+        # each run's uid is locked machine-wide: other servers and `codeloft run` take others
+        self._uids = Uids(slots=slots, locking=self._as_root)
         self._pool: list[Waiting] = []
         # as many ready sandboxes as runs execute at once (the in-process queue's worker count)
         self._pool_size = min(8, os.cpu_count() or 2) if warm is None else warm
@@ -213,12 +212,11 @@ class BubblewrapRunner:
             self._refilling = asyncio.get_running_loop().create_task(self._fill())
 
     async def _fill(self) -> None:
-        while len(self._pool) < self._pool_size and not self._uids.empty():
-            uid = self._uids.get_nowait()
+        while len(self._pool) < self._pool_size and (uid := self._uids.take_nowait()) is not None:
             try:
                 waiting = await asyncio.to_thread(self._start_waiting, uid)
             except (OSError, ValueError):
-                self._uids.put_nowait(uid)
+                self._uids.give_back(uid)
                 return
             if self._pool_size == 0:  # closed meanwhile
                 await self._discard(waiting)
@@ -267,7 +265,7 @@ class BubblewrapRunner:
     async def _release(self, waiting: Waiting) -> None:
         if waiting.launch.cgroup is not None:
             await asyncio.to_thread(waiting.launch.cgroup.close)
-        self._uids.put_nowait(waiting.uid)
+        self._uids.give_back(waiting.uid)
         self._refill()
 
     async def _discard(self, waiting: Waiting) -> None:
@@ -283,7 +281,7 @@ class BubblewrapRunner:
             await asyncio.to_thread(reaper.reap, init)
         if waiting.launch.cgroup is not None:
             await asyncio.to_thread(waiting.launch.cgroup.close)
-        self._uids.put_nowait(waiting.uid)
+        self._uids.give_back(waiting.uid)
 
     async def close(self) -> None:
         """Stop the waiting sandboxes (they would also die with this process)."""
@@ -301,7 +299,7 @@ class BubblewrapRunner:
             if self._pool:
                 return await self._run_waiting(self._pool.pop(0), request, on_output, cancel)
             self._refill()  # this run starts its own sandbox; later ones find theirs ready
-        uid = await self._uids.get()
+        uid = await self._uids.take()
         inputs = Inputs.of(request)
         stdin = inputs.add_fd(memory_file("stdin", request.stdin))
         cgroup = None
@@ -331,7 +329,7 @@ class BubblewrapRunner:
                 await asyncio.to_thread(cgroup.close)
             if request.serve_folder:
                 await asyncio.to_thread(shutil.rmtree, request.serve_folder, True)
-            self._uids.put_nowait(uid)
+            self._uids.give_back(uid)
 
     async def version(self, argv: list[str]) -> str:
         result = await self.execute(

@@ -17,8 +17,9 @@ from domain.sandbox import RunLimits, SandboxRequest
 from domain.values import Reason
 from persistence.cache import MemoryCache
 from runners.artifacts import DiskArtifactStore
-from runners.bubblewrap import FIRST_UID, BubblewrapRunner
+from runners.bubblewrap import BubblewrapRunner
 from runners.queue import InProcessQueue
+from runners.uids import FIRST_UID
 from tests.integration.programs import (
     FAST,
     assert_within,

@@ -5,9 +5,11 @@ programs need (a denied call fails with EPERM and the program goes on)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from persistence.cache import MemoryCache
 from runners.artifacts import DiskArtifactStore
 from runners.bubblewrap import BubblewrapRunner
 from runners.queue import InProcessQueue
+from tests.serving import CODELOFT, clean_env
 
 pytestmark = pytest.mark.skipif(not BubblewrapRunner.usable(), reason="bubblewrap is not installed")
 
@@ -151,3 +154,62 @@ async def test_a_preview_sandbox_does_not_show_its_host_folder(tmp_path: Path) -
     assert "serve-secret-folder" not in stdout
     lines = dict(line.split(": ", 1) for line in stdout.splitlines() if ": " in line)
     assert lines["fds"] == "[]", stdout
+
+
+# --- 9: a sandbox uid belongs to one run on the machine, whichever process started it ----------------
+
+UID_PROBE = (
+    "import time\n"
+    "uid = [line.split()[1] for line in open('/proc/self/status') if line.startswith('Uid:')][0]\n"
+    "print(uid, flush=True)\n"
+    "time.sleep(2)\n"
+)
+
+
+def test_two_cli_runs_at_the_same_time_get_different_uids(tmp_path: Path) -> None:
+    """Two `codeloft run` processes (as two servers, or a server and the CLI) never share a uid: each
+    program reads its own uid while the other is still running."""
+    main = tmp_path / "main.py"
+    main.write_text(UID_PROBE)
+    runs = [
+        subprocess.Popen(
+            [CODELOFT, "run", str(main), "--json"],
+            env=clean_env(CODELOFT_DATA_DIR=str(tmp_path / f"data{n}"), CODELOFT_RUNNER="bubblewrap"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(3)
+    ]
+    outcomes = [json.loads(run.communicate(timeout=120)[0]) for run in runs]
+    assert [outcome["status"] for outcome in outcomes] == ["success"] * 3, outcomes
+    walls = [outcome["wall_ms"] for outcome in outcomes]
+    assert all(wall >= 2000 for wall in walls)  # they overlapped: each slept 2 s, all started at once
+    uids = [outcome["stdout"].strip() for outcome in outcomes]
+    assert len(set(uids)) == 3, uids
+    assert all(int(uid) != 0 for uid in uids)
+
+
+async def test_a_runner_in_this_process_never_takes_a_uid_another_process_holds(tmp_path: Path) -> None:
+    """A second runner (another server) started while a first one's runs and warm sandboxes hold
+    their uids gets others; once the first is closed its uids are free again."""
+    main = tmp_path / "main.py"
+    main.write_text(UID_PROBE.replace("time.sleep(2)", "time.sleep(4)"))
+    other = subprocess.Popen(
+        [CODELOFT, "run", str(main)],
+        env=clean_env(CODELOFT_DATA_DIR=str(tmp_path / "data"), CODELOFT_RUNNER="bubblewrap"),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert other.stdout is not None
+    theirs = await asyncio.to_thread(other.stdout.readline)
+    runner = BubblewrapRunner(warm=0)
+    try:
+        result = await runner.execute(
+            SandboxRequest(files={"main.py": UID_PROBE.encode()}, argv=["python3", "main.py"], limits=RunLimits())
+        )
+    finally:
+        await runner.close()
+        other.communicate(timeout=60)
+    assert result.exit_code == 0, result
+    assert result.stdout.decode().split()[0] != theirs.strip(), (theirs, result.stdout)
