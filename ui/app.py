@@ -38,6 +38,7 @@ from runners.remote import RemoteRunner
 from runners.select import choose_runner
 from runners.worker import build_worker
 from ui.context import Services
+from ui.security import derive_key
 from ui.settings import Settings
 
 TEMPLATES = FolderTemplateSource()
@@ -152,7 +153,7 @@ async def build_services(settings: Settings, *, runner: Runner | None = None) ->
         files=files,
         runs=runs,
         previews=previews,
-        csrf_key=box.primary_key,
+        csrf_key=derive_key(box.primary_key, "csrf"),
         health=health,
         close=close,
     )
@@ -271,7 +272,7 @@ def serve(settings: Settings) -> None:
         language="en-US",  # also <html lang>, which screen readers need
         reload=False,
         show=False,
-        fastapi_docs=True,
+        fastapi_docs=settings.public_docs,
         show_welcome_message=False,
         uvicorn_logging_level="warning",
     )

@@ -7,6 +7,8 @@ import hmac
 import re
 from uuid import UUID
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -35,6 +37,13 @@ def set_session_cookie(response: Response, token: str, *, secure: bool) -> None:
 
 def clear_session_cookie(response: Response, *, secure: bool) -> None:
     response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=secure, path="/")
+
+
+def derive_key(secret: bytes, purpose: str) -> bytes:
+    """A key for one purpose only (HKDF-SHA256 with `codeloft <purpose>` as its info), so what one
+    purpose reveals about its key says nothing about the configured secret or another purpose's key."""
+    info = f"codeloft {purpose}".encode("ascii")
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(secret)
 
 
 def csrf_token(key: bytes, session_id: UUID) -> str:

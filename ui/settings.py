@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     secret_keys: str | None = None
     public_url: str | None = None
     run_limits: dict[str, float] = Field(default_factory=dict)
+    public_docs: bool = True
 
     @field_validator("database_url", "redis_url", "secret_keys", "public_url", "docker_url", mode="before")
     @classmethod
@@ -109,4 +110,5 @@ SETTINGS_HELP: dict[str, str] = {
     "cpu_seconds, wall_seconds, memory_mb, processes, output_bytes, file_size_mb "
     "(default: 5 s CPU, 10 s wall, 256 MB, 64 processes, 1 MB output, 10 MB files)",
     "CODELOFT_PUBLIC_URL": "the URL people use to reach Codeloft; https makes cookies Secure (default: none)",
+    "CODELOFT_PUBLIC_DOCS": "false hides the API documentation at /docs, /redoc and /openapi.json (default: true)",
 }

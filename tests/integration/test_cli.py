@@ -43,6 +43,7 @@ def test_help_documents_every_command_and_setting(env: dict[str, str]) -> None:
                 "RUNNER",
                 "SECRET_KEYS",
                 "PUBLIC_URL",
+                "PUBLIC_DOCS",
                 "RUN_LIMITS",
             )
         ),

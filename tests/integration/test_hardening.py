@@ -4,15 +4,21 @@ Every refusal is checked for its status, its message, and that nothing was store
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import sqlite3
 import stat
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from tests.integration.test_files_api import User, make_zip, sign_in
+from tests.integration.test_web import signed_in_client
 from tests.serving import Server, clean_env, codeloft, start_server
 
 
@@ -188,3 +194,41 @@ def test_a_url_path_that_is_not_utf8_is_refused_not_stored_as_a_replacement(eve:
         assert eve.client.delete(url, headers=eve.headers).status_code == 422
     assert eve.paths(ws) == ["keep.py"] and eve.content(ws, "keep.py") == b"print('kept')\n"
     assert eve.put(ws, "%C3%BC.py", b"ok").status_code == 201 and "ü.py" in eve.paths(ws)  # valid escapes work
+
+
+# --- 13: one key per purpose, docs can be hidden ---------------------------------------------
+
+
+def hmac_hex(key: bytes, session_id: uuid.UUID) -> str:
+    return hmac.new(key, b"csrf:" + session_id.bytes, hashlib.sha256).hexdigest()
+
+
+def test_the_csrf_token_reveals_nothing_made_with_the_encryption_key(server: Server, eve: User) -> None:
+    data_dir = Path(server.env["CODELOFT_DATA_DIR"])
+    fernet_key = (data_dir / "secret.key").read_text().split()[0].encode("ascii")
+    database = sqlite3.connect(data_dir / "codeloft.db")
+    try:
+        sessions = [uuid.UUID(row[0]) for row in database.execute("SELECT id FROM user_sessions")]
+    finally:
+        database.close()
+    token = eve.headers["X-CSRF-Token"]
+    assert sessions and all(token != hmac_hex(fernet_key, session) for session in sessions)
+    csrf_key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"codeloft csrf").derive(fernet_key)
+    assert any(token == hmac_hex(csrf_key, session) for session in sessions)
+    assert eve.folder(eve.create("Still works"), "src").status_code == 201  # the token is accepted
+
+
+def test_api_docs_are_public_by_default(server: Server) -> None:
+    for address in ("/docs", "/redoc", "/openapi.json"):
+        assert httpx.get(server.base_url + address).status_code == 200
+
+
+def test_public_docs_false_hides_the_api_docs(tmp_path: Path) -> None:
+    hidden = start_server(tmp_path / "data", CODELOFT_PUBLIC_DOCS="false")
+    try:
+        for address in ("/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"):
+            assert httpx.get(hidden.base_url + address).status_code == 404, address
+        assert httpx.get(hidden.base_url + "/healthz").status_code == 200
+        assert signed_in_client(hidden).get("/api/v1/session").status_code == 200  # the API itself still works
+    finally:
+        hidden.stop()
