@@ -13,7 +13,7 @@ import shutil
 from dataclasses import dataclass, field
 
 from domain.sandbox import SERVE_SOCKET, Cancellation, OutputSink, RunLimits, SandboxRequest, SandboxResult
-from runners import reaper
+from runners import reaper, seccomp
 from runners.archive import archive_members, memory_file, tar_of, tar_of_members
 from runners.cgroups import RunCgroup, available
 from runners.supervise import InfoPipe, Launch, Spawned, rlimit_prefix, spawn, supervise
@@ -141,6 +141,7 @@ class BubblewrapRunner:
         bwrap: str | None = None,
     ) -> None:
         self._bwrap = bwrap or shutil.which("bwrap") or "bwrap"
+        seccomp.filter_bpf()  # refuses to start without the filter (SeccompUnavailable)
         reaper.become_subreaper()
         self._mounts = read_only_mounts()
         self._as_root = os.geteuid() == 0
@@ -156,7 +157,7 @@ class BubblewrapRunner:
 
     @staticmethod
     def usable() -> bool:
-        return shutil.which("bwrap") is not None and shutil.which("prlimit") is not None
+        return shutil.which("bwrap") is not None and shutil.which("prlimit") is not None and seccomp.available()
 
     def _argv(self, request: SandboxRequest, uid: int, inputs: Inputs, info: InfoPipe) -> list[str]:
         limits = request.limits
@@ -173,6 +174,9 @@ class BubblewrapRunner:
             argv += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
             argv += ["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
         options = ["--info-fd", str(info.write), "--unshare-all", "--die-with-parent", "--new-session"]
+        # No new user namespace inside (so no root of its own), and the kernel calls Docker refuses an
+        # unprivileged container refused with EPERM (runners/seccomp.py).
+        options += ["--unshare-user", "--disable-userns", "--seccomp", str(inputs.add_fd(seccomp.filter_fd()))]
         options += ["--clearenv"]
         for key, value in env.items():
             options += ["--setenv", key, value]

@@ -24,7 +24,8 @@ def choose_runner(
     if setting == "bubblewrap":
         if not BubblewrapRunner.usable():
             raise Unavailable(
-                "CODELOFT_RUNNER=bubblewrap, but bwrap (or prlimit) is not installed: install bubblewrap."
+                "CODELOFT_RUNNER=bubblewrap, but bwrap, prlimit or libseccomp (with pyseccomp) is not installed: "
+                "install bubblewrap and libseccomp2 (scripts/start does)."
             )
         return BubblewrapRunner(warm_limits=limits)
     if setting == "local":

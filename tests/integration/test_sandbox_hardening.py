@@ -5,12 +5,14 @@ programs need (a denied call fails with EPERM and the program goes on)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,7 @@ from persistence.cache import MemoryCache
 from runners.artifacts import DiskArtifactStore
 from runners.bubblewrap import BubblewrapRunner
 from runners.queue import InProcessQueue
+from runners.uids import FIRST_UID
 from tests.serving import CODELOFT, clean_env
 
 pytestmark = pytest.mark.skipif(not BubblewrapRunner.usable(), reason="bubblewrap is not installed")
@@ -166,6 +169,23 @@ UID_PROBE = (
 )
 
 
+def reap_cli_orphans() -> None:
+    """A `codeloft run` that exits leaves its sandboxes' last zombies to its nearest subreaper, which
+    here is this test process (the runners made it one) rather than the machine's init: reap them."""
+    time.sleep(0.2)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    stat = handle.read()
+            except OSError:
+                continue
+            state, parent = stat[stat.rfind(")") + 2 :].split()[:2]
+            if state == "Z" and int(parent) == os.getpid() and os.stat(f"/proc/{entry}").st_uid >= FIRST_UID:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(int(entry), os.WNOHANG)
+
+
 def test_two_cli_runs_at_the_same_time_get_different_uids(tmp_path: Path) -> None:
     """Two `codeloft run` processes (as two servers, or a server and the CLI) never share a uid: each
     program reads its own uid while the other is still running."""
@@ -182,6 +202,7 @@ def test_two_cli_runs_at_the_same_time_get_different_uids(tmp_path: Path) -> Non
         for n in range(3)
     ]
     outcomes = [json.loads(run.communicate(timeout=120)[0]) for run in runs]
+    reap_cli_orphans()
     assert [outcome["status"] for outcome in outcomes] == ["success"] * 3, outcomes
     walls = [outcome["wall_ms"] for outcome in outcomes]
     assert all(wall >= 2000 for wall in walls)  # they overlapped: each slept 2 s, all started at once
@@ -211,5 +232,101 @@ async def test_a_runner_in_this_process_never_takes_a_uid_another_process_holds(
     finally:
         await runner.close()
         other.communicate(timeout=60)
+        reap_cli_orphans()
     assert result.exit_code == 0, result
     assert result.stdout.decode().split()[0] != theirs.strip(), (theirs, result.stdout)
+
+
+# --- 6: seccomp -------------------------------------------------------------------------------------
+
+DENIED = ["unshare_user", "clone_newuser", "io_uring_setup", "keyctl", "add_key", "bpf", "perf_event_open",
+          "ptrace", "mount", "init_module", "clock_settime", "kexec_load", "reboot", "swapon"]  # fmt: skip
+
+SYSCALLS_PY = rb"""
+import ctypes, errno, os, subprocess
+libc = ctypes.CDLL(None, use_errno=True)
+buf = ctypes.create_string_buffer(256)
+CLONE_NEWUSER, SIGCHLD = 0x10000000, 17
+calls = {  # x86_64 numbers
+    "unshare_user": lambda: libc.unshare(CLONE_NEWUSER),
+    "clone_newuser": lambda: libc.syscall(56, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0),
+    "io_uring_setup": lambda: libc.syscall(425, 1, buf),
+    "keyctl": lambda: libc.syscall(250, 0, -3, 0),
+    "add_key": lambda: libc.syscall(248, b"user", b"k", b"v", 1, -3),
+    "bpf": lambda: libc.syscall(321, 0, buf, 64),
+    "perf_event_open": lambda: libc.syscall(298, buf, 0, -1, -1, 0),
+    "ptrace": lambda: libc.syscall(101, 0, 0, 0, 0),
+    "mount": lambda: libc.mount(b"none", b"/tmp", b"tmpfs", 0, None),
+    "init_module": lambda: libc.syscall(175, buf, 16, b""),
+    "clock_settime": lambda: libc.syscall(227, 0, buf),
+    "kexec_load": lambda: libc.syscall(246, 0, 0, 0, 0),
+    "reboot": lambda: libc.syscall(169, 0xfee1dead, 672274793, 0x4321fedc, 0),
+    "swapon": lambda: libc.syscall(167, b"/tmp/x", 0),
+}
+for name, call in calls.items():
+    ctypes.set_errno(0)
+    result = call()
+    if result == 0 and name == "clone_newuser":
+        os._exit(0)  # the child, had it been allowed
+    print(name, result, errno.errorcode.get(ctypes.get_errno(), ctypes.get_errno()) if result == -1 else "ok")
+tool = subprocess.run(["unshare", "-Urnm", "id", "-u"], capture_output=True, text=True)
+print("unshare-tool", tool.returncode, tool.stdout.strip() or "-")
+print("status", [line.split()[1] for line in open("/proc/self/status") if line.startswith("Seccomp:")][0])
+print("forks", subprocess.run(["sh", "-c", "echo $((6 * 7))"], capture_output=True, text=True).stdout.strip())
+print("still running")
+"""
+
+SYSCALLS_C = rb"""
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+static void report(const char *name, long result) {
+    std::printf("%s %ld %s\n", name, result, result == -1 ? (errno == EPERM ? "EPERM" : strerror(errno)) : "ok");
+}
+int main() {
+    static char buf[256];
+    errno = 0; report("unshare_user", unshare(CLONE_NEWUSER));
+    errno = 0; long child = syscall(SYS_clone, CLONE_NEWUSER | 17, 0, 0, 0, 0);
+    if (child == 0) _exit(0);
+    report("clone_newuser", child);
+    errno = 0; report("io_uring_setup", syscall(425, 1, buf));
+    errno = 0; report("keyctl", syscall(SYS_keyctl, 0, -3, 0));
+    errno = 0; report("add_key", syscall(SYS_add_key, "user", "k", "v", 1, -3));
+    errno = 0; report("bpf", syscall(SYS_bpf, 0, buf, 64));
+    errno = 0; report("perf_event_open", syscall(SYS_perf_event_open, buf, 0, -1, -1, 0));
+    errno = 0; report("ptrace", syscall(SYS_ptrace, 0, 0, 0, 0));
+    errno = 0; report("mount", mount("none", "/tmp", "tmpfs", 0, nullptr));
+    errno = 0; report("init_module", syscall(SYS_init_module, buf, 16, ""));
+    errno = 0; report("clock_settime", syscall(SYS_clock_settime, 0, buf));
+    errno = 0; report("kexec_load", syscall(SYS_kexec_load, 0, 0, 0, 0));
+    errno = 0; report("reboot", syscall(SYS_reboot, 0xfee1dead, 672274793, 0x4321fedc, 0));
+    errno = 0; report("swapon", syscall(SYS_swapon, "/tmp/x", 0));
+    std::puts("still running");
+}
+"""
+
+
+def reports(stdout: str) -> dict[str, str]:
+    return {line.split()[0]: line.split(" ", 1)[1] for line in stdout.splitlines() if line.strip()}
+
+
+async def test_a_python_program_is_refused_the_kernel_calls_docker_refuses_and_goes_on(pooled: Executor) -> None:
+    outcome = await pooled.run_files({"main.py": SYSCALLS_PY}, "main.py", limits=RunLimits(cpu_seconds=3))
+    assert (outcome.status, outcome.exit_code) == ("success", 0), outcome
+    seen = reports(outcome.stdout)
+    assert {name: seen.get(name) for name in DENIED} == {name: "-1 EPERM" for name in DENIED}, outcome.stdout
+    assert seen["unshare-tool"] != "0 0", outcome.stdout  # no root in a namespace of its own
+    assert seen["status"] == "2" and seen["forks"] == "42" and "still" in seen
+
+
+async def test_a_c_program_is_refused_the_kernel_calls_docker_refuses_and_goes_on(pooled: Executor) -> None:
+    for limits in (RunLimits(), RunLimits(cpu_seconds=3)):  # a warm sandbox and a cold one alike
+        outcome = await pooled.run_files({"main.cpp": SYSCALLS_C}, "main.cpp", limits=limits)
+        assert (outcome.status, outcome.exit_code) == ("success", 0), outcome
+        seen = reports(outcome.stdout)
+        assert {name: seen.get(name) for name in DENIED} == {name: "-1 EPERM" for name in DENIED}, outcome.stdout
+        assert "still" in seen
