@@ -290,3 +290,33 @@ def test_closing_a_tab_with_unsaved_changes_asks_first(page: Page, server: Serve
     page.get_by_test_id("discard-ok").click()
     expect(page.get_by_test_id("tab")).to_have_count(0)
     assert api.text(workspace, "draft.py") == "draft = 1\n"
+
+
+def test_editing_and_saving_a_big_file_never_sends_it_back_whole(page: Page, server: Server) -> None:
+    """Typing, saving and problems in a 2 MB file: only the opening carries the text to the browser."""
+    api = signed_in(page, server, "big-file@example.com")
+    workspace = api.workspace("Big file", template="blank", autosave_delay_ms=0)
+    api.put(workspace, "big.py", "x = 1\n" * 350_000)  # 2.1 MB
+    frames: list[int] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(len(payload))))
+    open_ide(page, server, workspace)
+    open_tab(page, "big.py")
+    expect(page.locator(".cm-content")).to_contain_text("x = 1")
+    page.wait_for_timeout(500)
+    opened = len(frames)
+    assert max(frames) > 2_000_000  # the opening carries the text once
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+Home")
+    page.keyboard.type("# edited\n")
+    expect(page.get_by_test_id("tab-modified")).to_be_visible()
+    page.keyboard.press("Control+s")
+    expect(page.get_by_test_id("tab-modified")).to_have_count(0)
+    page.wait_for_timeout(500)
+    assert frames[opened:] and max(frames[opened:]) < 100_000, max(frames[opened:])
+    # Problems after a run, an image shown and the text again: still no second copy of the text.
+    page.get_by_test_id("run").click()
+    expect(page.get_by_test_id("run-status")).to_contain_text("big.py", timeout=30_000)
+    page.get_by_test_id("tab").filter(has_text="big.py").click()
+    page.wait_for_timeout(300)
+    assert max(frames[opened:]) < 100_000, max(frames[opened:])
+    assert (api.text(workspace, "big.py") or "").startswith("# edited\nx = 1\n")

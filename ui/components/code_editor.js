@@ -150,8 +150,10 @@ export default {
       this.setDisabled(this.disable);
       this.setLineWrapping(this.lineWrapping);
       this.editor.dispatch({ effects: this.indentConfig.reconfigure(CM.indentUnit.of(this.indent)) });
+      this.applyProblems(); // a new document comes with its own problems, changed or not
       this.emitCursor();
     },
+
     emitCursor() {
       const head = this.editor.state.selection.main.head;
       const line = this.editor.state.doc.lineAt(head);

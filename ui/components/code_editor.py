@@ -57,6 +57,7 @@ class CodeEditor(ui.codemirror, component="code_editor.js"):
         self._props["revision"] = 0
         self._props["problems"] = []
         self._props["dirty"] = False
+        self._sent: tuple[str, int] | None = None  # the document and revision whose text the browser has
         self.on("cursor", lambda e: on_cursor(int(e.args["line"]), int(e.args["column"])), throttle=0.05)
 
     @property
@@ -74,6 +75,9 @@ class CodeEditor(ui.codemirror, component="code_editor.js"):
     ) -> None:
         """Show `text` as `document` at `revision`; the browser keeps the document's undo history as
         long as the revision stays the same."""
+        if document == self.document and revision == self._props["revision"]:
+            self.show_problems(problems)  # shown already: the browser holds the text, never send it again
+            return
         self._props["document"] = document
         self._props["revision"] = revision
         self._props["language"] = language
@@ -81,15 +85,23 @@ class CodeEditor(ui.codemirror, component="code_editor.js"):
         self.set_value(text)
         self.update()
 
+    def _to_dict(self) -> dict[str, Any]:
+        """The element for the browser. Its text goes only with a new document or revision: every other
+        update (a prop, a class, the visibility) would otherwise carry the whole document again."""
+        data = super()._to_dict()
+        shown = (self.document, self._props["revision"])
+        if self._sent == shown:
+            data["props"] = {**data["props"], "value": None}  # the browser holds this text already
+        self._sent = shown
+        return data
+
     def show_problems(self, problems: list[Problem]) -> None:
+        """Problems of the document shown now."""
         self._props["problems"] = [_problem_prop(problem) for problem in problems]
-        self.update()
 
     def set_dirty(self, dirty: bool) -> None:
         """Whether leaving the page would lose edits: the browser asks before it does."""
-        if self._props["dirty"] != dirty:
-            self._props["dirty"] = dirty
-            self.update()
+        self._props["dirty"] = dirty
 
     def forget(self, document: str) -> None:
         """Drop a closed document's state (and its undo history) in the browser."""
