@@ -238,7 +238,7 @@ def serve(settings: Settings) -> None:
     from ui.errors import api_error_handler, validation_error_handler
     from ui.pages import dashboard, login, workspace
     from ui.pages.not_found import not_found_handler
-    from ui.security import SecurityHeaders
+    from ui.security import GzipExceptPreviews, SecurityHeaders
 
     del dashboard, login, workspace  # imported for their @ui.page registrations
     ensure_port_free(settings.host, settings.port)
@@ -273,6 +273,7 @@ def serve(settings: Settings) -> None:
         reload=False,
         show=False,
         fastapi_docs=settings.public_docs,
+        gzip_middleware_factory=GzipExceptPreviews,  # type: ignore[arg-type]  # any ASGI app will do
         show_welcome_message=False,
         uvicorn_logging_level="warning",
     )

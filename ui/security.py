@@ -10,6 +10,7 @@ from uuid import UUID
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import Request
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -60,9 +61,29 @@ def csrf_valid(key: bytes, session_id: UUID, presented: str | None) -> bool:
 _PREVIEW = re.compile(r"^/(preview/|w/[^/]+/preview(/|$))")
 
 
+def is_preview(path: str) -> bool:
+    """Whether `path` is a previewed web server's answer (proxied as it is written, framed by the IDE)."""
+    return _PREVIEW.match(path) is not None
+
+
+class GzipExceptPreviews:
+    """NiceGUI's gzip for everything but previews: gzip holds small streamed pieces back until its buffer
+    fills, and a preview passes on the server's own bytes (and Content-Encoding) as they come."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.gzip = GZipMiddleware(app)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and is_preview(scope["path"]):
+            await self.app(scope, receive, send)
+        else:
+            await self.gzip(scope, receive, send)
+
+
 def frame_ancestors(path: str) -> str:
     """Who may frame the answer at `path`: nobody, but previews are framed by the IDE itself."""
-    return "'self'" if _PREVIEW.match(path) else "'none'"
+    return "'self'" if is_preview(path) else "'none'"
 
 
 def with_frame_ancestors(policy: str | None, ancestors: str) -> str:
