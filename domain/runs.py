@@ -14,9 +14,10 @@ from uuid import UUID
 from domain import cache_keys
 from domain.access import Action, Actor
 from domain.entities import FOLDER_MIME, CompilationJob, RunResult, Workspace
-from domain.errors import InvalidInput, NotFound
+from domain.errors import InvalidInput, LimitExceeded, NotFound
 from domain.files import decode_text, file_bytes
 from domain.gate import WorkspaceGate
+from domain.limits import MB, human_size
 from domain.ports import Cache, Clock, UnitOfWorkFactory
 from domain.sandbox import (
     COMPILE_LIMITS,
@@ -43,6 +44,16 @@ TIER_RUN_CEILINGS: dict[Tier, RunLimits] = {
         cpu_seconds=60, wall_seconds=300, memory_mb=2048, processes=256, output_bytes=16 << 20, file_size_mb=64
     ),
 }
+
+TIER_STDIN_CAPS: dict[Tier, int] = {Tier.FREE: 1 * MB, Tier.PREMIUM: 4 * MB, Tier.ENTERPRISE: 8 * MB}
+"""The most input (stdin) one run takes, by plan: it is kept with the run and served back with it."""
+
+
+def check_stdin(stdin: str, tier: Tier) -> None:
+    """Refuse input past the plan's cap, naming the cap."""
+    cap = TIER_STDIN_CAPS[tier]
+    if len(stdin) > cap or len(stdin.encode("utf-8", errors="surrogatepass")) > cap:
+        raise LimitExceeded(f"The program's input (stdin) is larger than {human_size(cap)}, the most your plan allows.")
 
 
 def classify(result: SandboxResult, limits: RunLimits) -> tuple[RunStatus, Reason]:
@@ -353,6 +364,8 @@ class RunService:
         async with self._uow() as uow:
             workspace = await self._gate.require(uow, actor, Action.RUN, workspace_id)
             owner = await uow.users.get(workspace.owner_id)
+            tier = owner.subscription_tier if owner else Tier.FREE
+            check_stdin(stdin, tier)
             stored = [f for f in await uow.files.list(workspace_id) if f.mime_type != FOLDER_MIME]
         files = {f.path: file_bytes(f) for f in stored}
         asked = path or self.entry(workspace, list(files))
@@ -360,7 +373,7 @@ class RunService:
             raise NotFound(f"There is no file {asked} to run.")
         toolchain = toolchain_for(asked)
         main = program_main(toolchain, files, asked)
-        ceiling = self.ceiling(owner.subscription_tier if owner else Tier.FREE)
+        ceiling = self.ceiling(tier)
         run_limits = self.defaults.with_changes(**(limits or {})).within(ceiling)
         now = self._clock()
         compilation = CompilationJob(

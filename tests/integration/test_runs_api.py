@@ -178,6 +178,15 @@ def test_stdin_reaches_the_program_and_is_kept(ann: User) -> None:
     assert history(ann, ws)[0]["stdin"] == "stdin\nsecond line\n"
 
 
+def test_stdin_past_the_plans_cap_is_refused_and_nothing_is_stored(server: Server, ann: User) -> None:
+    ws = python_workspace(ann, b"import sys\nprint(len(sys.stdin.read()))\n", name="Big stdin")
+    response = start(ann, ws, stdin="x" * (1024 * 1024 + 1))
+    refused(response, 413, "input (stdin) is larger than 1 MB")
+    assert count_runs(server, ws) == 0 and history(ann, ws) == []
+    result = run(ann, ws, stdin="x" * (1024 * 1024))
+    assert (result["status"], result["stdout"]) == ("success", "1048576\n"), result
+
+
 def test_a_path_runs_another_file(ann: User) -> None:
     ws = python_workspace(ann)
     ann.write(ws, "tools/other.py", b"import sys\nprint('other', file=sys.stderr)\nraise SystemExit(3)\n")

@@ -14,11 +14,12 @@ import pytest
 from domain.access import ANONYMOUS, Actor
 from domain.accounts import AccountService
 from domain.entities import RunResult, WorkspaceShare
-from domain.errors import InvalidInput, NotFound, PermissionDenied, Unauthenticated
+from domain.errors import InvalidInput, LimitExceeded, NotFound, PermissionDenied, Unauthenticated
 from domain.files import FileService
 from domain.runs import (
     HISTORY_LENGTH,
     TIER_RUN_CEILINGS,
+    TIER_STDIN_CAPS,
     Executor,
     RunService,
     classify,
@@ -433,6 +434,34 @@ async def test_a_writer_runs_under_the_owners_ceiling_not_their_own(
         await runs.run(rich, python_ws, limits={"cpu_seconds": 30})
     run = await runs.run(rich, python_ws)
     assert store.compilations[run.compilation_job_id].user_id == rich.user_id
+
+
+async def test_stdin_past_the_free_cap_is_refused_naming_it_and_nothing_is_stored(
+    runs: RunService, runner: FakeRunner, store: Store, owner: Actor, python_ws: UUID
+) -> None:
+    cap = TIER_STDIN_CAPS[Tier.FREE]
+    assert cap == 1024 * 1024
+    with pytest.raises(LimitExceeded, match=r"input \(stdin\) is larger than 1 MB"):
+        await runs.run(owner, python_ws, stdin="x" * (cap + 1))
+    with pytest.raises(LimitExceeded, match="1 MB"):
+        await runs.run(owner, python_ws, stdin="é" * (cap // 2 + 1))  # counted in UTF-8 bytes
+    nothing_recorded(store, runner)
+    run = await runs.run(owner, python_ws, stdin="x" * cap)
+    assert run.status is RunStatus.SUCCESS and len(run.stdin) == cap
+
+
+async def test_a_higher_plan_takes_more_stdin(
+    runs: RunService, runner: FakeRunner, accounts: AccountService, workspaces: WorkspaceService, files: FileService
+) -> None:
+    assert TIER_STDIN_CAPS[Tier.FREE] < TIER_STDIN_CAPS[Tier.PREMIUM] < TIER_STDIN_CAPS[Tier.ENTERPRISE]
+    premium = Actor((await accounts.add_local_user("stdin.premium@example.com", tier=Tier.PREMIUM)).id)
+    ws = (await workspaces.create(premium, name="p", language="python")).id
+    await files.write(premium, ws, "main.py", b"pass\n")
+    cap = TIER_STDIN_CAPS[Tier.PREMIUM]
+    await runs.run(premium, ws, stdin="x" * cap)
+    assert runner.requests[-1].stdin == b"x" * cap
+    with pytest.raises(LimitExceeded, match="4 MB"):
+        await runs.run(premium, ws, stdin="x" * (cap + 1))
 
 
 # --- command lines: Java and Node -------------------------------------------------------------
