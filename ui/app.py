@@ -235,6 +235,7 @@ def serve(settings: Settings) -> None:
 
     from ui import context
     from ui.api import router
+    from ui.body_limits import BodyLimits
     from ui.errors import api_error_handler, validation_error_handler
     from ui.pages import dashboard, login, workspace
     from ui.pages.not_found import not_found_handler
@@ -246,6 +247,7 @@ def serve(settings: Settings) -> None:
     link, accounts = asyncio.run(owner_sign_in_link(settings))
     runner = sandbox_for(settings, multi_user=accounts > 1)
 
+    app.add_middleware(BodyLimits)  # inside SecurityHeaders, so its refusals carry the headers too
     app.add_middleware(SecurityHeaders)
     app.include_router(router)
     app.add_exception_handler(CodeloftError, api_error_handler)
