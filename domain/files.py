@@ -5,14 +5,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import mimetypes
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ParamSpec, Protocol, TypeVar
 from uuid import UUID
 
 from domain import cache_keys
 from domain.access import Action, Actor
-from domain.archive import ArchiveLimits, read_zip, write_zip
+from domain.archive import ArchiveContents, ArchiveLimits, read_zip, write_zip
 from domain.codec import from_json, to_json
 from domain.entities import FOLDER_MIME, FileInfo, Workspace, WorkspaceFile
 from domain.errors import Conflict, InvalidInput, LimitExceeded, NotFound, QuotaExceeded
@@ -24,6 +25,21 @@ from domain.values import Tier, WorkspacePath
 TEXT_MIME = "text/plain"
 BINARY_MIME = "application/octet-stream"
 EMPTY_HASH = hashlib.sha256(b"").hexdigest()
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class Offload(Protocol):
+    """Runs CPU-heavy work (ZIP archives, hashing many files) away from the caller's event loop, so
+    one big export does not stall every other request; `asyncio.to_thread` fits."""
+
+    async def __call__(self, function: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T: ...
+
+
+async def inline(function: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    """Offload that does the work right here (tests, the CLI)."""
+    return function(*args, **kwargs)
 
 
 def content_hash(data: bytes) -> str:
@@ -113,12 +129,14 @@ class FileService:
         clock: Clock,
         gate: WorkspaceGate,
         limits: FileLimits | None = None,
+        offload: Offload = inline,
     ) -> None:
         self._uow = uow
         self._cache = cache
         self._clock = clock
         self._gate = gate
         self.limits = limits or FileLimits()
+        self._offload = offload
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -257,9 +275,7 @@ class FileService:
         async with self._uow() as uow:
             workspace = await self._gate.require(uow, actor, Action.VIEW, workspace_id)
             files = await uow.files.list(workspace_id)
-        contents = {f.path: file_bytes(f) for f in files if f.mime_type != FOLDER_MIME}
-        folders = {f.path for f in files if f.mime_type == FOLDER_MIME}
-        return workspace, write_zip(contents, folders)
+        return workspace, await self._offload(archive_of, files)
 
     async def import_zip(self, actor: Actor, workspace_id: UUID, data: bytes) -> int:
         """Unpack an archive into the workspace, replacing files of the same path: all of it, or
@@ -276,15 +292,12 @@ class FileService:
     async def unpack_into(self, uow: UnitOfWork, workspace: Workspace, data: bytes, *, now: datetime) -> int:
         """Inside the caller's transaction (and after its access check): validate, then write."""
         quota = await self._quota(uow, workspace)
-        contents = read_zip(
-            data,
-            ArchiveLimits(
-                max_entries=quota.max_files,
-                max_total_bytes=quota.max_bytes,
-                max_file_bytes=max(self.limits.max_text_bytes, self.limits.max_binary_bytes),
-            ),
+        limits = ArchiveLimits(
+            max_entries=quota.max_files,
+            max_total_bytes=quota.max_bytes,
+            max_file_bytes=max(self.limits.max_text_bytes, self.limits.max_binary_bytes),
         )
-        stored = {path: StoredContent.of(path, body) for path, body in contents.files.items()}
+        contents, stored = await self._offload(unpack, data, limits)
         for path, item in stored.items():
             self._check_size(path, item)
         existing = {e.path: e for e in await uow.files.list_info(workspace.id)}
@@ -349,6 +362,20 @@ def _check_tree_shape(*, files: Iterable[str], folders: Iterable[str]) -> None:
                 raise InvalidInput(
                     f"{parent} would be both a file and a folder (it would contain {path}): nothing was imported."
                 )
+
+
+def archive_of(files: Sequence[WorkspaceFile]) -> bytes:
+    """The ZIP archive of a workspace's rows (CPU work: run it through `Offload`)."""
+    contents = {f.path: file_bytes(f) for f in files if f.mime_type != FOLDER_MIME}
+    folders = {f.path for f in files if f.mime_type == FOLDER_MIME}
+    return write_zip(contents, folders)
+
+
+def unpack(data: bytes, limits: ArchiveLimits) -> tuple[ArchiveContents, dict[str, StoredContent]]:
+    """An archive's entries, checked, and each file as it will be stored (CPU work: run it through
+    `Offload`)."""
+    contents = read_zip(data, limits)
+    return contents, {path: StoredContent.of(path, body) for path, body in contents.files.items()}
 
 
 def new_file(workspace_id: UUID, path: str, stored: StoredContent, now: datetime) -> WorkspaceFile:

@@ -140,7 +140,7 @@ async def build_services(settings: Settings, *, runner: Runner | None = None) ->
         await engine.dispose()
 
     gate = WorkspaceGate(cache=cache, clock=utc_now)
-    files = FileService(uow=uow, cache=cache, clock=utc_now, gate=gate)
+    files = FileService(uow=uow, cache=cache, clock=utc_now, gate=gate, offload=asyncio.to_thread)
     run_executor = executor(settings, cache, runner)
     runs = RunService(uow=uow, clock=utc_now, gate=gate, executor=run_executor, defaults=settings.run_defaults)
     previews = PreviewService(uow=uow, clock=utc_now, gate=gate, executor=run_executor, folder=shared_preview_folder())

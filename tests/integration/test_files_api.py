@@ -8,13 +8,16 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import os
 import sqlite3
 import stat
 import struct
+import threading
+import time
 import uuid
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -945,3 +948,45 @@ def test_writes_without_the_csrf_token_are_403_and_change_nothing(
     refused(response, 403, "Missing or wrong X-CSRF-Token header")
     assert (ann.names(), ann.workspace(ws), ann.tree(ws)) == before
     assert ann.content(ws, "a.txt") == b"original"
+
+
+# --- archives off the event loop ------------------------------------------------------------
+
+
+def slowest_health_answer_while(server: Server, work: Callable[[], httpx.Response]) -> tuple[float, httpx.Response]:
+    """Run `work` in a thread while asking for /healthz every 20 ms: the slowest answer, and work's."""
+    answers: list[httpx.Response] = []
+    thread = threading.Thread(target=lambda: answers.append(work()))
+    slowest = 0.0
+    with httpx.Client(base_url=server.base_url, timeout=60) as probe:
+        probe.get("/healthz")
+        thread.start()
+        while thread.is_alive():
+            started = time.monotonic()
+            assert probe.get("/healthz").status_code == 200
+            slowest = max(slowest, time.monotonic() - started)
+            time.sleep(0.02)
+    thread.join()
+    return slowest, answers[0]
+
+
+def test_a_big_export_and_import_do_not_stall_other_requests(server: Server, ann: User) -> None:
+    """ZIP work runs off the event loop: 4 x 24 MB (2.5 s of DEFLATE) once stalled /healthz for all of it."""
+    ws = ann.create("Big export")
+    for n in range(4):
+        assert ann.put(ws, f"data{n}.bin", os.urandom(24 * MB)).status_code == 201
+    with httpx.Client(base_url=server.base_url, cookies=ann.client.cookies, timeout=300) as own:
+        slowest, exported = slowest_health_answer_while(server, lambda: own.get(f"/api/v1/workspaces/{ws}/archive"))
+        assert exported.status_code == 200 and len(exported.content) > 96 * MB
+        assert slowest < 0.75, f"/healthz waited {slowest:.2f} s during an export"
+        slowest, imported = slowest_health_answer_while(
+            server,
+            lambda: own.post(
+                "/api/v1/workspaces/import",
+                params={"name": "Big import", "language": "python"},
+                content=exported.content,
+                headers=ann.headers,
+            ),
+        )
+    assert imported.status_code == 201, imported.text
+    assert slowest < 0.75, f"/healthz waited {slowest:.2f} s during an import"

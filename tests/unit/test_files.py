@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import stat
+import threading
 import zipfile
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -16,10 +20,12 @@ from domain.accounts import AccountService
 from domain.entities import WorkspaceFile, WorkspaceShare
 from domain.errors import Conflict, InvalidInput, LimitExceeded, NotFound, PermissionDenied, QuotaExceeded
 from domain.files import FileService, StaleFile, content_hash
+from domain.gate import WorkspaceGate
 from domain.limits import MB, TIER_QUOTAS
 from domain.values import PermissionLevel, Tier
 from domain.workspaces import WorkspaceService
-from tests.unit.fakes import FakeCache, Store
+from tests.conftest import FrozenClock
+from tests.unit.fakes import FakeCache, FakeUnitOfWork, Store
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
 
@@ -264,3 +270,30 @@ async def test_import_replaces_same_paths(files: FileService, owner: Actor, work
     await files.write(owner, workspace_id, "a.txt", b"old")
     assert await files.import_zip(owner, workspace_id, make_zip([("a.txt", b"new"), ("b/c.txt", b"c")])) == 2
     assert (await files.read(owner, workspace_id, "a.txt"))[1] == b"new"
+
+
+async def test_archive_work_goes_through_the_offload_port(
+    store: Store,
+    cache: FakeCache,
+    clock: FrozenClock,
+    gate: WorkspaceGate,
+    files: FileService,
+    owner: Actor,
+    workspace_id: UUID,
+) -> None:
+    """Writing and reading ZIP archives is CPU work: the service hands it to its `offload` (the server
+    passes `asyncio.to_thread`), so a big export never runs on the caller's event loop."""
+    ran_in: list[tuple[str, bool]] = []
+
+    async def offload(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        def recorded() -> Any:
+            ran_in.append((function.__name__, threading.current_thread() is not threading.main_thread()))
+            return function(*args, **kwargs)
+
+        return await asyncio.to_thread(recorded)
+
+    offloaded = FileService(uow=lambda: FakeUnitOfWork(store), cache=cache, clock=clock, gate=gate, offload=offload)
+    await files.write(owner, workspace_id, "a.py", b"print(1)\n")
+    _, archive = await offloaded.export_zip(owner, workspace_id)
+    assert await offloaded.import_zip(owner, workspace_id, archive) >= 1
+    assert ran_in == [("archive_of", True), ("unpack", True)]

@@ -155,7 +155,8 @@ async def download_archive(workspace_id: UUID, caller: CallerDep) -> Response:
     return Response(
         content=archive,
         media_type="application/zip",
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"},
+        # A ZIP is compressed already: "identity" keeps the server's gzip from spending seconds of CPU on it.
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}", "Content-Encoding": "identity"},
     )
 
 
