@@ -56,6 +56,38 @@ def check_stdin(stdin: str, tier: Tier) -> None:
         raise LimitExceeded(f"The program's input (stdin) is larger than {human_size(cap)}, the most your plan allows.")
 
 
+def compile_limits(ceiling: RunLimits) -> RunLimits:
+    """A compile's limits on a plan: the plan's memory, and twice the plan's run time (a compile may take
+    longer than the program), never more than COMPILE_LIMITS."""
+    return COMPILE_LIMITS.with_changes(
+        memory_mb=min(COMPILE_LIMITS.memory_mb, ceiling.memory_mb),
+        cpu_seconds=min(COMPILE_LIMITS.cpu_seconds, 2 * ceiling.cpu_seconds),
+        wall_seconds=min(COMPILE_LIMITS.wall_seconds, 2 * ceiling.wall_seconds),
+    )
+
+
+def compile_stop_notice(stopped: Stop, limits: RunLimits) -> str:
+    """Why the compiler was stopped, naming the limit."""
+    if stopped is Stop.MEMORY:
+        return (
+            f"[codeloft] compiling stopped: the compiler needed more than {limits.memory_mb} MB of memory, "
+            "the most a compile may use on this plan"
+        )
+    if stopped is Stop.CPU:
+        return f"[codeloft] compiling stopped: the compiler used more than {limits.cpu_seconds:g} s of CPU time"
+    if stopped is Stop.WALL:
+        return f"[codeloft] compiling stopped: the compile took longer than {limits.wall_seconds:g} s"
+    return f"[codeloft] compiling stopped: {stopped.value} limit reached"
+
+
+COMPILE_STOP_REASONS = {
+    Stop.MEMORY: (RunStatus.ERROR, Reason.MEMORY_LIMIT),
+    Stop.CPU: (RunStatus.TIMEOUT, Reason.TIME_LIMIT),
+    Stop.WALL: (RunStatus.TIMEOUT, Reason.WALL_TIME_LIMIT),
+}
+"""A compile stopped at one of these limits ends the run so (and is cached: it would stop again)."""
+
+
 def classify(result: SandboxResult, limits: RunLimits) -> tuple[RunStatus, Reason]:
     """The spec's status plus the precise reason, from what the sandbox saw."""
     if result.internal_error:
@@ -140,6 +172,8 @@ class Build:
     key: str
     cpu_ms: int | None = None
     memory_kb: int | None = None
+    stopped: Stop | None = None
+    """The compile limit that stopped the compiler, if one did."""
 
 
 @dataclass(kw_only=True, slots=True)
@@ -184,14 +218,17 @@ def outcome_of(result: SandboxResult, limits: RunLimits, build: Build | None) ->
 
 
 def compile_failure(build: Build) -> Outcome:
+    status, reason = COMPILE_STOP_REASONS.get(build.stopped, (RunStatus.ERROR, Reason.COMPILE_ERROR))  # type: ignore[arg-type]
     return Outcome(
-        status=RunStatus.ERROR,
-        reason=Reason.COMPILE_ERROR,
+        status=status,
+        reason=reason,
         exit_code=build.exit_code,
         stderr=build.output,
         compile_output=build.output,
         compiled=True,
         compile_cached=build.cached,
+        memory_kb=build.memory_kb,
+        time_ms=build.cpu_ms,
     )
 
 
@@ -210,15 +247,18 @@ class Executor:
             self._versions[toolchain.language] = await self.runner.version(list(toolchain.version))
         return self._versions[toolchain.language]
 
-    async def build(self, toolchain: Toolchain, files: dict[str, bytes], main: str) -> Build | None:
-        """Compile, or reuse the result of compiling exactly these files with this toolchain.
-        None for interpreted languages."""
+    async def build(
+        self, toolchain: Toolchain, files: dict[str, bytes], main: str, *, limits: RunLimits = COMPILE_LIMITS
+    ) -> Build | None:
+        """Compile under `limits`, or reuse the result (a success or a failure) of compiling exactly these
+        files with this toolchain under the same limits. None for interpreted languages."""
         if toolchain.compile is None:
             return None
         sources = sorted(p for p in files if toolchain.handles(p))
         argv = expand(toolchain.compile, main=main, sources=sources)
         digest = hashlib.sha256()
-        for part in (toolchain.language.value, await self._version(toolchain), json.dumps(argv)):
+        bounds = f"{limits.memory_mb}:{limits.cpu_seconds:g}:{limits.wall_seconds:g}"
+        for part in (toolchain.language.value, await self._version(toolchain), json.dumps(argv), bounds):
             digest.update(part.encode() + b"\0")
         for path in sorted(files):
             digest.update(path.encode() + b"\0" + hashlib.sha256(files[path]).digest())
@@ -226,28 +266,39 @@ class Executor:
         cached = await self._cache.get(cache_keys.compilation(key))
         artifact = await self._artifacts.get(key) if cached and cached["ok"] else None
         if cached is not None and (not cached["ok"] or artifact is not None):
+            stopped = cached.get("stopped")
             return Build(
                 ok=cached["ok"], output=cached["output"], exit_code=cached["exit"], cached=True,
-                artifact=artifact, argv=argv, key=key,
+                artifact=artifact, argv=argv, key=key, cpu_ms=cached.get("cpu_ms"), memory_kb=cached.get("memory_kb"),
+                stopped=Stop(stopped) if stopped else None,
             )  # fmt: skip
         async with self._queue.slot():
-            result = await self.runner.execute(
-                SandboxRequest(files=files, argv=argv, limits=COMPILE_LIMITS, collect=BUILD_DIR)
-            )
+            result = await self.runner.execute(SandboxRequest(files=files, argv=argv, limits=limits, collect=BUILD_DIR))
         output = _text(result.stdout + result.stderr)
         if result.internal_error:
             output += f"\n[codeloft] the sandbox failed: {result.internal_error}"
         if result.stopped is not None:
-            output += f"\n[codeloft] compiling stopped: {result.stopped.value} limit reached"
-        ok = result.exit_code == 0 and result.collected is not None and not result.internal_error
-        if result.stopped is None and not result.internal_error:
+            output += "\n" + compile_stop_notice(result.stopped, limits)
+        ok = (
+            result.exit_code == 0 and result.collected is not None
+            and result.stopped is None and not result.internal_error
+        )  # fmt: skip
+        # A compile that ended, or was stopped at a limit it would hit again, is remembered; one cut short
+        # by a person (Stop) or by a broken sandbox is not.
+        if result.stopped in (None, *COMPILE_STOP_REASONS) and not result.internal_error:
             if ok and result.collected is not None:
                 await self._artifacts.put(key, result.collected)
-            await self._cache.set(cache_keys.compilation(key), {"ok": ok, "output": output, "exit": result.exit_code})
+            await self._cache.set(
+                cache_keys.compilation(key),
+                {
+                    "ok": ok, "output": output, "exit": result.exit_code, "cpu_ms": result.cpu_ms,
+                    "memory_kb": result.memory_kb, "stopped": result.stopped.value if result.stopped else None,
+                },
+            )  # fmt: skip
         return Build(
             ok=ok, output=output, exit_code=result.exit_code, cached=False,
             artifact=result.collected if ok else None, argv=argv, key=key,
-            cpu_ms=result.cpu_ms, memory_kb=result.memory_kb,
+            cpu_ms=result.cpu_ms, memory_kb=result.memory_kb, stopped=result.stopped,
         )  # fmt: skip
 
     async def execute(
@@ -394,7 +445,7 @@ class RunService:
             stdin=stdin,
             created_at=now,
         )
-        build = await self.executor.build(toolchain, files, main)
+        build = await self.executor.build(toolchain, files, main, limits=compile_limits(ceiling))
         if build is not None:
             compilation.compiler_options.update(argv=build.argv, cache_key=build.key, cached=build.cached)
             compilation.status = RunStatus.SUCCESS if build.ok else RunStatus.ERROR

@@ -257,6 +257,24 @@ def test_a_second_identical_cpp_run_uses_the_cached_build(ann: User) -> None:
     assert (third["stdout"], third["compile_cached"]) == ("built\n", False)
 
 
+def test_a_compile_is_held_to_the_plans_memory_and_its_failure_is_cached(ann: User) -> None:
+    """`#include "/dev/zero"` once took 1 GB while compiling (free plan: 256 MB), again on every run."""
+    ws = ann.create("Zero include", language="cpp")
+    ann.write(ws, "main.cpp", f'// {uuid.uuid4().hex}\n#include "/dev/zero"\nint main() {{}}\n'.encode())
+    first = run(ann, ws)
+    assert (first["status"], first["reason"], first["compiled"], first["compile_cached"]) == (
+        "error",
+        "memory_limit",
+        True,
+        False,
+    ), first
+    assert "needed more than 256 MB of memory" in first["compile_output"]
+    assert first["memory_kb"] is not None and first["memory_kb"] <= 257 * 1024, first["memory_kb"]
+    again = run(ann, ws)
+    assert (again["reason"], again["compile_cached"]) == ("memory_limit", True), again
+    assert "needed more than 256 MB of memory" in again["compile_output"]
+
+
 # --- limits ---------------------------------------------------------------------------------
 
 

@@ -259,7 +259,8 @@ async def test_a_cpp_run_compiles_every_source_then_runs_the_binary(
     compile_request, run_request = runner.requests
     assert compile_request.collect == ".build"
     assert compile_request.argv == CPP_COMPILE
-    assert compile_request.limits == COMPILE_LIMITS
+    # the free plan's memory and twice its run time, within COMPILE_LIMITS
+    assert compile_request.limits == COMPILE_LIMITS.with_changes(memory_mb=256, cpu_seconds=10, wall_seconds=20)
     assert set(compile_request.files) == {"main.cpp", "greeting.cpp", "greeting.hpp"}
     assert run_request.argv == ["./.build/main"]
     assert run_request.extra_archive == BUILD_ARCHIVE and run_request.collect is None
@@ -352,21 +353,69 @@ async def test_a_compile_failure_is_cached_too(
 @pytest.mark.parametrize(
     "failure",
     [
-        sandbox_result(exit_code=None, signal=signal.SIGKILL, stopped=Stop.CPU),
+        sandbox_result(exit_code=None, signal=signal.SIGKILL, stopped=Stop.CANCELLED),
         sandbox_result(exit_code=None, internal_error="the sandbox could not start"),
     ],
-    ids=["compiler stopped at a limit", "sandbox failure"],
+    ids=["compile cancelled", "sandbox failure"],
 )
 async def test_a_compile_cut_short_is_not_cached(
     runs: RunService, runner: FakeRunner, owner: Actor, cpp_ws: UUID, failure: SandboxResult
 ) -> None:
     runner.compiles.append(failure)
     first = await runs.run(owner, cpp_ws)
-    assert (first.status, first.reason) == (RunStatus.ERROR, Reason.COMPILE_ERROR)
+    assert first.reason is Reason.COMPILE_ERROR
     assert "[codeloft]" in first.compile_output
     second = await runs.run(owner, cpp_ws)
     assert len(runner.compile_requests) == 2
     assert (second.status, second.reason, second.compile_cached) == (RunStatus.SUCCESS, Reason.OK, False)
+
+
+@pytest.mark.parametrize(
+    ("stopped", "status", "reason", "says"),
+    [
+        (Stop.MEMORY, RunStatus.ERROR, Reason.MEMORY_LIMIT, "needed more than 256 MB of memory"),
+        (Stop.CPU, RunStatus.TIMEOUT, Reason.TIME_LIMIT, "more than 10 s of CPU time"),
+        (Stop.WALL, RunStatus.TIMEOUT, Reason.WALL_TIME_LIMIT, "longer than 20 s"),
+    ],
+)
+async def test_a_compile_stopped_at_the_plans_limit_says_so_and_is_cached(
+    runs: RunService,
+    runner: FakeRunner,
+    owner: Actor,
+    cpp_ws: UUID,
+    stopped: Stop,
+    status: RunStatus,
+    reason: Reason,
+    says: str,
+) -> None:
+    """`#include "/dev/zero"`: the compiler runs out of the plan's memory; the same source fails again at
+    once, from the compile cache, without compiling."""
+    runner.compiles.append(sandbox_result(exit_code=None, signal=signal.SIGKILL, stopped=stopped, memory_kb=262144))
+    first = await runs.run(owner, cpp_ws)
+    assert (first.status, first.reason, first.compiled, first.compile_cached) == (status, reason, True, False)
+    assert says in first.compile_output and runner.run_requests == []
+    second = await runs.run(owner, cpp_ws)
+    assert len(runner.compile_requests) == 1
+    assert (second.status, second.reason, second.compile_cached) == (status, reason, True)
+    assert says in second.compile_output
+
+
+async def test_a_higher_plan_compiles_with_its_own_memory_and_its_own_cache_entry(
+    runs: RunService,
+    runner: FakeRunner,
+    store: Store,
+    accounts: AccountService,
+    workspaces: WorkspaceService,
+    owner: Actor,
+    cpp_ws: UUID,
+) -> None:
+    runner.compiles.append(sandbox_result(exit_code=None, signal=signal.SIGKILL, stopped=Stop.MEMORY))
+    await runs.run(owner, cpp_ws)
+    premium = Actor((await accounts.add_local_user("compile.premium@example.com", tier=Tier.PREMIUM)).id)
+    ws = (await workspaces.create(premium, name="cpp", language="cpp", template="cpp")).id
+    run = await runs.run(premium, ws)  # the same sources: the free plan's failure is not reused
+    assert run.reason is Reason.OK and not run.compile_cached
+    assert [r.limits.memory_mb for r in runner.compile_requests] == [256, 1024]
 
 
 # --- limits -----------------------------------------------------------------------------------

@@ -46,7 +46,8 @@ class RunOut(BaseModel):
     language: str
     status: str = Field(description="success, error, timeout or stopped (Stop pressed in the IDE)")
     reason: str | None = Field(
-        description="ok, compile_error, runtime_error, signal, time_limit, wall_time_limit, memory_limit, "
+        description="ok, compile_error, runtime_error, signal, time_limit, wall_time_limit, memory_limit (these three "
+        "also when the compile hit the plan's limit), "
         "output_limit (the output was cut at the run's output_bytes limit), stopped or internal_error"
     )
     exit_code: int | None
