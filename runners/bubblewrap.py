@@ -268,7 +268,7 @@ class BubblewrapRunner:
 
     async def _release(self, waiting: Waiting) -> None:
         if waiting.launch.cgroup is not None:
-            await asyncio.to_thread(waiting.launch.cgroup.close)
+            await waiting.launch.cgroup.close_soon()
         self._uids.give_back(waiting.uid)
         self._refill()
 
@@ -278,13 +278,15 @@ class BubblewrapRunner:
         if waiting.spawned.job is not None:
             with contextlib.suppress(OSError):
                 os.close(waiting.spawned.job)
-        await asyncio.to_thread(os.waitpid, waiting.spawned.process.pid, 0)
+        with contextlib.suppress(ChildProcessError):
+            _, status, _ = await reaper.wait_for(waiting.spawned.process.pid)
+            waiting.spawned.process.returncode = status  # reaped here; keep Popen from trying again
         reaper.untrack(waiting.spawned.process.pid)
         init = waiting.launch.info.init_pid() if waiting.launch.info is not None else None
         if init is not None:
-            await asyncio.to_thread(reaper.reap, init)
+            await reaper.reap_soon(init)
         if waiting.launch.cgroup is not None:
-            await asyncio.to_thread(waiting.launch.cgroup.close)
+            await waiting.launch.cgroup.close_soon()
         self._uids.give_back(waiting.uid)
 
     async def close(self) -> None:
@@ -330,7 +332,7 @@ class BubblewrapRunner:
         finally:
             inputs.close()
             if cgroup is not None:
-                await asyncio.to_thread(cgroup.close)
+                await cgroup.close_soon()
             if request.serve_folder:
                 await asyncio.to_thread(shutil.rmtree, request.serve_folder, True)
             self._uids.give_back(uid)

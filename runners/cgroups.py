@@ -3,6 +3,7 @@ a hard memory limit with OOM detection, a process limit, and CPU time for the wh
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -88,4 +89,31 @@ class RunCgroup:
                     break
                 except OSError:  # the kernel frees the group a moment after its last process is reaped
                     time.sleep(pause)
+                    pause = min(pause * 2, 0.02)
+
+    async def kill_all_soon(self, *, wait_seconds: float = 5.0) -> None:
+        """`kill_all` without holding a thread: the pauses are the event loop's."""
+        deadline = time.monotonic() + wait_seconds
+        procs = self.paths["pids"] / "cgroup.procs"
+        pause = 0.0002
+        while pids := [int(p) for p in procs.read_text().split()]:
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            if time.monotonic() >= deadline:
+                return
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.005)
+
+    async def close_soon(self) -> None:
+        """`close` without holding a thread."""
+        await self.kill_all_soon()
+        for path in self.paths.values():
+            pause = 0.001
+            for _ in range(200):
+                try:
+                    path.rmdir()
+                    break
+                except OSError:
+                    await asyncio.sleep(pause)
                     pause = min(pause * 2, 0.02)

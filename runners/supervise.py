@@ -198,7 +198,8 @@ async def supervise(
     ]
     if cancel is not None:
         cancel.on_cancel(lambda: stop(Stop.CANCELLED))
-    waiter = asyncio.ensure_future(asyncio.to_thread(os.wait4, process.pid, 0))
+    # Waited for on the event loop (a pidfd), not in a thread: a preview lives for half an hour.
+    waiter = asyncio.ensure_future(reaper.wait_for(process.pid))
     deadline = started + limits.wall_seconds
     cpu_budget_ns = int(limits.cpu_seconds * 1e9)
     while not waiter.done():
@@ -214,16 +215,16 @@ async def supervise(
     reaper.untrack(process.pid)
     wall_ms = int((time.monotonic() - started) * 1000)
     if launch.cgroup is not None and not launch.cgroup.empty:
-        await asyncio.to_thread(launch.cgroup.kill_all)  # nothing outlives the run
+        await launch.cgroup.kill_all_soon()  # nothing outlives the run
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
     init = launch.info.init_pid() if launch.info is not None else None
     if init is not None:
         # The sandbox's init outlives bubblewrap's process by a moment and then is our child to reap.
         if not reaper.reaped(init):
-            await asyncio.to_thread(reaper.reap, init)
+            await reaper.reap_soon(init)
     else:
-        await asyncio.to_thread(reaper.settle)
+        await reaper.settle_soon()
     await asyncio.wait(pumps, timeout=2)  # what is still in the pipes; reading never waits for the sink
     for pump in pumps:
         pump.cancel()
