@@ -16,23 +16,38 @@ from uuid import UUID
 
 from domain.access import Action, Actor
 from domain.entities import FOLDER_MIME
-from domain.errors import InvalidInput, NotFound
+from domain.errors import InvalidInput, NotFound, QuotaExceeded
 from domain.files import file_bytes
 from domain.gate import WorkspaceGate
 from domain.ports import Clock, UnitOfWorkFactory
-from domain.runs import Executor, Outcome, default_entry
+from domain.runs import TIER_RUN_CEILINGS, Executor, Outcome, default_entry
 from domain.sandbox import SERVE_SOCKET, Cancellation, OutputSink, RunLimits
 from domain.toolchains import TOOLCHAINS, Toolchain, toolchain_for
-from domain.values import Language, Reason, RunStatus
+from domain.values import Language, Reason, RunStatus, Tier
 from domain.workspaces import run_entry
 
-PREVIEW_LIMITS = RunLimits(cpu_seconds=300, wall_seconds=1800)
+PREVIEW_WALL_SECONDS = 1800
+"""A preview lives at most half an hour, whatever the plan."""
+TIER_PREVIEW_CPU_SECONDS: dict[Tier, float] = {Tier.FREE: 60, Tier.PREMIUM: 300, Tier.ENTERPRISE: 900}
+"""CPU time a preview's server may use over its life, by plan (a run's ceiling is for one run)."""
+TIER_PREVIEWS: dict[Tier, int] = {Tier.FREE: 2, Tier.PREMIUM: 5, Tier.ENTERPRISE: 10}
+"""Previews one person may have running at once, by plan (CODELOFT_PREVIEWS_PER_PERSON raises the
+free plan's, and every plan allows at least that)."""
+PREVIEWS_PER_SERVER = 20
+"""Previews running at once on one server, everybody's together (CODELOFT_PREVIEWS_PER_SERVER)."""
 OUTPUT_KEPT = 64 * 1024
 """Characters of the server's latest output kept, to explain a server that died."""
 IDLE = timedelta(minutes=10)
 LAST_VIEWER_GRACE = timedelta(seconds=30)
 SERVING_RUNNERS = ("bubblewrap", "local")
 SERVER_NAMES = ("server.js", "app.js", "index.js", "main.py", "app.py")
+
+
+def preview_limits(ceiling: RunLimits, tier: Tier) -> RunLimits:
+    """A preview's limits on a plan: the plan's run ceiling (memory, processes, output, files), the
+    plan's preview CPU time, and half an hour of wall time at most."""
+    cpu = max(ceiling.cpu_seconds, TIER_PREVIEW_CPU_SECONDS[tier])
+    return ceiling.with_changes(cpu_seconds=cpu, wall_seconds=PREVIEW_WALL_SECONDS)
 
 
 @dataclass(eq=False)
@@ -42,6 +57,9 @@ class Preview:
     folder: str
     started_at: datetime
     last_seen: datetime
+    started_by: UUID | None = None
+    """Whose previews it counts among (the person who started it)."""
+    limits: RunLimits = field(default_factory=RunLimits)
     cancel: Cancellation = field(default_factory=Cancellation)
     tokens: set[str] = field(default_factory=set)
     tab_tokens: dict[UUID, str] = field(default_factory=dict)
@@ -141,9 +159,22 @@ def server_entry(paths: list[str], language: Language) -> str:
 
 class PreviewService:
     def __init__(
-        self, *, uow: UnitOfWorkFactory, clock: Clock, gate: WorkspaceGate, executor: Executor, folder: str
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        gate: WorkspaceGate,
+        executor: Executor,
+        folder: str,
+        per_person: int = TIER_PREVIEWS[Tier.FREE],
+        per_server: int = PREVIEWS_PER_SERVER,
+        run_defaults: RunLimits | None = None,
     ) -> None:
         self._uow = uow
+        self.per_person = per_person
+        """The free plan's cap on one person's previews at once; every plan allows at least this."""
+        self.per_server = per_server
+        self._run_defaults = run_defaults or RunLimits()
         self._clock = clock
         self._gate = gate
         self._executor = executor
@@ -162,9 +193,12 @@ class PreviewService:
     ) -> Preview:
         """Start (or restart) the workspace's web server; its `PORT` is a Unix socket path. Its output
         goes to `on_output` as it comes; `on_end` hears when it ended (by itself or stopped)."""
+        user_id = actor.require_user()
         async with self._uow() as uow:
             workspace = await self._gate.require(uow, actor, Action.RUN, workspace_id)
             stored = [f for f in await uow.files.list(workspace_id) if f.mime_type != FOLDER_MIME]
+            starter = await uow.users.get(user_id)
+            owner = starter if workspace.owner_id == user_id else await uow.users.get(workspace.owner_id)
         files = {f.path: file_bytes(f) for f in stored}
         main = path or run_entry(workspace) or server_entry(sorted(files), workspace.language)
         if main not in files:
@@ -178,7 +212,12 @@ class PreviewService:
                 "Previews need the bubblewrap sandbox on this machine; "
                 f"this server runs code with {self._executor.runner.name}."
             )
-        await self._stop(workspace_id)
+        owner_tier = owner.subscription_tier if owner else Tier.FREE
+        limits = preview_limits(TIER_RUN_CEILINGS[owner_tier].widest(self._run_defaults), owner_tier)
+        while workspace_id in self._previews:  # a restart replaces the running one (and frees its place)
+            await self._stop(workspace_id)
+        # No await from the count to the registration: two starts at once cannot both take the last place.
+        self._check_room(user_id, starter.subscription_tier if starter else Tier.FREE)
         now = self._clock()
         preview = Preview(
             workspace_id=workspace_id,
@@ -186,6 +225,8 @@ class PreviewService:
             folder=f"{self._folder}/{secrets.token_hex(16)}",
             started_at=now,
             last_seen=now,
+            started_by=user_id,
+            limits=limits,
             on_output=on_output,
             on_end=on_end,
         )
@@ -194,7 +235,7 @@ class PreviewService:
         async def serve() -> None:
             try:
                 preview.outcome = await self._executor.execute(
-                    toolchain, files, main, limits=PREVIEW_LIMITS, stdin="", build=None,
+                    toolchain, files, main, limits=limits, stdin="", build=None,
                     on_output=preview._collect, cancel=preview.cancel, serve_folder=preview.folder, queued=False,
                 )  # fmt: skip
             finally:
@@ -208,6 +249,22 @@ class PreviewService:
 
         preview.task = asyncio.get_running_loop().create_task(serve())
         return preview
+
+    def cap(self, tier: Tier) -> int:
+        """How many previews one person on this plan may have running at once."""
+        return max(TIER_PREVIEWS[tier], self.per_person)
+
+    def _check_room(self, user_id: UUID, tier: Tier) -> None:
+        running = [p for p in self._previews.values() if p.running]
+        cap = self.cap(tier)
+        if sum(1 for p in running if p.started_by == user_id) >= cap:
+            raise QuotaExceeded(
+                f"You have {cap} preview{'s' if cap != 1 else ''} running, the most your plan allows: stop one first."
+            )
+        if len(running) >= self.per_server:
+            raise QuotaExceeded(
+                f"This server runs {self.per_server} previews, the most it allows at once: try again later."
+            )
 
     async def refusal(self, actor: Actor, workspace_id: UUID) -> str | None:
         """Why Preview cannot work in this workspace now (None: its entry point serves HTTP)."""
@@ -297,8 +354,8 @@ class PreviewService:
                 await self._stop(preview.workspace_id)
 
     async def stop_all(self) -> None:
-        for workspace_id in list(self._previews):
-            await self._stop(workspace_id)
+        """Stop every preview at once (on shutdown): each ends as soon as its sandbox is killed."""
+        await asyncio.gather(*(self._stop(workspace_id) for workspace_id in list(self._previews)))
 
     async def _stop(self, workspace_id: UUID) -> None:
         preview = self._previews.get(workspace_id)

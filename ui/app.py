@@ -143,7 +143,16 @@ async def build_services(settings: Settings, *, runner: Runner | None = None) ->
     files = FileService(uow=uow, cache=cache, clock=utc_now, gate=gate, offload=asyncio.to_thread)
     run_executor = executor(settings, cache, runner)
     runs = RunService(uow=uow, clock=utc_now, gate=gate, executor=run_executor, defaults=settings.run_defaults)
-    previews = PreviewService(uow=uow, clock=utc_now, gate=gate, executor=run_executor, folder=shared_preview_folder())
+    previews = PreviewService(
+        uow=uow,
+        clock=utc_now,
+        gate=gate,
+        executor=run_executor,
+        folder=shared_preview_folder(),
+        per_person=settings.previews_per_person,
+        per_server=settings.previews_per_server,
+        run_defaults=settings.run_defaults,
+    )
     return Services(
         settings=settings,
         clock=utc_now,

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     public_url: str | None = None
     run_limits: dict[str, float] = Field(default_factory=dict)
     public_docs: bool = True
+    previews_per_person: int = Field(default=2, ge=1)
+    previews_per_server: int = Field(default=20, ge=1)
 
     @field_validator("database_url", "redis_url", "secret_keys", "public_url", "docker_url", mode="before")
     @classmethod
@@ -110,5 +112,8 @@ SETTINGS_HELP: dict[str, str] = {
     "cpu_seconds, wall_seconds, memory_mb, processes, output_bytes, file_size_mb "
     "(default: 5 s CPU, 10 s wall, 256 MB, 64 processes, 1 MB output, 10 MB files)",
     "CODELOFT_PUBLIC_URL": "the URL people use to reach Codeloft; https makes cookies Secure (default: none)",
+    "CODELOFT_PREVIEWS_PER_PERSON": "web previews one person on the free plan may run at once; every plan "
+    "allows at least this many (premium 5, enterprise 10) (default: 2)",
+    "CODELOFT_PREVIEWS_PER_SERVER": "web previews running at once on this server, everybody's together (default: 20)",
     "CODELOFT_PUBLIC_DOCS": "false hides the API documentation at /docs, /redoc and /openapi.json (default: true)",
 }

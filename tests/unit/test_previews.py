@@ -9,13 +9,13 @@ import pytest
 
 from domain.access import Actor
 from domain.accounts import AccountService
-from domain.errors import InvalidInput, NotFound
+from domain.errors import InvalidInput, NotFound, QuotaExceeded
 from domain.files import FileService
 from domain.gate import WorkspaceGate
 from domain.previews import IDLE, LAST_VIEWER_GRACE, Preview, PreviewService, preview_refusal
 from domain.runs import Executor
-from domain.sandbox import Cancellation, SandboxRequest, SandboxResult
-from domain.values import Language
+from domain.sandbox import Cancellation, RunLimits, SandboxRequest, SandboxResult
+from domain.values import Language, Tier
 from domain.workspaces import WorkspaceService
 from tests.conftest import FrozenClock
 from tests.unit.fakes import FakeArtifacts, FakeCache, FakeQueue, FakeUnitOfWork, Store
@@ -250,3 +250,95 @@ async def test_preview_is_offered_only_where_the_entry_point_reads_port(
     stranger = Actor((await accounts.add_local_user("peek@example.com")).id)
     with pytest.raises(NotFound):
         await previews.refusal(stranger, script.id)
+
+
+async def web_workspace(workspaces: WorkspaceService, files: FileService, actor: Actor) -> UUID:
+    workspace = await workspaces.create(actor, name="web", language="javascript")
+    await files.write(actor, workspace.id, "server.js", b"server")
+    return workspace.id
+
+
+async def test_a_free_plan_runs_two_previews_at_once_and_refuses_the_third(
+    previews, workspaces, files, owner, web
+) -> None:
+    second = await web_workspace(workspaces, files, owner)
+    await previews.start(owner, web)
+    await previews.start(owner, second)
+    await previews.start(owner, second)  # starting one again replaces it: still two
+    third = await web_workspace(workspaces, files, owner)
+    with pytest.raises(QuotaExceeded) as refused:
+        await previews.start(owner, third)
+    assert refused.value.message == "You have 2 previews running, the most your plan allows: stop one first."
+    await previews.stop(owner, web)
+    await previews.start(owner, third)  # a stopped one makes room
+    await previews.stop_all()
+
+
+async def test_wider_plans_and_the_setting_allow_more(
+    store: Store, clock: FrozenClock, gate: WorkspaceGate, cache: FakeCache, serving, accounts, workspaces, files
+) -> None:
+    executor = Executor(runner=serving, cache=cache, artifacts=FakeArtifacts(), queue=FakeQueue())
+
+    def service(**caps: int) -> PreviewService:
+        return PreviewService(
+            uow=lambda: FakeUnitOfWork(store), clock=clock, gate=gate, executor=executor, folder="/p", **caps
+        )
+
+    rich = Actor((await accounts.add_local_user("rich@example.com", tier=Tier.PREMIUM)).id)
+    premium = service()
+    for _ in range(5):
+        await premium.start(rich, await web_workspace(workspaces, files, rich))
+    with pytest.raises(QuotaExceeded, match="You have 5 previews running"):
+        await premium.start(rich, await web_workspace(workspaces, files, rich))
+    await premium.stop_all()
+
+    free = Actor((await accounts.add_local_user("free@example.com")).id)
+    generous = service(per_person=3)  # CODELOFT_PREVIEWS_PER_PERSON: the free plan's cap
+    assert generous.cap(Tier.FREE) == 3 and generous.cap(Tier.PREMIUM) == 5
+    for _ in range(3):
+        await generous.start(free, await web_workspace(workspaces, files, free))
+    with pytest.raises(QuotaExceeded, match="You have 3 previews running"):
+        await generous.start(free, await web_workspace(workspaces, files, free))
+    await generous.stop_all()
+
+
+async def test_the_server_caps_everybodys_previews_together(
+    store: Store, clock: FrozenClock, gate: WorkspaceGate, cache: FakeCache, serving, accounts, workspaces, files
+) -> None:
+    executor = Executor(runner=serving, cache=cache, artifacts=FakeArtifacts(), queue=FakeQueue())
+    previews = PreviewService(
+        uow=lambda: FakeUnitOfWork(store), clock=clock, gate=gate, executor=executor, folder="/p", per_server=3
+    )
+    ann = Actor((await accounts.add_local_user("ann@example.com")).id)
+    bob = Actor((await accounts.add_local_user("bob@example.com")).id)
+    for actor in (ann, ann, bob):
+        await previews.start(actor, await web_workspace(workspaces, files, actor))
+    with pytest.raises(QuotaExceeded, match="This server runs 3 previews, the most it allows at once"):
+        await previews.start(bob, await web_workspace(workspaces, files, bob))
+    await previews.stop_all()
+    await previews.start(bob, await web_workspace(workspaces, files, bob))
+    await previews.stop_all()
+
+
+async def test_a_server_that_died_by_itself_leaves_its_place(
+    store: Store, clock: FrozenClock, gate: WorkspaceGate, cache: FakeCache, owner, workspaces, files
+) -> None:
+    executor = Executor(runner=CrashingRunner(), cache=cache, artifacts=FakeArtifacts(), queue=FakeQueue())
+    previews = PreviewService(uow=lambda: FakeUnitOfWork(store), clock=clock, gate=gate, executor=executor, folder="/p")
+    for _ in range(4):
+        preview = await previews.start(owner, await web_workspace(workspaces, files, owner))
+        await preview.task
+        assert not preview.running
+
+
+async def test_a_preview_runs_with_its_plans_limits(previews, serving, accounts, workspaces, files, owner, web) -> None:
+    await previews.start(owner, web)
+    await asyncio.sleep(0)
+    free = serving.requests[-1].limits
+    assert (free.cpu_seconds, free.wall_seconds, free.memory_mb) == (60, 1800, RunLimits().memory_mb)
+    rich = Actor((await accounts.add_local_user("limits.rich@example.com", tier=Tier.ENTERPRISE)).id)
+    await previews.start(rich, await web_workspace(workspaces, files, rich))
+    await asyncio.sleep(0)
+    wide = serving.requests[-1].limits
+    assert (wide.cpu_seconds, wide.wall_seconds, wide.memory_mb, wide.processes) == (900, 1800, 2048, 256)
+    await previews.stop_all()
