@@ -971,14 +971,16 @@ def slowest_health_answer_while(server: Server, work: Callable[[], httpx.Respons
 
 
 def test_a_big_export_and_import_do_not_stall_other_requests(server: Server, ann: User) -> None:
-    """ZIP work runs off the event loop: 4 x 24 MB (2.5 s of DEFLATE) once stalled /healthz for all of it."""
+    """ZIP work runs off the event loop: 4 x 24 MB (2.5 s of DEFLATE) once stalled /healthz for all of it
+    (2.5 s; 8.7 s on a loaded machine). The bound is generous for machines busy with other tests; the
+    figures are in bench/export_stall.py."""
     ws = ann.create("Big export")
     for n in range(4):
         assert ann.put(ws, f"data{n}.bin", os.urandom(24 * MB)).status_code == 201
     with httpx.Client(base_url=server.base_url, cookies=ann.client.cookies, timeout=300) as own:
         slowest, exported = slowest_health_answer_while(server, lambda: own.get(f"/api/v1/workspaces/{ws}/archive"))
         assert exported.status_code == 200 and len(exported.content) > 96 * MB
-        assert slowest < 0.75, f"/healthz waited {slowest:.2f} s during an export"
+        assert slowest < 1.5, f"/healthz waited {slowest:.2f} s during an export"
         slowest, imported = slowest_health_answer_while(
             server,
             lambda: own.post(
@@ -989,4 +991,4 @@ def test_a_big_export_and_import_do_not_stall_other_requests(server: Server, ann
             ),
         )
     assert imported.status_code == 201, imported.text
-    assert slowest < 0.75, f"/healthz waited {slowest:.2f} s during an import"
+    assert slowest < 1.5, f"/healthz waited {slowest:.2f} s during an import"
