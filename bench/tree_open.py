@@ -50,8 +50,8 @@ from playwright.sync_api import BrowserContext, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.serving import Server, clean_env, free_port, link_in, start_server
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, open_sign_in_link
+from tests.serving import Server, clean_env, free_port, link_in, sign_in, start_server
 
 FOLDERS = 200
 MODULES_PER_FOLDER = 25
@@ -312,7 +312,7 @@ def import_workspace(server: Server, archive: bytes) -> tuple[str, float]:
     """Sign in with the printed link, import the archive as a new workspace; its id and the seconds
     the import took."""
     with httpx.Client(base_url=server.base_url, timeout=httpx.Timeout(300.0)) as http:
-        landing = http.get(server.link, follow_redirects=True)
+        landing = sign_in(http, server.link)
         if not http.cookies.get(SESSION_COOKIE):
             raise RuntimeError(f"the sign-in link answered {landing.status_code} without a {SESSION_COOKIE} cookie")
         csrf = http.get("/api/v1/session").raise_for_status().json()["csrf_token"]
@@ -340,7 +340,7 @@ def sign_in_browser(context: BrowserContext, server: Server) -> None:
         raise RuntimeError(f"codeloft user link {OWNER_EMAIL} failed: {result.stdout}{result.stderr}")
     page = context.new_page()
     try:
-        page.goto(link_in(result.stdout))
+        open_sign_in_link(page, link_in(result.stdout))
         page.get_by_test_id("user-label").wait_for(state="visible")
     finally:
         page.close()

@@ -10,11 +10,12 @@ from uuid import UUID
 
 from domain.entities import SignInToken, User, UserSession
 from domain.errors import InvalidInput, NotFound, Unauthenticated
-from domain.ports import Clock, UnitOfWorkFactory
+from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 SIGN_IN_LINK_LIFETIME = timedelta(hours=24)
 SESSION_LIFETIME = timedelta(days=30)
 SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
+USED = "This sign-in link has already been used: each link works only once."
 
 
 def hash_secret(secret: str) -> str:
@@ -63,19 +64,23 @@ class AuthService:
             await uow.commit()
         return secret
 
+    async def peek_sign_in_link(self, secret: str) -> User:
+        """The account a usable sign-in link signs in as, without using it or touching any session
+        (what a GET of the link shows before the person confirms)."""
+        async with self._uow() as uow:
+            token = await self._usable_token(uow, secret)
+            user = await uow.users.get(token.user_id)
+        if user is None:
+            raise InvalidSignInLink("unknown", "This sign-in link is not valid.")
+        return user
+
     async def redeem_sign_in_link(self, secret: str, *, replacing: str | None = None) -> SignedIn:
         """Use a sign-in link once and open a new session; `replacing` is a session it supersedes."""
         now = self._clock()
         async with self._uow() as uow:
-            token = await uow.sign_in_tokens.get_by_hash(hash_secret(secret))
-            if token is None:
-                raise InvalidSignInLink("unknown", "This sign-in link is not valid.")
-            if token.used_at is not None:
-                raise InvalidSignInLink("used", "This sign-in link has already been used: each link works only once.")
-            if token.expires_at <= now:
-                raise InvalidSignInLink("expired", "This sign-in link has expired: links are valid for 24 hours.")
+            token = await self._usable_token(uow, secret)
             if not await uow.sign_in_tokens.mark_used(token.id, at=now):
-                raise InvalidSignInLink("used", "This sign-in link has already been used: each link works only once.")
+                raise InvalidSignInLink("used", USED)
             user = await uow.users.get(token.user_id)
             if user is None:
                 raise InvalidSignInLink("unknown", "This sign-in link is not valid.")
@@ -94,6 +99,17 @@ class AuthService:
             await uow.sessions.add(session)
             await uow.commit()
         return SignedIn(user=user, session_id=session.id, session_token=session_token)
+
+    async def _usable_token(self, uow: UnitOfWork, secret: str) -> SignInToken:
+        """The stored token of `secret` if it is known, unused and unexpired; else why not."""
+        token = await uow.sign_in_tokens.get_by_hash(hash_secret(secret))
+        if token is None:
+            raise InvalidSignInLink("unknown", "This sign-in link is not valid.")
+        if token.used_at is not None:
+            raise InvalidSignInLink("used", USED)
+        if token.expires_at <= self._clock():
+            raise InvalidSignInLink("expired", "This sign-in link has expired: links are valid for 24 hours.")
+        return token
 
     async def authenticate(self, session_token: str | None) -> UserSession:
         """The live session behind a session cookie, or `Unauthenticated`."""

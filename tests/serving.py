@@ -13,10 +13,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 LINK = re.compile(r"(https?://\S+/login/token/\S+)")
+FORM_TOKEN = re.compile(r'<input type="hidden" name="token" value="([^"]*)"')
 CODELOFT = shutil.which("codeloft", path=str(Path(sys.executable).parent)) or "codeloft"
 
 
@@ -42,6 +44,26 @@ def link_in(text: str) -> str:
     match = LINK.search(text)
     assert match, f"no sign-in link in {text!r}"
     return match.group(1)
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def sign_in(client: httpx.Client, link: str) -> httpx.Response:
+    """Open a sign-in link as a browser does: its GET shows the confirmation form, whose POST (from
+    the server's own origin) signs in. The POST's answer (303 to `/` with the session cookie)."""
+    page = client.get(link, follow_redirects=False)
+    assert page.status_code == 200, f"no confirmation page at {link}: {page.status_code} {page.headers}"
+    match = FORM_TOKEN.search(page.text)
+    assert match, f"no sign-in form in {page.text!r}"
+    return client.post(
+        urljoin(link, "/login/token"),
+        data={"token": match.group(1)},
+        headers={"Origin": origin_of(link)},
+        follow_redirects=False,
+    )
 
 
 @dataclass

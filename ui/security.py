@@ -96,8 +96,11 @@ def with_frame_ancestors(policy: str | None, ancestors: str) -> str:
 
 
 def security_headers(path: str, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    """`headers` of an answer with framing, sniffing and referrer rules set, the route's CSP kept."""
+    """`headers` of an answer with framing, sniffing and referrer rules set, the route's CSP kept (and its
+    `Referrer-Policy` when it sets a stricter one: a sign-in link's page sends none)."""
     ancestors = frame_ancestors(path)
+    own_referrer = [value for name, value in headers if name.lower() == b"referrer-policy"]
+    referrer = b"no-referrer" if own_referrer == [b"no-referrer"] else b"same-origin"
     replaced = {b"content-security-policy", b"x-frame-options", b"x-content-type-options", b"referrer-policy"}
     policies = [value.decode("latin-1") for name, value in headers if name.lower() == b"content-security-policy"]
     kept = [(name, value) for name, value in headers if name.lower() not in replaced]
@@ -107,7 +110,7 @@ def security_headers(path: str, headers: list[tuple[bytes, bytes]]) -> list[tupl
         *((b"content-security-policy", policy.encode("latin-1")) for policy in merged),
         (b"x-frame-options", b"DENY" if ancestors == "'none'" else b"SAMEORIGIN"),
         (b"x-content-type-options", b"nosniff"),
-        (b"referrer-policy", b"same-origin"),
+        (b"referrer-policy", referrer),
     ]
 
 

@@ -6,6 +6,7 @@ this package's tests and the asyncio tests run before them (see `testpaths`)."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.serving import Server, start_server
+
+SIGN_IN_AS = re.compile(r"^Sign in as ")
 
 CHROMIUM = os.environ.get("CODELOFT_TEST_CHROMIUM", "/usr/bin/chromium")
 # Two cores shared with the server under test: give assertions room before they call a page slow.
@@ -52,3 +55,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running = start_server(Path(tmp_path_factory.mktemp("e2e")))
     yield running
     running.stop()
+
+
+def open_sign_in_link(page: Page, link: str) -> None:
+    """Open a printed sign-in link and confirm it, as a person does: the link only asks, the button signs in."""
+    page.goto(link)
+    page.get_by_role("button", name=SIGN_IN_AS).click()

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.conftest import open_sign_in_link
 from tests.serving import Server, link_in
 
 pytestmark = pytest.mark.browser
@@ -46,7 +47,7 @@ class Api:
 
 
 def signed_in(page: Page, server: Server, email: str) -> Api:
-    page.goto(link_in(server.cli("user", "add", email).stdout))
+    open_sign_in_link(page, link_in(server.cli("user", "add", email).stdout))
     expect(page.get_by_test_id("user-label")).to_be_visible()
     return Api(page, server)
 

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.e2e.conftest import open_sign_in_link
 from tests.serving import Server, link_in
 
 pytestmark = pytest.mark.browser
@@ -48,7 +49,7 @@ def png_bytes(width: int = 4, height: int = 3) -> bytes:
 
 
 def sign_in(page: Page, server: Server, email: str) -> None:
-    page.goto(link_in(server.cli("user", "add", email).stdout))
+    open_sign_in_link(page, link_in(server.cli("user", "add", email).stdout))
     expect(page.get_by_test_id("user-label")).to_be_visible()
 
 

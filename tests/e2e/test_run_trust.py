@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, WebSocket, expect
 
+from tests.e2e.conftest import open_sign_in_link
 from tests.serving import Server, link_in
 
 pytestmark = pytest.mark.browser
@@ -21,7 +22,7 @@ LONG = 30_000  # ms: runs with a lot of output on two busy cores
 
 
 def sign_in(page: Page, server: Server, email: str) -> None:
-    page.goto(link_in(server.cli("user", "add", email).stdout))
+    open_sign_in_link(page, link_in(server.cli("user", "add", email).stdout))
     expect(page.get_by_test_id("user-label")).to_be_visible()
 
 

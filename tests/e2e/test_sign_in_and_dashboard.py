@@ -7,13 +7,14 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.e2e.conftest import open_sign_in_link
 from tests.serving import Server, link_in
 
 pytestmark = pytest.mark.browser
 
 
 def test_sign_in_create_a_workspace_reload_and_see_it(page: Page, server: Server, browser: Browser) -> None:
-    page.goto(server.link)
+    open_sign_in_link(page, server.link)
     expect(page).to_have_url(re.compile(r"/$"))
     expect(page.get_by_test_id("user-label")).to_have_text("Owner")
     expect(page.get_by_text("No workspaces yet")).to_be_visible()
@@ -47,7 +48,7 @@ def test_sign_in_create_a_workspace_reload_and_see_it(page: Page, server: Server
 
 
 def test_a_bad_name_is_explained_and_creates_nothing(page: Page, server: Server) -> None:
-    page.goto(link_in(server.cli("user", "add", "empty@example.com").stdout))
+    open_sign_in_link(page, link_in(server.cli("user", "add", "empty@example.com").stdout))
     page.get_by_test_id("new-workspace").click()
     page.get_by_test_id("new-name").fill("   ")
     page.get_by_test_id("new-create").click()
@@ -58,7 +59,7 @@ def test_a_bad_name_is_explained_and_creates_nothing(page: Page, server: Server)
 
 
 def test_sign_out_ends_the_session(page: Page, server: Server) -> None:
-    page.goto(link_in(server.cli("user", "add", "leaver@example.com").stdout))
+    open_sign_in_link(page, link_in(server.cli("user", "add", "leaver@example.com").stdout))
     expect(page.get_by_test_id("user-label")).to_have_text("leaver@example.com")
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(re.compile(r"/login\?reason=signed_out$"))
@@ -68,7 +69,7 @@ def test_sign_out_ends_the_session(page: Page, server: Server) -> None:
 
 
 def test_choosing_a_language_offers_its_templates(page: Page, server: Server) -> None:
-    page.goto(link_in(server.cli("user", "add", "polyglot@example.com").stdout))
+    open_sign_in_link(page, link_in(server.cli("user", "add", "polyglot@example.com").stdout))
     page.get_by_test_id("new-workspace").click()
     page.get_by_test_id("new-name").fill("Native")
     page.get_by_test_id("new-language").click()

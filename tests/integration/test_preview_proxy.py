@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.serving import Server, link_in, start_server
+from tests.serving import Server, link_in, sign_in, start_server
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
 
@@ -31,7 +31,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 def user(server: Server, email: str) -> tuple[httpx.Client, dict[str, str]]:
     client = httpx.Client(base_url=server.base_url, timeout=30)
-    client.get(link_in(server.cli("user", "add", email).stdout))
+    sign_in(client, link_in(server.cli("user", "add", email).stdout))
     return client, {"X-CSRF-Token": client.get("/api/v1/session").json()["csrf_token"]}
 
 

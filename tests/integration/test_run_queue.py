@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from tests.conftest import REDIS_TEST_URL
-from tests.serving import CODELOFT, Server, clean_env, link_in, start_server
+from tests.serving import CODELOFT, Server, clean_env, link_in, sign_in, start_server
 
 pytestmark = [
     pytest.mark.redis,
@@ -48,7 +48,7 @@ def start_worker(env: dict[str, str]) -> subprocess.Popen[str]:
 
 def signed_in(server: Server, email: str) -> tuple[httpx.Client, dict[str, str]]:
     client = httpx.Client(base_url=server.base_url, timeout=60)
-    client.get(link_in(server.cli("user", "add", email).stdout))
+    sign_in(client, link_in(server.cli("user", "add", email).stdout))
     return client, {"X-CSRF-Token": client.get("/api/v1/session").json()["csrf_token"]}
 
 

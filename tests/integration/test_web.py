@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import REDIS_TEST_URL, create_postgres_database, drop_postgres_database
-from tests.serving import Server, link_in, start_server
+from tests.serving import FORM_TOKEN, Server, link_in, sign_in, start_server
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 def signed_in_client(server: Server, link: str | None = None) -> httpx.Client:
     client = httpx.Client(base_url=server.base_url, timeout=30)
-    response = client.get(link or server.link, follow_redirects=False)
+    response = sign_in(client, link or server.link)
     assert response.status_code == 303 and response.headers["location"] == "/"
     return client
 
@@ -46,7 +46,7 @@ def test_health_reports_database_and_cache(server: Server) -> None:
 def test_the_printed_link_sets_a_safe_session_cookie_and_works_once(server: Server) -> None:
     link = new_link(server, "cookie@example.com")
     with httpx.Client(base_url=server.base_url) as client:
-        response = client.get(link, follow_redirects=False)
+        response = sign_in(client, link)
         cookie = response.headers["set-cookie"]
         assert "codeloft_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
         assert "Secure" not in cookie  # plain http on localhost
@@ -207,7 +207,94 @@ def test_behind_https_links_use_the_public_url_and_cookies_are_secure(tmp_path: 
     try:
         assert running.link.startswith("https://ide.example.test/login/token/")
         local_link = running.base_url + running.link.removeprefix("https://ide.example.test")
-        response = httpx.get(local_link, follow_redirects=False)
+        with httpx.Client() as client:
+            response = sign_in(client, local_link)
         assert "Secure" in response.headers["set-cookie"]
+        # CODELOFT_PUBLIC_URL's origin is this server's own too (behind a proxy that rewrites the Host).
+        link = link_in(running.cli("user", "add", "public@example.com").stdout)
+        with httpx.Client(base_url=running.base_url) as client:
+            token = token_of(client.get(link.removeprefix("https://ide.example.test")))
+            signed = client.post("/login/token", data={"token": token}, headers={"Origin": "https://ide.example.test"})
+            assert signed.status_code == 303 and "Secure" in signed.headers["set-cookie"]
     finally:
         running.stop()
+
+
+# --- login CSRF (issue 9, point 2): a link's GET only asks; only a same-origin POST signs in ---------
+
+FOREIGN = "http://attacker.example"
+
+
+def token_of(page: httpx.Response) -> str:
+    match = FORM_TOKEN.search(page.text)
+    assert page.status_code == 200 and match, f"no sign-in form: {page.status_code} {page.text[:300]!r}"
+    return match.group(1)
+
+
+def email_of(client: httpx.Client) -> str | None:
+    answer = client.get("/api/v1/session")
+    return str(answer.json()["user"]["email"]) if answer.status_code == 200 else None
+
+
+def test_opening_a_link_shows_a_confirmation_and_consumes_nothing(server: Server) -> None:
+    link = new_link(server, "look@example.com")
+    with httpx.Client(base_url=server.base_url) as client:
+        first = client.get(link, follow_redirects=False)
+        assert first.status_code == 200 and first.headers["content-type"].startswith("text/html")
+        assert "set-cookie" not in first.headers and email_of(client) is None
+        assert '<form method="post" action="/login/token">' in first.text
+        assert "Sign in as look@example.com" in first.text
+        assert "<script" not in first.text  # plain HTML: works with JavaScript off
+        assert first.headers["cache-control"] == "no-store"
+        assert first.headers["referrer-policy"] == "no-referrer"
+        assert "frame-ancestors 'none'" in first.headers["content-security-policy"]
+        assert first.headers["x-frame-options"] == "DENY"
+        second = client.get(link, follow_redirects=False)  # still unused: the form again
+        assert token_of(second) == token_of(first) == link.rsplit("/", 1)[1]
+        assert email_of(client) is None
+
+
+def test_a_cross_site_post_is_refused_and_leaves_the_victim_signed_in(server: Server) -> None:
+    victim = signed_in_client(server, new_link(server, "victim@example.com"))
+    attacker_link = new_link(server, "attacker@example.com")
+    token = attacker_link.rsplit("/", 1)[1]
+    # A cross-site navigation to the link: the form, and the victim's session untouched.
+    assert token_of(victim.get(attacker_link, follow_redirects=False)) == token
+    assert email_of(victim) == "victim@example.com"
+    refusals = [
+        {"Origin": FOREIGN},
+        {"Origin": "null"},
+        {"Referer": FOREIGN + "/page.html"},
+        {},  # neither Origin nor Referer: nothing says where it came from
+        {"Origin": FOREIGN, "Referer": server.base_url + "/"},  # Origin rules when present
+    ]
+    for headers in refusals:
+        refused = victim.post("/login/token", data={"token": token}, headers=headers, follow_redirects=False)
+        assert refused.status_code == 403, headers
+        assert "set-cookie" not in refused.headers
+        assert "another site" in refused.text and refused.headers["cache-control"] == "no-store"
+        assert "frame-ancestors 'none'" in refused.headers["content-security-policy"]
+        assert email_of(victim) == "victim@example.com"
+    # Nothing was consumed: the attacker's link still shows its form and still signs in from this origin.
+    with httpx.Client(base_url=server.base_url) as other:
+        assert sign_in(other, attacker_link).status_code == 303
+        assert email_of(other) == "attacker@example.com"
+    assert email_of(victim) == "victim@example.com"
+
+
+def test_a_same_origin_post_signs_in_and_then_the_link_is_used(server: Server) -> None:
+    link = new_link(server, "confirm@example.com")
+    with httpx.Client(base_url=server.base_url) as client:
+        token = token_of(client.get(link))
+        referer_only = client.post(
+            "/login/token", data={"token": token}, headers={"Referer": server.base_url + "/login/token/x"}
+        )
+        assert referer_only.status_code == 303 and referer_only.headers["location"] == "/"
+        assert email_of(client) == "confirm@example.com"
+        again = client.post("/login/token", data={"token": token}, headers={"Origin": server.base_url})
+        assert again.status_code == 303 and again.headers["location"] == "/login?reason=used"
+        assert email_of(client) == "confirm@example.com"  # a used link leaves the session alone
+        forged = client.post("/login/token", data={"token": "forged"}, headers={"Origin": server.base_url})
+        assert forged.headers["location"] == "/login?reason=unknown"
+        missing = client.post("/login/token", data={}, headers={"Origin": server.base_url})
+        assert missing.headers["location"] == "/login?reason=unknown"

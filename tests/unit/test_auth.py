@@ -82,3 +82,25 @@ async def test_sessions_expire_and_are_touched(
 async def test_no_cookie_is_unauthenticated(auth: AuthService, token: str | None) -> None:
     with pytest.raises(Unauthenticated, match="Sign in"):
         await auth.authenticate(token)
+
+
+async def test_peeking_at_a_link_names_its_account_and_uses_nothing(
+    auth: AuthService, accounts: AccountService, store: Store, clock: FrozenClock
+) -> None:
+    user = await accounts.add_local_user("ann@example.com")
+    secret = await auth.issue_sign_in_link(user.id)
+    assert (await auth.peek_sign_in_link(secret)).email == "ann@example.com"
+    assert (await auth.peek_sign_in_link(secret)).id == user.id  # still unused: a look never consumes
+    assert not store.sessions
+    await auth.redeem_sign_in_link(secret)
+    with pytest.raises(InvalidSignInLink) as used:
+        await auth.peek_sign_in_link(secret)
+    assert used.value.reason == "used"
+    late = await auth.issue_sign_in_link(user.id)
+    clock.advance(hours=24)
+    with pytest.raises(InvalidSignInLink) as expired:
+        await auth.peek_sign_in_link(late)
+    assert expired.value.reason == "expired"
+    with pytest.raises(InvalidSignInLink) as forged:
+        await auth.peek_sign_in_link("forged")
+    assert forged.value.reason == "unknown"

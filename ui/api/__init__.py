@@ -2,10 +2,11 @@
 
 from fastapi import APIRouter
 
-from ui.api import files, preview, runs, session, workspaces
+from ui.api import files, preview, runs, session, sign_in, workspaces
 
 router = APIRouter()
 router.include_router(session.router)
+router.include_router(sign_in.router)
 router.include_router(workspaces.router)
 router.include_router(files.router)
 router.include_router(runs.router)

@@ -1,4 +1,4 @@
-"""Sign-in links, the session (with its CSRF token), sign-out and health."""
+"""The session (with its CSRF token), sign-out and health; sign-in links are in `ui.api.sign_in`."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict
 
-from domain.auth import InvalidSignInLink
 from domain.errors import Unauthenticated
 from ui.api.deps import CallerDep
 from ui.context import services
-from ui.security import clear_session_cookie, csrf_token, session_token, set_session_cookie
+from ui.security import clear_session_cookie, csrf_token, session_token
 
 router = APIRouter()
 
@@ -48,18 +47,6 @@ async def delete_session(request: Request, caller: CallerDep) -> Response:
     await svc.auth.sign_out(session_token(request))
     response = Response(status_code=204)
     clear_session_cookie(response, secure=svc.settings.secure_cookies)
-    return response
-
-
-@router.get("/login/token/{secret}", include_in_schema=False)
-async def redeem_sign_in_link(secret: str, request: Request) -> Response:
-    svc = services()
-    try:
-        signed_in = await svc.auth.redeem_sign_in_link(secret, replacing=session_token(request))
-    except InvalidSignInLink as error:
-        return RedirectResponse(f"/login?reason={error.reason}", status_code=303)
-    response = RedirectResponse("/", status_code=303)
-    set_session_cookie(response, signed_in.session_token, secure=svc.settings.secure_cookies)
     return response
 
 
