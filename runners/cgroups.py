@@ -9,6 +9,7 @@ import os
 import signal
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path("/sys/fs/cgroup")
@@ -64,9 +65,9 @@ class RunCgroup:
         """No process is left in the group."""
         return not (self.paths["pids"] / "cgroup.procs").read_text().strip()
 
-    def kill_all(self, *, wait_seconds: float = 5.0) -> None:
-        """SIGKILL whatever is still in the group (a background process left behind) and wait until
-        the group is empty, so that nothing of the run outlives it."""
+    def _killing(self, wait_seconds: float) -> Iterator[float]:
+        """SIGKILL whatever is in the group, round after round; yields the pause to take before the next
+        round, until the group is empty or `wait_seconds` have passed."""
         deadline = time.monotonic() + wait_seconds
         procs = self.paths["pids"] / "cgroup.procs"
         pause = 0.0002  # usually only the sandbox's init is still finishing: look again soon
@@ -76,11 +77,11 @@ class RunCgroup:
                     os.kill(pid, signal.SIGKILL)
             if time.monotonic() >= deadline:
                 return
-            time.sleep(pause)
+            yield pause
             pause = min(pause * 2, 0.005)
 
-    def close(self) -> None:
-        self.kill_all()
+    def _removing(self) -> Iterator[float]:
+        """Remove the group's folders; yields the pause to take while the kernel still holds one."""
         for path in self.paths.values():
             pause = 0.001
             for _ in range(200):
@@ -88,32 +89,27 @@ class RunCgroup:
                     path.rmdir()
                     break
                 except OSError:  # the kernel frees the group a moment after its last process is reaped
-                    time.sleep(pause)
+                    yield pause
                     pause = min(pause * 2, 0.02)
+
+    def kill_all(self, *, wait_seconds: float = 5.0) -> None:
+        """SIGKILL whatever is still in the group (a background process left behind) and wait until
+        the group is empty, so that nothing of the run outlives it."""
+        for pause in self._killing(wait_seconds):
+            time.sleep(pause)
+
+    def close(self) -> None:
+        self.kill_all()
+        for pause in self._removing():
+            time.sleep(pause)
 
     async def kill_all_soon(self, *, wait_seconds: float = 5.0) -> None:
         """`kill_all` without holding a thread: the pauses are the event loop's."""
-        deadline = time.monotonic() + wait_seconds
-        procs = self.paths["pids"] / "cgroup.procs"
-        pause = 0.0002
-        while pids := [int(p) for p in procs.read_text().split()]:
-            for pid in pids:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            if time.monotonic() >= deadline:
-                return
+        for pause in self._killing(wait_seconds):
             await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.005)
 
     async def close_soon(self) -> None:
         """`close` without holding a thread."""
         await self.kill_all_soon()
-        for path in self.paths.values():
-            pause = 0.001
-            for _ in range(200):
-                try:
-                    path.rmdir()
-                    break
-                except OSError:
-                    await asyncio.sleep(pause)
-                    pause = min(pause * 2, 0.02)
+        for pause in self._removing():
+            await asyncio.sleep(pause)
