@@ -243,7 +243,7 @@ def serve(settings: Settings) -> None:
     from nicegui import app, ui
 
     from ui import context
-    from ui.api import router
+    from ui.api import errors_doc, router
     from ui.body_limits import BodyLimits
     from ui.errors import api_error_handler, validation_error_handler
     from ui.pages import dashboard, login, workspace
@@ -259,6 +259,7 @@ def serve(settings: Settings) -> None:
     app.add_middleware(BodyLimits)  # inside SecurityHeaders, so its refusals carry the headers too
     app.add_middleware(SecurityHeaders)
     app.include_router(router)
+    errors_doc.install(app)
     app.add_exception_handler(CodeloftError, api_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(404, not_found_handler)  # instead of NiceGUI's generic "HTTPException: 404"

@@ -16,6 +16,7 @@ from domain.files import FileService
 from domain.values import decode_path
 from ui.api.bodies import read_body
 from ui.api.deps import CallerDep
+from ui.api.errors_doc import errors
 from ui.context import services
 
 router = APIRouter(prefix="/api/v1/workspaces/{workspace_id}", tags=["files"])
@@ -101,7 +102,7 @@ async def read_file(workspace_id: UUID, path: FilePath, caller: CallerDep, downl
     return Response(content=data, media_type=served_type(info), headers=headers)
 
 
-@router.put("/files/{path:path}", status_code=200, responses={201: {"description": "Created"}, 412: {}, 413: {}})
+@router.put("/files/{path:path}", status_code=200, responses={201: {"description": "Created"}, **errors(412)})
 async def write_file(
     workspace_id: UUID,
     path: FilePath,

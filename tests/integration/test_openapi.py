@@ -1,0 +1,82 @@
+"""The OpenAPI document tells the truth about errors, and the API answers as it says."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any, get_args
+
+import httpx
+import pytest
+
+from domain import errors as domain_errors
+from domain.errors import CodeloftError
+from tests.serving import Server, sign_in, start_server
+from ui.api.errors_doc import ErrorKind
+
+ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running = start_server(tmp_path_factory.mktemp("serve"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def client(server: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.base_url, timeout=30) as signed_in:
+        assert sign_in(signed_in, server.link).status_code == 303
+        signed_in.headers["X-CSRF-Token"] = signed_in.get("/api/v1/session").json()["csrf_token"]
+        yield signed_in
+
+
+@pytest.fixture(scope="module")
+def document(client: httpx.Client) -> dict[str, Any]:
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    return dict(response.json())
+
+
+def api_operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, operations in document["paths"].items():
+        if path.startswith("/api/"):
+            for method, operation in operations.items():
+                yield path, method, operation
+
+
+def test_every_api_operation_declares_its_errors_as_error_out(document: dict[str, Any]) -> None:
+    operations = list(api_operations(document))
+    assert len(operations) >= 18
+    for path, method, operation in operations:
+        expected = {"401", "403", "404", "422", "503"}
+        if method != "get":
+            expected |= {"409", "413", "429"}
+        for status in expected:
+            declared = operation["responses"].get(status)
+            assert declared, f"{method.upper()} {path} does not declare {status}"
+            assert declared["content"]["application/json"]["schema"] == ERROR_REF, (method, path, status)
+    put_file = document["paths"]["/api/v1/workspaces/{workspace_id}/files/{path}"]["put"]["responses"]
+    assert put_file["412"]["content"]["application/json"]["schema"] == ERROR_REF
+
+
+def test_validation_errors_are_declared_in_the_same_shape(document: dict[str, Any]) -> None:
+    assert "HTTPValidationError" not in json.dumps(document)
+    error_out = document["components"]["schemas"]["ErrorOut"]
+    assert error_out["required"] == ["detail", "error"]
+    assert set(error_out["properties"]["error"]["enum"]) == set(get_args(ErrorKind))
+    assert document["openapi"].startswith("3.1")
+
+
+def test_the_error_kinds_name_every_domain_error() -> None:
+    kinds = set(get_args(ErrorKind))
+    for error in vars(domain_errors).values():
+        if isinstance(error, type) and issubclass(error, CodeloftError) and error is not CodeloftError:
+            assert error.__name__ in kinds
+
+
+def test_a_validation_error_answers_as_declared(client: httpx.Client) -> None:
+    response = client.get("/api/v1/workspaces/not-a-uuid")
+    assert response.status_code == 422
+    assert set(response.json()) == {"detail", "error"} and response.json()["error"] in get_args(ErrorKind)
