@@ -24,7 +24,13 @@ from domain.errors import (
 )
 from domain.files import StaleFile
 
+
+class MalformedHeader(CodeloftError):
+    """A request header the API reads is not in the form it defines (400)."""
+
+
 STATUS: list[tuple[type[CodeloftError], int]] = [
+    (MalformedHeader, 400),
     (StaleFile, 412),
     (Unauthenticated, 401),
     (NotFound, 404),

@@ -80,3 +80,45 @@ def test_a_validation_error_answers_as_declared(client: httpx.Client) -> None:
     response = client.get("/api/v1/workspaces/not-a-uuid")
     assert response.status_code == 422
     assert set(response.json()) == {"detail", "error"} and response.json()["error"] in get_args(ErrorKind)
+
+
+@pytest.fixture(scope="module")
+def workspace(client: httpx.Client) -> str:
+    created = client.post("/api/v1/workspaces", json={"name": "Headers", "language": "python", "template": "blank"})
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
+@pytest.mark.parametrize(
+    ("header", "value"),
+    [
+        ("If-Match", ""),
+        ("If-Match", "garbage"),
+        ("If-Match", '"unclosed'),
+        ("If-Match", '"a", "b"'),
+        ("If-None-Match", ""),
+    ],
+)
+def test_a_malformed_conditional_header_is_400_and_changes_nothing(
+    client: httpx.Client, workspace: str, header: str, value: str
+) -> None:
+    url = f"/api/v1/workspaces/{workspace}/files/kept.txt"
+    saved = client.put(url, content=b"kept")
+    assert saved.status_code in (200, 201)
+    response = client.put(url, content=b"overwritten", headers={header: value})
+    assert response.status_code == 400 and response.json()["error"] == "MalformedHeader"
+    assert response.json()["detail"].startswith(f"{header} must be")
+    assert client.get(url).content == b"kept"
+    fresh = client.put(f"/api/v1/workspaces/{workspace}/files/never.txt", content=b"x", headers={header: value})
+    assert fresh.status_code == 400
+    assert client.get(f"/api/v1/workspaces/{workspace}/files/never.txt").status_code == 404
+
+
+def test_a_well_formed_if_match_still_saves_or_refuses_412(client: httpx.Client, workspace: str) -> None:
+    url = f"/api/v1/workspaces/{workspace}/files/tagged.txt"
+    tag = client.put(url, content=b"one").headers["ETag"]
+    assert client.put(url, content=b"two", headers={"If-Match": tag}).status_code == 200
+    stale = client.put(url, content=b"three", headers={"If-Match": tag})
+    assert stale.status_code == 412 and stale.json()["error"] == "StaleFile"
+    assert client.put(url, content=b"four", headers={"If-Match": "*"}).status_code == 200
+    assert client.get(url).content == b"four"

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 ErrorKind = Literal[
     "InvalidInput",
     "InvalidSignInLink",
+    "MalformedHeader",
     "Unauthenticated",
     "PermissionDenied",
     "NotFound",

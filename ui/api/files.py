@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote, unquote_to_bytes
@@ -18,6 +19,7 @@ from ui.api.bodies import read_body
 from ui.api.deps import CallerDep
 from ui.api.errors_doc import errors
 from ui.context import services
+from ui.errors import MalformedHeader
 
 router = APIRouter(prefix="/api/v1/workspaces/{workspace_id}", tags=["files"])
 
@@ -68,13 +70,27 @@ def etag(content_hash: str) -> str:
     return f'"{content_hash}"'
 
 
-def unquote(tag: str | None) -> str | None:
-    if tag is None:
+ENTITY_TAG = re.compile(r'(W/)?"([\x21\x23-\x7e]+)"')
+"""One ETag as the API gives them: a quoted content hash, weak (`W/`) or not."""
+
+
+def if_match_hash(header: str | None) -> str | None:
+    """The content hash `If-Match` asks for: None when absent or `*`; 400 when it is not one ETag."""
+    if header is None or header.strip() == "*":
         return None
-    tag = tag.strip()
-    if tag.startswith("W/"):
-        tag = tag[2:]
-    return tag.strip('"')
+    tag = ENTITY_TAG.fullmatch(header.strip())
+    if tag is None:
+        raise MalformedHeader('If-Match must be * or one quoted ETag as GET gives it, like "<content hash>".')
+    return tag.group(2)
+
+
+def wants_new_file(header: str | None) -> bool:
+    """`If-None-Match: *` (create only); anything else the API does not define is refused (400)."""
+    if header is None:
+        return False
+    if header.strip() != "*":
+        raise MalformedHeader("If-None-Match must be * (create the file only if it does not exist).")
+    return True
 
 
 def files() -> FileService:
@@ -102,7 +118,7 @@ async def read_file(workspace_id: UUID, path: FilePath, caller: CallerDep, downl
     return Response(content=data, media_type=served_type(info), headers=headers)
 
 
-@router.put("/files/{path:path}", status_code=200, responses={201: {"description": "Created"}, **errors(412)})
+@router.put("/files/{path:path}", status_code=200, responses={201: {"description": "Created"}, **errors(400, 412)})
 async def write_file(
     workspace_id: UUID,
     path: FilePath,
@@ -113,6 +129,7 @@ async def write_file(
 ) -> Response:
     """Create or replace a file with the raw request body. `If-Match: "<hash>"` refuses (412) a save
     whose file changed meanwhile; `If-None-Match: *` only creates."""
+    expected_hash, create_only = if_match_hash(if_match), wants_new_file(if_none_match)
     service = files()
     data = await read_body(request, max(service.limits.max_text_bytes, service.limits.max_binary_bytes))
     saved = await service.write(
@@ -120,8 +137,8 @@ async def write_file(
         workspace_id,
         path,
         data,
-        if_match=unquote(if_match) if if_match not in (None, "*") else None,
-        if_none_match=if_none_match == "*",
+        if_match=expected_hash,
+        if_none_match=create_only,
     )
     body = FileOut.model_validate(saved.info).model_dump_json()
     return Response(
