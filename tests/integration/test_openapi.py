@@ -122,3 +122,26 @@ def test_a_well_formed_if_match_still_saves_or_refuses_412(client: httpx.Client,
     assert stale.status_code == 412 and stale.json()["error"] == "StaleFile"
     assert client.put(url, content=b"four", headers={"If-Match": "*"}).status_code == 200
     assert client.get(url).content == b"four"
+
+
+def test_a_405_lists_in_allow_every_method_the_document_gives_its_path(
+    client: httpx.Client, document: dict[str, Any], workspace: str
+) -> None:
+    checked = 0
+    for path, operations in document["paths"].items():
+        if not path.startswith("/api/"):
+            continue
+        declared = {method.upper() for method in operations}
+        url = path.format(workspace_id=workspace, path="src/a.txt")
+        for method in sorted({"GET", "PUT", "PATCH", "POST", "DELETE"} - declared):
+            response = client.request(method, url)
+            if path == "/api/v1/workspaces/import":
+                # GET, PATCH and DELETE reach /workspaces/{workspace_id} (a 422), so a PUT's Allow lists them too.
+                if response.status_code == 405:
+                    assert set(response.headers["allow"].split(", ")) == declared | {"GET", "PATCH", "DELETE"}
+                continue
+            assert response.status_code == 405, (method, path, response.text)
+            assert set(response.headers["allow"].split(", ")) == declared, (method, path)
+            assert response.json()["error"] == "MethodNotAllowed"
+            checked += 1
+    assert checked >= 20

@@ -12,6 +12,7 @@ ErrorKind = Literal[
     "InvalidInput",
     "InvalidSignInLink",
     "MalformedHeader",
+    "MethodNotAllowed",
     "Unauthenticated",
     "PermissionDenied",
     "NotFound",
@@ -21,7 +22,7 @@ ErrorKind = Literal[
     "QuotaExceeded",
     "Unavailable",
 ]
-"""The names of the errors the API answers with (`ui/errors.py`, `ui/body_limits.py`)."""
+"""The names of the errors the API answers with (`ui/errors.py`, `ui/body_limits.py`, `ui/api/routing.py`)."""
 
 
 class ErrorOut(BaseModel):

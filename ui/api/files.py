@@ -18,10 +18,11 @@ from domain.values import decode_path
 from ui.api.bodies import read_body
 from ui.api.deps import CallerDep
 from ui.api.errors_doc import errors
+from ui.api.routing import ApiRoute
 from ui.context import services
 from ui.errors import MalformedHeader
 
-router = APIRouter(prefix="/api/v1/workspaces/{workspace_id}", tags=["files"])
+router = APIRouter(prefix="/api/v1/workspaces/{workspace_id}", tags=["files"], route_class=ApiRoute)
 
 # Served bytes never run as a page of Codeloft's origin: a sandboxed, unsniffable response.
 SAFE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}

@@ -26,9 +26,10 @@ from pydantic import BaseModel, Field
 from domain.errors import NotFound, Unauthenticated
 from domain.previews import Preview
 from ui.api.deps import CallerDep, authenticated
+from ui.api.routing import ApiRoute
 from ui.context import services
 
-router = APIRouter()
+router = APIRouter(route_class=ApiRoute)
 
 SANDBOX_POLICY = "sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads"
 DROP_REQUEST = {

@@ -10,9 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.entities import RunResult
 from ui.api.deps import CallerDep
+from ui.api.routing import ApiRoute
 from ui.context import services
 
-router = APIRouter(prefix="/api/v1/workspaces/{workspace_id}/runs", tags=["runs"])
+router = APIRouter(prefix="/api/v1/workspaces/{workspace_id}/runs", tags=["runs"], route_class=ApiRoute)
 
 
 class LimitsIn(BaseModel):

@@ -11,10 +11,11 @@ from pydantic import BaseModel, ConfigDict
 
 from domain.errors import Unauthenticated
 from ui.api.deps import CallerDep
+from ui.api.routing import ApiRoute
 from ui.context import services
 from ui.security import clear_session_cookie, csrf_token, session_token
 
-router = APIRouter()
+router = APIRouter(route_class=ApiRoute)
 
 
 class UserOut(BaseModel):

@@ -13,9 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.entities import Workspace
 from ui.api.bodies import read_body
 from ui.api.deps import CallerDep
+from ui.api.routing import ApiRoute
 from ui.context import services
 
-router = APIRouter(prefix="/api/v1/workspaces", tags=["workspaces"])
+router = APIRouter(prefix="/api/v1/workspaces", tags=["workspaces"], route_class=ApiRoute)
 
 
 class WorkspaceIn(BaseModel):

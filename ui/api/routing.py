@@ -1,0 +1,33 @@
+"""The API's routes: a 405 answer lists in `Allow` every method its path takes (Starlette lists only those
+of the first route whose path matched) and carries the API's error body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.routing import APIRoute
+from starlette.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
+
+ROUTES: list[APIRoute] = []
+"""Every route made with ApiRoute: all of them are asked which methods a path takes."""
+
+
+def allowed_methods(path: str) -> list[str]:
+    """Every method some API route takes at `path`."""
+    return sorted({method for route in ROUTES if route.path_regex.match(path) for method in route.methods or ()})
+
+
+class ApiRoute(APIRoute):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        ROUTES.append(self)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.methods and scope["method"] not in self.methods:
+            path, root = str(scope["path"]), str(scope.get("root_path", ""))
+            allowed = ", ".join(allowed_methods(path.removeprefix(root) if root else path))
+            body = {"detail": f"{scope['method']} is not allowed here, only {allowed}.", "error": "MethodNotAllowed"}
+            await JSONResponse(body, status_code=405, headers={"Allow": allowed})(scope, receive, send)
+            return
+        await super().handle(scope, receive, send)
