@@ -244,7 +244,7 @@ def serve(settings: Settings) -> None:
 
     from ui import context
     from ui.api import errors_doc, router
-    from ui.body_limits import BodyLimits
+    from ui.body_limits import BodyLimits, BodyTooLarge, body_too_large_handler
     from ui.errors import api_error_handler, validation_error_handler
     from ui.pages import dashboard, login, workspace
     from ui.pages.not_found import not_found_handler
@@ -261,6 +261,7 @@ def serve(settings: Settings) -> None:
     app.include_router(router)
     errors_doc.install(app)
     app.add_exception_handler(CodeloftError, api_error_handler)
+    app.add_exception_handler(BodyTooLarge, body_too_large_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(404, not_found_handler)  # instead of NiceGUI's generic "HTTPException: 404"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from fastapi import HTTPException
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -61,6 +61,12 @@ class BodyTooLarge(HTTPException):
 
     def __init__(self, limit: int) -> None:
         super().__init__(status_code=413, detail=too_large(limit))
+
+
+async def body_too_large_handler(_request: Request, error: Exception) -> JSONResponse:
+    """A body that crossed its cap while the route read it: the API's error body, like every other."""
+    assert isinstance(error, BodyTooLarge)
+    return _error(413, str(error.detail), "LimitExceeded")
 
 
 def _error(status: int, message: str, kind: str) -> JSONResponse:

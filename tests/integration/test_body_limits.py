@@ -116,6 +116,7 @@ def test_a_streamed_json_body_is_cut_off_once_it_crosses_the_cap(server: Server,
     )
     assert status == 413, answer[:300]
     assert b"larger than 1 MB" in answer
+    assert b'"error":"LimitExceeded"' in answer  # the API's one error body, as the document declares
 
 
 def test_a_body_within_its_cap_still_works(ann: User) -> None:
