@@ -15,7 +15,7 @@ from domain.errors import CodeloftError
 from domain.limits import MB, human_size
 from domain.runs import TIER_STDIN_CAPS
 from ui.context import services
-from ui.errors import http_status
+from ui.errors import error_response, http_status
 from ui.security import SESSION_COOKIE
 
 JSON_BODY_LIMIT = 1 * MB
@@ -71,7 +71,7 @@ async def body_too_large_handler(_request: Request, error: Exception) -> JSONRes
 
 def _error(status: int, message: str, kind: str) -> JSONResponse:
     # Never wait for a body nobody will read: close the connection after answering.
-    return JSONResponse({"detail": message, "error": kind}, status_code=status, headers={"Connection": "close"})
+    return error_response(status, message, kind, {"Connection": "close"})
 
 
 class BodyLimits:

@@ -50,9 +50,14 @@ def http_status(error: CodeloftError) -> int:
     return 400
 
 
+def error_response(status: int, message: str, kind: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The API's one error body: `{"detail": <one line for a person>, "error": <kind>}`."""
+    return JSONResponse({"detail": message, "error": kind}, status_code=status, headers=headers)
+
+
 async def api_error_handler(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, CodeloftError)
-    return JSONResponse({"detail": error.message, "error": type(error).__name__}, status_code=http_status(error))
+    return error_response(http_status(error), error.message, type(error).__name__)
 
 
 async def validation_error_handler(_request: Request, error: Exception) -> JSONResponse:
@@ -62,7 +67,7 @@ async def validation_error_handler(_request: Request, error: Exception) -> JSONR
     for problem in error.errors():
         where = ".".join(str(part) for part in problem["loc"] if part not in ("body", "query", "path", "header"))
         parts.append(f"{where}: {problem['msg']}" if where else str(problem["msg"]))
-    return JSONResponse({"detail": "; ".join(parts) + ".", "error": "InvalidInput"}, status_code=422)
+    return error_response(422, "; ".join(parts) + ".", "InvalidInput")
 
 
 P = ParamSpec("P")

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.routing import APIRoute
-from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
+
+from ui.errors import error_response
 
 ROUTES: list[APIRoute] = []
 """Every route made with ApiRoute: all of them are asked which methods a path takes."""
@@ -27,7 +28,7 @@ class ApiRoute(APIRoute):
         if self.methods and scope["method"] not in self.methods:
             path, root = str(scope["path"]), str(scope.get("root_path", ""))
             allowed = ", ".join(allowed_methods(path.removeprefix(root) if root else path))
-            body = {"detail": f"{scope['method']} is not allowed here, only {allowed}.", "error": "MethodNotAllowed"}
-            await JSONResponse(body, status_code=405, headers={"Allow": allowed})(scope, receive, send)
+            message = f"{scope['method']} is not allowed here, only {allowed}."
+            await error_response(405, message, "MethodNotAllowed", {"Allow": allowed})(scope, receive, send)
             return
         await super().handle(scope, receive, send)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from fastapi import Request
 from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from nicegui import Client, ui
 from starlette.exceptions import HTTPException
 
 from ui.components.accessible import page_style
 from ui.components.frame import frame
+from ui.errors import error_response
 from ui.viewer import Viewer, viewer
 
 NO_PAGE = "There is no page at this address."
@@ -43,7 +44,7 @@ async def not_found_handler(request: Request, error: Exception) -> Response:
     `show_not_found`."""
     if request.url.path.startswith("/api/"):
         detail = f"There is no API endpoint {request.method} {request.url.path}."
-        return JSONResponse({"detail": detail, "error": "NotFound"}, status_code=404)
+        return error_response(404, detail, "NotFound")
     if request.scope.get("endpoint") is not None and isinstance(error, HTTPException):
         return await http_exception_handler(request, error)  # a route's own 404 (a missing resource)
     current = await viewer(request)
