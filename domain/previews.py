@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.access import Action, Actor
-from domain.entities import FOLDER_MIME
+from domain.entities import FOLDER_MIME, Workspace
 from domain.errors import InvalidInput, NotFound, QuotaExceeded
 from domain.files import file_bytes
 from domain.gate import WorkspaceGate
@@ -150,11 +150,15 @@ def toolchain_of(language: Language) -> Toolchain:
     return next(t for t in TOOLCHAINS if t.language is language)
 
 
-def server_entry(paths: list[str], language: Language) -> str:
+def server_entry(workspace: Workspace, paths: list[str]) -> str:
+    """The file a preview serves: the entry point from the settings, else a server file by its name."""
+    entry = run_entry(workspace)
+    if entry is not None:
+        return entry
     for name in SERVER_NAMES:
         if name in paths:
             return name
-    return default_entry(paths, language)
+    return default_entry(paths, workspace.language)
 
 
 class PreviewService:
@@ -200,7 +204,7 @@ class PreviewService:
             starter = await uow.users.get(user_id)
             owner = starter if workspace.owner_id == user_id else await uow.users.get(workspace.owner_id)
         files = {f.path: file_bytes(f) for f in stored}
-        main = path or run_entry(workspace) or server_entry(sorted(files), workspace.language)
+        main = path or server_entry(workspace, sorted(files))
         if main not in files:
             raise NotFound(f"There is no file {main} to serve.")
         toolchain = toolchain_for(main)
@@ -275,7 +279,7 @@ class PreviewService:
                 return refusal
             paths = sorted(info.path for info in await uow.files.list_info(workspace_id) if not info.is_folder)
             try:
-                main = run_entry(workspace) or server_entry(paths, workspace.language)
+                main = server_entry(workspace, paths)
                 refusal = preview_refusal(toolchain_for(main).language)
             except InvalidInput as nothing_to_run:
                 return nothing_to_run.message
