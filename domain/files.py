@@ -184,7 +184,7 @@ class FileService:
             workspace = await self._gate.require(uow, actor, Action.EDIT, workspace_id)
             existing = await uow.files.get(workspace_id, target)
             if existing is not None and existing.mime_type == FOLDER_MIME:
-                raise InvalidInput(f"{target} is a folder: a file and a folder cannot share a path.")
+                raise Conflict(f"{target} is a folder: a file and a folder cannot share a path.")
             current_hash = existing.content_hash if existing else ""
             if (if_none_match and existing is not None) or (if_match is not None and if_match != current_hash):
                 raise StaleFile(target, current_hash)
@@ -192,7 +192,7 @@ class FileService:
             count, total = await uow.files.usage(workspace_id)
             if existing is None:
                 if await uow.files.under(workspace_id, target):
-                    raise InvalidInput(f"{target} is a folder: a file and a folder cannot share a path.")
+                    raise Conflict(f"{target} is a folder: a file and a folder cannot share a path.")
                 await self._check_free_path(uow, workspace_id, target)
                 self._check_quota(quota, count + 1, total + stored.size_bytes)
                 await uow.files.add(new_file(workspace_id, target, stored, now))
@@ -237,7 +237,7 @@ class FileService:
         src = WorkspacePath(source).value
         dst = WorkspacePath(destination).value
         if dst.startswith(src + "/"):
-            raise InvalidInput(f"Cannot move {src} into itself.")
+            raise Conflict(f"Cannot move {src} into itself.")
         now = self._clock()
         async with self._uow() as uow:
             await self._gate.require(uow, actor, Action.EDIT, workspace_id)
@@ -349,7 +349,7 @@ class FileService:
         """No ancestor of `path` may be a file (a file and a folder cannot share a path)."""
         for entry in await uow.files.get_many(workspace_id, ancestors(path)):
             if entry.mime_type != FOLDER_MIME:
-                raise InvalidInput(
+                raise Conflict(
                     f"{entry.path} is a file, so it cannot contain {path}: a file and a folder cannot share a path."
                 )
 

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from domain.access import Action, Actor
 from domain.entities import FOLDER_MIME, Workspace
-from domain.errors import InvalidInput, NotFound, QuotaExceeded
+from domain.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
 from domain.files import file_bytes
 from domain.gate import WorkspaceGate
 from domain.ports import Clock, UnitOfWorkFactory
@@ -210,9 +210,9 @@ class PreviewService:
         toolchain = toolchain_for(main)
         refusal = preview_refusal(toolchain.language)
         if refusal is not None:
-            raise InvalidInput(refusal)
+            raise Conflict(refusal)  # the request is fine; what the workspace holds cannot serve
         if self._executor.runner.name not in SERVING_RUNNERS:
-            raise InvalidInput(
+            raise Conflict(
                 "Previews need the bubblewrap sandbox on this machine; "
                 f"this server runs code with {self._executor.runner.name}."
             )
@@ -281,7 +281,7 @@ class PreviewService:
             try:
                 main = server_entry(workspace, paths)
                 refusal = preview_refusal(toolchain_for(main).language)
-            except InvalidInput as nothing_to_run:
+            except (Conflict, InvalidInput) as nothing_to_run:
                 return nothing_to_run.message
             stored = await uow.files.get(workspace_id, main)
         if stored is None:

@@ -14,7 +14,7 @@ from uuid import UUID
 from domain import cache_keys
 from domain.access import Action, Actor
 from domain.entities import FOLDER_MIME, CompilationJob, RunResult, Workspace
-from domain.errors import InvalidInput, LimitExceeded, NotFound
+from domain.errors import Conflict, LimitExceeded, NotFound
 from domain.files import decode_text, file_bytes
 from domain.gate import WorkspaceGate
 from domain.limits import MB, human_size
@@ -141,7 +141,7 @@ def default_entry(paths: Sequence[str], language: Language) -> str:
             if path.rsplit("/", 1)[-1] == name:
                 return path
     if not runnable:
-        raise InvalidInput(f"This workspace has no {language.value} file to run: open one and press Run.")
+        raise Conflict(f"This workspace has no {language.value} file to run: open one and press Run.")
     return runnable[0]
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Protocol
 
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, PermissionDenied
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,13 +40,14 @@ class RunLimits:
         return RunLimits(**{name: max(getattr(self, name), getattr(other, name)) for name in LIMIT_NAMES})
 
     def within(self, ceiling: RunLimits) -> RunLimits:
-        """These limits, refused if any exceeds `ceiling` (what the user's tier allows)."""
+        """These limits, refused if any exceeds `ceiling` (what the user's tier allows): a well-formed
+        request the plan does not permit, so PermissionDenied rather than bad input."""
         for name in LIMIT_NAMES:
             value, top = getattr(self, name), getattr(ceiling, name)
             if value <= 0:
                 raise InvalidInput(f"The run limit {name} must be above zero.")
             if value > top:
-                raise InvalidInput(f"The run limit {name} may be at most {top} on your plan.")
+                raise PermissionDenied(f"The run limit {name} may be at most {top} on your plan.")
         return self
 
     def with_changes(self, **changes: float) -> RunLimits:

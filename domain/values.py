@@ -131,15 +131,17 @@ class WorkspacePath:
         return self.value
 
 
-def require_text(value: str, *, what: str, max_length: int, allow_empty: bool = False) -> str:
-    """Strip `value` and check its length; the message names the field and the rule."""
+def require_text(value: str, *, what: str, max_length: int, allow_empty: bool = False, lines: bool = False) -> str:
+    """`value` without the spaces around it, checked as given: at most `max_length` characters, no
+    control characters (tabs and line breaks only where `lines`), and not blank unless `allow_empty`.
+    Each message names the field and the rule; the API's document states the same rules."""
+    if len(value) > max_length:
+        raise InvalidInput(f"The {what} may be at most {max_length} characters long.")
+    if _CONTROL.search(value.replace("\n", "").replace("\t", "") if lines else value):
+        raise InvalidInput(f"The {what} cannot contain control characters.")
     text = value.strip()
     if not text and not allow_empty:
         raise InvalidInput(f"The {what} cannot be empty.")
-    if len(text) > max_length:
-        raise InvalidInput(f"The {what} may be at most {max_length} characters long.")
-    if _CONTROL.search(text.replace("\n", "").replace("\t", "")):
-        raise InvalidInput(f"The {what} cannot contain control characters.")
     return text
 
 

@@ -9,7 +9,7 @@ from uuid import UUID
 from domain.access import ROLE_MATRIX, Action, Actor
 from domain.editor_settings import editor_settings, validate_editor_settings
 from domain.entities import FOLDER_MIME, Workspace
-from domain.errors import NotFound
+from domain.errors import Conflict
 from domain.files import FileService, StoredContent, new_file
 from domain.gate import WorkspaceGate
 from domain.ports import Clock, TemplateSource, UnitOfWorkFactory
@@ -49,7 +49,8 @@ def _name(value: str) -> str:
 def _description(value: str | None) -> str | None:
     if value is None:
         return None
-    return require_text(value, what="description", max_length=MAX_DESCRIPTION_LENGTH, allow_empty=True) or None
+    text = require_text(value, what="description", max_length=MAX_DESCRIPTION_LENGTH, allow_empty=True, lines=True)
+    return text or None
 
 
 class WorkspaceService:
@@ -159,7 +160,7 @@ class WorkspaceService:
             if checked_entry:
                 stored = await uow.files.get(workspace_id, checked_entry)
                 if stored is None or stored.mime_type == FOLDER_MIME:
-                    raise NotFound(f"There is no file {checked_entry} to make the entry point.")
+                    raise Conflict(f"There is no file {checked_entry} to make the entry point.")
             if checked_editor or checked_entry is not None:
                 settings = dict(workspace.settings)
                 if checked_editor:

@@ -63,15 +63,22 @@ class RunCgroup:
     @property
     def empty(self) -> bool:
         """No process is left in the group."""
-        return not (self.paths["pids"] / "cgroup.procs").read_text().strip()
+        return not self._members()
+
+    def _members(self) -> list[int]:
+        """The processes in the group; none once the group is gone (a stop racing the run's own end,
+        which already removed it)."""
+        try:
+            return [int(p) for p in (self.paths["pids"] / "cgroup.procs").read_text().split()]
+        except FileNotFoundError:
+            return []
 
     def _killing(self, wait_seconds: float) -> Iterator[float]:
         """SIGKILL whatever is in the group, round after round; yields the pause to take before the next
         round, until the group is empty or `wait_seconds` have passed."""
         deadline = time.monotonic() + wait_seconds
-        procs = self.paths["pids"] / "cgroup.procs"
         pause = 0.0002  # usually only the sandbox's init is still finishing: look again soon
-        while pids := [int(p) for p in procs.read_text().split()]:
+        while pids := self._members():
             for pid in pids:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)

@@ -243,9 +243,9 @@ def serve(settings: Settings) -> None:
     from nicegui import app, ui
 
     from ui import context
-    from ui.api import errors_doc, router
+    from ui.api import openapi, router
     from ui.body_limits import BodyLimits, BodyTooLarge, body_too_large_handler
-    from ui.errors import api_error_handler, validation_error_handler
+    from ui.errors import api_error_handler, malformed_body_handler, validation_error_handler
     from ui.pages import dashboard, login, workspace
     from ui.pages.not_found import not_found_handler
     from ui.security import GzipExceptPreviews, SecurityHeaders
@@ -259,10 +259,11 @@ def serve(settings: Settings) -> None:
     app.add_middleware(BodyLimits)  # inside SecurityHeaders, so its refusals carry the headers too
     app.add_middleware(SecurityHeaders)
     app.include_router(router)
-    errors_doc.install(app)
+    openapi.install(app, templates=TEMPLATES.catalog())
     app.add_exception_handler(CodeloftError, api_error_handler)
     app.add_exception_handler(BodyTooLarge, body_too_large_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(400, malformed_body_handler)  # FastAPI's "error parsing the body"
     app.add_exception_handler(404, not_found_handler)  # instead of NiceGUI's generic "HTTPException: 404"
 
     async def start() -> None:

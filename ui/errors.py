@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from nicegui import ui
+from starlette.exceptions import HTTPException
 
 from domain.errors import (
     CodeloftError,
@@ -68,6 +69,12 @@ async def validation_error_handler(_request: Request, error: Exception) -> JSONR
         where = ".".join(str(part) for part in problem["loc"] if part not in ("body", "query", "path", "header"))
         parts.append(f"{where}: {problem['msg']}" if where else str(problem["msg"]))
     return error_response(422, "; ".join(parts) + ".", "InvalidInput")
+
+
+async def malformed_body_handler(_request: Request, error: Exception) -> JSONResponse:
+    """A body FastAPI could not read at all (bytes that are not UTF-8 where JSON was due)."""
+    assert isinstance(error, HTTPException)
+    return error_response(400, "The request body could not be read: send JSON in UTF-8.", "MalformedBody")
 
 
 P = ParamSpec("P")

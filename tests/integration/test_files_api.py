@@ -474,8 +474,8 @@ def test_a_binary_upload_stays_binary_and_byte_identical(ann: User, ws: str) -> 
 def test_a_file_cannot_go_under_a_file(ann: User, ws: str) -> None:
     ann.write(ws, "a.txt", b"keep")
     before = ann.tree(ws)
-    refused(ann.put(ws, "a.txt/b.txt", b"x"), 422, "a file and a folder cannot share a path")
-    refused(ann.folder(ws, "a.txt/sub"), 422, "a file and a folder cannot share a path")
+    refused(ann.put(ws, "a.txt/b.txt", b"x"), 409, "a file and a folder cannot share a path")
+    refused(ann.folder(ws, "a.txt/sub"), 409, "a file and a folder cannot share a path")
     assert ann.tree(ws) == before and ann.content(ws, "a.txt") == b"keep"
 
 
@@ -483,8 +483,8 @@ def test_a_file_cannot_replace_a_folder(ann: User, ws: str) -> None:
     ann.write(ws, "src/main.py", b"x")
     ann.folder(ws, "docs")
     before = ann.tree(ws)
-    refused(ann.put(ws, "src", b"x"), 422, "a file and a folder cannot share a path")
-    refused(ann.put(ws, "docs", b"x"), 422, "a file and a folder cannot share a path")
+    refused(ann.put(ws, "src", b"x"), 409, "a file and a folder cannot share a path")
+    refused(ann.put(ws, "docs", b"x"), 409, "a file and a folder cannot share a path")
     assert ann.tree(ws) == before
 
 
@@ -555,7 +555,7 @@ def test_move_onto_an_existing_path_is_409(ann: User, ws: str) -> None:
 def test_move_into_itself_is_422(ann: User, ws: str) -> None:
     ann.write(ws, "src/main.py", b"x")
     before = ann.tree(ws)
-    refused(ann.move(ws, "src", "src/inner"), 422, "Cannot move src into itself")
+    refused(ann.move(ws, "src", "src/inner"), 409, "Cannot move src into itself")
     assert ann.tree(ws) == before
 
 
@@ -563,7 +563,7 @@ def test_move_under_a_file_is_422(ann: User, ws: str) -> None:
     ann.write(ws, "a.txt", b"a")
     ann.write(ws, "b.txt", b"b")
     before = ann.tree(ws)
-    refused(ann.move(ws, "b.txt", "a.txt/b.txt"), 422, "a file and a folder cannot share a path")
+    refused(ann.move(ws, "b.txt", "a.txt/b.txt"), 409, "a file and a folder cannot share a path")
     assert ann.tree(ws) == before
 
 

@@ -287,20 +287,21 @@ def test_a_cpu_loop_hits_the_asked_cpu_limit(ann: User) -> None:
 
 
 @pytest.mark.parametrize(
-    ("limits", "message"),
+    ("limits", "status", "message"),
     [
-        ({"cpu_seconds": 999}, "cpu_seconds may be at most 5"),
-        ({"memory_mb": 100000}, "memory_mb may be at most 256"),
-        ({"cpu_seconds": 0}, "cpu_seconds"),
-        ({"cpu_seconds": -1}, "cpu_seconds"),
-        ({"bogus": 1}, "bogus"),
+        ({"cpu_seconds": 999}, 403, "cpu_seconds may be at most 5"),  # well-formed, but not on this plan
+        ({"memory_mb": 100000}, 403, "memory_mb may be at most 256"),
+        ({"cpu_seconds": 0}, 422, "cpu_seconds"),
+        ({"cpu_seconds": -1}, 422, "cpu_seconds"),
+        ({"memory_mb": "64"}, 422, "memory_mb"),
+        ({"bogus": 1}, 422, "bogus"),
     ],
 )
 def test_limits_past_the_plan_or_unknown_are_refused(
-    server: Server, ann: User, limits: dict[str, Any], message: str
+    server: Server, ann: User, limits: dict[str, Any], status: int, message: str
 ) -> None:
     ws = python_workspace(ann)
-    refused(start(ann, ws, limits=limits), 422, message)
+    refused(start(ann, ws, limits=limits), status, message)
     assert history(ann, ws) == [] and count_runs(server, ws) == 0
 
 
@@ -331,7 +332,7 @@ def test_the_servers_run_limits_setting_is_every_runs_default(limited_server: Se
         assert run(carl, hog)["reason"] == "memory_limit"
         # a run may still ask for other limits, up to its plan's ceiling
         assert run(carl, loop, limits={"cpu_seconds": 0.5})["time_ms"] < 1000
-        refused(start(carl, loop, limits={"cpu_seconds": 6}), 422, "cpu_seconds may be at most 5")
+        refused(start(carl, loop, limits={"cpu_seconds": 6}), 403, "cpu_seconds may be at most 5")
     finally:
         carl.client.close()
 
@@ -359,7 +360,7 @@ def test_a_run_without_a_path_runs_the_workspaces_entry_point(ann: User) -> None
 @pytest.mark.parametrize(
     ("entry", "status", "message"),
     [
-        ("missing.py", 404, "There is no file missing.py to make the entry point"),
+        ("missing.py", 409, "There is no file missing.py to make the entry point"),
         ("notes.txt", 422, "Codeloft does not know how to run notes.txt"),
         ("../main.py", 422, "'..'"),
     ],
@@ -437,7 +438,7 @@ def test_a_text_file_cannot_run(server: Server, ann: User) -> None:
 def test_a_workspace_with_nothing_to_run_says_so(ann: User) -> None:
     ws = ann.create("Nothing", language="python")
     ann.write(ws, "README.md", b"# nothing\n")
-    refused(start(ann, ws), 422, "no python file to run")
+    refused(start(ann, ws), 409, "no python file to run")
 
 
 def test_another_user_cannot_run_or_list_and_learns_nothing(server: Server, ann: User, bob: User) -> None:

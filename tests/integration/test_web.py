@@ -89,7 +89,9 @@ def test_bad_workspace_input_gets_422_with_the_rule(server: Server) -> None:
     headers = csrf(client)
     for body, message in [
         ({"name": " ", "language": "python"}, "cannot be empty"),
-        ({"name": "x", "language": "cobol"}, "Unknown language"),
+        ({"name": "x", "language": "cobol"}, "language: Input should be 'python', 'javascript', 'cpp' or 'java'"),
+        ({"name": "x\x1f", "language": "python"}, "cannot contain control characters"),
+        ({"name": " " + "x" * 255, "language": "python"}, "at most 255 characters"),
         ({"name": "x", "language": "java", "template": "react"}, "Unknown template"),
     ]:
         response = client.post("/api/v1/workspaces", json=body, headers=headers)

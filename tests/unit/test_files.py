@@ -117,9 +117,9 @@ async def test_quotas_follow_the_owners_tier(
 async def test_a_file_and_a_folder_cannot_share_a_path(files: FileService, owner: Actor, workspace_id: UUID) -> None:
     await files.write(owner, workspace_id, "notes", b"a file")
     await files.write(owner, workspace_id, "src/app.py", b"")
-    with pytest.raises(InvalidInput, match="notes is a file, so it cannot contain notes/x"):
+    with pytest.raises(Conflict, match="notes is a file, so it cannot contain notes/x"):
         await files.write(owner, workspace_id, "notes/x", b"")
-    with pytest.raises(InvalidInput, match="src is a folder"):
+    with pytest.raises(Conflict, match="src is a folder"):
         await files.write(owner, workspace_id, "src", b"")
     with pytest.raises(Conflict, match="exists already"):
         await files.create_folder(owner, workspace_id, "notes")
@@ -154,7 +154,7 @@ async def test_folders_moves_and_deletes(files: FileService, owner: Actor, works
     paths = [e.path for e in await files.tree(owner, workspace_id)]
     assert paths == ["empty", "lib/a.py", "lib/pkg/b.py"]
     await files.move(owner, workspace_id, "lib/a.py", "empty/a.py")
-    with pytest.raises(InvalidInput, match="into itself"):
+    with pytest.raises(Conflict, match="into itself"):
         await files.move(owner, workspace_id, "lib", "lib/pkg/lib")
     with pytest.raises(Conflict, match="exists already"):
         await files.move(owner, workspace_id, "lib/pkg/b.py", "empty/a.py")

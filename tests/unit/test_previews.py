@@ -9,7 +9,7 @@ import pytest
 
 from domain.access import Actor
 from domain.accounts import AccountService
-from domain.errors import InvalidInput, NotFound, QuotaExceeded
+from domain.errors import Conflict, NotFound, QuotaExceeded
 from domain.files import FileService
 from domain.gate import WorkspaceGate
 from domain.previews import IDLE, LAST_VIEWER_GRACE, Preview, PreviewService, preview_refusal
@@ -131,7 +131,7 @@ async def test_starting_again_replaces_the_running_server(previews, serving, own
 async def test_compiled_languages_are_not_served(previews, workspaces, files, owner) -> None:
     workspace = await workspaces.create(owner, name="native", language="cpp")
     await files.write(owner, workspace.id, "main.cpp", b"int main(){}")
-    with pytest.raises(InvalidInput, match="Python or JavaScript"):
+    with pytest.raises(Conflict, match="Python or JavaScript"):
         await previews.start(owner, workspace.id)
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from domain.access import Actor
 from domain.accounts import AccountService
-from domain.errors import InvalidInput, NotFound, PermissionDenied
+from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from domain.files import FileService
 from domain.gate import WorkspaceGate
 from domain.runs import TIER_RUN_CEILINGS, Executor, RunService
@@ -96,7 +96,7 @@ async def test_configured_defaults_above_the_free_plan_are_allowed_and_become_it
     await runs.run(owner, python_ws, limits={"cpu_seconds": 12})
     assert [r.limits.cpu_seconds for r in runner.requests] == [30, 12]
     assert runner.requests[0].limits.memory_mb == 1024
-    with pytest.raises(InvalidInput, match="cpu_seconds may be at most 30 on your plan"):
+    with pytest.raises(PermissionDenied, match="cpu_seconds may be at most 30 on your plan"):
         await runs.run(owner, python_ws, limits={"cpu_seconds": 31})
     assert runs.ceiling(Tier.FREE) == RunLimits(cpu_seconds=30, memory_mb=1024)
     # a plan above the defaults keeps its own larger limits
@@ -139,8 +139,8 @@ async def test_clearing_the_entry_point_runs_the_main_file_again(
 @pytest.mark.parametrize(
     ("entry", "error", "message"),
     [
-        ("missing.py", NotFound, "There is no file missing.py to make the entry point."),
-        ("tools/sub.py", NotFound, "There is no file tools/sub.py to make the entry point."),
+        ("missing.py", Conflict, "There is no file missing.py to make the entry point."),
+        ("tools/sub.py", Conflict, "There is no file tools/sub.py to make the entry point."),
         ("README.md", InvalidInput, "Codeloft does not know how to run README.md"),
         ("../main.py", InvalidInput, "A path cannot contain '.' or '..' segments."),
         ("/etc/passwd.py", InvalidInput, "it cannot start with '/'"),

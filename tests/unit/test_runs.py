@@ -14,7 +14,7 @@ import pytest
 from domain.access import ANONYMOUS, Actor
 from domain.accounts import AccountService
 from domain.entities import RunResult, WorkspaceShare
-from domain.errors import InvalidInput, LimitExceeded, NotFound, PermissionDenied, Unauthenticated
+from domain.errors import Conflict, InvalidInput, LimitExceeded, NotFound, PermissionDenied, Unauthenticated
 from domain.files import FileService
 from domain.runs import (
     HISTORY_LENGTH,
@@ -445,7 +445,7 @@ async def test_limits_within_the_tier_reach_the_sandbox(
 async def test_limits_above_the_free_ceiling_or_not_positive_are_refused(
     runs: RunService, runner: FakeRunner, store: Store, owner: Actor, python_ws: UUID, limits: dict, message: str
 ) -> None:
-    with pytest.raises(InvalidInput, match=message):
+    with pytest.raises((InvalidInput, PermissionDenied), match=message):
         await runs.run(owner, python_ws, limits=limits)
     nothing_recorded(store, runner)
 
@@ -464,7 +464,7 @@ async def test_the_ceiling_is_the_workspace_owners_tier(
     ceiling = TIER_RUN_CEILINGS[Tier.PREMIUM]
     await runs.run(premium, ws, limits={"cpu_seconds": ceiling.cpu_seconds, "memory_mb": ceiling.memory_mb})
     assert runner.requests[0].limits.cpu_seconds == 20 and runner.requests[0].limits.memory_mb == 1024
-    with pytest.raises(InvalidInput, match="cpu_seconds may be at most 20"):
+    with pytest.raises(PermissionDenied, match="cpu_seconds may be at most 20"):
         await runs.run(premium, ws, limits={"cpu_seconds": 21})
     assert len(store.runs) == 1
 
@@ -479,7 +479,7 @@ async def test_a_writer_runs_under_the_owners_ceiling_not_their_own(
 ) -> None:
     rich = Actor((await accounts.add_local_user("rich@example.com", tier=Tier.ENTERPRISE)).id)
     share(store, python_ws, owner, rich, PermissionLevel.WRITE)
-    with pytest.raises(InvalidInput, match="cpu_seconds may be at most 5"):
+    with pytest.raises(PermissionDenied, match="cpu_seconds may be at most 5"):
         await runs.run(rich, python_ws, limits={"cpu_seconds": 30})
     run = await runs.run(rich, python_ws)
     assert store.compilations[run.compilation_job_id].user_id == rich.user_id
@@ -586,7 +586,7 @@ def test_default_entry_prefers_the_usual_main_file(language: Language, paths: li
 
 @pytest.mark.parametrize("language", list(Language))
 def test_default_entry_refuses_a_workspace_with_nothing_to_run(language: Language) -> None:
-    with pytest.raises(InvalidInput, match=f"This workspace has no {language.value} file to run"):
+    with pytest.raises(Conflict, match=f"This workspace has no {language.value} file to run"):
         default_entry(["README.md", "notes.txt", "data/"], language)
 
 
@@ -600,7 +600,7 @@ async def test_running_a_workspace_without_a_runnable_file_is_refused(
 ) -> None:
     ws = (await workspaces.create(owner, name="empty", language="python")).id
     await files.write(owner, ws, "README.md", b"# nothing to run\n")
-    with pytest.raises(InvalidInput, match="no python file to run: open one and press Run"):
+    with pytest.raises(Conflict, match="no python file to run: open one and press Run"):
         await runs.run(owner, ws)
     nothing_recorded(store, runner)
 

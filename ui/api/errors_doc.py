@@ -3,7 +3,6 @@ operation for each status it can answer, in place of FastAPI's default `HTTPVali
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -12,6 +11,7 @@ ErrorKind = Literal[
     "InvalidInput",
     "InvalidSignInLink",
     "MalformedHeader",
+    "MalformedBody",
     "MethodNotAllowed",
     "Unauthenticated",
     "PermissionDenied",
@@ -33,7 +33,7 @@ class ErrorOut(BaseModel):
 
 
 MEANINGS = {
-    400: "Malformed header",
+    400: "Malformed header or body",
     401: "Not signed in",
     403: "Not allowed (or missing X-CSRF-Token)",
     404: "Missing, or not yours",
@@ -44,15 +44,30 @@ MEANINGS = {
     429: "Over a quota",
     503: "A service is down",
 }
-READS = (401, 403, 404, 422, 503)
-WRITES = (401, 403, 404, 409, 413, 422, 429, 503)
-"""What every reading (GET) and every other operation may answer; routes declare more (`errors()`)."""
 REF = "#/components/schemas/ErrorOut"
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """A route's `responses=` for statuses beyond the common ones."""
     return {status: {"model": ErrorOut, "description": MEANINGS[status]} for status in statuses}
+
+
+def error_statuses(path: str, method: str, operation: dict[str, Any]) -> set[int]:
+    """The errors an operation can answer, by what it takes. Routes declare more (`errors()`)."""
+    statuses = {401, 403, 503}  # not signed in; not allowed (or no CSRF token); database or cache down
+    names_a_resource = "{" in path
+    body = operation.get("requestBody", {}).get("content", {})
+    if names_a_resource:
+        statuses.add(404)
+    if operation.get("parameters") or body:
+        statuses.add(422)
+    if method != "get" and (names_a_resource or body):
+        statuses |= {409, 429}  # clashes with what is stored; over a quota of the plan
+    if body:
+        statuses.add(413)
+    if "application/json" in body:
+        statuses.add(400)  # a body that is not JSON in UTF-8
+    return statuses
 
 
 def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
@@ -67,16 +82,6 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
             continue
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
-            for status in READS if method == "get" else WRITES:
+            for status in error_statuses(path, method, operation):
                 responses[str(status)] = {"description": MEANINGS[status], "content": body}
     return schema
-
-
-def install(app: Any) -> None:
-    """Make `app.openapi()` (and so `/openapi.json` and `/docs`) answer the document with its errors."""
-    build: Callable[[], dict[str, Any]] = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        return document_errors(build())  # FastAPI caches the document: declaring again changes nothing
-
-    app.openapi = openapi

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote, unquote_to_bytes
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import Depends, Request
+from fastapi import Path as PathParam
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,13 +17,14 @@ from domain.entities import FileInfo
 from domain.files import FileService
 from domain.values import decode_path
 from ui.api.bodies import read_body
+from ui.api.contract import PATH_SCHEMA, RAW_BODY, ZIP_BODY, WorkspacePathText
 from ui.api.deps import CallerDep
 from ui.api.errors_doc import errors
-from ui.api.routing import ApiRoute
+from ui.api.routing import api_router, links
 from ui.context import services
 from ui.errors import MalformedHeader
 
-router = APIRouter(prefix="/api/v1/workspaces/{workspace_id}", tags=["files"], route_class=ApiRoute)
+router = api_router(prefix="/api/v1/workspaces/{workspace_id:uuid}", tags=["files"])
 
 # Served bytes never run as a page of Codeloft's origin: a sandboxed, unsniffable response.
 SAFE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}
@@ -42,19 +44,19 @@ class FileOut(BaseModel):
 
 
 class MoveIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    source: str = Field(alias="from")
-    destination: str = Field(alias="to")
+    source: WorkspacePathText = Field(alias="from")
+    destination: WorkspacePathText = Field(alias="to")
 
 
 class FolderIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    path: str
+    path: WorkspacePathText
 
 
-def file_path(path: str, request: Request) -> str:
+def file_path(path: Annotated[str, PathParam(json_schema_extra=PATH_SCHEMA)], request: Request) -> str:
     """The `{path}` of the URL, decoded from the bytes the client sent: the server's own decoding puts
     U+FFFD in place of bytes that are not UTF-8 (`%ff`, `%c0%ae`), so distinct names would collide."""
     raw = request.scope.get("raw_path")
@@ -94,6 +96,34 @@ def wants_new_file(header: str | None) -> bool:
     return True
 
 
+WRITE_REQUEST: dict[str, Any] = {
+    **RAW_BODY,
+    # Read from the request itself (not FastAPI's Header): an empty header must be told from none.
+    "parameters": [
+        {
+            "name": "If-Match",
+            "in": "header",
+            "description": 'Save only over this version: the ETag GET gave (`"<content hash>"`), or * for any',
+            "schema": {"type": "string", "pattern": f"^(?:\\*|{ENTITY_TAG.pattern})$"},
+        },
+        {
+            "name": "If-None-Match",
+            "in": "header",
+            "description": "* creates the file only if it does not exist",
+            "schema": {"type": "string", "enum": ["*"]},
+        },
+    ],
+}
+FILE_LINKS = links(
+    "write_file", "read_file", "delete_file", workspace_id="$request.path.workspace_id", path="$request.path.path"
+)
+WRITE_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {"model": FileOut, "description": "Replaced", "links": FILE_LINKS},
+    201: {"model": FileOut, "description": "Created", "links": FILE_LINKS},
+    **errors(400, 412),
+}
+
+
 def files() -> FileService:
     return services().files
 
@@ -119,18 +149,17 @@ async def read_file(workspace_id: UUID, path: FilePath, caller: CallerDep, downl
     return Response(content=data, media_type=served_type(info), headers=headers)
 
 
-@router.put("/files/{path:path}", status_code=200, responses={201: {"description": "Created"}, **errors(400, 412)})
+@router.put("/files/{path:path}", status_code=200, responses=WRITE_ANSWERS, openapi_extra=WRITE_REQUEST)
 async def write_file(
     workspace_id: UUID,
     path: FilePath,
     request: Request,
     caller: CallerDep,
-    if_match: str | None = Header(default=None),
-    if_none_match: str | None = Header(default=None),
 ) -> Response:
     """Create or replace a file with the raw request body. `If-Match: "<hash>"` refuses (412) a save
     whose file changed meanwhile; `If-None-Match: *` only creates."""
-    expected_hash, create_only = if_match_hash(if_match), wants_new_file(if_none_match)
+    headers = request.headers
+    expected_hash, create_only = if_match_hash(headers.get("if-match")), wants_new_file(headers.get("if-none-match"))
     service = files()
     data = await read_body(request, max(service.limits.max_text_bytes, service.limits.max_binary_bytes))
     saved = await service.write(
@@ -183,7 +212,7 @@ class ImportOut(BaseModel):
     imported: int
 
 
-@router.post("/archive")
+@router.post("/archive", openapi_extra=ZIP_BODY)
 async def import_archive(workspace_id: UUID, request: Request, caller: CallerDep) -> ImportOut:
     """Unpack the ZIP archive sent as the body into the workspace: all of it or nothing."""
     service = files()

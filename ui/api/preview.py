@@ -19,17 +19,17 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 from uuid import UUID
 
 import httpx
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from domain.errors import NotFound, Unauthenticated
 from domain.previews import Preview
 from ui.api.deps import CallerDep, authenticated
-from ui.api.routing import ApiRoute
+from ui.api.routing import api_router, links
 from ui.context import services
 
-router = APIRouter(route_class=ApiRoute)
+router = api_router()
 
 SANDBOX_POLICY = "sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads"
 DROP_REQUEST = {
@@ -55,7 +55,13 @@ class PreviewOut(BaseModel):
     address: str = Field(description="Where the preview answers; the address itself grants access to it")
 
 
-@router.post("/api/v1/workspaces/{workspace_id}/preview", status_code=201, tags=["runs"])
+STARTED = {
+    "description": "Started",
+    "links": links("start_preview", "stop_preview", workspace_id="$request.path.workspace_id"),
+}
+
+
+@router.post("/api/v1/workspaces/{workspace_id:uuid}/preview", status_code=201, tags=["runs"], responses={201: STARTED})
 async def start_preview(workspace_id: UUID, caller: CallerDep) -> PreviewOut:
     """Start (or restart) the workspace's web server in the sandbox; `PORT` is a Unix socket path."""
     previews = services().previews
@@ -64,7 +70,7 @@ async def start_preview(workspace_id: UUID, caller: CallerDep) -> PreviewOut:
     return PreviewOut(path=preview.path, address=f"/preview/{token}/")
 
 
-@router.delete("/api/v1/workspaces/{workspace_id}/preview", status_code=204, tags=["runs"])
+@router.delete("/api/v1/workspaces/{workspace_id:uuid}/preview", status_code=204, tags=["runs"])
 async def stop_preview(workspace_id: UUID, caller: CallerDep) -> Response:
     await services().previews.stop(caller.actor, workspace_id)
     return Response(status_code=204)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import APIRouter
 from fastapi.routing import APIRoute
 from starlette.types import Receive, Scope, Send
 
@@ -32,3 +33,24 @@ class ApiRoute(APIRoute):
             await error_response(405, message, "MethodNotAllowed", {"Allow": allowed})(scope, receive, send)
             return
         await super().handle(scope, receive, send)
+
+
+def operation_id(route: APIRoute) -> str:
+    """A route's `operationId` in the document: its function's name (`create_workspace`), which names
+    the generated client's method and the `/docs` anchor (`#/workspaces/create_workspace`)."""
+    return route.name
+
+
+def links(source: str, *operations: str, **parameters: str) -> dict[str, Any]:
+    """OpenAPI `links` from an answer to the operations that read or change what it names: each
+    operation by its `operationId`, with the given parameters (runtime expressions such as
+    `$response.body#/id`) taken from `source`'s request or answer."""
+    return {
+        operation: {"operationId": operation, "parameters": dict(parameters), "description": f"After {source}"}
+        for operation in operations
+    }
+
+
+def api_router(prefix: str = "", **options: Any) -> APIRouter:
+    """A router of the REST API: its routes answer 405 as ApiRoute does and are named by operation_id."""
+    return APIRouter(prefix=prefix, route_class=ApiRoute, generate_unique_id_function=operation_id, **options)

@@ -3,34 +3,37 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.entities import RunResult
+from ui.api.contract import WHOLE, WorkspacePathText
 from ui.api.deps import CallerDep
-from ui.api.routing import ApiRoute
+from ui.api.routing import api_router
 from ui.context import services
 
-router = APIRouter(prefix="/api/v1/workspaces/{workspace_id}/runs", tags=["runs"], route_class=ApiRoute)
+router = api_router(prefix="/api/v1/workspaces/{workspace_id:uuid}/runs", tags=["runs"])
 
 
 class LimitsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Limits for this run, each at most what the workspace owner's plan allows (above it: 403)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     cpu_seconds: float | None = Field(default=None, gt=0)
     wall_seconds: float | None = Field(default=None, gt=0)
-    memory_mb: int | None = Field(default=None, gt=0)
-    processes: int | None = Field(default=None, gt=0)
-    output_bytes: int | None = Field(default=None, gt=0)
-    file_size_mb: int | None = Field(default=None, gt=0)
+    memory_mb: Annotated[int, Field(gt=0), WHOLE] | None = None
+    processes: Annotated[int, Field(gt=0), WHOLE] | None = None
+    output_bytes: Annotated[int, Field(gt=0), WHOLE] | None = None
+    file_size_mb: Annotated[int, Field(gt=0), WHOLE] | None = None
 
 
 class RunIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    path: str | None = Field(
+    path: WorkspacePathText | None = Field(
         default=None,
         description="The file to run; default: the workspace's entry point (settings.run.entry), "
         "else its main file by name (main.py, app.py, index.js, server.js, main.cpp, Main.java)",

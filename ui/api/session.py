@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict
 
 from domain.errors import Unauthenticated
 from ui.api.deps import CallerDep
-from ui.api.routing import ApiRoute
+from ui.api.routing import api_router
 from ui.context import services
 from ui.security import clear_session_cookie, csrf_token, session_token
 
-router = APIRouter(route_class=ApiRoute)
+router = api_router()
 
 
 class UserOut(BaseModel):

@@ -3,43 +3,41 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from domain.entities import Workspace
 from ui.api.bodies import read_body
+from ui.api.contract import ZIP_BODY, Description, EditorSettingsChanges, EntryPath, LanguageName, WorkspaceName
 from ui.api.deps import CallerDep
-from ui.api.routing import ApiRoute
+from ui.api.routing import api_router, links
 from ui.context import services
 
-router = APIRouter(prefix="/api/v1/workspaces", tags=["workspaces"], route_class=ApiRoute)
+router = api_router(prefix="/api/v1/workspaces", tags=["workspaces"])
 
 
 class WorkspaceIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """The document lists each language's templates (`ui.api.openapi`)."""
 
-    name: str = Field(max_length=255)
-    language: str
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: WorkspaceName
+    language: LanguageName
     template: str = "blank"
-    description: str | None = None
+    description: Description | None = None
 
 
 class WorkspacePatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    name: str | None = Field(default=None, max_length=255)
-    description: str | None = None
-    editor: dict[str, Any] | None = Field(
-        default=None, description="Editor settings to change: theme, font_size, tab_size, word_wrap, autosave_delay_ms"
-    )
-    entry: str | None = Field(
-        default=None,
-        description="The file a run without a path runs (settings.run.entry); an empty string clears it",
-    )
+    name: WorkspaceName | None = None
+    description: Description | None = None
+    editor: EditorSettingsChanges | None = None
+    entry: EntryPath | None = None
 
 
 class WorkspaceOut(BaseModel):
@@ -62,13 +60,26 @@ def workspace_out(workspace: Workspace) -> WorkspaceOut:
     return WorkspaceOut.model_validate(workspace)
 
 
+WORKSPACE_OPERATIONS = (
+    "get_workspace", "patch_workspace", "delete_workspace", "list_files", "create_folder", "download_archive",
+    "import_archive", "list_runs", "start_preview",
+)  # fmt: skip
+"""What a new workspace takes at once; moving or running one of its files needs that file first."""
+
+
+def created_workspace(source: str) -> dict[int | str, dict[str, Any]]:
+    """The 201 answer of a create, with links to what can be done with the new workspace."""
+    follow = links(source, *WORKSPACE_OPERATIONS, workspace_id="$response.body#/id")
+    return {201: {"description": "Created", "links": follow}}
+
+
 @router.get("")
 async def list_workspaces(caller: CallerDep, q: str = "") -> list[WorkspaceOut]:
     """Your workspaces and those shared with you, most recently opened first; `q` searches name and description."""
     return [workspace_out(w) for w in await services().workspaces.list_accessible(caller.actor, query=q)]
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=created_workspace("create_workspace"))
 async def create_workspace(body: WorkspaceIn, caller: CallerDep) -> WorkspaceOut:
     workspace = await services().workspaces.create(
         caller.actor, name=body.name, language=body.language, template=body.template, description=body.description
@@ -76,9 +87,9 @@ async def create_workspace(body: WorkspaceIn, caller: CallerDep) -> WorkspaceOut
     return workspace_out(workspace)
 
 
-@router.post("/import", status_code=201)
+@router.post("/import", status_code=201, responses=created_workspace("import_workspace"), openapi_extra=ZIP_BODY)
 async def import_workspace(
-    request: Request, caller: CallerDep, name: str = Query(max_length=255), language: str = Query()
+    request: Request, caller: CallerDep, name: Annotated[WorkspaceName, Query()], language: LanguageName
 ) -> WorkspaceOut:
     """A new workspace holding the files of the ZIP archive sent as the request body."""
     svc = services()
@@ -87,20 +98,25 @@ async def import_workspace(
     return workspace_out(workspace)
 
 
-@router.get("/{workspace_id}")
+@router.get("/{workspace_id:uuid}")
 async def get_workspace(workspace_id: UUID, caller: CallerDep) -> WorkspaceOut:
     return workspace_out(await services().workspaces.get(caller.actor, workspace_id))
 
 
-@router.patch("/{workspace_id}")
+@router.patch("/{workspace_id:uuid}")
 async def patch_workspace(workspace_id: UUID, body: WorkspacePatch, caller: CallerDep) -> WorkspaceOut:
     workspace = await services().workspaces.update(
-        caller.actor, workspace_id, name=body.name, description=body.description, editor=body.editor, entry=body.entry
+        caller.actor,
+        workspace_id,
+        name=body.name,
+        description=body.description,
+        editor=body.editor,
+        entry=body.entry,
     )
     return workspace_out(workspace)
 
 
-@router.delete("/{workspace_id}", status_code=204)
+@router.delete("/{workspace_id:uuid}", status_code=204)
 async def delete_workspace(workspace_id: UUID, caller: CallerDep) -> Response:
     await services().workspaces.delete(caller.actor, workspace_id)
     return Response(status_code=204)
