@@ -243,7 +243,7 @@ def serve(settings: Settings) -> None:
     from nicegui import app, ui
 
     from ui import context
-    from ui.api import openapi, router
+    from ui.api import docs, openapi, router
     from ui.body_limits import BodyLimits, BodyTooLarge, body_too_large_handler
     from ui.errors import api_error_handler, malformed_body_handler, validation_error_handler
     from ui.pages import dashboard, login, workspace
@@ -260,6 +260,8 @@ def serve(settings: Settings) -> None:
     app.add_middleware(SecurityHeaders)
     app.include_router(router)
     openapi.install(app, templates=TEMPLATES.catalog())
+    if settings.public_docs:
+        docs.install(app)
     app.add_exception_handler(CodeloftError, api_error_handler)
     app.add_exception_handler(BodyTooLarge, body_too_large_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
@@ -286,7 +288,6 @@ def serve(settings: Settings) -> None:
         language="en-US",  # also <html lang>, which screen readers need
         reload=False,
         show=False,
-        fastapi_docs=settings.public_docs,
         gzip_middleware_factory=GzipExceptPreviews,  # type: ignore[arg-type]  # any ASGI app will do
         show_welcome_message=False,
         uvicorn_logging_level="warning",

@@ -115,5 +115,5 @@ SETTINGS_HELP: dict[str, str] = {
     "CODELOFT_PREVIEWS_PER_PERSON": "web previews one person on the free plan may run at once; every plan "
     "allows at least this many (premium 5, enterprise 10) (default: 2)",
     "CODELOFT_PREVIEWS_PER_SERVER": "web previews running at once on this server, everybody's together (default: 20)",
-    "CODELOFT_PUBLIC_DOCS": "false hides the API documentation at /docs, /redoc and /openapi.json (default: true)",
+    "CODELOFT_PUBLIC_DOCS": "false hides the API documentation at /docs and /openapi.json (default: true)",
 }

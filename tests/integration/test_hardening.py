@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import sqlite3
 import stat
 import uuid
@@ -218,9 +219,15 @@ def test_the_csrf_token_reveals_nothing_made_with_the_encryption_key(server: Ser
     assert eve.folder(eve.create("Still works"), "src").status_code == 201  # the token is accepted
 
 
-def test_api_docs_are_public_by_default(server: Server) -> None:
-    for address in ("/docs", "/redoc", "/openapi.json"):
-        assert httpx.get(server.base_url + address).status_code == 200
+def test_api_docs_are_public_by_default_and_need_no_cdn(server: Server) -> None:
+    page = httpx.get(server.base_url + "/docs")
+    assert page.status_code == 200
+    assets = re.findall(r"(?:src|href)=['\"]([^'\"]+)['\"]", page.text)
+    assert assets and all(asset.startswith("/docs-assets/") for asset in assets), assets  # nothing from a CDN
+    for asset in assets:
+        assert httpx.get(server.base_url + asset).status_code == 200, asset
+    document = httpx.get(server.base_url + "/openapi.json").json()
+    assert document["info"]["title"] == "Codeloft API"
 
 
 def test_public_docs_false_hides_the_api_docs(tmp_path: Path) -> None:

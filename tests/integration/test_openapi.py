@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, get_args
 
 import httpx
@@ -185,3 +187,10 @@ def test_a_405_lists_in_allow_every_method_the_document_gives_its_path(
             assert response.json()["error"] == "MethodNotAllowed"
             checked += 1
     assert checked >= 20
+
+
+def test_the_readmes_api_table_links_every_operation_in_docs(document: dict[str, Any]) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    linked = set(re.findall(r"/docs#/(\w+)/(\w+)\)", readme))
+    operations = {(operation["tags"][0], operation["operationId"]) for _, _, operation in api_operations(document)}
+    assert linked == operations

@@ -17,7 +17,7 @@ from domain.entities import FileInfo
 from domain.files import FileService
 from domain.values import decode_path
 from ui.api.bodies import read_body
-from ui.api.contract import PATH_SCHEMA, RAW_BODY, ZIP_BODY, WorkspacePathText
+from ui.api.contract import PATH_RULES, PATH_SCHEMA, RAW_BODY, ZIP_BODY, WorkspacePathText
 from ui.api.deps import CallerDep
 from ui.api.errors_doc import errors
 from ui.api.routing import api_router, links
@@ -56,7 +56,9 @@ class FolderIn(BaseModel):
     path: WorkspacePathText
 
 
-def file_path(path: Annotated[str, PathParam(json_schema_extra=PATH_SCHEMA)], request: Request) -> str:
+def file_path(
+    path: Annotated[str, PathParam(description=PATH_RULES, json_schema_extra=PATH_SCHEMA)], request: Request
+) -> str:
     """The `{path}` of the URL, decoded from the bytes the client sent: the server's own decoding puts
     U+FFFD in place of bytes that are not UTF-8 (`%ff`, `%c0%ae`), so distinct names would collide."""
     raw = request.scope.get("raw_path")

@@ -5,6 +5,7 @@ each language has)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from importlib.metadata import version
 from typing import Any
 
 from domain.templates import Template, templates_for
@@ -53,6 +54,8 @@ def document_security(schema: dict[str, Any]) -> dict[str, Any]:
 
 def install(app: Any, *, templates: Sequence[Template]) -> None:
     """Make `app.openapi()` (and so `/openapi.json` and `/docs`) answer the whole document."""
+    app.title, app.version = "Codeloft API", version("codeloft")
+    app.description = "The REST API of Codeloft: workspaces, files, runs and previews. See the README's API table."
     build: Callable[[], dict[str, Any]] = app.openapi
 
     def openapi() -> dict[str, Any]:
