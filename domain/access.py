@@ -55,10 +55,6 @@ class Actor:
 
     user_id: UUID | None
 
-    @property
-    def is_anonymous(self) -> bool:
-        return self.user_id is None
-
     def require_user(self) -> UUID:
         if self.user_id is None:
             raise Unauthenticated("Sign in first.")
@@ -80,17 +76,6 @@ class WorkspaceResource:
     is_public: bool = False
     shares: tuple[WorkspaceShare, ...] = ()
     public_link: PublicShare | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class OwnedResource:
-    """Something that belongs to one user alone: an AI token, a session."""
-
-    owner_id: UUID
-    kind: str
-
-
-Resource = WorkspaceResource | OwnedResource
 
 
 def _live(expires_at: datetime | None, now: datetime) -> bool:
@@ -122,15 +107,11 @@ def allowed(role: Role, action: Action) -> bool:
     return action in ROLE_MATRIX[role]
 
 
-def require(actor: Actor, action: Action, resource: Resource, *, now: datetime) -> Role:
+def require(actor: Actor, action: Action, resource: WorkspaceResource, *, now: datetime) -> Role:
     """Return the actor's role if it permits `action`, else raise.
 
     A caller who may not even view the resource gets `NotFound`, exactly as if it did not exist, so
     that ids cannot be probed; one who may view but not act gets `PermissionDenied`."""
-    if isinstance(resource, OwnedResource):
-        if actor.user_id is None or actor.user_id != resource.owner_id:
-            raise NotFound(f"No such {resource.kind}.")
-        return Role.OWNER
     role = role_of(actor, resource, now=now)
     if not allowed(role, Action.VIEW):
         raise NotFound("No such workspace, or you have no access to it.")

@@ -41,14 +41,6 @@ class Cache(Protocol):
         ...
 
 
-class SecretBox(Protocol):
-    """Encrypts secrets at rest (AI tokens); the key never leaves the adapter."""
-
-    def encrypt(self, plaintext: str) -> str: ...
-
-    def decrypt(self, ciphertext: str) -> str: ...
-
-
 class UserRepository(Protocol):
     async def add(self, user: User) -> None: ...
 

@@ -15,7 +15,7 @@ from domain.errors import CodeloftError
 from domain.limits import MB, human_size
 from domain.runs import TIER_STDIN_CAPS
 from ui.context import services
-from ui.errors import error_response, http_status
+from ui.errors import error_response, translate
 from ui.security import SESSION_COOKIE
 
 JSON_BODY_LIMIT = 1 * MB
@@ -91,7 +91,8 @@ class BodyLimits:
             try:
                 await services().auth.authenticate(HTTPConnection(scope).cookies.get(SESSION_COOKIE))
             except CodeloftError as error:
-                await _error(http_status(error), error.message, type(error).__name__)(scope, receive, send)
+                answer = translate(error)
+                await _error(answer.status, answer.message, answer.kind)(scope, receive, send)
                 return
         limit = body_limit(method, path)
         declared = dict(scope.get("headers", [])).get(b"content-length", b"")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, ParamSpec
 
 from fastapi import Request
@@ -30,25 +31,39 @@ class MalformedHeader(CodeloftError):
     """A request header the API reads is not in the form it defines (400)."""
 
 
-STATUS: list[tuple[type[CodeloftError], int]] = [
-    (MalformedHeader, 400),
-    (StaleFile, 412),
-    (Unauthenticated, 401),
-    (NotFound, 404),
-    (PermissionDenied, 403),
-    (Conflict, 409),
-    (InvalidInput, 422),
-    (LimitExceeded, 413),
-    (QuotaExceeded, 429),
-    (Unavailable, 503),
-]
+STATUS: dict[type[CodeloftError], int] = {
+    MalformedHeader: 400,
+    StaleFile: 412,
+    Unauthenticated: 401,
+    NotFound: 404,
+    PermissionDenied: 403,
+    Conflict: 409,
+    InvalidInput: 422,
+    LimitExceeded: 413,
+    QuotaExceeded: 429,
+    Unavailable: 503,
+}
+"""Each error class's HTTP status. A subclass not listed takes its nearest listed ancestor's (so
+`Unauthenticated`, a `PermissionDenied`, is 401 by its own entry, not 403); a `CodeloftError` with
+no listed ancestor is 400."""
+
+UNLISTED_STATUS = 400
 
 
-def http_status(error: CodeloftError) -> int:
-    for kind, status in STATUS:
-        if isinstance(error, kind):
-            return status
-    return 400
+@dataclass(frozen=True, slots=True)
+class Translated:
+    """A domain error as an edge shows it: the HTTP status, its kind (the class name) and the message."""
+
+    status: int
+    kind: str
+    message: str
+
+
+def translate(error: CodeloftError) -> Translated:
+    """The one translation of a domain error, looked up along its class's MRO (as Starlette looks up
+    exception handlers), so the most specific listed class wins."""
+    status = next((STATUS[cls] for cls in type(error).__mro__ if cls in STATUS), UNLISTED_STATUS)
+    return Translated(status=status, kind=type(error).__name__, message=error.message)
 
 
 def error_response(status: int, message: str, kind: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -58,7 +73,8 @@ def error_response(status: int, message: str, kind: str, headers: dict[str, str]
 
 async def api_error_handler(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, CodeloftError)
-    return error_response(http_status(error), error.message, type(error).__name__)
+    answer = translate(error)
+    return error_response(answer.status, answer.message, answer.kind)
 
 
 async def validation_error_handler(_request: Request, error: Exception) -> JSONResponse:
@@ -80,16 +96,23 @@ async def malformed_body_handler(_request: Request, error: Exception) -> JSONRes
 P = ParamSpec("P")
 
 
+def notify_error(error: CodeloftError) -> None:
+    """Show one domain error to the person on the page: an expired or missing sign-in goes to the
+    sign-in page, anything else is a notification with the error's message."""
+    if isinstance(error, Unauthenticated):
+        ui.navigate.to("/login?reason=expired")
+    else:
+        ui.notify(translate(error).message, type="negative", multi_line=True)
+
+
 def notify_errors(handler: Callable[P, Awaitable[Any]]) -> Callable[P, Awaitable[None]]:
-    """Wrap a UI event handler: a domain error becomes a notification (or a trip to sign-in)."""
+    """Wrap a UI event handler: a domain error it raises is shown by `notify_error`."""
 
     @functools.wraps(handler)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
         try:
             await handler(*args, **kwargs)
-        except Unauthenticated:
-            ui.navigate.to("/login?reason=expired")
         except CodeloftError as error:
-            ui.notify(error.message, type="negative", multi_line=True)
+            notify_error(error)
 
     return wrapper

@@ -11,7 +11,6 @@ from domain.access import (
     ANONYMOUS,
     Action,
     Actor,
-    OwnedResource,
     Role,
     WorkspaceResource,
     require,
@@ -103,14 +102,6 @@ def test_a_public_workspace_is_readable_by_anyone_but_writable_by_nobody_else() 
 def test_the_strongest_of_several_grants_wins() -> None:
     both = (share(READER, PermissionLevel.READ), share(READER, PermissionLevel.ADMIN))
     assert role_of(Actor(READER), resource(shares=both), now=NOW) is Role.ADMIN
-
-
-def test_owned_resources_are_invisible_to_everybody_but_their_owner() -> None:
-    token = OwnedResource(owner_id=OWNER, kind="AI token")
-    assert require(Actor(OWNER), Action.MANAGE, token, now=NOW) is Role.OWNER
-    for actor in (Actor(ADMIN), ANONYMOUS):
-        with pytest.raises(NotFound, match="No such AI token"):
-            require(actor, Action.VIEW, token, now=NOW)
 
 
 def test_denial_names_the_role() -> None:

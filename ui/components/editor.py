@@ -25,6 +25,7 @@ from ui.components.code_editor import CodeEditor
 from ui.components.dialogs import Choice, choose
 from ui.components.languages import language_of
 from ui.context import services
+from ui.errors import notify_error
 from ui.viewer import Viewer
 
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp")
@@ -317,12 +318,10 @@ class EditorArea:
         except StaleFile as conflict:
             await self._resolve_conflict(file, conflict)
             return
-        except Unauthenticated:
-            ui.navigate.to("/login?reason=expired")
-            return
         except CodeloftError as error:
-            self.status_state.set_text("Not saved")
-            ui.notify(error.message, type="negative", multi_line=True)
+            if not isinstance(error, Unauthenticated):
+                self.status_state.set_text("Not saved")
+            notify_error(error)
             return
         finally:
             self._saving = False
@@ -385,7 +384,7 @@ class EditorArea:
         try:
             info, data = await services().files.read(await self.viewer.actor(), self.workspace_id, path)
         except CodeloftError as error:
-            ui.notify(error.message, type="negative")
+            notify_error(error)
             return
         file.load(info, data)
         if self.current is file:

@@ -25,6 +25,7 @@ from domain.values import Language
 from ui.components.accessible import icon_button
 from ui.components.dialogs import disposable
 from ui.context import services
+from ui.errors import notify_error
 from ui.viewer import Viewer
 
 REASONS = {
@@ -274,12 +275,10 @@ class RunPanel:
                 on_output=stream,
                 cancel=self.cancellation,
             )
-        except Unauthenticated:
-            ui.navigate.to("/login?reason=expired")
-            return
         except CodeloftError as error:
-            self._set_status(error.message, "error")
-            ui.notify(error.message, type="negative", multi_line=True)
+            if not isinstance(error, Unauthenticated):
+                self._set_status(error.message, "error")
+            notify_error(error)
             return
         finally:
             self.lines.end()
@@ -363,12 +362,10 @@ class RunPanel:
             for kind, text in started.output:  # what it wrote before this panel listened
                 self.lines.feed(kind, text)
             token = await previews.view(actor, self.workspace_id)
-        except Unauthenticated:
-            ui.navigate.to("/login?reason=expired")
-            return
         except CodeloftError as error:
-            self._set_status(error.message, "error")
-            ui.notify(error.message, type="negative", multi_line=True)
+            if not isinstance(error, Unauthenticated):
+                self._set_status(error.message, "error")
+            notify_error(error)
             return
         if started.running:
             self._set_status(f"Preview: {started.path} is serving; its output shows here")
@@ -402,7 +399,7 @@ class RunPanel:
             try:
                 await previews.stop(await self.viewer.actor(), self.workspace_id)
             except CodeloftError as error:
-                ui.notify(error.message, type="negative")
+                notify_error(error)
             dialog.close()
 
         dialog.on("hide", lambda: previews.leave(token))
@@ -414,7 +411,7 @@ class RunPanel:
         try:
             runs = await services().runs.history(await self.viewer.actor(), self.workspace_id)
         except CodeloftError as error:
-            ui.notify(error.message, type="negative")
+            notify_error(error)
             return
         with disposable(ui.dialog()) as dialog, ui.card().classes("w-[40rem]"):
             ui.label("Last runs").classes("text-lg font-bold")
