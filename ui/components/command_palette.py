@@ -1,36 +1,31 @@
-"""Ctrl+Shift+P (or F1): every command of the IDE page by name, with its shortcut."""
+"""Ctrl+Shift+P (or F1): every command the page registered that can be used now, by name, with its
+shortcut."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-
 from ui.components.quick_open import QuickOpen
-
-
-@dataclass(frozen=True, slots=True)
-class Command:
-    label: str
-    run: Callable[[], Awaitable[None]]
-    shortcut: str = ""
+from ui.workbench.commands import CommandRegistry
 
 
 class CommandPalette:
-    def __init__(self) -> None:
-        self._commands: dict[str, Command] = {}
+    def __init__(self, commands: CommandRegistry) -> None:
+        self._commands = commands
         self._box = QuickOpen(
-            lambda: list(self._commands),
+            lambda: [command.label for command in commands.available()],
             self._run,
             placeholder="Type a command",
             test_id="command-palette",
-            hint=lambda label: self._commands[label].shortcut,
+            hint=self._keys,
         )
-
-    def add(self, label: str, run: Callable[[], Awaitable[None]], shortcut: str = "") -> None:
-        self._commands[label] = Command(label, run, shortcut)
 
     def open(self) -> None:
         self._box.open()
 
+    def _keys(self, label: str) -> str:
+        return next((c.keys for c in self._commands.available() if c.label == label), "")
+
     async def _run(self, label: str) -> None:
-        await self._commands[label].run()
+        for command in self._commands.available():
+            if command.label == label:
+                await command.run()
+                return

@@ -1,10 +1,10 @@
 """The IDE page (`/w/<workspace id>`): file tree, editor tabs, run panel, quick open, command palette,
-settings."""
+settings. `WorkspacePage` owns the components of one person's page and wires them; the commands it
+registers are what the palette, the shortcuts and the header buttons run."""
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from domain.access import Action
+from domain.entities import Workspace
 from domain.errors import NotFound
 from domain.toolchains import can_run
 from ui.components.accessible import icon_button
@@ -23,10 +24,13 @@ from ui.components.frame import Frame, frame
 from ui.components.quick_open import QuickOpen
 from ui.components.run_panel import RunPanel
 from ui.components.settings_dialog import SettingsDialog
-from ui.context import services
+from ui.context import Services, services
 from ui.errors import notify_errors
 from ui.pages.not_found import show_not_found
-from ui.viewer import to_sign_in, viewer
+from ui.viewer import Viewer, to_sign_in, viewer
+from ui.workbench.commands import CommandRegistry
+
+HEADER_BUTTON = "flat color=white dense round"
 
 
 @ui.page("/w/{workspace_id}", title="Workspace · Codeloft")
@@ -42,169 +46,160 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
         show_not_found(current)
         return None
     allowed = await svc.workspaces.permissions(actor, workspace)
-    editable = Action.EDIT in allowed
-    settings = svc.workspaces.editor_settings(workspace)
-    dark = ui.dark_mode(settings["theme"] == "dark")
-
-    with frame(workspace.name, current, wide=True) as page:
-        with ui.splitter(value=22, limits=(10, 60)).classes("w-full").style("height: calc(100vh - 52px)") as split:
-            with split.before:
-                tree = FileTree(
-                    workspace.id,
-                    current,
-                    editable=editable,
-                    on_open=lambda path: editor.open(path),
-                    on_moved=lambda old, new: editor.renamed(old, new),
-                    on_deleted=lambda path: editor.removed(path),
-                )
-            with split.after, ui.splitter(horizontal=True, value=68, limits=(20, 90)).classes("w-full h-full") as inner:
-                with inner.before:
-                    editor = EditorArea(workspace.id, current, settings, editable=editable)
-                with inner.after:
-                    run_panel = RunPanel(
-                        workspace.id,
-                        current,
-                        can_run=Action.RUN in allowed,
-                        target=lambda: runnable(editor),
-                        before_run=editor.save_all,
-                        open_at=lambda path, line, column: open_at(tree, editor, path, line, column),
-                        files=lambda: tree.file_paths,
-                        language=workspace.language,
-                        on_problems=editor.show_problems,
-                    )
-
-        async def saved() -> None:
-            await tree.refresh()
-            await run_panel.check_preview()  # the entry point may have become a web server, or stopped being one
-
-        editor.on_saved = saved
-        page.before_leave = editor.confirm_leave
-        run_panel.show_entry(svc.workspaces.run_entry(workspace))
-        quick_open = QuickOpen(lambda: tree.file_paths, notify_errors(open_file(tree, editor)))
-
-        async def save_settings(changes: dict[str, Any], run_entry: str) -> None:
-            updated = await svc.workspaces.update(await current.actor(), workspace.id, editor=changes, entry=run_entry)
-            applied = svc.workspaces.editor_settings(updated)
-            editor.apply_settings(applied)
-            dark.set_value(applied["theme"] == "dark")
-            run_panel.show_entry(svc.workspaces.run_entry(updated))
-            await run_panel.check_preview()
-            ui.notify("Settings saved", type="positive")
-
-        settings_dialog = SettingsDialog(
-            settings,
-            notify_errors(save_settings),
-            entry=lambda: run_panel.entry,
-            runnable_files=lambda: [path for path in tree.file_paths if can_run(path)],
-        )
-        palette = commands(
-            tree, editor, run_panel, quick_open, settings_dialog if Action.MANAGE in allowed else None, editable, page
-        )
-        with page.actions:
-            if not editable:
-                ui.badge("read only").props('color=orange data-testid="read-only"')
-            header = "flat color=white dense round"
-            icon_button("search", "Open a file by name (Ctrl+P)", quick_open.open, props=header)
-            icon_button("terminal", "All commands (Ctrl+Shift+P)", palette.open, props=header).props(
-                'data-testid="open-command-palette"'
-            )
-            if editable:
-                icon_button("save", "Save (Ctrl+S)", notify_errors(editor.save), props=header).props(
-                    'data-testid="save"'
-                )
-            if Action.MANAGE in allowed:
-                icon_button("settings", "Settings: editor and entry point", settings_dialog.open, props=header).props(
-                    'data-testid="open-settings"'
-                )
-
-    async def shortcut(event: Any) -> None:
-        if not event.action.keydown:
-            return
-        key = str(event.key.name).lower()
-        if key == "f1":
-            palette.open()
-        if not (event.modifiers.ctrl or event.modifiers.meta):
-            return
-        if key == "s":
-            await editor.save()
-        elif key == "p" and event.modifiers.shift:
-            palette.open()
-        elif key == "p":
-            quick_open.open()
-        elif key == "enter":
-            await run_panel.run()
-
-    ui.keyboard(on_key=notify_errors(shortcut), ignore=[])
-    await tree.refresh()
-    await run_panel.check_preview()
-    first = svc.workspaces.entry_point(workspace, tree.file_paths)
-    if first is not None:
-        tree.reveal(first)
-        await notify_errors(editor.open)(first)
+    page = WorkspacePage(svc, current, workspace, allowed)
+    page.build()
+    await page.start()
     return None
 
 
-def commands(
-    tree: FileTree,
-    editor: EditorArea,
-    run_panel: RunPanel,
-    quick_open: QuickOpen,
-    settings_dialog: SettingsDialog | None,
-    editable: bool,
-    page: Frame,
-) -> CommandPalette:
-    """The command palette of the page: what the buttons do, for whoever may do it."""
-    palette = CommandPalette()
+class WorkspacePage:
+    """One person's IDE page for one workspace."""
 
-    def add(label: str, handler: Callable[[], Awaitable[Any] | None], shortcut: str = "") -> None:
-        async def run() -> None:
-            result = handler()
-            if inspect.isawaitable(result):
-                await result
+    def __init__(self, services: Services, viewer: Viewer, workspace: Workspace, allowed: frozenset[Action]) -> None:
+        self.services = services
+        self.viewer = viewer
+        self.workspace = workspace
+        self.allowed = allowed
+        self.editable = Action.EDIT in allowed
+        self.settings = services.workspaces.editor_settings(workspace)
+        self.commands = CommandRegistry()
 
-        palette.add(label, notify_errors(run), shortcut)
+    def build(self) -> None:
+        self.dark = ui.dark_mode(self.settings["theme"] == "dark")
+        with frame(self.workspace.name, self.viewer, wide=True) as self.frame:
+            self._build_panes()
+            self._build_dialogs()
+            self._register_commands()
+            self._build_header(self.frame)
+        self.frame.before_leave = self.editor.confirm_leave
+        ui.keyboard(on_key=notify_errors(self._on_key), ignore=[])
 
-    add("Open a file by name", quick_open.open, "Ctrl+P")
-    if run_panel.can_run:
-        add("Run", run_panel.run, "Ctrl+Enter")
-        add("Stop the running program", run_panel.stop)
-        add("Preview the web server", run_panel.preview)
-    add("Show the last runs", run_panel.show_history)
-    if editable:
-        add("Save", editor.save, "Ctrl+S")
-        add("Save all", editor.save_all)
-        add("New file", tree.new_file)
-        add("New folder", tree.new_folder)
-        add("Rename or move the selected file", tree.move_selected)
-        add("Delete the selected file", tree.delete_selected)
-        add("Upload files", tree.upload_dialog)
-        add("Import a ZIP into this workspace", tree.import_dialog)
-    add("Download the workspace as a ZIP", tree.download_zip)
-    if settings_dialog is not None:
-        add("Settings: editor and entry point", settings_dialog.open)
-    add("Go to your workspaces", lambda: page.leave("/"))
-    return palette
+    async def start(self) -> None:
+        """Fill the tree, offer the preview if the entry point serves, and open the entry point."""
+        await self.tree.refresh()
+        await self.run_panel.check_preview()
+        first = self.services.workspaces.entry_point(self.workspace, self.tree.file_paths)
+        if first is not None:
+            self.tree.reveal(first)
+            await notify_errors(self.editor.open)(first)
 
+    def _build_panes(self) -> None:
+        workspace, viewer = self.workspace, self.viewer
+        with ui.splitter(value=22, limits=(10, 60)).classes("w-full").style("height: calc(100vh - 52px)") as split:
+            with split.before:
+                self.tree = FileTree(
+                    workspace.id,
+                    viewer,
+                    editable=self.editable,
+                    on_open=lambda path: self.editor.open(path),
+                    on_moved=lambda old, new: self.editor.renamed(old, new),
+                    on_deleted=lambda path: self.editor.removed(path),
+                )
+            with split.after, ui.splitter(horizontal=True, value=68, limits=(20, 90)).classes("w-full h-full") as inner:
+                with inner.before:
+                    self.editor = EditorArea(workspace.id, viewer, self.settings, editable=self.editable)
+                with inner.after:
+                    self.run_panel = RunPanel(
+                        workspace.id,
+                        viewer,
+                        can_run=Action.RUN in self.allowed,
+                        target=self.runnable,
+                        before_run=self.editor.save_all,
+                        open_at=self.open_at,
+                        files=lambda: self.tree.file_paths,
+                        language=workspace.language,
+                        on_problems=self.editor.show_problems,
+                    )
+        self.editor.on_saved = self._saved
+        self.run_panel.show_entry(self.services.workspaces.run_entry(workspace))
 
-def runnable(editor: EditorArea) -> str | None:
-    """The open file if Codeloft can run it, else None (the workspace's main file runs)."""
-    if editor.current is None or not can_run(editor.current.path):
-        return None
-    return editor.current.path
+    def _build_dialogs(self) -> None:
+        self.quick_open = QuickOpen(lambda: self.tree.file_paths, notify_errors(self.open_file))
+        self.settings_dialog = SettingsDialog(
+            self.settings,
+            notify_errors(self._save_settings),
+            entry=lambda: self.run_panel.entry,
+            runnable_files=lambda: [path for path in self.tree.file_paths if can_run(path)],
+        )
+        self.palette = CommandPalette(self.commands)
 
+    def _register_commands(self) -> None:
+        """What the buttons do, for whoever may do it: the palette, the shortcuts and the header read these."""
+        add, tree, editor, run_panel = self.commands.register, self.tree, self.editor, self.run_panel
+        add("quick-open", "Open a file by name", self.quick_open.open, keys="Ctrl+P")
+        add("palette", "All commands", self.palette.open, keys="Ctrl+Shift+P, F1")
+        if run_panel.can_run:
+            add("run", "Run", run_panel.run, keys="Ctrl+Enter")
+            add("run.stop", "Stop the running program", run_panel.stop)
+            add("preview", "Preview the web server", run_panel.preview)
+        add("run.history", "Show the last runs", run_panel.show_history)
+        if self.editable:
+            add("save", "Save", editor.save, keys="Ctrl+S")
+            add("save-all", "Save all", editor.save_all)
+            add("file.new", "New file", tree.new_file)
+            add("folder.new", "New folder", tree.new_folder)
+            add("file.move", "Rename or move the selected file", tree.move_selected)
+            add("file.delete", "Delete the selected file", tree.delete_selected)
+            add("file.upload", "Upload files", tree.upload_dialog)
+            add("zip.import", "Import a ZIP into this workspace", tree.import_dialog)
+        add("zip.download", "Download the workspace as a ZIP", tree.download_zip)
+        if Action.MANAGE in self.allowed:
+            add("settings", "Settings: editor and entry point", self.settings_dialog.open)
+        add("home", "Go to your workspaces", partial(self.frame.leave, "/"))
 
-async def open_at(tree: FileTree, editor: EditorArea, path: str, line: int, column: int | None = None) -> None:
-    """Open a file at a place a problem points at (column: 1-based, None for the line's start)."""
-    if path not in tree.file_paths:
-        ui.notify(f"{path} is not a file of this workspace.")
-        return
-    tree.reveal(path)
-    await editor.go_to(path, line, column)
+    def _build_header(self, page: Frame) -> None:
+        with page.actions:
+            if not self.editable:
+                ui.badge("read only").props('color=orange data-testid="read-only"')
+            self._header_button("quick-open", "search", "Open a file by name (Ctrl+P)")
+            self._header_button("palette", "terminal", "All commands (Ctrl+Shift+P)", "open-command-palette")
+            if self.editable:
+                self._header_button("save", "save", "Save (Ctrl+S)", "save")
+            if Action.MANAGE in self.allowed:
+                self._header_button("settings", "settings", "Settings: editor and entry point", "open-settings")
 
+    def _header_button(self, command: str, icon: str, label: str, test_id: str | None = None) -> None:
+        button = icon_button(icon, label, notify_errors(self.commands.get(command).run), props=HEADER_BUTTON)
+        if test_id:
+            button.props(f'data-testid="{test_id}"')
 
-def open_file(tree: FileTree, editor: EditorArea) -> Any:
-    async def opener(path: str) -> None:
-        tree.reveal(path)
-        await editor.open(path)
+    async def _on_key(self, event: Any) -> None:
+        if not event.action.keydown:
+            return
+        modifiers = event.modifiers
+        command = self.commands.for_keys(
+            str(event.key.name), ctrl=bool(modifiers.ctrl or modifiers.meta), shift=bool(modifiers.shift)
+        )
+        if command is not None:
+            await command.run()
 
-    return opener
+    async def _saved(self) -> None:
+        await self.tree.refresh()
+        await self.run_panel.check_preview()  # the entry point may have become a web server, or stopped being one
+
+    async def _save_settings(self, changes: dict[str, Any], run_entry: str) -> None:
+        workspaces = self.services.workspaces
+        updated = await workspaces.update(await self.viewer.actor(), self.workspace.id, editor=changes, entry=run_entry)
+        applied = workspaces.editor_settings(updated)
+        self.editor.apply_settings(applied)
+        self.dark.set_value(applied["theme"] == "dark")
+        self.run_panel.show_entry(workspaces.run_entry(updated))
+        await self.run_panel.check_preview()
+        ui.notify("Settings saved", type="positive")
+
+    def runnable(self) -> str | None:
+        """The open file if Codeloft can run it, else None (the workspace's main file runs)."""
+        current = self.editor.current
+        return current.path if current is not None and can_run(current.path) else None
+
+    async def open_file(self, path: str) -> None:
+        self.tree.reveal(path)
+        await self.editor.open(path)
+
+    async def open_at(self, path: str, line: int, column: int | None = None) -> None:
+        """Open a file at a place a problem points at (column: 1-based, None for the line's start)."""
+        if path not in self.tree.file_paths:
+            ui.notify(f"{path} is not a file of this workspace.")
+            return
+        self.tree.reveal(path)
+        await self.editor.go_to(path, line, column)
