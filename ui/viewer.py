@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 from domain.access import Actor
 from domain.entities import User
 from domain.errors import Unauthenticated
-from ui.context import services
+from ui.context import Services, services
 from ui.security import csrf_token, session_token
 
 
@@ -22,26 +22,32 @@ class Viewer:
     user: User
     token: str
     session_id: UUID
+    services: Services
+    """What the page's components act through, handed to them with the viewer."""
 
     async def actor(self) -> Actor:
         """Re-validate the session (it may have been signed out elsewhere) before acting."""
-        session = await services().auth.authenticate(self.token)
+        session = await self.services.auth.authenticate(self.token)
         return Actor(user_id=session.user_id)
 
     @property
     def csrf_token(self) -> str:
         """For the page's own API calls (file drops); bound to this session."""
-        return csrf_token(services().csrf_key, self.session_id)
+        return csrf_token(self.services.csrf_key, self.session_id)
 
 
 async def viewer(request: Request) -> Viewer | None:
+    """The page's viewer, or None when the request is not signed in. Pages start here: the services
+    are taken from the composition root once, and handed on with the viewer."""
+    svc = services()
     token = session_token(request)
     try:
-        session = await services().auth.authenticate(token)
+        session = await svc.auth.authenticate(token)
     except Unauthenticated:
         return None
     assert token is not None
-    return Viewer(user=await services().accounts.profile(session.user_id), token=token, session_id=session.id)
+    user = await svc.accounts.profile(session.user_id)
+    return Viewer(user=user, token=token, session_id=session.id, services=svc)
 
 
 def to_sign_in() -> RedirectResponse:

@@ -24,7 +24,7 @@ from domain.problems import Problem
 from ui.components.code_editor import CodeEditor
 from ui.components.dialogs import Choice, choose
 from ui.components.languages import language_of
-from ui.context import services
+from ui.context import Services
 from ui.errors import notify_error
 from ui.viewer import Viewer
 
@@ -62,9 +62,12 @@ class OpenFile:
 
 
 class EditorArea:
-    def __init__(self, workspace_id: UUID, viewer: Viewer, settings: dict[str, Any], *, editable: bool) -> None:
+    def __init__(
+        self, workspace_id: UUID, viewer: Viewer, settings: dict[str, Any], *, services: Services, editable: bool
+    ) -> None:
         self.workspace_id = workspace_id
         self.viewer = viewer
+        self.services = services
         self.editable = editable
         self.settings = settings
         self.files: dict[str, OpenFile] = {}
@@ -115,7 +118,7 @@ class EditorArea:
 
     async def open(self, path: str) -> None:
         if path not in self.files:
-            info, data = await services().files.read(await self.viewer.actor(), self.workspace_id, path)
+            info, data = await self.services.files.read(await self.viewer.actor(), self.workspace_id, path)
             file = OpenFile(path=path, info=info, text=None, saved_text=None)
             file.load(info, data)
             self.files[path] = file
@@ -307,7 +310,7 @@ class EditorArea:
         text = file.text
         self._saving = True
         try:
-            saved = await services().files.write(
+            saved = await self.services.files.write(
                 await self.viewer.actor(),
                 self.workspace_id,
                 file.path,
@@ -372,7 +375,7 @@ class EditorArea:
 
     async def _exists(self, path: str) -> bool:
         try:
-            await services().files.read(await self.viewer.actor(), self.workspace_id, path)
+            await self.services.files.read(await self.viewer.actor(), self.workspace_id, path)
         except NotFound:
             return False
         return True
@@ -382,7 +385,7 @@ class EditorArea:
         if file is None:
             return
         try:
-            info, data = await services().files.read(await self.viewer.actor(), self.workspace_id, path)
+            info, data = await self.services.files.read(await self.viewer.actor(), self.workspace_id, path)
         except CodeloftError as error:
             notify_error(error)
             return

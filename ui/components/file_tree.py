@@ -18,7 +18,7 @@ from domain.files import ancestors
 from domain.limits import human_size
 from ui.components.accessible import icon_button
 from ui.components.dialogs import ask_replace, ask_text, confirm, disposable
-from ui.context import services
+from ui.context import Services
 from ui.errors import notify_errors
 from ui.viewer import Viewer
 
@@ -89,6 +89,7 @@ class FileTree:
         workspace_id: UUID,
         viewer: Viewer,
         *,
+        services: Services,
         editable: bool,
         on_open: Callable[[str], Awaitable[None]],
         on_moved: Callable[[str, str], None],
@@ -96,6 +97,7 @@ class FileTree:
     ) -> None:
         self.workspace_id = workspace_id
         self.viewer = viewer
+        self.services = services
         self.editable = editable
         self.on_open = on_open
         self.on_moved = on_moved
@@ -139,7 +141,7 @@ class FileTree:
     # --- showing --------------------------------------------------------------------------------
 
     async def refresh(self) -> None:
-        self.entries = await services().files.tree(await self.viewer.actor(), self.workspace_id)
+        self.entries = await self.services.files.tree(await self.viewer.actor(), self.workspace_id)
         self.folders = {e.path for e in self.entries if e.is_folder} | {
             folder for e in self.entries for folder in ancestors(e.path)
         }
@@ -187,7 +189,7 @@ class FileTree:
         if not name:
             return
         path = self._in_folder(name.strip())
-        await services().files.write(await self.viewer.actor(), self.workspace_id, path, b"", if_none_match=True)
+        await self.services.files.write(await self.viewer.actor(), self.workspace_id, path, b"", if_none_match=True)
         await self.refresh()
         self.reveal(path)
         await self.on_open(path)
@@ -197,7 +199,7 @@ class FileTree:
         if not name:
             return
         path = self._in_folder(name.strip())
-        await services().files.create_folder(await self.viewer.actor(), self.workspace_id, path)
+        await self.services.files.create_folder(await self.viewer.actor(), self.workspace_id, path)
         await self.refresh()
         self.reveal(path + "/x")
 
@@ -209,7 +211,7 @@ class FileTree:
         if not destination or destination.strip() == source:
             return
         destination = destination.strip()
-        await services().files.move(await self.viewer.actor(), self.workspace_id, source, destination)
+        await self.services.files.move(await self.viewer.actor(), self.workspace_id, source, destination)
         self.on_moved(source, destination)
         # What was open stays open under its new path, and the moved entry stays selected.
         self.tree._props["expanded"] = [moved_path(p, source, destination) for p in self.tree._props["expanded"]]
@@ -224,7 +226,7 @@ class FileTree:
         what = "the folder " + target + " and everything in it" if target in self.folders else target
         if not await confirm("Delete?", f"Delete {what}? This cannot be undone."):
             return
-        await services().files.delete(await self.viewer.actor(), self.workspace_id, target)
+        await self.services.files.delete(await self.viewer.actor(), self.workspace_id, target)
         self.on_deleted(target)
         self._select(None)
         await self.refresh()
@@ -254,7 +256,7 @@ class FileTree:
 
             @notify_errors
             async def uploaded(event: Any) -> None:
-                count = await services().files.import_zip(
+                count = await self.services.files.import_zip(
                     await self.viewer.actor(), self.workspace_id, await event.file.read()
                 )
                 dialog.close()
@@ -269,7 +271,7 @@ class FileTree:
     # --- uploads (dialog and drop alike) ---------------------------------------------------------
 
     def _uploader(self, folder: Callable[[], str]) -> ui.upload:
-        limits = services().files.limits
+        limits = self.services.files.limits
         largest = max(limits.max_text_bytes, limits.max_binary_bytes)
         return ui.upload(
             multiple=True,
@@ -292,13 +294,13 @@ class FileTree:
 
     async def _store(self, batch: list[tuple[str, bytes]]) -> None:
         actor = await self.viewer.actor()
-        current = {e.path: e for e in await services().files.tree(actor, self.workspace_id) if not e.is_folder}
+        current = {e.path: e for e in await self.services.files.tree(actor, self.workspace_id) if not e.is_folder}
         uploaded: list[str] = []
         skipped: list[str] = []
 
         @notify_errors
         async def write(path: str, data: bytes, replacing: FileInfo | None) -> None:
-            await services().files.write(
+            await self.services.files.write(
                 actor,
                 self.workspace_id,
                 path,

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from nicegui import ui
 
 from ui.components.accessible import page_style
-from ui.context import services
 from ui.errors import notify_errors
 from ui.viewer import Viewer
 
@@ -56,7 +55,7 @@ def frame(title: str, viewer: Viewer, *, wide: bool = False) -> Iterator[Frame]:
     async def sign_out() -> None:
         if layout.before_leave is not None and not await layout.before_leave():
             return
-        await services().auth.sign_out(viewer.token)
+        await viewer.services.auth.sign_out(viewer.token)
         ui.navigate.to("/signed-out")
 
     with ui.header().classes("items-center justify-between bg-slate-800 text-white px-4 py-1 gap-4"):

@@ -8,7 +8,6 @@ from nicegui import ui
 
 from domain.entities import Workspace
 from domain.values import Language
-from ui.context import services
 from ui.errors import notify_errors
 from ui.viewer import Viewer
 
@@ -23,6 +22,7 @@ LANGUAGE_LABELS = {
 class NewWorkspaceDialog:
     def __init__(self, viewer: Viewer, on_created: Callable[[Workspace], Awaitable[None]]) -> None:
         self._viewer = viewer
+        self.services = viewer.services
         self._on_created = on_created
         with ui.dialog() as self.dialog, ui.card().classes("w-96"):
             ui.label("New workspace").classes("text-lg font-bold")
@@ -47,7 +47,7 @@ class NewWorkspaceDialog:
 
     def _refresh_templates(self) -> None:
         language = Language(self.language.value)
-        options = {t.name: t.title for t in services().workspaces.templates(language)}
+        options = {t.name: t.title for t in self.services.workspaces.templates(language)}
         self.template.set_options(options, value=language.value if language.value in options else "blank")
 
     def open(self) -> None:
@@ -57,7 +57,7 @@ class NewWorkspaceDialog:
 
     @notify_errors
     async def _create(self) -> None:
-        workspace = await services().workspaces.create(
+        workspace = await self.services.workspaces.create(
             await self._viewer.actor(),
             name=self.name.value or "",
             language=self.language.value,

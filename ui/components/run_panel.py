@@ -24,7 +24,7 @@ from domain.sandbox import Cancellation
 from domain.values import Language
 from ui.components.accessible import icon_button
 from ui.components.dialogs import disposable
-from ui.context import services
+from ui.context import Services
 from ui.errors import notify_error
 from ui.viewer import Viewer
 
@@ -143,6 +143,7 @@ class RunPanel:
         workspace_id: UUID,
         viewer: Viewer,
         *,
+        services: Services,
         can_run: bool,
         target: Callable[[], str | None],
         before_run: Callable[[], Awaitable[None]],
@@ -153,6 +154,7 @@ class RunPanel:
     ) -> None:
         self.workspace_id = workspace_id
         self.viewer = viewer
+        self.services = services
         self.can_run = can_run
         self.target = target
         self.before_run = before_run
@@ -221,7 +223,7 @@ class RunPanel:
     async def check_preview(self) -> None:
         """Look again whether the entry point serves HTTP (after a save or a change of entry point)."""
         try:
-            refusal = await services().previews.refusal(await self.viewer.actor(), self.workspace_id)
+            refusal = await self.services.previews.refusal(await self.viewer.actor(), self.workspace_id)
         except CodeloftError as error:
             refusal = error.message
         self._offer_preview(refusal)
@@ -267,7 +269,7 @@ class RunPanel:
 
         try:
             await self.before_run()
-            run = await services().runs.run(
+            run = await self.services.runs.run(
                 await self.viewer.actor(),
                 self.workspace_id,
                 path=None if self.entry else self.target(),  # the service runs the entry point
@@ -302,7 +304,7 @@ class RunPanel:
         elif compile_error:
             self.lines.note(run.compile_output, "stderr")
         if run.truncated:
-            self.lines.note(output_cut_notice(services().runs.defaults.output_bytes))
+            self.lines.note(output_cut_notice(self.services.runs.defaults.output_bytes))
         self._set_status(f"{run.status.value}: {summary(run)}", run.status.value)
         # the compiler's errors and warnings (also of a build that worked), then the program's own trace
         text = run.compile_output if compile_error else f"{run.compile_output}\n{run.stderr}"
@@ -335,7 +337,7 @@ class RunPanel:
         if self.preview_refusal is not None:
             ui.notify(self.preview_refusal, multi_line=True)
             return
-        previews = services().previews
+        previews = self.services.previews
         self._clear_output()
         self._set_status("Preview: starting the web server…")
 
@@ -409,7 +411,7 @@ class RunPanel:
 
     async def show_history(self) -> None:
         try:
-            runs = await services().runs.history(await self.viewer.actor(), self.workspace_id)
+            runs = await self.services.runs.history(await self.viewer.actor(), self.workspace_id)
         except CodeloftError as error:
             notify_error(error)
             return

@@ -14,19 +14,19 @@ from ui.components.accessible import icon_button
 from ui.components.dialogs import ask_text, confirm
 from ui.components.frame import frame
 from ui.components.new_workspace_dialog import LANGUAGE_LABELS, NewWorkspaceDialog
-from ui.context import services
 from ui.errors import notify_errors
 from ui.viewer import Viewer, to_sign_in, viewer
 
 
 class WorkspaceList:
     def __init__(self, viewer: Viewer) -> None:
+        self.services = viewer.services
         self._viewer = viewer
         self.query = ""
         self.container = ui.column().classes("w-full gap-2").props('data-testid="workspace-list"')
 
     async def refresh(self) -> None:
-        workspaces = await services().workspaces.list_accessible(await self._viewer.actor(), query=self.query)
+        workspaces = await self.services.workspaces.list_accessible(await self._viewer.actor(), query=self.query)
         self.container.clear()
         with self.container:
             if not workspaces:
@@ -74,11 +74,10 @@ class WorkspaceList:
                 ui.label(workspace.description).classes("text-sm text-gray-600")
             ui.label(f"Updated {workspace.updated_at:%Y-%m-%d %H:%M} UTC").classes("text-xs text-gray-500")
 
-    @staticmethod
-    def _template_title(workspace: Workspace) -> str | None:
+    def _template_title(self, workspace: Workspace) -> str | None:
         """What it was made from ("Web server (Node.js, listens on PORT)"); None for a blank one or
         one made from a ZIP."""
-        for template in services().workspaces.templates(workspace.language):
+        for template in self.services.workspaces.templates(workspace.language):
             if template.name == workspace.template and template.name != "blank":
                 return template.title
         return None
@@ -87,14 +86,14 @@ class WorkspaceList:
     async def _rename(self, workspace: Workspace) -> None:
         name = await ask_text("Rename workspace", label="Name", value=workspace.name, ok="Rename")
         if name is not None:
-            await services().workspaces.update(await self._viewer.actor(), workspace.id, name=name)
+            await self.services.workspaces.update(await self._viewer.actor(), workspace.id, name=name)
             await self.refresh()
 
     @notify_errors
     async def _describe(self, workspace: Workspace) -> None:
         text = await ask_text("Description", label="Description", value=workspace.description or "", ok="Save")
         if text is not None:
-            await services().workspaces.update(await self._viewer.actor(), workspace.id, description=text)
+            await self.services.workspaces.update(await self._viewer.actor(), workspace.id, description=text)
             await self.refresh()
 
     @notify_errors
@@ -103,7 +102,7 @@ class WorkspaceList:
             f"Delete {workspace.name}?",
             "Its files, runs and conversations are deleted with it. This cannot be undone.",
         ):
-            await services().workspaces.delete(await self._viewer.actor(), workspace.id)
+            await self.services.workspaces.delete(await self._viewer.actor(), workspace.id)
             ui.notify(f"Deleted {workspace.name}")
             await self.refresh()
 
@@ -119,7 +118,7 @@ def import_dialog(current: Viewer, on_created: Any) -> ui.dialog:
         @notify_errors
         async def uploaded(event: Any) -> None:
             data = await event.file.read()
-            workspace = await services().workspaces.create(
+            workspace = await current.services.workspaces.create(
                 await current.actor(),
                 name=name.value or event.file.name.rsplit(".", 1)[0],
                 language=language.value,

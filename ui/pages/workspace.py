@@ -24,7 +24,7 @@ from ui.components.frame import Frame, frame
 from ui.components.quick_open import QuickOpen
 from ui.components.run_panel import RunPanel
 from ui.components.settings_dialog import SettingsDialog
-from ui.context import Services, services
+from ui.context import Services
 from ui.errors import notify_errors
 from ui.pages.not_found import show_not_found
 from ui.viewer import Viewer, to_sign_in, viewer
@@ -38,7 +38,7 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
     current = await viewer(request)
     if current is None:
         return to_sign_in()
-    svc = services()
+    svc = current.services
     actor = await current.actor()
     try:
         workspace = await svc.workspaces.open(actor, UUID(workspace_id))
@@ -90,6 +90,7 @@ class WorkspacePage:
                 self.tree = FileTree(
                     workspace.id,
                     viewer,
+                    services=self.services,
                     editable=self.editable,
                     on_open=lambda path: self.editor.open(path),
                     on_moved=lambda old, new: self.editor.renamed(old, new),
@@ -97,11 +98,14 @@ class WorkspacePage:
                 )
             with split.after, ui.splitter(horizontal=True, value=68, limits=(20, 90)).classes("w-full h-full") as inner:
                 with inner.before:
-                    self.editor = EditorArea(workspace.id, viewer, self.settings, editable=self.editable)
+                    self.editor = EditorArea(
+                        workspace.id, viewer, self.settings, services=self.services, editable=self.editable
+                    )
                 with inner.after:
                     self.run_panel = RunPanel(
                         workspace.id,
                         viewer,
+                        services=self.services,
                         can_run=Action.RUN in self.allowed,
                         target=self.runnable,
                         before_run=self.editor.save_all,
