@@ -7,14 +7,14 @@ import json
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
 
 from domain import cache_keys
 from domain.access import Action, Actor
 from domain.entities import FOLDER_MIME, CompilationJob, RunResult, Workspace
-from domain.errors import Conflict, LimitExceeded, NotFound
+from domain.errors import Conflict, LimitExceeded, NotFound, Unavailable
 from domain.files import decode_text, file_bytes
 from domain.gate import WorkspaceGate
 from domain.limits import MB, human_size
@@ -22,12 +22,15 @@ from domain.ports import Cache, Clock, UnitOfWorkFactory
 from domain.sandbox import (
     COMPILE_LIMITS,
     Cancellation,
+    InteractiveRunner,
     OutputSink,
+    ResizableTerminal,
     RunLimits,
     Runner,
     SandboxRequest,
     SandboxResult,
     Stop,
+    TerminalIO,
 )
 from domain.toolchains import BUILD_DIR, TOOLCHAINS, Toolchain, expand, program_main, toolchain_for
 from domain.values import Language, Reason, RunStatus, Tier
@@ -316,20 +319,8 @@ class Executor:
         serve_folder: str | None = None,
         queued: bool = True,
     ) -> Outcome:
-        argv = expand(
-            toolchain.run,
-            main=main,
-            sources=sorted(p for p in files if toolchain.handles(p)),
-            main_source=_text(files[main]),
-            heap_mb=max(16, limits.memory_mb * 3 // 4),
-        )
-        request = SandboxRequest(
-            files=files,
-            argv=argv,
-            limits=limits,
-            stdin=stdin.encode("utf-8"),
-            extra_archive=build.artifact if build else None,
-            serve_folder=serve_folder,
+        request = self._request(
+            toolchain, files, main, limits=limits, stdin=stdin, build=build, serve_folder=serve_folder
         )
         if not queued:  # a long-lived web server must not hold one of the few run workers
             return outcome_of(await self.runner.execute(request, on_output=on_output, cancel=cancel), limits, build)
@@ -337,6 +328,64 @@ class Executor:
             if started is not None:
                 await started()
             result = await self.runner.execute(request, on_output=on_output, cancel=cancel)
+        return outcome_of(result, limits, build)
+
+    @staticmethod
+    def _request(
+        toolchain: Toolchain,
+        files: dict[str, bytes],
+        main: str,
+        *,
+        limits: RunLimits,
+        stdin: str,
+        build: Build | None,
+        serve_folder: str | None = None,
+    ) -> SandboxRequest:
+        argv = expand(
+            toolchain.run,
+            main=main,
+            sources=sorted(p for p in files if toolchain.handles(p)),
+            main_source=_text(files[main]),
+            heap_mb=max(16, limits.memory_mb * 3 // 4),
+        )
+        return SandboxRequest(
+            files=files,
+            argv=argv,
+            limits=limits,
+            stdin=stdin.encode("utf-8"),
+            extra_archive=build.artifact if build else None,
+            serve_folder=serve_folder,
+        )
+
+    def interactive_runner(self) -> InteractiveRunner:
+        """The sandbox, if it can run a program on a terminal; else Unavailable, naming it."""
+        if not isinstance(self.runner, InteractiveRunner):
+            raise Unavailable(
+                f"The {self.runner.name} sandbox cannot run programs interactively (on a terminal): "
+                "run with the program's input given beforehand, or use the bubblewrap sandbox."
+            )
+        return self.runner
+
+    async def execute_interactive(
+        self,
+        toolchain: Toolchain,
+        files: dict[str, bytes],
+        main: str,
+        *,
+        limits: RunLimits,
+        build: Build | None,
+        terminal: TerminalIO,
+        cancel: Cancellation | None = None,
+        started: Callable[[], Awaitable[None]] | None = None,
+    ) -> Outcome:
+        """Run on a pseudo-terminal attached to `terminal`: the same sandbox, limits and queue slot as
+        `execute`; the terminal's output is the outcome's stdout."""
+        runner = self.interactive_runner()
+        request = self._request(toolchain, files, main, limits=limits, stdin="", build=build)
+        async with self._queue.slot():
+            if started is not None:
+                await started()
+            result = await runner.execute_interactive(request, terminal, cancel=cancel)
         return outcome_of(result, limits, build)
 
     async def run_files(
@@ -357,6 +406,55 @@ class Executor:
         if build is not None and not build.ok:
             return compile_failure(build)
         return await self.execute(toolchain, files, main, limits=limits, stdin=stdin, build=build, on_output=on_output)
+
+
+@dataclass(kw_only=True, slots=True)
+class _Job:
+    """A recorded run, compiled and ready for its program to start."""
+
+    run: RunResult
+    toolchain: Toolchain
+    files: dict[str, bytes]
+    main: str
+    limits: RunLimits
+    build: Build | None
+    tier: Tier
+
+    @property
+    def failed(self) -> bool:
+        """The compile failed: the run ended there (and is recorded so)."""
+        return self.build is not None and not self.build.ok
+
+
+def as_terminal_text(text: str) -> bytes:
+    """Text for a terminal: each line ends with CR LF (a bare LF would only move down a line)."""
+    return text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+
+
+@dataclass(slots=True)
+class TypedInput:
+    """The terminal as an interactive run sees it: what the person types is passed on and kept, up to
+    `cap` bytes (the plan's stdin cap), for the run's record."""
+
+    terminal: TerminalIO
+    cap: int
+    kept: bytearray = field(default_factory=bytearray)
+
+    async def read(self) -> bytes | None:
+        data = await self.terminal.read()
+        if data:
+            self.kept += data[: max(self.cap - len(self.kept), 0)]
+        return data
+
+    async def write(self, data: bytes) -> None:
+        await self.terminal.write(data)
+
+    def on_resize(self, callback: Callable[[int, int], None]) -> None:
+        if isinstance(self.terminal, ResizableTerminal):
+            self.terminal.on_resize(callback)
+
+    def text(self) -> str:
+        return self.kept.decode("utf-8", errors="replace")
 
 
 class RunService:
@@ -411,6 +509,56 @@ class RunService:
         cancel: Cancellation | None = None,
     ) -> RunResult:
         """Run a file of the workspace (default: its entry point) and record the run."""
+        job = await self._prepare(actor, workspace_id, path=path, stdin=stdin, limits=limits)
+        if job.failed:
+            return job.run
+
+        async def execute(started: Callable[[], Awaitable[None]]) -> Outcome:
+            return await self.executor.execute(
+                job.toolchain, job.files, job.main, limits=job.limits, stdin=stdin, build=job.build,
+                on_output=on_output, cancel=cancel, started=started,
+            )  # fmt: skip
+
+        return await self._execute(job, execute)
+
+    async def run_interactive(
+        self,
+        actor: Actor,
+        workspace_id: UUID,
+        *,
+        path: str | None = None,
+        terminal: TerminalIO,
+        limits: dict[str, float] | None = None,
+        cancel: Cancellation | None = None,
+    ) -> RunResult:
+        """Run a file of the workspace on a terminal a person types into (a console): compiled as `run`
+        compiles (the compiler's output shown on the terminal), in the same sandbox with the same limits,
+        and recorded the same way, with what the terminal showed as stdout and what was typed as stdin
+        (each up to its cap)."""
+        self.executor.interactive_runner()  # refused before anything is recorded
+        job = await self._prepare(actor, workspace_id, path=path, stdin="", limits=limits)
+        if job.build is not None and job.build.output:
+            await terminal.write(as_terminal_text(job.build.output))
+        if job.failed:
+            return job.run
+        typed = TypedInput(terminal, cap=TIER_STDIN_CAPS[job.tier])
+
+        async def execute(started: Callable[[], Awaitable[None]]) -> Outcome:
+            try:
+                return await self.executor.execute_interactive(
+                    job.toolchain, job.files, job.main, limits=job.limits, build=job.build,
+                    terminal=typed, cancel=cancel, started=started,
+                )  # fmt: skip
+            finally:
+                job.run.stdin = typed.text()
+
+        return await self._execute(job, execute)
+
+    async def _prepare(
+        self, actor: Actor, workspace_id: UUID, *, path: str | None, stdin: str, limits: dict[str, float] | None
+    ) -> _Job:
+        """What every run does before its program starts: authorize, choose the file, settle the limits,
+        compile (or find the compile cached), and record the compilation and the run."""
         user_id = actor.require_user()
         async with self._uow() as uow:
             workspace = await self._gate.require(uow, actor, Action.RUN, workspace_id)
@@ -458,18 +606,20 @@ class RunService:
             await uow.jobs.add_compilation(compilation)
             await uow.jobs.add_run(run)
             await uow.commit()
-        if build is not None and not build.ok:
-            return run
+        return _Job(run=run, toolchain=toolchain, files=files, main=main, limits=run_limits, build=build, tier=tier)
+
+    async def _execute(
+        self, job: _Job, execute: Callable[[Callable[[], Awaitable[None]]], Awaitable[Outcome]]
+    ) -> RunResult:
+        """Run the program (`execute`, told when it leaves the queue) and record how it ended."""
+        run = job.run
 
         async def started() -> None:
             run.status = RunStatus.RUNNING
             await self._save(run)
 
         try:
-            outcome = await self.executor.execute(
-                toolchain, files, main, limits=run_limits, stdin=stdin, build=build,
-                on_output=on_output, cancel=cancel, started=started,
-            )  # fmt: skip
+            outcome = await execute(started)
         except BaseException:
             # Never leave a run "running": record that it failed, then let the error through.
             run.status, run.reason, run.completed_at = RunStatus.ERROR, Reason.INTERNAL_ERROR, self._clock()

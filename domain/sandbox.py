@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from domain.errors import InvalidInput, PermissionDenied
 
@@ -154,4 +154,41 @@ class Runner(Protocol):
 
     async def close(self) -> None:
         """Let go of whatever the sandbox holds (waiting sandboxes, connections)."""
+        ...
+
+
+class TerminalIO(Protocol):
+    """The person's side of an interactive run: a terminal (xterm.js over a WebSocket, a test's script)
+    attached to the program's pseudo-terminal."""
+
+    async def read(self) -> bytes | None:
+        """What the person typed next (keystrokes, a pasted line, \x03 for Ctrl+C, \x04 for Ctrl+D);
+        None once no more will come."""
+        ...
+
+    async def write(self, data: bytes) -> None:
+        """Show what the program wrote to its terminal (ANSI colours and all)."""
+        ...
+
+
+@runtime_checkable
+class ResizableTerminal(TerminalIO, Protocol):
+    """A terminal that knows its size: the program sees it (and SIGWINCH when it changes)."""
+
+    def on_resize(self, callback: Callable[[int, int], None]) -> None:
+        """Call `callback(rows, columns)` now if the size is known, and whenever it changes."""
+        ...
+
+
+@runtime_checkable
+class InteractiveRunner(Runner, Protocol):
+    """A sandbox that can also run a program attached to a pseudo-terminal, inside the same isolation and
+    limits, so a person can answer its prompts and interrupt it with Ctrl+C."""
+
+    async def execute_interactive(
+        self, request: SandboxRequest, terminal: TerminalIO, *, cancel: Cancellation | None = None
+    ) -> SandboxResult:
+        """Run `request` (its `stdin` is ignored: the terminal is the input) with the terminal's output
+        (the program's stdout and stderr, and the echo of what was typed) as the result's stdout, cut at
+        `output_bytes`."""
         ...

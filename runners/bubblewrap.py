@@ -10,9 +10,17 @@ import glob
 import os
 import shlex
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from domain.sandbox import SERVE_SOCKET, Cancellation, OutputSink, RunLimits, SandboxRequest, SandboxResult
+from domain.sandbox import (
+    SERVE_SOCKET,
+    Cancellation,
+    OutputSink,
+    RunLimits,
+    SandboxRequest,
+    SandboxResult,
+    TerminalIO,
+)
 from runners import reaper, seccomp
 from runners.archive import archive_members, memory_file, tar_of, tar_of_members
 from runners.cgroups import RunCgroup, available
@@ -30,6 +38,12 @@ RUN_SCRIPT = f'tar -xf {INPUT} -C /work && {{ [ ! -f {EXTRA} ] || tar -xf {EXTRA
 COLLECT_SCRIPT = f'tar -xf {INPUT} -C /work && cd /work && mkdir -p "$COLLECT" && "$@" 1>&2 && tar -cf - "$COLLECT"'
 SERVE_MOUNT = "/run/serve"
 ENV = shutil.which("env") or "/usr/bin/env"
+CLAIM_TTY = ["setsid", "--wait", "--ctty"]
+"""How an interactive program gets its terminal inside the sandbox. `--new-session` makes bubblewrap's
+init (pid 1) a session leader with no controlling terminal, so the pty (inherited as a descriptor) is
+nobody's; the program (pid 2, not a group leader, so setsid does not fork) starts a session of its own
+and makes the pty its controlling terminal. Ctrl+C then reaches it as SIGINT from the tty's line
+discipline, and `isatty()` is true. `--wait` only matters if setsid had to fork."""
 
 
 def read_only_mounts() -> list[str]:
@@ -305,9 +319,28 @@ class BubblewrapRunner:
             if self._pool:
                 return await self._run_waiting(self._pool.pop(0), request, on_output, cancel)
             self._refill()  # this run starts its own sandbox; later ones find theirs ready
+        return await self._execute_fresh(request, on_output=on_output, cancel=cancel)
+
+    async def execute_interactive(
+        self, request: SandboxRequest, terminal: TerminalIO, *, cancel: Cancellation | None = None
+    ) -> SandboxResult:
+        """The program on a pseudo-terminal, in a sandbox of its own like any run (never a waiting one:
+        those are started with pipes)."""
+        request = replace(request, argv=[*CLAIM_TTY, *request.argv], stdin=b"")
+        return await self._execute_fresh(request, on_output=None, cancel=cancel, terminal=terminal)
+
+    async def _execute_fresh(
+        self,
+        request: SandboxRequest,
+        *,
+        on_output: OutputSink | None,
+        cancel: Cancellation | None,
+        terminal: TerminalIO | None = None,
+    ) -> SandboxResult:
         uid = await self._uids.take()
         inputs = Inputs.of(request)
-        stdin = inputs.add_fd(memory_file("stdin", request.stdin))
+        # an interactive run's stdin is its terminal
+        stdin = inputs.add_fd(memory_file("stdin", request.stdin)) if terminal is None else None
         cgroup = None
         try:
             if request.serve_folder:
@@ -323,12 +356,12 @@ class BubblewrapRunner:
                 limits=request.limits,
                 env={"PATH": "/usr/bin:/bin"},
                 pass_fds=[*inputs.fds, info.write],
-                stdin_path=f"/proc/self/fd/{stdin}",
+                stdin_path=f"/proc/self/fd/{stdin}" if stdin is not None else "/dev/null",
                 cgroup=cgroup,
                 collect=request.collect is not None,
                 info=info,
             )
-            return await supervise(launch, on_output=on_output, cancel=cancel)
+            return await supervise(launch, on_output=on_output, cancel=cancel, terminal=terminal)
         finally:
             inputs.close()
             if cgroup is not None:

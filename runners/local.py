@@ -11,7 +11,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from domain.sandbox import Cancellation, OutputSink, RunLimits, SandboxRequest, SandboxResult
+from domain.sandbox import Cancellation, OutputSink, RunLimits, SandboxRequest, SandboxResult, TerminalIO
 from runners.supervise import Launch, rlimit_prefix, supervise
 
 
@@ -40,7 +40,12 @@ class LocalRunner:
         return shutil.which("prlimit") is not None
 
     async def execute(
-        self, request: SandboxRequest, *, on_output: OutputSink | None = None, cancel: Cancellation | None = None
+        self,
+        request: SandboxRequest,
+        *,
+        on_output: OutputSink | None = None,
+        cancel: Cancellation | None = None,
+        terminal: TerminalIO | None = None,
     ) -> SandboxResult:
         folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="codeloft-run-"))
         try:
@@ -56,8 +61,9 @@ class LocalRunner:
                 limits=request.limits,
                 env=env,
                 cwd=str(folder),
+                claim_tty=terminal is not None,  # the run's session takes the pty as its terminal
             )
-            result = await supervise(launch, on_output=on_output, cancel=cancel)
+            result = await supervise(launch, on_output=on_output, cancel=cancel, terminal=terminal)
             if request.collect and result.exit_code == 0:
                 archive = await asyncio.to_thread(_pack, folder, request.collect)
                 return replace(result, collected=archive)
@@ -65,6 +71,12 @@ class LocalRunner:
         finally:
             await asyncio.to_thread(shutil.rmtree, folder, True)
             (folder.parent / f"{folder.name}.stdin").unlink(missing_ok=True)
+
+    async def execute_interactive(
+        self, request: SandboxRequest, terminal: TerminalIO, *, cancel: Cancellation | None = None
+    ) -> SandboxResult:
+        """The program on a pseudo-terminal: the controlling terminal of the run's own session."""
+        return await self.execute(replace(request, stdin=b""), cancel=cancel, terminal=terminal)
 
     async def version(self, argv: list[str]) -> str:
         result = await self.execute(

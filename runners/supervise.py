@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import re
 import signal
+import struct
 import subprocess
+import termios
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from domain.sandbox import Cancellation, OutputSink, RunLimits, SandboxResult, Stop
+from domain.sandbox import Cancellation, OutputSink, ResizableTerminal, RunLimits, SandboxResult, Stop, TerminalIO
 from runners import reaper
 from runners.cgroups import RunCgroup
 from runners.output import Output
@@ -21,6 +24,11 @@ from runners.output import Output
 GATE = ["/bin/sh", "-c", 'read _; f=$1; shift; exec "$@" < "$f"', "gate"]
 """Holds the command until it has joined its cgroups, so not one fork escapes them, then starts it
 with the program's stdin (a file, a memory file's /proc/PID/fd path, or the gate's own stdin)."""
+
+TTY_GATE = ["/bin/sh", "-c", 'read _; exec "$@" <&1', "gate"]
+"""The gate of an interactive run: stdin, stdout and stderr all become the pty's slave side (open on
+stdout), passed as a descriptor, never opened by path, so it is nobody's controlling terminal yet: the
+sandboxed program claims it in its own session (`setsid --ctty`)."""
 
 POLL_SECONDS = 0.05
 COLLECT_LIMIT = 256 * 1024 * 1024
@@ -39,6 +47,9 @@ class Launch:
     stdin_path: str = "/dev/null"
     info: InfoPipe | None = None
     """Where bubblewrap tells the pid of the sandbox's init (`--info-fd`), which is ours to reap."""
+    claim_tty: bool = False
+    """An interactive run whose command does not claim its terminal itself (the local runner): the gate
+    opens the pty by path, which makes it the controlling terminal of the run's session."""
 
 
 @dataclass
@@ -96,10 +107,14 @@ class Spawned:
     job: int | None = None
 
 
-def spawn(launch: Launch, *, job_pipe: bool = False) -> Spawned:
-    """Start the command behind the gate, put it in its cgroups, then let it go."""
+def spawn(launch: Launch, *, job_pipe: bool = False, tty: int | None = None) -> Spawned:
+    """Start the command behind the gate, put it in its cgroups, then let it go; with `tty` (a pty's
+    slave side) as its terminal: stdin, stdout and stderr."""
     job_write = None
     stdin_path, pass_fds = launch.stdin_path, tuple(launch.pass_fds)
+    gate: list[str] = GATE
+    if tty is not None:
+        gate, stdin_path = (GATE, os.ttyname(tty)) if launch.claim_tty else (TTY_GATE, "")
     named = re.fullmatch(r"/proc/self/fd/(\d+)", stdin_path)
     if named:
         # The gate opens this process's descriptor by path and the program gets it as its stdin only,
@@ -110,10 +125,10 @@ def spawn(launch: Launch, *, job_pipe: bool = False) -> Spawned:
         stdin_path = "/dev/stdin"  # the job follows the go line on the gate's own stdin
     try:
         process = subprocess.Popen(  # noqa: S603 - a fixed command line; Popen returns at once
-            [*GATE, stdin_path, *launch.argv],
+            [*gate, *([stdin_path] if gate is GATE else []), *launch.argv],
             stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stdout=subprocess.PIPE if tty is None else tty,
+            stderr=subprocess.PIPE if tty is None else tty,
             pass_fds=pass_fds,
             env=launch.env,
             cwd=launch.cwd,
@@ -161,19 +176,29 @@ async def supervise(
     cancel: Cancellation | None,
     spawned: Spawned | None = None,
     job: bytes | None = None,
+    terminal: TerminalIO | None = None,
 ) -> SandboxResult:
-    """Watch a command to its end; `spawned` (with its `job`) is a pooled sandbox handed its work now."""
+    """Watch a command to its end; `spawned` (with its `job`) is a pooled sandbox handed its work now;
+    with a `terminal`, the command runs on a pseudo-terminal the terminal reads and writes (its output,
+    echo included, is the result's stdout)."""
     limits = launch.limits
     started = time.monotonic()
+    tty = Pty.open() if terminal is not None else None
     if spawned is None:
         try:
-            spawned = await asyncio.to_thread(spawn, launch)  # Popen takes milliseconds: not on the loop
+            # Popen takes milliseconds: not on the loop
+            spawned = await asyncio.to_thread(spawn, launch, tty=tty.slave if tty else None)
         except (OSError, ValueError) as error:
             if launch.info is not None:
                 launch.info.close()
+            if tty is not None:
+                tty.close()
             return SandboxResult.failure(
                 f"could not start the sandbox: {error}", wall_ms=int((time.monotonic() - started) * 1000)
             )
+        finally:
+            if tty is not None:
+                tty.close_slave()  # the command has its copies: the master sees EIO once they are gone
     process = spawned.process
     if spawned.job is not None:
         asyncio.get_running_loop().run_in_executor(None, _send, spawned.job, job or b"")
@@ -184,7 +209,6 @@ async def supervise(
             stopped.append(reason)
         _kill(process.pid, launch.cgroup)
 
-    assert process.stdout is not None and process.stderr is not None
     loop = asyncio.get_running_loop()
     output = Output(
         caps={"stdout": COLLECT_LIMIT if launch.collect else limits.output_bytes, "stderr": limits.output_bytes},
@@ -192,10 +216,18 @@ async def supervise(
         relayed=("stderr",) if launch.collect else ("stdout", "stderr"),
         on_overflow=lambda: stop(Stop.OUTPUT),
     )
-    pumps = [
-        asyncio.create_task(_pump(loop, process.stdout, "stdout", output)),
-        asyncio.create_task(_pump(loop, process.stderr, "stderr", output)),
-    ]
+    feeding: asyncio.Task[None] | None = None
+    if tty is not None and terminal is not None:
+        pumps = [asyncio.create_task(tty.relay(output, terminal))]
+        feeding = asyncio.create_task(tty.feed(terminal))
+        if isinstance(terminal, ResizableTerminal):
+            terminal.on_resize(tty.resize)
+    else:
+        assert process.stdout is not None and process.stderr is not None
+        pumps = [
+            asyncio.create_task(_pump(loop, process.stdout, "stdout", output)),
+            asyncio.create_task(_pump(loop, process.stderr, "stderr", output)),
+        ]
     if cancel is not None:
         cancel.on_cancel(lambda: stop(Stop.CANCELLED))
     # Waited for on the event loop (a pidfd), not in a thread: a preview lives for half an hour.
@@ -212,6 +244,8 @@ async def supervise(
             stop(Stop.CPU)
     _, status, usage = await waiter
     process.returncode = status  # reaped here; keep Popen from trying again
+    if feeding is not None:
+        feeding.cancel()  # nobody reads the terminal any more
     reaper.untrack(process.pid)
     wall_ms = int((time.monotonic() - started) * 1000)
     if launch.cgroup is not None and not launch.cgroup.empty:
@@ -228,6 +262,9 @@ async def supervise(
     await asyncio.wait(pumps, timeout=2)  # what is still in the pipes; reading never waits for the sink
     for pump in pumps:
         pump.cancel()
+    if tty is not None:
+        await asyncio.gather(*pumps, *([feeding] if feeding else []), return_exceptions=True)
+        tty.close()
     await output.close()
     cpu_ms = int((usage.ru_utime + usage.ru_stime) * 1000)
     # ru_maxrss would count the server's own memory (the child starts as its copy), so peak memory
@@ -263,6 +300,98 @@ async def _pump(loop: asyncio.AbstractEventLoop, pipe: object, name: str, output
             pass
     finally:
         transport.close()
+
+
+@dataclass
+class Pty:
+    """An interactive run's pseudo-terminal: the program gets the slave side, the server pumps the
+    master side (non-blocking, on the event loop) to and from the person's terminal."""
+
+    master: int
+    slave: int
+    closed: bool = False
+
+    ROWS = 24
+    COLUMNS = 80
+
+    @classmethod
+    def open(cls) -> Pty:
+        master, slave = os.openpty()  # neither end is anybody's controlling terminal
+        os.set_blocking(master, False)
+        pty = cls(master=master, slave=slave)
+        pty.resize(cls.ROWS, cls.COLUMNS)
+        return pty
+
+    def resize(self, rows: int, columns: int) -> None:
+        """Tell the program its window's size (the kernel sends it SIGWINCH)."""
+        if self.closed:
+            return
+        size = struct.pack("HHHH", max(1, min(rows, 1000)), max(1, min(columns, 1000)), 0, 0)
+        with contextlib.suppress(OSError):
+            fcntl.ioctl(self.master, termios.TIOCSWINSZ, size)
+
+    def close_slave(self) -> None:
+        if self.slave >= 0:
+            os.close(self.slave)
+            self.slave = -1
+
+    def close(self) -> None:
+        self.close_slave()
+        if not self.closed:
+            self.closed = True
+            os.close(self.master)
+
+    async def relay(self, output: Output, terminal: TerminalIO) -> None:
+        """The program's output (and the echo of what was typed) to the terminal, up to the output cap.
+        The terminal is awaited, as a real one would make a fast writer wait."""
+        loop = asyncio.get_running_loop()
+        readable = asyncio.Event()
+        loop.add_reader(self.master, readable.set)
+        buffer = output.data["stdout"]
+        try:
+            while True:
+                await readable.wait()
+                readable.clear()
+                try:
+                    chunk = os.read(self.master, 65536)
+                except BlockingIOError:
+                    continue
+                except OSError:  # EIO: every slave end is closed, the program is gone
+                    return
+                if not chunk:
+                    return
+                before = len(buffer)
+                going = output.take("stdout", chunk)
+                if len(buffer) > before:
+                    await terminal.write(bytes(buffer[before:]))
+                if not going:
+                    return
+        finally:
+            loop.remove_reader(self.master)
+
+    async def feed(self, terminal: TerminalIO) -> None:
+        """What the person types to the program; at the end of input, Ctrl+D (end of file at a line's start)."""
+        while (data := await terminal.read()) is not None:
+            if data and not await self._write(data):
+                return
+        await self._write(b"\x04")
+
+    async def _write(self, data: bytes) -> bool:
+        loop = asyncio.get_running_loop()
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[os.write(self.master, view) :]
+            except BlockingIOError:  # the program is not reading: wait until the pty takes more
+                writable = asyncio.Event()
+                loop.add_writer(self.master, writable.set)
+                try:
+                    await writable.wait()
+                finally:
+                    loop.remove_writer(self.master)
+            except OSError:
+                return False
+        return True
 
 
 def _exit_of(exit_code: int) -> tuple[int | None, int | None]:
