@@ -44,6 +44,6 @@ def page_style() -> None:
 def icon_button(icon: str, label: str, on_click: Any = None, *, props: str = "flat dense round") -> ui.button:
     """A button showing only `icon`; `label` is its tooltip and its accessible name."""
     button = ui.button(icon=icon, on_click=on_click).props(props)
-    button._props["aria-label"] = label
+    button.props["aria-label"] = label
     button.tooltip(label)
     return button

@@ -52,17 +52,17 @@ class CodeEditor(ui.codemirror, component="code_editor.js"):
     ) -> None:
         super().__init__("", **kwargs)
         self._on_edit = on_edit
-        self._props["label"] = label  # what a screen reader announces for the text area
-        self._props["document"] = ""
-        self._props["revision"] = 0
-        self._props["problems"] = []
-        self._props["dirty"] = False
+        self.props["label"] = label  # what a screen reader announces for the text area
+        self.props["document"] = ""
+        self.props["revision"] = 0
+        self.props["problems"] = []
+        self.props["dirty"] = False
         self._sent: tuple[str, int] | None = None  # the document and revision whose text the browser has
         self.on("cursor", lambda e: on_cursor(int(e.args["line"]), int(e.args["column"])), throttle=0.05)
 
     @property
     def document(self) -> str:
-        return str(self._props["document"])
+        return str(self.props["document"])
 
     def show(
         self,
@@ -75,13 +75,13 @@ class CodeEditor(ui.codemirror, component="code_editor.js"):
     ) -> None:
         """Show `text` as `document` at `revision`; the browser keeps the document's undo history as
         long as the revision stays the same."""
-        if document == self.document and revision == self._props["revision"]:
+        if document == self.document and revision == self.props["revision"]:
             self.show_problems(problems)  # shown already: the browser holds the text, never send it again
             return
-        self._props["document"] = document
-        self._props["revision"] = revision
-        self._props["language"] = language
-        self._props["problems"] = [_problem_prop(problem) for problem in problems]
+        self.props["document"] = document
+        self.props["revision"] = revision
+        self.props["language"] = language
+        self.props["problems"] = [_problem_prop(problem) for problem in problems]
         self.set_value(text)
         self.update()
 
@@ -89,7 +89,7 @@ class CodeEditor(ui.codemirror, component="code_editor.js"):
         """The element for the browser. Its text goes only with a new document or revision: every other
         update (a prop, a class, the visibility) would otherwise carry the whole document again."""
         data = super()._to_dict()
-        shown = (self.document, self._props["revision"])
+        shown = (self.document, self.props["revision"])
         if self._sent == shown:
             data["props"] = {**data["props"], "value": None}  # the browser holds this text already
         self._sent = shown
@@ -97,11 +97,11 @@ class CodeEditor(ui.codemirror, component="code_editor.js"):
 
     def show_problems(self, problems: list[Problem]) -> None:
         """Problems of the document shown now."""
-        self._props["problems"] = [_problem_prop(problem) for problem in problems]
+        self.props["problems"] = [_problem_prop(problem) for problem in problems]
 
     def set_dirty(self, dirty: bool) -> None:
         """Whether leaving the page would lose edits: the browser asks before it does."""
-        self._props["dirty"] = dirty
+        self.props["dirty"] = dirty
 
     def forget(self, document: str) -> None:
         """Drop a closed document's state (and its undo history) in the browser."""
@@ -114,7 +114,7 @@ class CodeEditor(ui.codemirror, component="code_editor.js"):
     def _event_args_to_value(self, e: GenericEventArguments) -> str:
         args = e.args
         document, revision = str(args["document"]), int(args["revision"])
-        if document == self.document and revision == self._props["revision"]:
+        if document == self.document and revision == self.props["revision"]:
             text = self._apply_change_set(args["sections"], args["inserted"])
             self._on_edit(document, revision, lambda _: text)
             return text

@@ -92,7 +92,8 @@ class EditorArea:
             )
             self.editor.set_visibility(False)
             self.editor.set_enabled(editable)  # readers see the code; they cannot type into it
-            self.preview = ui.column().classes("w-full p-4 items-start")
+            with ui.column().classes("w-full p-4 items-start"):
+                self._binary_preview()
             with (
                 ui.row()
                 .classes("w-full items-center gap-6 px-3 py-1 text-xs border-t")
@@ -133,10 +134,9 @@ class EditorArea:
     def _show(self, file: OpenFile) -> None:
         self.current = file
         self.placeholder.set_visibility(False)
-        self.preview.clear()
+        self._binary_preview.refresh()
         if file.text is None:
             self.editor.set_visibility(False)
-            self._render_preview(file)
         else:
             self.editor.show(
                 file.document,
@@ -148,19 +148,23 @@ class EditorArea:
             self.editor.set_visibility(True)
         self._changed_files()
 
-    def _render_preview(self, file: OpenFile) -> None:
+    @ui.refreshable_method
+    def _binary_preview(self) -> None:
+        """What a file that is not text shows: the image, or its type and size, and Download."""
+        file = self.current
+        if file is None or file.text is not None:
+            return
         url = self.raw_url(file.path)
-        with self.preview:
-            ui.label(f"{file.path} · {file.info.mime_type} · {human_size(file.info.size_bytes)}").classes(
-                "text-sm text-gray-600"
-            )
-            if file.info.mime_type in IMAGE_TYPES:
-                image = ui.image(url).props('data-testid="image-preview" fit=scale-down')
-                image.classes("max-w-2xl max-h-[70vh]")
-                image._props["alt"] = file.name
-            else:
-                ui.label("This is a binary file: it cannot be edited as text.")
-            ui.button("Download", icon="download", on_click=lambda: ui.navigate.to(url + "?download=1"))
+        ui.label(f"{file.path} · {file.info.mime_type} · {human_size(file.info.size_bytes)}").classes(
+            "text-sm text-gray-600"
+        )
+        if file.info.mime_type in IMAGE_TYPES:
+            image = ui.image(url).props('data-testid="image-preview" fit=scale-down')
+            image.classes("max-w-2xl max-h-[70vh]")
+            image.props["alt"] = file.name
+        else:
+            ui.label("This is a binary file: it cannot be edited as text.")
+        ui.button("Download", icon="download", on_click=lambda: ui.navigate.to(url + "?download=1"))
 
     def raw_url(self, path: str) -> str:
         return f"/api/v1/workspaces/{self.workspace_id}/files/{quote(path)}"
@@ -179,7 +183,7 @@ class EditorArea:
                     .props(f'data-testid="tab" role="button" tabindex="0" data-path="{quote(file.path)}"')
                     .props("aria-current=true" if active else "") as tab
                 ):
-                    tab._props["title"] = file.path
+                    tab.props["title"] = file.path
                     ui.label(file.name).props('data-testid="tab-name"')
                     if file.dirty:
                         ui.label("●").classes("text-orange-500").props(
@@ -187,7 +191,7 @@ class EditorArea:
                         )
                 close = ui.button(icon="close", on_click=functools.partial(self.close, file.path))
                 close.props('flat dense round size=sm data-testid="tab-close"').classes("cl-icon-button")
-                close._props["aria-label"] = f"Close {file.name}"
+                close.props["aria-label"] = f"Close {file.name}"
             tab.on("click", lambda _, f=file: self._show(f))
             tab.on("keydown.enter", lambda _, f=file: self._show(f))
             tab.on("keydown.space.prevent", lambda _, f=file: self._show(f))
@@ -234,7 +238,7 @@ class EditorArea:
                 self._show(list(self.files.values())[-1])
                 return
             self.editor.set_visibility(False)
-            self.preview.clear()
+            self._binary_preview.refresh()
             self.placeholder.set_visibility(True)
         self._changed_files()
 

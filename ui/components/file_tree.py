@@ -145,9 +145,9 @@ class FileTree:
         self.folders = {e.path for e in self.entries if e.is_folder} | {
             folder for e in self.entries for folder in ancestors(e.path)
         }
-        expanded = set(self.tree._props.get("expanded", []))
-        self.tree._props["nodes"] = build_nodes(self.entries)
-        self.tree._props["expanded"] = sorted(p for p in expanded if p in self.folders)
+        expanded = set(self.tree.props.get("expanded", []))
+        self.tree.props["nodes"] = build_nodes(self.entries)
+        self.tree.props["expanded"] = sorted(p for p in expanded if p in self.folders)
         self.tree.update()
         self.empty.set_visibility(not self.entries)
 
@@ -214,7 +214,7 @@ class FileTree:
         await self.services.files.move(await self.viewer.actor(), self.workspace_id, source, destination)
         self.on_moved(source, destination)
         # What was open stays open under its new path, and the moved entry stays selected.
-        self.tree._props["expanded"] = [moved_path(p, source, destination) for p in self.tree._props["expanded"]]
+        self.tree.props["expanded"] = [moved_path(p, source, destination) for p in self.tree.props["expanded"]]
         await self.refresh()
         self.reveal(destination)
         self._select(destination)

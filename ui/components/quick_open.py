@@ -44,34 +44,32 @@ class QuickOpen:
         self._hint = hint
         with ui.dialog().props("position=top") as self.dialog, ui.card().classes("w-[36rem] mt-16 gap-1"):
             self.query = (
-                ui.input(placeholder=placeholder, on_change=self._render)
+                ui.input(placeholder=placeholder, on_change=self._results.refresh)
                 .props(f'autofocus dense outlined data-testid="{test_id}-input"')
                 .classes("w-full")
             )
-            self.query._props["aria-label"] = placeholder
+            self.query.props["aria-label"] = placeholder
             self.query.on("keydown.enter", self._open_first)
-            self.results = (
-                ui.column().classes("w-full gap-0 max-h-96 overflow-auto").props('role="list" aria-label="Matches"')
-            )
+            with ui.column().classes("w-full gap-0 max-h-96 overflow-auto").props('role="list" aria-label="Matches"'):
+                self._results()
 
     def open(self) -> None:
-        self._render()
+        self._results.refresh()
         self.dialog.open()
 
-    def _render(self) -> None:
-        self.results.clear()
-        with self.results:
-            for path in matches(self.query.value or "", self._paths()):
-                with (
-                    ui.row()
-                    .classes("w-full px-2 py-1 cursor-pointer hover:bg-blue-50 focus:bg-blue-50 text-sm no-wrap")
-                    .props('role="listitem" tabindex="0"')
-                    .on("click", lambda _, p=path: self._choose(p))
-                    .on("keydown.enter", lambda _, p=path: self._choose(p))
-                ):
-                    ui.label(path).classes("grow").props(f'data-testid="{self._test_id}-result"')
-                    if self._hint is not None:
-                        ui.label(self._hint(path)).classes("text-xs text-gray-500")
+    @ui.refreshable_method
+    def _results(self) -> None:
+        for path in matches(self.query.value or "", self._paths()):
+            with (
+                ui.row()
+                .classes("w-full px-2 py-1 cursor-pointer hover:bg-blue-50 focus:bg-blue-50 text-sm no-wrap")
+                .props('role="listitem" tabindex="0"')
+                .on("click", lambda _, p=path: self._choose(p))
+                .on("keydown.enter", lambda _, p=path: self._choose(p))
+            ):
+                ui.label(path).classes("grow").props(f'data-testid="{self._test_id}-result"')
+                if self._hint is not None:
+                    ui.label(self._hint(path)).classes("text-xs text-gray-500")
 
     async def _open_first(self) -> None:
         found = matches(self.query.value or "", self._paths())

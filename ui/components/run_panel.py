@@ -217,7 +217,7 @@ class RunPanel:
         self.preview_tip.set_text(
             refusal or "Start the web server in the sandbox and show its pages (it listens on the PORT variable)"
         )
-        self.preview_button._props["aria-description"] = refusal or ""
+        self.preview_button.props["aria-description"] = refusal or ""
         self.preview_button.set_enabled(self.can_run and refusal is None)
 
     async def check_preview(self) -> None:
