@@ -181,9 +181,10 @@ class ResizableTerminal(TerminalIO, Protocol):
 
 
 @runtime_checkable
-class InteractiveRunner(Runner, Protocol):
-    """A sandbox that can also run a program attached to a pseudo-terminal, inside the same isolation and
-    limits, so a person can answer its prompts and interrupt it with Ctrl+C."""
+class InteractiveRunner(Protocol):
+    """A `Runner`'s optional capability (checked with isinstance): a sandbox that can also run a program
+    attached to a pseudo-terminal, inside the same isolation and limits, so a person can answer its
+    prompts and interrupt it with Ctrl+C."""
 
     async def execute_interactive(
         self, request: SandboxRequest, terminal: TerminalIO, *, cancel: Cancellation | None = None

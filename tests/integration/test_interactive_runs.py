@@ -4,10 +4,12 @@ close with 4000 + the HTTP status, and the run (with what was typed) is in the h
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
+import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +20,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Origin
 
+from domain.sandbox import RunLimits, SandboxRequest
+from runners.bubblewrap import BubblewrapRunner
+from runners.local import LocalRunner
 from tests.serving import Server, link_in, sign_in, start_server
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
@@ -229,3 +234,47 @@ def test_bad_limits_are_refused_with_4422(server: Server, ann: User) -> None:
         code, frame = refusal(session.socket)
     assert code == 4422
     assert frame["error"] == "InvalidInput"
+
+
+# --- the runners themselves ------------------------------------------------------------------
+
+
+class Scripted:
+    """A terminal of the given size that types `typed` once the program has shown `after`."""
+
+    def __init__(self, after: bytes, typed: bytes, size: tuple[int, int] = (40, 120)) -> None:
+        self.after, self.typed, self.size = after, typed, size
+        self.shown = bytearray()
+        self._ready = asyncio.Event()
+
+    async def read(self) -> bytes | None:
+        if not self.typed:
+            await asyncio.sleep(3600)
+        await self._ready.wait()
+        typed, self.typed = self.typed, b""
+        return typed
+
+    async def write(self, data: bytes) -> None:
+        self.shown += data
+        if self.after in self.shown:
+            self._ready.set()
+
+    def on_resize(self, callback: Callable[[int, int], None]) -> None:
+        callback(*self.size)
+
+
+SIZED = b"import os\nprint(os.get_terminal_size())\nwhile True: pass\n"
+
+
+@pytest.mark.parametrize("make", [lambda: BubblewrapRunner(warm=0), LocalRunner], ids=["bubblewrap", "local"])
+async def test_the_runners_give_the_terminal_its_size_and_ctrl_c(make: Callable[[], Any]) -> None:
+    runner = make()
+    try:
+        terminal = Scripted(after=b"columns=120", typed=b"\x03")
+        request = SandboxRequest(files={"main.py": SIZED}, argv=["python3", "main.py"], limits=RunLimits())
+        result = await runner.execute_interactive(request, terminal)
+    finally:
+        await runner.close()
+    assert b"os.terminal_size(columns=120, lines=40)" in result.stdout
+    assert (result.signal, result.stopped) == (signal.SIGINT, None)
+    assert result.stdout == bytes(terminal.shown)
