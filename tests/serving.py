@@ -125,3 +125,20 @@ def start_server(data_dir: Path, *, timeout: float = 60, **settings: str) -> Ser
         except httpx.TransportError:
             time.sleep(0.1)
     return Server(base_url=base_url, link=link, env=env, process=process, output=output)
+
+
+def signed_in_client(server: Server, link: str | None = None) -> httpx.Client:
+    client = httpx.Client(base_url=server.base_url, timeout=30)
+    response = sign_in(client, link or server.link)
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    return client
+
+
+def new_link(server: Server, email: str) -> str:
+    result = server.cli("user", "add", email)
+    assert result.returncode == 0, result.stderr
+    return link_in(result.stdout)
+
+
+def csrf(client: httpx.Client) -> dict[str, str]:
+    return {"X-CSRF-Token": client.get("/api/v1/session").json()["csrf_token"]}

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_editor_trust import open_ide, signed_in
+from tests.e2e.ide import open_ide, signed_in
 from tests.serving import Server
 
 pytestmark = pytest.mark.browser

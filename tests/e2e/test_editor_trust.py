@@ -6,55 +6,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import open_sign_in_link
-from tests.serving import Server, link_in
+from tests.e2e.ide import open_ide, signed_in
+from tests.serving import Server
 
 pytestmark = pytest.mark.browser
 
 AUTOSAVE_WAIT = 2.0  # past the default autosave delay (1 s) and its 0.25 s timer
-
-
-class Api:
-    """The REST API with the browser's own session."""
-
-    def __init__(self, page: Page, server: Server) -> None:
-        cookies = {c["name"]: c["value"] for c in page.context.cookies()}
-        self.client = httpx.Client(base_url=server.base_url, cookies=cookies, timeout=30)
-        csrf = self.client.get("/api/v1/session").json()["csrf_token"]
-        self.client.headers["X-CSRF-Token"] = csrf
-
-    def workspace(self, name: str, language: str = "python", template: str = "python", **settings: Any) -> str:
-        answer = self.client.post("/api/v1/workspaces", json={"name": name, "language": language, "template": template})
-        answer.raise_for_status()
-        workspace_id = str(answer.json()["id"])
-        if settings:
-            self.client.patch(f"/api/v1/workspaces/{workspace_id}", json={"editor": settings}).raise_for_status()
-        return workspace_id
-
-    def put(self, workspace_id: str, path: str, text: str) -> None:
-        self.client.put(f"/api/v1/workspaces/{workspace_id}/files/{path}", content=text.encode()).raise_for_status()
-
-    def text(self, workspace_id: str, path: str) -> str | None:
-        answer = self.client.get(f"/api/v1/workspaces/{workspace_id}/files/{path}")
-        return None if answer.status_code == 404 else answer.text
-
-    def delete(self, workspace_id: str, path: str) -> None:
-        self.client.delete(f"/api/v1/workspaces/{workspace_id}/files/{path}").raise_for_status()
-
-
-def signed_in(page: Page, server: Server, email: str) -> Api:
-    open_sign_in_link(page, link_in(server.cli("user", "add", email).stdout))
-    expect(page.get_by_test_id("user-label")).to_be_visible()
-    return Api(page, server)
-
-
-def open_ide(page: Page, server: Server, workspace_id: str) -> None:
-    page.goto(f"{server.base_url}/w/{workspace_id}")
-    expect(page.get_by_test_id("page-title")).to_be_visible()
 
 
 def open_tab(page: Page, name: str) -> None:

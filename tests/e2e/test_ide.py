@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 import sqlite3
 import struct
 import time
@@ -16,8 +15,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import open_sign_in_link
-from tests.serving import Server, link_in
+from tests.e2e.ide import create_workspace, sign_in, tree_item, type_at_end
+from tests.serving import Server
 
 pytestmark = pytest.mark.browser
 
@@ -48,32 +47,6 @@ def png_bytes(width: int = 4, height: int = 3) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
-def sign_in(page: Page, server: Server, email: str) -> None:
-    open_sign_in_link(page, link_in(server.cli("user", "add", email).stdout))
-    expect(page.get_by_test_id("user-label")).to_be_visible()
-
-
-def create_workspace(page: Page, name: str, language: str = "Python", template: str = "Python script") -> None:
-    page.goto(page.url.split("/w/")[0].rstrip("/") + "/" if "/w/" in page.url else page.url)
-    page.get_by_test_id("new-workspace").click()
-    page.get_by_test_id("new-name").fill(name)
-    page.get_by_test_id("new-language").click()
-    page.get_by_role("option", name=language, exact=True).click()
-    page.get_by_test_id("new-template").click()
-    page.get_by_role("option", name=template, exact=True).click()
-    page.get_by_test_id("new-create").click()
-    expect(page).to_have_url(re.compile(r"/w/[0-9a-f-]{36}$"))  # Create opens the new workspace
-    expect(page.get_by_test_id("page-title")).to_have_text(name)
-
-
-def tree_item(page: Page, label: str):
-    return (
-        page.get_by_test_id("file-tree")
-        .locator(".q-tree__node-header")
-        .filter(has=page.locator(".q-tree__node-header-content > div", has_text=re.compile(f"^{re.escape(label)}$")))
-    )
-
-
 def wait_until_stored(page: Page, server: Server, path: str, text: str, seconds: float = 10) -> None:
     """Poll the API (with the page's cookie) until the file on the server contains `text`."""
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
@@ -86,12 +59,6 @@ def wait_until_stored(page: Page, server: Server, path: str, text: str, seconds:
 
 def editor_text(page: Page) -> str:
     return page.locator(".cm-content").inner_text()
-
-
-def type_at_end(page: Page, text: str) -> None:
-    page.locator(".cm-content").click()
-    page.keyboard.press("Control+End")
-    page.keyboard.type(text)
 
 
 @pytest.mark.parametrize(

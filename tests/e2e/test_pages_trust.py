@@ -12,7 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_ide import create_workspace, sign_in, tree_item, type_at_end
+from tests.e2e.ide import create_workspace, sign_in, tree_item, type_at_end
 from tests.serving import Server
 
 pytestmark = pytest.mark.browser

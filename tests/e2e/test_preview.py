@@ -8,7 +8,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_ide import create_workspace, sign_in
+from tests.e2e.ide import create_workspace, sign_in
 from tests.serving import Server
 
 pytestmark = pytest.mark.browser

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_ide import create_workspace, sign_in, type_at_end
+from tests.e2e.ide import create_workspace, sign_in, type_at_end
 from tests.serving import Server
 
 pytestmark = pytest.mark.browser

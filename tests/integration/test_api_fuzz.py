@@ -21,8 +21,7 @@ from hypothesis import strategies as st
 from schemathesis.engine import Status, events
 from schemathesis.schemas import BaseSchema
 
-from tests.integration.test_web import new_link
-from tests.serving import Server, sign_in, start_server
+from tests.serving import Server, new_link, sign_in, start_server
 from ui.security import SESSION_COOKIE
 
 SEED = 20261130

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.integration.test_files_api import MB, User, sign_in
+from tests.api_client import MB, User, sign_in
 from tests.serving import Server, start_server
 from ui.body_limits import JSON_BODY_LIMIT
 

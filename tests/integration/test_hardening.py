@@ -18,9 +18,8 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from tests.integration.test_files_api import User, make_zip, sign_in
-from tests.integration.test_web import signed_in_client
-from tests.serving import Server, clean_env, codeloft, start_server
+from tests.api_client import User, make_zip, sign_in
+from tests.serving import Server, clean_env, codeloft, signed_in_client, start_server
 
 
 def mode(path: Path) -> int:

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.api_client import NOWHERE, User, refused, sign_in
 from tests.conftest import create_postgres_database, drop_postgres_database
-from tests.integration.test_files_api import NOWHERE, User, refused, sign_in
 from tests.serving import Server, start_server
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import REDIS_TEST_URL, create_postgres_database, drop_postgres_database
-from tests.serving import FORM_TOKEN, Server, link_in, sign_in, start_server
+from tests.serving import FORM_TOKEN, Server, csrf, link_in, new_link, sign_in, signed_in_client, start_server
 
 
 @pytest.fixture(scope="module")
@@ -18,23 +18,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running = start_server(tmp_path_factory.mktemp("serve"))
     yield running
     running.stop()
-
-
-def signed_in_client(server: Server, link: str | None = None) -> httpx.Client:
-    client = httpx.Client(base_url=server.base_url, timeout=30)
-    response = sign_in(client, link or server.link)
-    assert response.status_code == 303 and response.headers["location"] == "/"
-    return client
-
-
-def new_link(server: Server, email: str) -> str:
-    result = server.cli("user", "add", email)
-    assert result.returncode == 0, result.stderr
-    return link_in(result.stdout)
-
-
-def csrf(client: httpx.Client) -> dict[str, str]:
-    return {"X-CSRF-Token": client.get("/api/v1/session").json()["csrf_token"]}
 
 
 def test_health_reports_database_and_cache(server: Server) -> None:

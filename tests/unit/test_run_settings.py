@@ -18,8 +18,8 @@ from domain.sandbox import LIMIT_NAMES, RunLimits
 from domain.values import PermissionLevel, Tier
 from domain.workspaces import WorkspaceService, run_entry
 from tests.conftest import FrozenClock
+from tests.unit.builders import share
 from tests.unit.fakes import FakeRunner, FakeUnitOfWork, Store
-from tests.unit.test_runs import share
 
 # --- RunLimits.parse: the setting's and the API's language --------------------------------------
 

@@ -13,7 +13,7 @@ import pytest
 
 from domain.access import ANONYMOUS, Actor
 from domain.accounts import AccountService
-from domain.entities import RunResult, WorkspaceShare
+from domain.entities import RunResult
 from domain.errors import Conflict, InvalidInput, LimitExceeded, NotFound, PermissionDenied, Unauthenticated
 from domain.files import FileService
 from domain.runs import (
@@ -30,6 +30,7 @@ from domain.sandbox import COMPILE_LIMITS, Cancellation, RunLimits, SandboxResul
 from domain.values import Language, PermissionLevel, Reason, RunStatus, Tier
 from domain.workspaces import WorkspaceService
 from tests.conftest import FrozenClock
+from tests.unit.builders import share
 from tests.unit.fakes import BUILD_ARCHIVE, FakeArtifacts, FakeQueue, FakeRunner, Store, sandbox_result
 from ui.components.run_panel import MAX_LINE_CHARS, OutputLines, summary
 
@@ -66,17 +67,6 @@ async def java_ws(workspaces: WorkspaceService, files: FileService, owner: Actor
     ws = (await workspaces.create(owner, name="java", language="java", template="java")).id
     await files.write(owner, ws, "src/app/Main.java", JAVA_MAIN)
     return ws
-
-
-def share(store: Store, workspace_id: UUID, owner: Actor, user: Actor, level: PermissionLevel) -> None:
-    entry = WorkspaceShare(
-        workspace_id=workspace_id,
-        shared_by_user_id=owner.user_id,
-        shared_with_user_id=user.user_id,  # type: ignore[arg-type]
-        permission_level=level,
-        created_at=datetime(2026, 1, 1, tzinfo=UTC),
-    )
-    store.shares[entry.id] = entry
 
 
 def nothing_recorded(store: Store, runner: FakeRunner) -> None:
