@@ -170,6 +170,17 @@ def test_ctrl_c_interrupts_the_program_with_sigint(server: Server, ann: User) ->
     assert "KeyboardInterrupt" in result["stdout"]
 
 
+def test_closing_the_socket_stops_the_program(server: Server, ann: User) -> None:
+    ws = ann.create("Left", "python", "main.py", b"print('waiting', flush=True)\nwhile True:\n    pass\n")
+    with open_run(server, ann, ws) as run:
+        run.expect("waiting")
+    deadline = time.monotonic() + 5  # long before the 10 s wall limit
+    while (latest := ann.client.get(f"/api/v1/workspaces/{ws}/runs").json()[0])["status"] == "running":
+        assert time.monotonic() < deadline, latest
+        time.sleep(0.1)
+    assert (latest["status"], latest["reason"]) == ("stopped", "stopped")
+
+
 def test_ctrl_d_ends_the_input(server: Server, ann: User) -> None:
     ws = ann.create("Reader", "python", "main.py", b"import sys\nprint(len(sys.stdin.read().split()))\n")
     with open_run(server, ann, ws) as run:
