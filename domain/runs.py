@@ -48,6 +48,10 @@ TIER_RUN_CEILINGS: dict[Tier, RunLimits] = {
     ),
 }
 
+INTERACTIVE_WALL_SECONDS = 15 * 60
+"""How long an interactive run may take in all (its CPU time stays the plan's): a console waits for a
+person, who may take minutes to answer a prompt."""
+
 TIER_STDIN_CAPS: dict[Tier, int] = {Tier.FREE: 1 * MB, Tier.PREMIUM: 4 * MB, Tier.ENTERPRISE: 8 * MB}
 """The most input (stdin) one run takes, by plan: it is kept with the run and served back with it."""
 
@@ -541,6 +545,10 @@ class RunService:
             await terminal.write(as_terminal_text(job.build.output))
         if job.failed:
             return job.run
+        if not limits or "wall_seconds" not in limits:
+            # A program waiting for its person is not using the machine: CPU, memory and output stay the
+            # plan's, the wall clock gives them time to type.
+            job.limits = job.limits.with_changes(wall_seconds=max(job.limits.wall_seconds, INTERACTIVE_WALL_SECONDS))
         typed = TypedInput(terminal, cap=TIER_STDIN_CAPS[job.tier])
 
         async def execute(started: Callable[[], Awaitable[None]]) -> Outcome:

@@ -16,7 +16,7 @@ from domain.accounts import AccountService
 from domain.errors import NotFound, PermissionDenied, Unavailable
 from domain.files import FileService
 from domain.gate import WorkspaceGate
-from domain.runs import TIER_STDIN_CAPS, Executor, RunService, TypedInput, as_terminal_text
+from domain.runs import INTERACTIVE_WALL_SECONDS, TIER_STDIN_CAPS, Executor, RunService, TypedInput, as_terminal_text
 from domain.sandbox import Cancellation, RunLimits, SandboxRequest, SandboxResult, Stop, TerminalIO
 from domain.values import Reason, RunStatus, Tier
 from domain.workspaces import WorkspaceService
@@ -101,7 +101,7 @@ async def test_what_is_typed_and_shown_is_recorded_like_a_run(
     assert (run.stdout, run.stdin, run.path) == ("Name? Ann\r\n", "Ann\n", "main.py")
     assert run.completed_at is not None
     (request,) = runner.interactive
-    assert request.stdin == b"" and request.limits == RunLimits()
+    assert request.stdin == b"" and request.limits == RunLimits(wall_seconds=INTERACTIVE_WALL_SECONDS)
     assert request.argv[-1] == "./main.py" and request.collect is None
     assert runner.requests == []  # nothing ran the pipe way
     assert job_queue.taken == 1 and job_queue.held == 0  # one run slot, like any run
@@ -228,3 +228,12 @@ async def test_typed_input_without_a_size_and_terminal_text() -> None:
     TypedInput(Plain(), cap=10).on_resize(lambda rows, columns: sizes.append((rows, columns)))
     assert sizes == []
     assert as_terminal_text("a\nb\r\nc") == b"a\r\nb\r\nc"
+
+
+async def test_a_console_waits_minutes_for_its_person_but_keeps_the_plans_cpu_time(
+    runs: RunService, runner: InteractiveFakeRunner, owner: Actor, python_ws: UUID
+) -> None:
+    await runs.run_interactive(owner, python_ws, terminal=ScriptedTerminal())
+    limits = runner.interactive[-1].limits
+    assert limits.wall_seconds == INTERACTIVE_WALL_SECONDS == 15 * 60
+    assert limits.cpu_seconds == runs.defaults.cpu_seconds
