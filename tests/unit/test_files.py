@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import stat
 import threading
 import zipfile
@@ -21,7 +22,7 @@ from domain.entities import WorkspaceFile, WorkspaceShare
 from domain.errors import Conflict, InvalidInput, LimitExceeded, NotFound, PermissionDenied, QuotaExceeded
 from domain.files import FileService, StaleFile, content_hash
 from domain.gate import WorkspaceGate
-from domain.limits import MB, TIER_QUOTAS
+from domain.limits import MB, TIER_QUOTAS, human_size
 from domain.values import PermissionLevel, Tier
 from domain.workspaces import WorkspaceService
 from tests.conftest import FrozenClock
@@ -236,25 +237,29 @@ async def test_zip_round_trip(
     assert (await files.read(owner, copy.id, "logo.png"))[1] == PNG
 
 
-@pytest.mark.parametrize(
-    ("archive", "error", "message"),
-    [
-        (make_zip([("ok.txt", b"1"), ("../evil.txt", b"x")]), InvalidInput, "outside the workspace"),
-        (make_zip([("ok.txt", b"1"), ("/etc/evil", b"x")]), InvalidInput, "absolute path"),
-        (make_zip([("ok.txt", b"1")], symlink="link"), InvalidInput, "symbolic link"),
-        (make_zip([("ok.txt", b"1"), ("a\\b.txt", b"x")]), InvalidInput, "backslash"),
-        (
-            make_zip([("a.txt", b"replaced?"), ("ok.txt", b"1"), ("src/" + "n" * 256 + ".py", b"x")]),
-            InvalidInput,
-            "at most 255 bytes per path segment",
-        ),
-        (make_zip([("ok.txt", b"1"), ("é" * 128 + "/", b"")]), InvalidInput, "at most 255 bytes per path segment"),
-        (make_zip([(f"f{n}", b"") for n in range(1_001)]), QuotaExceeded, "at most 1000 files and folders"),
-        (make_zip([("ok.txt", b"1"), ("bomb.txt", b"0" * (26 * MB))]), LimitExceeded, "larger than 25 MB"),
-        (make_zip([("ok.txt", b"1"), ("ok.txt/inner", b"x")]), InvalidInput, "both a file and a folder"),
-        (b"not a zip", InvalidInput, "not a ZIP archive"),
-    ],
-)
+BAD_ARCHIVES = [
+    (make_zip([("ok.txt", b"1"), ("../evil.txt", b"x")]), InvalidInput, "outside the workspace"),
+    (make_zip([("ok.txt", b"1"), ("a/../../evil.txt", b"x")]), InvalidInput, "outside the workspace"),
+    (make_zip([("ok.txt", b"1"), ("/etc/evil", b"x")]), InvalidInput, "absolute path"),
+    (make_zip([("ok.txt", b"1"), ("C:/evil", b"x")]), InvalidInput, "absolute path"),
+    (make_zip([("ok.txt", b"1")], symlink="link"), InvalidInput, "symbolic link"),
+    (make_zip([("ok.txt", b"1"), ("a\\b.txt", b"x")]), InvalidInput, "backslash"),
+    (
+        make_zip([("a.txt", b"replaced?"), ("ok.txt", b"1"), ("src/" + "n" * 256 + ".py", b"x")]),
+        InvalidInput,
+        "at most 255 bytes per path segment",
+    ),
+    (make_zip([("ok.txt", b"1"), ("é" * 128 + "/", b"")]), InvalidInput, "at most 255 bytes per path segment"),
+    (make_zip([(f"f{n}", b"") for n in range(1_001)]), QuotaExceeded, "at most 1000 files and folders"),
+    (make_zip([("ok.txt", b"1"), ("bomb.txt", b"0" * (26 * MB))]), LimitExceeded, "larger than 25 MB"),
+    (make_zip([("ok.txt", b"1"), ("ok.txt/inner", b"x")]), InvalidInput, "both a file and a folder"),
+    (make_zip([("ok.txt", b"1"), ("big.txt", b"a" * (6 * MB))]), LimitExceeded, "a text file may be at most 5 MB"),
+    (b"not a zip", InvalidInput, "not a ZIP archive"),
+    (b"", InvalidInput, "not a ZIP archive"),
+]
+
+
+@pytest.mark.parametrize(("archive", "error", "message"), BAD_ARCHIVES)
 async def test_bad_archives_are_refused_whole(
     files: FileService, owner: Actor, workspace_id: UUID, store: Store, archive: bytes, error: type, message: str
 ) -> None:
@@ -264,6 +269,22 @@ async def test_bad_archives_are_refused_whole(
     with pytest.raises(error, match=message):
         await files.import_zip(owner, workspace_id, archive)
     assert snapshot(store) == before
+
+
+@pytest.mark.parametrize(("archive", "error", "message"), BAD_ARCHIVES)
+async def test_a_bad_archive_creates_no_workspace(
+    workspaces: WorkspaceService,
+    owner: Actor,
+    workspace_id: UUID,
+    store: Store,
+    archive: bytes,
+    error: type,
+    message: str,
+) -> None:
+    before = (dict(store.workspaces), snapshot(store))
+    with pytest.raises(error, match=message):
+        await workspaces.create(owner, name="Bad", language="python", archive=archive)
+    assert (dict(store.workspaces), snapshot(store)) == before
 
 
 async def test_import_replaces_same_paths(files: FileService, owner: Actor, workspace_id: UUID) -> None:
@@ -297,3 +318,312 @@ async def test_archive_work_goes_through_the_offload_port(
     _, archive = await offloaded.export_zip(owner, workspace_id)
     assert await offloaded.import_zip(owner, workspace_id, archive) >= 1
     assert ran_in == [("archive_of", True), ("unpack", True)]
+
+
+# --- rules once tested only over HTTP: paths, sizes, the tree's shape, moves, stale saves, quotas ----
+
+BAD_PATHS = [
+    pytest.param("../outside", "'.' or '..' segments", id="dotdot-first"),
+    pytest.param("a/../b.txt", "'.' or '..' segments", id="dotdot-inside"),
+    pytest.param("a/./b.txt", "'.' or '..' segments", id="dot"),
+    pytest.param("/etc/passwd", "cannot start with '/'", id="absolute"),
+    pytest.param("a\\b.txt", "never a backslash", id="backslash"),
+    pytest.param("a\x01b.txt", "cannot contain NUL or other control characters", id="control"),
+    pytest.param("a\x00b.txt", "cannot contain NUL or other control characters", id="nul"),
+    pytest.param("a//b.txt", "cannot have an empty segment", id="empty-segment"),
+    pytest.param("d/" * 512 + "x.txt", "A path may be at most 1024 bytes long", id="too-long"),
+    pytest.param("", "cannot be empty", id="empty"),
+    pytest.param("n" * 300 + ".py", "at most 255 bytes per path segment", id="name-too-long"),
+    pytest.param("src/" + "n" * 300 + ".py", "at most 255 bytes per path segment", id="name-in-folder-too-long"),
+    pytest.param("n" * 300 + "/main.py", "at most 255 bytes per path segment", id="folder-name-too-long"),
+    pytest.param("é" * 128 + ".txt", "at most 255 bytes per path segment", id="name-too-long-in-utf8-bytes"),
+]
+
+PATH_OPERATIONS: dict[str, Callable[[FileService, Actor, UUID, str], Any]] = {
+    "write": lambda files, who, ws, path: files.write(who, ws, path, b"x"),
+    "write-create-only": lambda files, who, ws, path: files.write(who, ws, path, b"x", if_none_match=True),
+    "write-if-match": lambda files, who, ws, path: files.write(who, ws, path, b"x", if_match=content_hash(b"keep")),
+    "read": lambda files, who, ws, path: files.read(who, ws, path),
+    "delete": lambda files, who, ws, path: files.delete(who, ws, path),
+    "create-folder": lambda files, who, ws, path: files.create_folder(who, ws, path),
+    "move-from": lambda files, who, ws, path: files.move(who, ws, path, "moved.txt"),
+    "move-file-to": lambda files, who, ws, path: files.move(who, ws, "keep.txt", path),
+    "move-folder-to": lambda files, who, ws, path: files.move(who, ws, "src", path),
+}
+
+
+@pytest.mark.parametrize("operation", PATH_OPERATIONS)
+@pytest.mark.parametrize(("path", "message"), BAD_PATHS)
+async def test_every_file_operation_refuses_a_bad_path_naming_the_rule(
+    files: FileService, owner: Actor, workspace_id: UUID, store: Store, operation: str, path: str, message: str
+) -> None:
+    await files.write(owner, workspace_id, "keep.txt", b"keep")
+    await files.write(owner, workspace_id, "src/main.py", b"print()\n")
+    before = snapshot(store)
+    with pytest.raises(InvalidInput, match=re.escape(message)):
+        await PATH_OPERATIONS[operation](files, owner, workspace_id, path)
+    assert snapshot(store) == before
+
+
+async def test_the_longest_path_and_the_longest_name_are_fine(
+    files: FileService, owner: Actor, workspace_id: UUID
+) -> None:
+    longest_path = "/".join(["é" * 127 + "x"] * 3 + ["é" * 127, "x"])  # 1024 bytes, no name over 255 bytes
+    longest_name = "é" * 127 + "z"  # 255 bytes
+    assert len(longest_path.encode()) == 1024 and len(longest_name.encode()) == 255
+    assert (await files.write(owner, workspace_id, longest_path, b"x")).created
+    assert (await files.write(owner, workspace_id, f"src/{longest_name}", b"x")).created
+    await files.create_folder(owner, workspace_id, longest_name)
+    paths = [e.path for e in await files.tree(owner, workspace_id)]
+    assert sorted(paths) == sorted([longest_path, f"src/{longest_name}", longest_name])
+
+
+async def test_reading_a_missing_file_or_a_folder_is_not_found(
+    files: FileService, owner: Actor, workspace_id: UUID
+) -> None:
+    await files.create_folder(owner, workspace_id, "docs")
+    with pytest.raises(NotFound, match=re.escape("There is no file ghost.txt")):
+        await files.read(owner, workspace_id, "ghost.txt")
+    with pytest.raises(NotFound, match="There is no file docs"):
+        await files.read(owner, workspace_id, "docs")
+
+
+# sizes
+
+
+async def test_a_text_file_of_exactly_5_mb_is_fine(files: FileService, owner: Actor, workspace_id: UUID) -> None:
+    saved = await files.write(owner, workspace_id, "edge.txt", b"a" * (5 * MB))
+    assert saved.created and saved.info.size_bytes == 5 * MB
+
+
+async def test_the_size_refusal_names_the_size_and_the_limit(
+    files: FileService, owner: Actor, workspace_id: UUID
+) -> None:
+    with pytest.raises(LimitExceeded) as error:
+        await files.write(owner, workspace_id, "big.txt", b"a" * (6 * MB))
+    assert error.value.message == "big.txt is 6,291,456 bytes; a text file may be at most 5 MB (5,242,880 bytes)."
+    with pytest.raises(LimitExceeded) as just_over:
+        await files.write(owner, workspace_id, "big.txt", b"a" * (5 * MB + 1))
+    assert "is 5 MB;" not in just_over.value.message and "5,242,881 bytes" in just_over.value.message
+
+
+async def test_an_oversized_save_keeps_the_old_content(
+    files: FileService, owner: Actor, workspace_id: UUID, store: Store
+) -> None:
+    await files.write(owner, workspace_id, "big.txt", b"small")
+    before = snapshot(store)
+    with pytest.raises(LimitExceeded, match="a text file may be at most 5 MB"):
+        await files.write(owner, workspace_id, "big.txt", b"a" * (6 * MB))
+    assert snapshot(store) == before and (await files.read(owner, workspace_id, "big.txt"))[1] == b"small"
+
+
+# a file and a folder cannot share a path
+
+
+async def test_nothing_goes_under_a_file(files: FileService, owner: Actor, workspace_id: UUID, store: Store) -> None:
+    await files.write(owner, workspace_id, "a.txt", b"keep")
+    await files.write(owner, workspace_id, "b.txt", b"b")
+    before = snapshot(store)
+    for attempt in (
+        files.write(owner, workspace_id, "a.txt/b.txt", b"x"),
+        files.create_folder(owner, workspace_id, "a.txt/sub"),
+        files.move(owner, workspace_id, "b.txt", "a.txt/b.txt"),
+    ):
+        with pytest.raises(Conflict, match=r"a\.txt is a file, so it cannot contain .*: a file and a folder cannot"):
+            await attempt
+    assert snapshot(store) == before
+
+
+@pytest.mark.parametrize("folder", ["src", "docs"], ids=["folder-of-files", "empty-folder"])
+async def test_a_file_cannot_replace_a_folder(
+    files: FileService, owner: Actor, workspace_id: UUID, store: Store, folder: str
+) -> None:
+    await files.write(owner, workspace_id, "src/main.py", b"x")
+    await files.create_folder(owner, workspace_id, "docs")
+    before = snapshot(store)
+    with pytest.raises(Conflict, match=f"{folder} is a folder: a file and a folder cannot share a path"):
+        await files.write(owner, workspace_id, folder, b"x")
+    with pytest.raises(Conflict, match=f"{folder} is a folder"):
+        await files.write(owner, workspace_id, folder, b"x", if_none_match=True)
+    assert snapshot(store) == before
+
+
+async def test_a_folder_that_exists_is_not_created_twice(
+    files: FileService, owner: Actor, workspace_id: UUID, store: Store
+) -> None:
+    await files.create_folder(owner, workspace_id, "docs/api")
+    await files.write(owner, workspace_id, "src/main.py", b"x")
+    before = snapshot(store)
+    for path in ("docs/api", "src"):  # an explicit folder, and a folder only by what it holds
+        with pytest.raises(Conflict, match=f"{path} exists already"):
+            await files.create_folder(owner, workspace_id, path)
+    assert snapshot(store) == before
+
+
+# deletes and moves
+
+
+async def test_deleting_a_folder_removes_everything_under_it_and_nothing_beside_it(
+    files: FileService, owner: Actor, workspace_id: UUID
+) -> None:
+    for path in ("src/a.py", "src/sub/b.py", "srcfile.txt", "other.txt"):
+        await files.write(owner, workspace_id, path, b"x")
+    await files.create_folder(owner, workspace_id, "src/empty")
+    assert await files.delete(owner, workspace_id, "src") == 3
+    assert [e.path for e in await files.tree(owner, workspace_id)] == ["other.txt", "srcfile.txt"]
+
+
+async def test_a_folder_moves_with_everything_in_it_and_nothing_beside_it(
+    files: FileService, owner: Actor, workspace_id: UUID
+) -> None:
+    await files.write(owner, workspace_id, "src/main.py", b"main")
+    await files.write(owner, workspace_id, "src/lib/util.py", b"util")
+    await files.create_folder(owner, workspace_id, "src/empty")
+    await files.write(owner, workspace_id, "srcfile.txt", b"not under src/")
+    await files.move(owner, workspace_id, "src", "app")
+    paths = [e.path for e in await files.tree(owner, workspace_id)]
+    assert paths == ["app/empty", "app/lib/util.py", "app/main.py", "srcfile.txt"]
+    assert (await files.read(owner, workspace_id, "app/lib/util.py"))[1] == b"util"
+
+
+@pytest.mark.parametrize(
+    ("source", "destination", "message"),
+    [
+        ("a.txt", "b.txt", "b.txt exists already"),  # a file
+        ("a.txt", "dir", "dir exists already"),  # a folder only by what it holds
+        ("a.txt", "empty", "empty exists already"),  # an explicit folder
+        ("dir", "dir/inner", "Cannot move dir into itself"),
+        ("dir", "dir/c.txt/deeper", "Cannot move dir into itself"),
+    ],
+)
+async def test_a_move_onto_something_or_into_itself_is_a_conflict(
+    files: FileService, owner: Actor, workspace_id: UUID, store: Store, source: str, destination: str, message: str
+) -> None:
+    await files.write(owner, workspace_id, "a.txt", b"a")
+    await files.write(owner, workspace_id, "b.txt", b"b")
+    await files.write(owner, workspace_id, "dir/c.txt", b"c")
+    await files.create_folder(owner, workspace_id, "empty")
+    before = snapshot(store)
+    with pytest.raises(Conflict, match=re.escape(message)):
+        await files.move(owner, workspace_id, source, destination)
+    assert snapshot(store) == before
+
+
+async def test_moving_something_missing_is_not_found_even_onto_itself(
+    files: FileService, owner: Actor, workspace_id: UUID, store: Store
+) -> None:
+    for destination in ("b.txt", "ghost.txt"):
+        with pytest.raises(NotFound, match=re.escape("There is no file or folder ghost.txt")):
+            await files.move(owner, workspace_id, "ghost.txt", destination)
+    assert snapshot(store) == {}
+    await files.write(owner, workspace_id, "a.txt", b"a")
+    await files.move(owner, workspace_id, "a.txt", "a.txt")  # onto itself: nothing to do
+    assert snapshot(store) == {"a.txt": "a"}
+
+
+# saves from a stale copy
+
+
+async def test_a_save_of_a_file_deleted_meanwhile_is_stale_and_creates_nothing(
+    files: FileService, owner: Actor, workspace_id: UUID, store: Store
+) -> None:
+    first = await files.write(owner, workspace_id, "a.txt", b"one")
+    await files.delete(owner, workspace_id, "a.txt")
+    with pytest.raises(StaleFile, match=re.escape("a.txt was changed elsewhere")) as error:
+        await files.write(owner, workspace_id, "a.txt", b"resurrected", if_match=first.info.content_hash)
+    assert error.value.current_hash == ""
+    assert snapshot(store) == {}
+
+
+async def test_create_only_creates_and_never_replaces(
+    files: FileService, owner: Actor, workspace_id: UUID, store: Store
+) -> None:
+    assert (await files.write(owner, workspace_id, "a.txt", b"one", if_none_match=True)).created
+    with pytest.raises(StaleFile, match=re.escape("a.txt was changed elsewhere")) as error:
+        await files.write(owner, workspace_id, "a.txt", b"two", if_none_match=True)
+    assert error.value.current_hash == content_hash(b"one")
+    assert snapshot(store) == {"a.txt": "one"}
+
+
+# quotas by the owner's tier
+
+
+async def fill(store: Store, workspace_id: UUID, count: int, *, size: int = 0) -> None:
+    """`count` rows straight into the fake store (the first one `size` bytes): faster than saving them."""
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    for n in range(count):
+        file = WorkspaceFile(
+            workspace_id=workspace_id,
+            path=f"f/{n:05}",
+            content="",
+            content_hash="",
+            size_bytes=size if n == 0 else 0,
+            created_at=now,
+            updated_at=now,
+        )
+        store.files[file.id] = file
+
+
+@pytest.fixture(params=list(Tier), ids=[tier.value for tier in Tier])
+async def tiered(request: pytest.FixtureRequest, accounts: AccountService, workspaces: WorkspaceService) -> Any:
+    """A workspace whose owner is on each tier: (owner, workspace id, quota)."""
+    tier: Tier = request.param
+    who = Actor((await accounts.add_local_user(f"{tier.value}@example.com", tier=tier)).id)
+    workspace = await workspaces.create(who, name="quota", language="python")
+    return who, workspace.id, TIER_QUOTAS[tier]
+
+
+async def test_the_file_count_quota_follows_the_owners_tier(
+    files: FileService, accounts: AccountService, workspaces: WorkspaceService, store: Store
+) -> None:
+    free = Actor((await accounts.add_local_user("free@example.com", tier=Tier.FREE)).id)
+    ws = (await workspaces.create(free, name="full", language="python")).id
+    await fill(store, ws, TIER_QUOTAS[Tier.FREE].max_files - 1)
+    await files.write(free, ws, "last.txt", b"x")  # the quota itself is fine
+    before = snapshot(store)
+    message = "This workspace may hold at most 1000 files and folders on its owner's plan"
+    with pytest.raises(QuotaExceeded, match=re.escape(message)):
+        await files.write(free, ws, "one-more.txt", b"x")
+    with pytest.raises(QuotaExceeded, match=re.escape(message)):
+        await files.create_folder(free, ws, "one-more")
+    assert snapshot(store) == before
+    await files.write(free, ws, "f/00001", b"replacing is fine")
+    # A premium owner's workspace holds more (10,000 files: filling it is too slow for a unit test).
+    premium = Actor((await accounts.add_local_user("premium@example.com", tier=Tier.PREMIUM)).id)
+    roomy = (await workspaces.create(premium, name="roomy", language="python")).id
+    await fill(store, roomy, TIER_QUOTAS[Tier.FREE].max_files)
+    await files.write(premium, roomy, "one-more.txt", b"x")
+    await files.create_folder(premium, roomy, "one-more")
+
+
+async def test_the_byte_quota_follows_the_owners_tier(files: FileService, store: Store, tiered: Any) -> None:
+    who, ws, quota = tiered
+    await fill(store, ws, 1, size=quota.max_bytes - 2)
+    await files.write(who, ws, "two.txt", b"xx")  # exactly the quota is fine
+    before = snapshot(store)
+    with pytest.raises(QuotaExceeded, match=f"may hold at most {human_size(quota.max_bytes)} on its owner's plan"):
+        await files.write(who, ws, "one-more.txt", b"x")
+    with pytest.raises(QuotaExceeded, match="this change would make it"):
+        await files.write(who, ws, "two.txt", b"xxx")  # a bigger replacement counts too
+    assert snapshot(store) == before
+
+
+async def test_an_import_past_the_file_quota_imports_nothing(
+    files: FileService, owner: Actor, workspace_id: UUID, store: Store
+) -> None:
+    await files.write(owner, workspace_id, "existing.txt", b"1")
+    before = snapshot(store)
+    archive = make_zip([(f"f/{n:04}.txt", b"x") for n in range(1000)])  # 1000 new + the existing one
+    with pytest.raises(QuotaExceeded, match="at most 1000 files and folders on its owner's plan"):
+        await files.import_zip(owner, workspace_id, archive)
+    assert snapshot(store) == before
+
+
+async def test_an_imported_file_under_an_existing_file_is_refused(
+    files: FileService, owner: Actor, workspace_id: UUID, store: Store
+) -> None:
+    await files.write(owner, workspace_id, "a.txt", b"keep")
+    before = snapshot(store)
+    with pytest.raises(InvalidInput, match=re.escape("a.txt would be both a file and a folder")):
+        await files.import_zip(owner, workspace_id, make_zip([("a.txt/b.txt", b"x")]))
+    assert snapshot(store) == before
