@@ -21,7 +21,7 @@ def replace_editor_text(page: Page, text: str) -> None:
 def test_run_the_cpp_template_and_see_its_output(page: Page, server: Server) -> None:
     sign_in(page, server, "runner@example.com")
     create_workspace(page, "Native run", "C++", "C++ program")
-    page.get_by_test_id("run").click()
+    page.get_by_test_id("run-with-input").click()
     expect(page.get_by_test_id("run-output")).to_contain_text("Hello, Codeloft!")
     status = page.get_by_test_id("run-status")
     expect(status).to_contain_text("success: main.cpp finished · exit code 0")
@@ -35,9 +35,9 @@ def test_stdin_stderr_and_ctrl_enter(page: Page, server: Server) -> None:
     replace_editor_text(
         page, "import sys\nname = input()\nprint('hi', name)\nprint('oops', file=sys.stderr)\nsys.exit(3)\n"
     )
+    page.get_by_test_id("tab-output").click()
     page.get_by_test_id("stdin").fill("Ada")
-    page.locator(".cm-content").click()
-    page.keyboard.press("Control+Enter")
+    page.get_by_test_id("run-with-input").click()
     output = page.get_by_test_id("run-output")
     expect(output).to_contain_text("hi Ada")
     expect(output.locator(".text-red-600")).to_have_text("oops")
@@ -50,7 +50,7 @@ def test_a_compile_error_opens_its_line(page: Page, server: Server) -> None:
     page.get_by_test_id("file-tree").get_by_text("greeting.cpp").click()
     type_at_end(page, "\nint broken = ;")
     page.get_by_test_id("tab-name").filter(has_text="main.cpp").click()
-    page.get_by_test_id("run").click()  # saves the edited file first
+    page.get_by_test_id("run-with-input").click()  # saves the edited file first
     problem = page.get_by_test_id("compile-problem").first
     expect(problem).to_contain_text("greeting.cpp:5:")
     expect(page.get_by_test_id("run-status")).to_contain_text("did not compile")
@@ -63,7 +63,7 @@ def test_stop_ends_a_runaway_program_and_history_keeps_it(page: Page, server: Se
     sign_in(page, server, "stopper@example.com")
     create_workspace(page, "Runaway")
     replace_editor_text(page, "import time\nprint('started', flush=True)\nwhile True:\n    time.sleep(0.1)\n")
-    page.get_by_test_id("run").click()
+    page.get_by_test_id("run-with-input").click()
     expect(page.get_by_test_id("run-output")).to_contain_text("started")
     page.get_by_test_id("stop").click()
     expect(page.get_by_test_id("run-status")).to_contain_text("stopped: main.py was stopped", timeout=5_000)
@@ -78,7 +78,7 @@ def test_the_entry_point_comes_from_the_template_and_the_settings_change_it(page
     create_workspace(page, "Entry", "C++", "C++ program")
     expect(page.get_by_test_id("run-entry")).to_have_text("main.cpp")  # from the template, in sight
     page.get_by_test_id("file-tree").get_by_text("greeting.cpp").click()
-    page.get_by_test_id("run").click()
+    page.get_by_test_id("run-with-input").click()
     expect(page.get_by_test_id("run-status")).to_contain_text("success: main.cpp finished")
     page.get_by_test_id("open-settings").click()
     page.get_by_test_id("settings-entry").click()
@@ -86,7 +86,7 @@ def test_the_entry_point_comes_from_the_template_and_the_settings_change_it(page
     page.get_by_test_id("settings-save").click()
     expect(page.get_by_test_id("run-entry")).to_be_hidden()
     page.get_by_test_id("file-tree").get_by_text("greeting.cpp").click()
-    page.get_by_test_id("run").click()  # greeting.cpp has no main: the program it belongs to runs
+    page.get_by_test_id("run-with-input").click()  # greeting.cpp has no main: the program it belongs to runs
     expect(page.get_by_test_id("run-status")).to_contain_text("success: main.cpp finished")
     page.reload()  # kept in the workspace's settings
     expect(page.get_by_test_id("tab").first).to_be_visible()

@@ -90,7 +90,7 @@ def test_twenty_thousand_lines_arrive_in_small_messages_and_the_page_stays(page:
     open_in_tree(page, "other.py")
     expect(page.get_by_test_id("tab")).to_have_count(2)
     mark_page(page)
-    page.get_by_test_id("run").click()
+    page.get_by_test_id("run-with-input").click()
     expect(page.get_by_test_id("run-status")).to_contain_text("success: main.py finished", timeout=LONG)
     output = page.get_by_test_id("run-output")
     expect(output).to_contain_text("line 19999 xxxx", timeout=LONG)
@@ -105,7 +105,7 @@ def test_a_flood_is_cut_at_the_output_limit_and_says_so(page: Page, server: Serv
     program = "for i in range(200_000):\n    print(i)\n"  # 1.29 MB in 200,000 writes
     workspace_id = open_workspace(page, server, "Flood", "python", "python", {"main.py": program})
     mark_page(page)
-    page.get_by_test_id("run").click()
+    page.get_by_test_id("run-with-input").click()
     status = page.get_by_test_id("run-status")
     expect(status).to_contain_text("main.py wrote too much output", timeout=LONG)
     expect(page.get_by_test_id("run-output")).to_contain_text("[output cut at 1 MB]", timeout=LONG)
@@ -122,7 +122,7 @@ def test_a_stopped_run_is_stopped_not_an_error(page: Page, server: Server) -> No
     sign_in(page, server, "stop@example.com")
     program = "import time\nprint('started', flush=True)\nwhile True:\n    time.sleep(0.1)\n"
     workspace_id = open_workspace(page, server, "Stop me", "python", "python", {"main.py": program})
-    page.get_by_test_id("run").click()
+    page.get_by_test_id("run-with-input").click()
     expect(page.get_by_test_id("run-output")).to_contain_text("started")
     page.get_by_test_id("stop").click()
     status = page.get_by_test_id("run-status")
@@ -145,7 +145,7 @@ def test_cpp_runs_main_with_every_source_whatever_is_open(page: Page, server: Se
     open_workspace(page, server, "Project", "cpp", "cpp")
     expect(page.get_by_test_id("run-entry")).to_have_text("main.cpp")  # Run says what it runs
     open_in_tree(page, "greeting.cpp")
-    page.get_by_test_id("run").click()
+    page.get_by_test_id("run-with-input").click()
     expect(page.get_by_test_id("run-output")).to_contain_text("Hello, Codeloft!", timeout=LONG)
     expect(page.get_by_test_id("run-status")).to_contain_text("success: main.cpp finished")
 
@@ -157,7 +157,7 @@ def test_java_runs_the_class_with_main_while_another_class_is_open(page: Page, s
     page.get_by_test_id("file-tree").get_by_text("src", exact=True).click()
     page.get_by_test_id("file-tree").get_by_text("app", exact=True).click()
     open_in_tree(page, "Greeting.java")
-    page.get_by_test_id("run").click()
+    page.get_by_test_id("run-with-input").click()
     expect(page.get_by_test_id("run-output")).to_contain_text("Hello, Codeloft!", timeout=LONG)
     expect(page.get_by_test_id("run-status")).to_contain_text("success: src/app/Main.java finished")
     expect(page.get_by_test_id("run-output")).not_to_contain_text("Main method not found")
@@ -170,7 +170,7 @@ def test_a_python_traceback_links_to_the_line_in_its_file(page: Page, server: Se
     sign_in(page, server, "traceback@example.com")
     files = {"main.py": "import helper\n\nhelper.divide()\n", "helper.py": "def divide():\n    return 1 / 0\n"}
     open_workspace(page, server, "Traceback", "python", "python", files)
-    page.get_by_test_id("run").click()
+    page.get_by_test_id("run-with-input").click()
     problem = page.get_by_test_id("compile-problem").first
     expect(problem).to_contain_text("helper.py:2")
     expect(problem).to_contain_text("ZeroDivisionError")
@@ -191,7 +191,7 @@ def test_a_node_stack_trace_links_to_the_line_in_its_file(page: Page, server: Se
         "lib/util.js": "exports.explode = () => {\n  throw new Error('kaboom');\n};\n",
     }
     open_workspace(page, server, "Stack", "javascript", "javascript", files)
-    page.get_by_test_id("run").click()
+    page.get_by_test_id("run-with-input").click()
     problem = page.get_by_test_id("compile-problem").filter(has_text="lib/util.js:2")
     expect(problem).to_contain_text("Error: kaboom")
     problem.click()
@@ -207,7 +207,7 @@ def test_a_compile_error_opens_its_file_at_the_line_and_column_and_marks_the_gut
         "util.cpp": '#include "util.hpp"\n\nint twice(int x) {\n    return x * undefined_name;\n}\n',
     }
     open_workspace(page, server, "Columns", "cpp", "cpp", files)
-    page.get_by_test_id("run").click()
+    page.get_by_test_id("run-with-input").click()
     problem = page.get_by_test_id("compile-problem").filter(has_text="util.cpp:4:16")
     expect(problem).to_be_visible(timeout=LONG)
     problem.click()
@@ -223,7 +223,7 @@ def test_fifty_errors_scroll_inside_the_panel_and_run_stays_in_sight(page: Page,
     sign_in(page, server, "fifty@example.com")
     broken = "".join(f"int value{n} = ;\n" for n in range(50)) + "int main() { return 0; }\n"
     open_workspace(page, server, "Fifty", "cpp", "cpp", {"main.cpp": broken})
-    page.get_by_test_id("run").click()
+    page.get_by_test_id("run-with-input").click()
     problems = page.get_by_test_id("compile-problem")
     expect(problems).to_have_count(50, timeout=LONG)
     expect(page.get_by_test_id("run")).to_be_in_viewport()
@@ -241,7 +241,7 @@ def test_fifty_errors_scroll_inside_the_panel_and_run_stays_in_sight(page: Page,
 def test_a_prompt_shows_before_the_traceback_that_followed_it(page: Page, server: Server) -> None:
     sign_in(page, server, "prompt@example.com")
     open_workspace(page, server, "Prompt", "python", "python", {"main.py": "name = input('Your name: ')\n"})
-    page.get_by_test_id("run").click()
+    page.get_by_test_id("run-with-input").click()
     expect(page.get_by_test_id("run-status")).to_contain_text("exited with an error")
     output = page.get_by_test_id("run-output")
     expect(output).to_contain_text("EOFError")

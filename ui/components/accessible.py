@@ -26,6 +26,8 @@ FOCUS_STYLE = """<style>
 .body--dark .text-orange-600, .body--dark .text-orange-700 { color: #ffb74d !important; }
 .body--dark .text-gray-500, .body--dark .text-gray-600 { color: #b0b0b0 !important; }
 }
+/* Buttons and tabs say what they do in normal case, as code-server and VS Code do, not in capitals. */
+.q-btn, .q-tab__label { text-transform: none; }
 </style>"""
 
 

@@ -1,5 +1,7 @@
-"""The run panel: Run (Ctrl+Enter) and Stop, stdin, output streamed live in the order it was written
-(stderr in red), the result (status, reason, exit code, CPU and wall time, peak memory), problems
+"""The run panel: Run (Ctrl+Enter) runs the program in the console, a terminal attached to it in the
+sandbox (the person answers its prompts, Ctrl+C interrupts it); Run with input runs it on the text of
+the stdin box instead, its output streamed live to the Output tab in the order it was written (stderr in
+red); Stop; the result (status, reason, exit code, CPU and wall time, peak memory), problems
 (compile errors, tracebacks, stack traces) that open their file at the place, the web preview with its
 server's output, and the workspace's last 20 runs.
 
@@ -23,6 +25,7 @@ from domain.runs import output_cut_notice
 from domain.sandbox import Cancellation
 from domain.values import Language
 from ui.components.accessible import icon_button
+from ui.components.console import Console
 from ui.components.dialogs import disposable
 from ui.context import Services
 from ui.errors import notify_error
@@ -151,6 +154,7 @@ class RunPanel:
         files: Callable[[], Collection[str]],
         language: Language,
         on_problems: OnProblems | None = None,
+        dark: bool = False,
     ) -> None:
         self.workspace_id = workspace_id
         self.viewer = viewer
@@ -176,6 +180,10 @@ class RunPanel:
                 self.entry_badge = ui.badge("", color="positive").props('outline data-testid="run-entry"')
                 self.entry_badge.tooltip("The entry point from the workspace settings: Run runs it whatever is open")
                 self.entry_badge.set_visibility(False)
+                self.run_with_input_button = ui.button(
+                    "Run with input", icon="input", on_click=self.run_with_input
+                ).props('dense outline no-caps data-testid="run-with-input"')
+                self.run_with_input_button.tooltip("Run on the text of the stdin box (Output tab)")
                 self.stop_button = ui.button("Stop", icon="stop", on_click=self.stop).props(
                     'dense color=negative outline data-testid="stop"'
                 )
@@ -190,11 +198,20 @@ class RunPanel:
                 self.history_button = icon_button("history", "The last 20 runs", self.show_history).props(
                     'data-testid="run-history"'
                 )
-            with ui.row().classes("w-full gap-2 no-wrap grow min-h-0"):
+            with (
+                ui.tabs(value="console").props("dense no-caps align=left inline-label").classes("shrink-0") as self.tabs
+            ):
+                ui.tab("console", "Console", icon="terminal").props('data-testid="tab-console"')
+                ui.tab("output", "Output", icon="notes").props('data-testid="tab-output"')
+            # Both stay in the page (a hidden one keeps its terminal and its lines); the tabs choose.
+            with ui.column().classes("w-full grow min-h-0 p-0 overflow-hidden") as console_area:
+                self.console = Console(dark=dark)
+            console_area.bind_visibility_from(self.tabs, "value", backward=lambda tab: tab == "console")
+            with ui.row().classes("w-full grow min-h-0 gap-2 no-wrap overflow-hidden") as output_area:
                 self.stdin = (
                     ui.textarea(placeholder="stdin")
                     .props('outlined dense input-style="font-family: monospace; height: 8rem" data-testid="stdin"')
-                    .props('aria-label="Standard input for the next run"')
+                    .props('aria-label="Standard input for Run with input"')
                     .classes("w-48")
                 )
                 self.output = (
@@ -202,6 +219,7 @@ class RunPanel:
                     .classes("grow h-full min-h-[4rem] text-xs font-mono")
                     .props('data-testid="run-output" role="log" aria-live="polite" aria-label="Program output"')
                 )
+            output_area.bind_visibility_from(self.tabs, "value", backward=lambda tab: tab == "output")
             self.problems = (
                 ui.column()
                 .classes("w-full gap-0 shrink-0 max-h-32 overflow-auto no-wrap")
@@ -209,6 +227,7 @@ class RunPanel:
             )
             self.problems.set_visibility(False)
         self.run_button.set_enabled(can_run)
+        self.run_with_input_button.set_enabled(can_run)
         ui.timer(FLUSH_SECONDS, self._flush_output)
 
     def _offer_preview(self, refusal: str | None) -> None:
@@ -254,15 +273,43 @@ class RunPanel:
     # --- running ---------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        if not self.can_run or self.cancellation is not None:
+        """Run in the console: the program gets a terminal, the person answers its prompts."""
+        try:
+            self.services.runs.executor.interactive_runner()
+        except CodeloftError:  # this sandbox has no terminals (docker, a remote worker): input given beforehand
+            await self.run_with_input()
             return
-        self.cancellation = Cancellation()
-        self._showing_preview = None
-        self.run_button.set_enabled(False)
-        self.stop_button.set_enabled(True)
-        self._clear_output()
+        if not self._begin():
+            return
         await self._show_problems([])
-        self._set_status("Running…")
+        self.tabs.set_value("console")
+        self.console.clear()
+        terminal = self.console.attach()
+        self.console.focus()
+        try:
+            await self.before_run()
+            run = await self.services.runs.run_interactive(
+                await self.viewer.actor(),
+                self.workspace_id,
+                path=self._path(),
+                terminal=terminal,
+                cancel=self.cancellation,
+            )
+        except CodeloftError as error:
+            self._failed(error)
+            return
+        finally:
+            self.console.detach()
+            self._end()
+        await self.show_result(run, streamed=True, console=True)
+
+    async def run_with_input(self) -> None:
+        """Run on the text of the stdin box, the output streamed to the Output tab."""
+        if not self._begin():
+            return
+        await self._show_problems([])
+        self.tabs.set_value("output")
+        self._clear_output()
 
         async def stream(kind: str, text: str) -> None:
             self.lines.feed(kind, text)
@@ -272,42 +319,70 @@ class RunPanel:
             run = await self.services.runs.run(
                 await self.viewer.actor(),
                 self.workspace_id,
-                path=None if self.entry else self.target(),  # the service runs the entry point
+                path=self._path(),
                 stdin=self.stdin.value or "",
                 on_output=stream,
                 cancel=self.cancellation,
             )
         except CodeloftError as error:
-            if not isinstance(error, Unauthenticated):
-                self._set_status(error.message, "error")
-            notify_error(error)
+            self._failed(error)
             return
         finally:
             self.lines.end()
-            self.cancellation = None
-            self.run_button.set_enabled(self.can_run)
-            self.stop_button.set_enabled(False)
+            self._end()
         await self.show_result(run, streamed=True)
+
+    def _path(self) -> str | None:
+        return None if self.entry else self.target()  # None: the service runs the entry point
+
+    def _begin(self) -> bool:
+        """One run at a time: False while one is running."""
+        if not self.can_run or self.cancellation is not None:
+            return False
+        self.cancellation = Cancellation()
+        self._showing_preview = None
+        self.run_button.set_enabled(False)
+        self.run_with_input_button.set_enabled(False)
+        self.stop_button.set_enabled(True)
+        self._set_status("Running…")
+        return True
+
+    def _end(self) -> None:
+        self.cancellation = None
+        self.run_button.set_enabled(self.can_run)
+        self.run_with_input_button.set_enabled(self.can_run)
+        self.stop_button.set_enabled(False)
+
+    def _failed(self, error: CodeloftError) -> None:
+        if not isinstance(error, Unauthenticated):
+            self._set_status(error.message, "error")
+        notify_error(error)
 
     def stop(self) -> None:
         if self.cancellation is not None:
             self.cancellation.cancel()
             self._set_status("Stopping…")
 
-    async def show_result(self, run: RunResult, *, streamed: bool) -> None:
+    async def show_result(self, run: RunResult, *, streamed: bool, console: bool = False) -> None:
         compile_error = run.reason is not None and run.reason.value == "compile_error"
-        if not streamed:
+        if console:
+            if run.truncated:
+                self.console.note(output_cut_notice(self.services.runs.defaults.output_bytes))
+        elif not streamed:
+            self.tabs.set_value("output")
             self._clear_output()
             self.lines.feed("stdout", run.stdout)
             self.lines.feed("stderr", run.stderr)
             self.lines.end()
         elif compile_error:
             self.lines.note(run.compile_output, "stderr")
-        if run.truncated:
+        if run.truncated and not console:
             self.lines.note(output_cut_notice(self.services.runs.defaults.output_bytes))
         self._set_status(f"{run.status.value}: {summary(run)}", run.status.value)
         # the compiler's errors and warnings (also of a build that worked), then the program's own trace
-        text = run.compile_output if compile_error else f"{run.compile_output}\n{run.stderr}"
+        # (on a terminal the program's two streams are one)
+        trace = run.stdout if console else run.stderr
+        text = run.compile_output if compile_error else f"{run.compile_output}\n{trace}"
         problems = find_problems(text, set(self.files()))
         await self._show_problems(problems)
 
@@ -338,6 +413,7 @@ class RunPanel:
             ui.notify(self.preview_refusal, multi_line=True)
             return
         previews = self.services.previews
+        self.tabs.set_value("output")  # the server's log
         self._clear_output()
         self._set_status("Preview: starting the web server…")
 

@@ -113,6 +113,7 @@ class WorkspacePage:
                         files=lambda: self.tree.file_paths,
                         language=workspace.language,
                         on_problems=self.editor.show_problems,
+                        dark=self.settings["theme"] == "dark",
                     )
         self.editor.on_saved = self._saved
         self.run_panel.show_entry(self.services.workspaces.run_entry(workspace))
@@ -133,7 +134,8 @@ class WorkspacePage:
         add("quick-open", "Open a file by name", self.quick_open.open, keys="Ctrl+P")
         add("palette", "All commands", self.palette.open, keys="Ctrl+Shift+P, F1")
         if run_panel.can_run:
-            add("run", "Run", run_panel.run, keys="Ctrl+Enter")
+            add("run", "Run in the console", run_panel.run, keys="Ctrl+Enter")
+            add("run.input", "Run with input (the stdin box)", run_panel.run_with_input)
             add("run.stop", "Stop the running program", run_panel.stop)
             add("preview", "Preview the web server", run_panel.preview)
         add("run.history", "Show the last runs", run_panel.show_history)
