@@ -198,11 +198,11 @@ class RunPanel:
                 self.history_button = icon_button("history", "The last 20 runs", self.show_history).props(
                     'data-testid="run-history"'
                 )
-            with (
-                ui.tabs(value="console").props("dense no-caps align=left inline-label").classes("shrink-0") as self.tabs
-            ):
+            self.tabs = ui.tabs().props("dense no-caps align=left inline-label").classes("shrink-0")
+            with self.tabs:
                 ui.tab("console", "Console", icon="terminal").props('data-testid="tab-console"')
                 ui.tab("output", "Output", icon="notes").props('data-testid="tab-output"')
+            self.tabs.set_value("console")
             # Both stay in the page (a hidden one keeps its terminal and its lines); the tabs choose.
             with ui.column().classes("w-full grow min-h-0 p-0 overflow-hidden") as console_area:
                 self.console = Console(dark=dark)
