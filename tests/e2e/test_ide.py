@@ -233,7 +233,7 @@ def test_the_command_palette_finds_and_runs_commands(page: Page, server: Server)
     expect(box).to_be_visible()
     box.fill("run")
     results = page.get_by_test_id("command-palette-result")
-    expect(results.first).to_have_text("Run")
+    expect(results.first).to_have_text("Run in the console")
     expect(page.get_by_text("Ctrl+Enter")).to_be_visible()  # each command shows its shortcut
     box.press("Enter")
     expect(page.get_by_test_id("run-status")).to_contain_text("success: main.py finished")
