@@ -20,6 +20,7 @@ from domain.errors import Conflict, InvalidInput, LimitExceeded, NotFound, Quota
 from domain.gate import WorkspaceGate
 from domain.limits import TIER_QUOTAS, FileLimits, WorkspaceQuota, human_size
 from domain.ports import Cache, Clock, UnitOfWork, UnitOfWorkFactory
+from domain.search import ReplaceResults, SearchQuery, SearchResults, replace_in_text, search_files
 from domain.values import Tier, WorkspacePath
 
 TEXT_MIME = "text/plain"
@@ -352,6 +353,59 @@ class FileService:
                 raise Conflict(
                     f"{entry.path} is a file, so it cannot contain {path}: a file and a folder cannot share a path."
                 )
+
+    # --- search and replace across files ---------------------------------------------------------
+
+    async def search(self, actor: Actor, workspace_id: UUID, query: SearchQuery) -> SearchResults:
+        """Where `query` matches in the workspace's text files, grouped by file and sorted by path
+        (binary files are not searched, text files over the size limit are listed as skipped)."""
+        async with self._uow() as uow:
+            await self._gate.require(uow, actor, Action.VIEW, workspace_id)
+            files = await uow.files.list(workspace_id)
+        return await self._offload(search_files, files, query, max_text_bytes=self.limits.max_text_bytes)
+
+    async def replace(
+        self,
+        actor: Actor,
+        workspace_id: UUID,
+        query: SearchQuery,
+        replacement: str,
+        *,
+        expected: dict[str, str],
+    ) -> ReplaceResults:
+        """Replace every match of `query` in the files of `expected`, which maps each file the person
+        previewed to the hash of the version they saw. Each file is saved as a normal save from that
+        version: one changed (or deleted) since is left as it is now and reported `stale`. Nothing is
+        saved if the replacement is not valid."""
+        targets = {WorkspacePath(path).value: expected_hash for path, expected_hash in expected.items()}
+        async with self._uow() as uow:
+            await self._gate.require(uow, actor, Action.EDIT, workspace_id)
+            current = {f.path: f for f in await uow.files.get_many(workspace_id, sorted(targets))}
+        stale: list[str] = []
+        changes: list[tuple[str, str, bytes, int]] = []
+        for path, expected_hash in sorted(targets.items()):
+            file = current.get(path)
+            if file is None or file.content_hash != expected_hash or file.mime_type == FOLDER_MIME:
+                stale.append(path)
+                continue
+            text = decode_text(file_bytes(file))
+            if text is None:
+                continue
+            new_text, count = await self._offload(replace_in_text, text, query, replacement)
+            if count:
+                changes.append((path, expected_hash, new_text.encode("utf-8"), count))
+        replaced: dict[str, int] = {}
+        failed: dict[str, str] = {}
+        for path, expected_hash, data, count in changes:
+            try:
+                await self.write(actor, workspace_id, path, data, if_match=expected_hash)
+            except StaleFile:
+                stale.append(path)
+            except (LimitExceeded, QuotaExceeded) as error:
+                failed[path] = error.message
+            else:
+                replaced[path] = count
+        return ReplaceResults(replaced=replaced, stale=tuple(sorted(stale)), failed=failed)
 
 
 def _check_tree_shape(*, files: Iterable[str], folders: Iterable[str]) -> None:
