@@ -1,10 +1,13 @@
 """The file tree: nested folders sorted folders-first, and the actions on files and folders
 (new file, new folder, rename or move, delete, upload by dialog or by dropping files onto it,
-download)."""
+download, copy the path), from the buttons, from each item's context menu (right click, the
+context-menu key or Shift+F10), from the keyboard (F2 renames, Delete deletes) and by dragging an
+item onto a folder (or onto the tree's empty area: the root)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
@@ -18,25 +21,176 @@ from domain.files import ancestors
 from domain.limits import human_size
 from ui.components.accessible import icon_button
 from ui.components.dialogs import ask_replace, ask_text, confirm, disposable
+from ui.components.file_icons import FOLDER, file_icon
 from ui.context import Services
 from ui.errors import notify_errors
 from ui.viewer import Viewer
 
+# What an item of the tree carries while it is dragged; files from the desktop carry "Files" instead.
+MOVE_TYPE = "application/x-codeloft-path"
+
+# The item under an event: its header and the element that holds its path (and whether it is a folder).
+ITEM_AT = """const itemAt = (target) => {
+  const header = target && target.closest ? target.closest(".q-tree__node-header") : null;
+  const item = header ? header.querySelector("[data-path]") : null;
+  return item ? {header, path: item.dataset.path, folder: item.dataset.folder === "1"} : null;
+};"""
+
 # Files dropped on the tree go to the tree's (hidden) uploader, so a drop and the upload dialog take
 # the same path on the server: ask before replacing, replace only the version that was asked about.
+# An item of the tree dropped on a folder (or a file: its folder; or the empty area: the root) asks the
+# server to move it there.
 DROP_SCRIPT = """
 (() => {
   const zone = getHtmlElement(%(zone)d);
   if (!zone || zone.dataset.dropReady) return;
   zone.dataset.dropReady = "1";
-  zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("bg-blue-50"); });
-  zone.addEventListener("dragleave", () => zone.classList.remove("bg-blue-50"));
+  const MOVE = %(move_type)s;
+  %(item_at)s
+  const folderAt = (target) => {
+    const item = itemAt(target);
+    if (!item) return "";
+    if (item.folder) return item.path;
+    return item.path.includes("/") ? item.path.slice(0, item.path.lastIndexOf("/")) : "";
+  };
+  const headerOf = (folder) => {
+    const item = folder ? zone.querySelector('[data-path="' + CSS.escape(folder) + '"]') : null;
+    return item ? item.closest(".q-tree__node-header") : null;
+  };
+  let marked = null;
+  const mark = (element, css) => {
+    if (marked) marked.element.classList.remove(marked.css);
+    marked = element ? {element, css} : null;
+    if (element) element.classList.add(css);
+  };
+  zone.addEventListener("dragover", (e) => {
+    const types = Array.from(e.dataTransfer.types);
+    if (types.includes(MOVE)) {
+      e.preventDefault();
+      e.dataTransfer.dropEffect = "move";
+      const header = headerOf(folderAt(e.target));
+      mark(header || zone, header ? "codeloft-drop-target" : "codeloft-drop-root");
+    } else if (types.includes("Files")) {
+      e.preventDefault();
+      mark(zone, "bg-blue-50");
+    }
+  });
+  zone.addEventListener("dragleave", () => mark(null));
+  zone.addEventListener("dragend", () => mark(null));
   zone.addEventListener("drop", (e) => {
     e.preventDefault();
-    zone.classList.remove("bg-blue-50");
-    if (e.dataTransfer.files.length) getElement(%(uploader)d).$refs.qRef.addFiles(e.dataTransfer.files);
+    mark(null);
+    if (Array.from(e.dataTransfer.types).includes(MOVE)) {
+      const source = e.dataTransfer.getData(MOVE);
+      if (source) getElement(%(tree)d).$emit("itemmove", {source, folder: folderAt(e.target)});
+    } else if (e.dataTransfer.files.length) {
+      getElement(%(uploader)d).$refs.qRef.addFiles(e.dataTransfer.files);
+    }
   });
 })();
+"""
+
+# Each item: a file-type icon (hidden from screen readers: the name says it all) and its name, cut
+# with an ellipsis when long, the full path as its tooltip.
+HEADER_TEMPLATE = """
+<q-icon :name="props.node.folder ? (props.expanded ? 'folder_open' : 'folder') : props.node.icon"
+  :style="{color: props.node.color}" size="20px" class="q-mr-sm codeloft-tree-icon" aria-hidden="true" %(drag)s/>
+<div class="codeloft-tree-label" :title="props.node.id" :data-path="props.node.id"
+  :data-folder="props.node.folder ? '1' : '0'" %(drag)s>{{ props.node.label }}</div>
+"""
+
+# Dragging an item starts here: what it carries is its path.
+DRAG_START = """(e) => {
+  %(item_at)s
+  const item = itemAt(e.target);
+  if (!item) return;
+  e.dataTransfer.setData(%(move_type)s, item.path);
+  e.dataTransfer.setData("text/plain", item.path);
+  e.dataTransfer.effectAllowed = "move";
+}"""
+
+# The context menu shows below the mouse, or below the item's name when the keyboard asked for it.
+PLACE_MENU = """const placeMenu = (header, e, keyboard) => {
+  const zone = getHtmlElement(%(zone)d), anchor = getHtmlElement(%(anchor)d);
+  if (!zone || !anchor) return;
+  const box = zone.getBoundingClientRect();
+  let x = e.clientX, y = e.clientY;
+  if (keyboard) {
+    const label = header.querySelector("[data-path]") || header;
+    const r = label.getBoundingClientRect();
+    x = r.left; y = r.bottom;
+  }
+  anchor.style.left = (x - box.left) + "px";
+  anchor.style.top = (y - box.top) + "px";
+};"""
+
+# A right click (or the context-menu key, which Chromium turns into a contextmenu event) on an item.
+CONTEXT_MENU = """(e) => {
+  %(item_at)s
+  %(place)s
+  const item = itemAt(e.target);
+  if (!item) return;
+  e.preventDefault();
+  const keyboard = e.button !== 2;
+  if (keyboard && Date.now() - (window.codeloftTreeMenuAt || 0) < 1000) return;  // the keydown opened it
+  placeMenu(item.header, e, keyboard);
+  emit(item.path);
+}"""
+
+# The tree's own keys, on the focused item: F2, Delete, and the context-menu key or Shift+F10.
+KEYS = """(e) => {
+  %(item_at)s
+  %(place)s
+  if (e.altKey || e.ctrlKey || e.metaKey) return;
+  const item = itemAt(e.target);
+  if (!item) return;
+  let action = null;
+  if (e.key === "F2" && !e.shiftKey) action = "rename";
+  else if (e.key === "Delete" && !e.shiftKey) action = "delete";
+  else if (e.key === "ContextMenu" || (e.key === "F10" && e.shiftKey)) {
+    action = "menu";
+    window.codeloftTreeMenuAt = Date.now();
+    placeMenu(item.header, e, true);
+  }
+  if (!action) return;
+  e.preventDefault();
+  e.stopPropagation();
+  emit({action, path: item.path});
+}"""
+
+# Up and Down (Home, End) move between the menu's entries, as in a desktop menu; Tab does too.
+MENU_KEYS = """(e) => {
+  const keys = ["ArrowDown", "ArrowUp", "Home", "End"];
+  if (!keys.includes(e.key)) return;
+  const menu = e.target.closest(".q-menu");
+  if (!menu) return;
+  const items = Array.from(menu.querySelectorAll('[role="menuitem"]'));
+  if (!items.length) return;
+  e.preventDefault();
+  const at = items.indexOf(document.activeElement);
+  let next = e.key === "Home" ? 0 : e.key === "End" ? items.length - 1
+    : e.key === "ArrowDown" ? (at + 1) % items.length : (at - 1 + items.length) % items.length;
+  items[next].focus();
+}"""
+
+TREE_STYLE = """
+.codeloft-tree .q-tree__node-header { padding-top: 2px; padding-bottom: 2px; }
+.codeloft-tree .q-tree__node-header-content { min-width: 0; }
+.codeloft-tree .codeloft-tree-label {
+  flex: 1 1 auto; min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
+}
+.codeloft-tree .codeloft-tree-icon { flex: none; }
+.codeloft-tree .q-tree__node--selected .q-tree__node-header-content { color: inherit; }
+.codeloft-tree .q-tree__node--selected { background: rgba(29, 78, 216, 0.16); }
+.body--dark .codeloft-tree .q-tree__node--selected { background: rgba(144, 202, 249, 0.26); }
+.codeloft-tree .q-tree__node-header:focus-visible,
+.codeloft-tree .q-tree__node-header:has(> .q-focus-helper:focus-visible) {
+  outline: 2px solid #2563eb; outline-offset: -2px;
+}
+.body--dark .codeloft-tree .q-tree__node-header:focus-visible,
+.body--dark .codeloft-tree .q-tree__node-header:has(> .q-focus-helper:focus-visible) { outline-color: #90caf9; }
+.codeloft-tree .codeloft-drop-target { outline: 2px dashed #2563eb; outline-offset: -2px; }
+.codeloft-drop-root { outline: 2px dashed #2563eb; outline-offset: -2px; }
 """
 
 
@@ -60,16 +214,20 @@ def build_nodes(entries: list[FileInfo]) -> list[dict[str, Any]]:
 
     def render(children: dict[str, Any]) -> list[dict[str, Any]]:
         ordered = sorted(children.values(), key=lambda n: (not n["folder"], n["label"].lower()))
-        return [
-            {
-                "id": n["id"],
-                "label": n["label"],
-                "icon": "folder" if n["folder"] else "description",
-                "folder": n["folder"],
-                **({"children": render(n["children"])} if n["folder"] else {}),
-            }
-            for n in ordered
-        ]
+        nodes = []
+        for n in ordered:
+            icon = FOLDER if n["folder"] else file_icon(n["id"])
+            nodes.append(
+                {
+                    "id": n["id"],
+                    "label": n["label"],
+                    "icon": icon.name,
+                    "color": icon.color,
+                    "folder": n["folder"],
+                    **({"children": render(n["children"])} if n["folder"] else {}),
+                }
+            )
+        return nodes
 
     return render(root["children"])
 
@@ -123,16 +281,40 @@ class FileTree:
                     self._tool("delete", "Delete", self.delete_selected, "tree-delete")
                 self._tool("file_download", "Download", self.download_selected, "tree-download")
             self.selection_tools.set_visibility(False)
+            self.empty = ui.label("No files yet.").classes("text-gray-500 text-sm pl-2")
+            # The tree takes the pane's height: its empty area below the items is the root, to drop onto.
             self.tree = (
                 ui.tree([], node_key="id", on_select=self._selected)
-                .classes("w-full overflow-auto")
-                .props('dense no-transition data-testid="file-tree"')
+                .classes("w-full grow overflow-auto codeloft-tree")
+                .props('dense no-transition icon=chevron_right data-testid="file-tree"')
             )
-            self.empty = ui.label("No files yet.").classes("text-gray-500 text-sm pl-2")
+            self.tree.add_slot("default-header", HEADER_TEMPLATE % {"drag": 'draggable="true"' if editable else ""})
+            # The context menu hangs from an invisible point that the client moves to the mouse (or item).
+            with (
+                ui.element("div")
+                .classes("absolute")
+                .style("left: 0; top: 0; width: 1px; height: 1px; pointer-events: none") as self.menu_anchor
+            ):
+                self.menu = ui.menu().props('no-parent-event role="menu" data-testid="tree-menu"')
+                self.menu.on("keydown", js_handler=MENU_KEYS)
+        self.zone.classes("relative")
+        ui.add_css(TREE_STYLE)
+        place = PLACE_MENU % {"zone": self.zone.id, "anchor": self.menu_anchor.id}
+        self.tree.on("contextmenu", self._context_menu, js_handler=CONTEXT_MENU % {"item_at": ITEM_AT, "place": place})
+        self.tree.on("keydown", self._key, js_handler=KEYS % {"item_at": ITEM_AT, "place": place})
         if editable:
+            drag_start = DRAG_START % {"item_at": ITEM_AT, "move_type": json.dumps(MOVE_TYPE)}
+            self.tree.on("dragstart", js_handler=drag_start)
+            self.tree.on("itemmove", self._dropped)
             with self.zone:
                 self.drop_uploader = self._uploader(self.target_folder).classes("hidden")
-            script = DROP_SCRIPT % {"zone": self.zone.id, "uploader": self.drop_uploader.id}
+            script = DROP_SCRIPT % {
+                "zone": self.zone.id,
+                "uploader": self.drop_uploader.id,
+                "tree": self.tree.id,
+                "move_type": json.dumps(MOVE_TYPE),
+                "item_at": ITEM_AT,
+            }
             ui.timer(0.1, lambda: ui.run_javascript(script), once=True)
 
     def _tool(self, icon: str, tip: str, handler: Callable[[], Awaitable[None]], test_id: str) -> None:
@@ -210,7 +392,23 @@ class FileTree:
         destination = await ask_text(f"Rename or move {source}", label="New path", value=source, ok="Move")
         if not destination or destination.strip() == source:
             return
-        destination = destination.strip()
+        await self._move(source, destination.strip())
+
+    async def move_into(self, source: str, folder: str) -> None:
+        """Move `source` into `folder` ("" for the root), as dragging it there asks, after a confirmation."""
+        name = source.rsplit("/", 1)[-1]
+        destination = f"{folder}/{name}" if folder else name
+        if destination == source:
+            return
+        if folder == source or folder.startswith(source + "/"):
+            ui.notify(f"{source} cannot move into itself.", type="warning")
+            return
+        where = folder or "the workspace root"
+        if not await confirm("Move?", f"Move {source} into {where}?", ok="Move"):
+            return
+        await self._move(source, destination)
+
+    async def _move(self, source: str, destination: str) -> None:
         await self.services.files.move(await self.viewer.actor(), self.workspace_id, source, destination)
         self.on_moved(source, destination)
         # What was open stays open under its new path, and the moved entry stays selected.
@@ -240,6 +438,81 @@ class FileTree:
 
     async def download_zip(self) -> None:
         ui.navigate.to(f"/api/v1/workspaces/{self.workspace_id}/archive")
+
+    def copy_path(self, path: str) -> None:
+        ui.clipboard.write(path)
+        ui.notify(f"Copied {path}")
+
+    # --- the context menu, the keys and the drops on the tree ---------------------------------------
+
+    async def _context_menu(self, event: Any) -> None:
+        path = event.args
+        if isinstance(path, str) and path in self._paths():
+            self.open_menu(path)
+
+    def _paths(self) -> set[str]:
+        return self.folders | {e.path for e in self.entries}
+
+    def open_menu(self, path: str) -> None:
+        """The context menu of `path` (selected first: the menu's actions act on the selection)."""
+        self._select(path)
+        folder = path in self.folders
+        self.menu.clear()
+        with self.menu:
+            if not folder:
+                self._menu_item("open", "Open", path, lambda: self.on_open(path))
+            if self.editable:
+                if folder:
+                    self._menu_item("new-file", "New file", path, self.new_file)
+                    self._menu_item("new-folder", "New folder", path, self.new_folder)
+                self._menu_item("rename", "Rename", path, self.move_selected, hint="F2")
+                self._menu_item("delete", "Delete", path, self.delete_selected, hint="Delete")
+            if folder:  # no download of one folder exists: the workspace's ZIP does
+                self._menu_item("download", "Download the workspace as a ZIP", path, self.download_zip)
+            else:
+                self._menu_item("download", "Download", path, self.download_selected)
+            self._menu_item("copy-path", "Copy path", path, self._copy(path))
+        self.menu.open()
+
+    def _copy(self, path: str) -> Callable[[], Awaitable[None]]:
+        async def copy() -> None:
+            self.copy_path(path)
+
+        return copy
+
+    def _menu_item(
+        self, action: str, text: str, path: str, handler: Callable[[], Awaitable[None]], *, hint: str = ""
+    ) -> None:
+        async def chosen() -> None:
+            self._select(path)
+            await notify_errors(handler)()
+
+        with ui.menu_item(on_click=chosen).props(f'role="menuitem" data-testid="tree-menu-{action}"') as item:
+            ui.label(text).classes("grow")
+            if hint:
+                ui.label(hint).classes("text-xs text-gray-500 pl-6").props('aria-hidden="true"')
+        if action == ("open" if path not in self.folders else "new-file" if self.editable else "download"):
+            item.props("data-autofocus")  # the menu's first entry takes the keyboard
+
+    async def _key(self, event: Any) -> None:
+        args = event.args if isinstance(event.args, dict) else {}
+        path, action = args.get("path"), args.get("action")
+        if not isinstance(path, str) or path not in self._paths():
+            return
+        if action == "menu":
+            self.open_menu(path)
+        elif action in ("rename", "delete") and self.editable:
+            self._select(path)
+            await notify_errors(self.move_selected if action == "rename" else self.delete_selected)()
+
+    async def _dropped(self, event: Any) -> None:
+        args = event.args if isinstance(event.args, dict) else {}
+        source, folder = args.get("source"), args.get("folder", "")
+        if not isinstance(source, str) or not isinstance(folder, str) or source not in self._paths():
+            return
+        if folder and folder not in self.folders:
+            return
+        await notify_errors(self.move_into)(source, folder)
 
     async def upload_dialog(self) -> None:
         folder = self.target_folder()
