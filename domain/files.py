@@ -380,7 +380,7 @@ class FileService:
         targets = {WorkspacePath(path).value: expected_hash for path, expected_hash in expected.items()}
         async with self._uow() as uow:
             await self._gate.require(uow, actor, Action.EDIT, workspace_id)
-            current = {f.path: f for f in await uow.files.get_many(workspace_id, sorted(targets))}
+            current = {path: await uow.files.get(workspace_id, path) for path in sorted(targets)}  # with content
         stale: list[str] = []
         changes: list[tuple[str, str, bytes, int]] = []
         for path, expected_hash in sorted(targets.items()):

@@ -31,6 +31,7 @@ def test_search_open_a_match_and_replace_across_files(page: Page, server: Server
     page.keyboard.press("Control+Shift+F")  # and Ctrl+Shift+F puts the keyboard in its box
     expect(search).to_be_focused()
     page.keyboard.type("needle")
+    expect(search).to_have_value("needle")  # no key typed right after Ctrl+Shift+F is lost
     page.keyboard.press("Enter")
 
     summary = page.get_by_test_id("search-summary")

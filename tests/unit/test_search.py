@@ -3,6 +3,7 @@ and a replace that never overwrites a file changed after its preview."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -29,7 +30,7 @@ from domain.search import (
 from domain.values import PermissionLevel
 from domain.workspaces import WorkspaceService
 from tests.conftest import FrozenClock
-from tests.unit.fakes import FakeCache, FakeUnitOfWork, Store
+from tests.unit.fakes import FakeCache, FakeFiles, FakeUnitOfWork, Store
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00needle" + bytes(range(256))
 
@@ -238,6 +239,12 @@ async def test_replace_saves_each_previewed_file_through_the_normal_save(
         return await write(*args, **kwargs)
 
     monkeypatch.setattr(files, "write", spy)
+    without_content = FakeFiles.get_many
+
+    async def metadata_only(self: FakeFiles, workspace_id: UUID, paths: Any) -> Any:
+        return [replace(f, content=None) for f in await without_content(self, workspace_id, paths)]
+
+    monkeypatch.setattr(FakeFiles, "get_many", metadata_only)  # as the database adapter: no content
     previewed = {p: h for p, h in results.hashes.items() if p != "d.txt"}  # d.txt was not in the preview
     done = await files.replace(owner, workspace_id, query, "pin", expected=previewed)
     assert done.replaced == {"a.txt": 2, "b/c.py": 1} and done.count == 3 and done.stale == () and not done.failed

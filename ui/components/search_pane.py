@@ -103,6 +103,7 @@ class SearchPane:
                     self.replace_button = ui.button("Replace all", on_click=notify_errors(self.replace_all)).props(
                         'flat dense no-caps data-testid="replace-all"'
                     )
+                    self.replace_button.classes("shrink-0 whitespace-nowrap")
                     self.replace_button.tooltip("Replace every match in the files found (a preview comes first)")
             self._results()
 
@@ -129,8 +130,9 @@ class SearchPane:
 
     def focus(self) -> None:
         """Put the keyboard in the search box, its text selected (Ctrl+Shift+F)."""
-        self.input.run_method("focus")
-        self.input.run_method("select")
+        # One script, not two method calls: a key typed between them would be selected and lost.
+        element = self.input.id
+        self.input.client.run_javascript(f"runMethod({element}, 'focus', []); runMethod({element}, 'select', []);")
 
     async def search(self) -> None:
         """Search for what is typed, with the toggles as they are, and show the results."""
