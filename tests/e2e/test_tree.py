@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.e2e.ide import Api, open_ide, signed_in, tree_item
 from tests.e2e.test_ide import share_directly
@@ -22,6 +22,11 @@ def menu_entries(page: Page) -> list[str]:
     entries = page.locator('[data-testid^="tree-menu-"]')
     expect(entries.first).to_be_visible()
     return [str(entry.get_attribute("data-testid")).removeprefix("tree-menu-") for entry in entries.all()]
+
+
+def item(page: Page, path: str) -> Locator:
+    """The name of the tree's item at `path`."""
+    return page.get_by_test_id("file-tree").locator(f'[data-path="{path}"]')
 
 
 def workspace_with(api: Api, name: str, files: dict[str, str]) -> str:
@@ -102,6 +107,7 @@ def test_the_keyboard_opens_the_menu_renames_with_f2_and_deletes_with_delete(pag
     page.locator(".cm-content").click()
     page.keyboard.press("F2")
     page.keyboard.press("Delete")
+    page.wait_for_timeout(500)  # what the server would answer has come
     expect(page.get_by_test_id("dialog-input")).to_have_count(0)
     expect(page.get_by_test_id("confirm-ok")).to_have_count(0)
 
@@ -120,7 +126,8 @@ def test_drag_a_file_onto_a_folder_and_back_to_the_root(page: Page, server: Serv
     tree_item(page, "moved.py").drag_to(tree_item(page, "lib"))
     expect(page.get_by_text("Move moved.py into lib?")).to_be_visible()
     page.get_by_test_id("confirm-ok").click()
-    expect(tree_item(page, "moved.py")).to_be_visible()
+    expect(item(page, "lib/moved.py")).to_be_visible()
+    expect(item(page, "moved.py")).to_have_count(0)
     assert api.text(workspace, "moved.py") is None
     assert api.text(workspace, "lib/moved.py") == "M = 1\n"
 
@@ -130,7 +137,8 @@ def test_drag_a_file_onto_a_folder_and_back_to_the_root(page: Page, server: Serv
     assert box is not None
     tree_item(page, "moved.py").drag_to(tree, target_position={"x": 40, "y": box["height"] - 10})
     page.get_by_test_id("confirm-ok").click()
-    expect(tree_item(page, "moved.py")).to_be_visible()
+    expect(item(page, "moved.py")).to_be_visible()
+    expect(item(page, "lib/moved.py")).to_have_count(0)
     assert api.text(workspace, "lib/moved.py") is None
     assert api.text(workspace, "moved.py") == "M = 1\n"
 
@@ -156,6 +164,7 @@ def test_a_readers_menu_only_opens_downloads_and_copies(page: Page, browser: Bro
         tree_item(reader, "main.py").focus()
         reader.keyboard.press("F2")
         reader.keyboard.press("Delete")
+        reader.wait_for_timeout(500)  # what the server would answer has come
         expect(reader.get_by_test_id("dialog-input")).to_have_count(0)
         expect(reader.get_by_test_id("confirm-ok")).to_have_count(0)
         assert tree_item(reader, "main.py").locator("[data-path]").get_attribute("draggable") is None
@@ -171,7 +180,7 @@ def test_long_names_are_cut_with_the_full_path_as_tooltip_and_icons_say_the_type
     workspace = workspace_with(api, "Long", {f"docs/{name}": "# long\n", "app.js": "", "page.html": ""})
     open_ide(page, server, workspace)
     tree_item(page, "docs").locator(".q-tree__arrow").click()
-    label = page.get_by_test_id("file-tree").locator(f'[data-path="docs/{name}"]')
+    label = item(page, f"docs/{name}")
     expect(label).to_have_attribute("title", f"docs/{name}")
     expect(label).to_have_text(name)
     cut = label.evaluate(

@@ -180,7 +180,8 @@ TREE_STYLE = """
   flex: 1 1 auto; min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
 }
 .codeloft-tree .codeloft-tree-icon { flex: none; }
-.codeloft-tree .q-tree__node--selected .q-tree__node-header-content { color: inherit; }
+.codeloft-tree .q-tree__node--selected .q-tree__node-header-content { color: #000; }
+.codeloft-tree.q-tree--dark .q-tree__node--selected .q-tree__node-header-content { color: #fff; }
 .codeloft-tree .q-tree__node--selected { background: rgba(29, 78, 216, 0.16); }
 .body--dark .codeloft-tree .q-tree__node--selected { background: rgba(144, 202, 249, 0.26); }
 .codeloft-tree .q-tree__node-header:focus-visible,
@@ -487,10 +488,10 @@ class FileTree:
             self._select(path)
             await notify_errors(handler)()
 
-        with ui.menu_item(on_click=chosen).props(f'role="menuitem" data-testid="tree-menu-{action}"') as item:
-            ui.label(text).classes("grow")
+        with ui.menu_item(on_click=chosen).props(f'dense role="menuitem" data-testid="tree-menu-{action}"') as item:
+            ui.label(text).classes("grow self-center")
             if hint:
-                ui.label(hint).classes("text-xs text-gray-500 pl-6").props('aria-hidden="true"')
+                ui.label(hint).classes("text-xs text-gray-500 pl-6 self-center").props('aria-hidden="true"')
         if action == ("open" if path not in self.folders else "new-file" if self.editable else "download"):
             item.props("data-autofocus")  # the menu's first entry takes the keyboard
 
