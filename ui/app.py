@@ -240,6 +240,9 @@ async def owner_sign_in_link(settings: Settings) -> tuple[str, int]:
 
 def serve(settings: Settings) -> None:
     """`codeloft serve`: prepare, print the sign-in link, run the web app until interrupted."""
+    # NiceGUI's own storage (each person's workbench per workspace) lives in the data directory, not in
+    # whatever directory the server was started from. Read when nicegui is first imported: just below.
+    os.environ.setdefault("NICEGUI_STORAGE_PATH", str(settings.data_dir / "nicegui"))
     from nicegui import app, ui
 
     from ui import context

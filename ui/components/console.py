@@ -18,12 +18,14 @@ LIGHT = {"background": "#ffffff", "foreground": "#1f2937", "cursor": "#1f2937", 
 TAB_LEAVES_WHEN_IDLE = """
 (() => {
   const terminal = getElement(%(id)d).terminal;
-  const page = (e) => e.key === "F1" || ((e.ctrlKey || e.metaKey) && ["p", "s", "enter"].includes(e.key.toLowerCase()));
+  const keys = ["p", "s", "b", "j", "f", "`", "enter"];
+  const page = (e) => e.key === "F1" || ((e.ctrlKey || e.metaKey) && keys.includes(e.key.toLowerCase()));
   terminal.attachCustomKeyEventHandler((e) => !(page(e) || (e.key === "Tab" && !terminal.codeloftRunning)));
 })();
 """
-"""The page's shortcuts (F1, Ctrl+P, Ctrl+Shift+P, Ctrl+S, Ctrl+Enter) reach the page from the console
-too. Tab and Shift+Tab go to a running program; with none, they move the focus on (no keyboard trap)."""
+"""The page's shortcuts (F1, Ctrl+P, Ctrl+Shift+P, Ctrl+S, Ctrl+Enter, Ctrl+B, Ctrl+J, Ctrl+`) reach the
+page from the console too. Tab and Shift+Tab go to a running program; with none, they move the focus
+on (no keyboard trap)."""
 DARK = {"background": "#1e1e1e", "foreground": "#d4d4d4", "cursor": "#d4d4d4", "selectionBackground": "#264f78"}
 
 

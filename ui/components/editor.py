@@ -71,6 +71,8 @@ class EditorArea:
         self.editable = editable
         self.settings = settings
         self.files: dict[str, OpenFile] = {}
+        self.cursors: dict[str, tuple[int, int]] = {}
+        """Where the cursor was last in each open file (line, column; 1-based)."""
         self.current: OpenFile | None = None
         self.problems: dict[str, list[Problem]] = {}
         self.on_saved: Callable[[], Awaitable[None]] | None = None
@@ -220,6 +222,7 @@ class EditorArea:
     def _cursor_moved(self, line: int, column: int) -> None:
         if self.current is not None and self.current.text is not None:
             self.status_cursor.set_text(f"Ln {line}, Col {column}")
+            self.cursors[self.current.path] = (line, column)
 
     async def close(self, path: str) -> None:
         file = self.files.get(path)

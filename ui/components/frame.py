@@ -13,11 +13,11 @@ from ui.components.accessible import page_style
 from ui.errors import notify_errors
 from ui.viewer import Viewer
 
-# Ctrl+S, Ctrl+P, Ctrl+Shift+P and F1 belong to the IDE, not to the browser's "save page", "print" and
-# "help" actions.
+# Ctrl+S, Ctrl+P, Ctrl+Shift+P, Ctrl+B, Ctrl+J and F1 belong to the IDE, not to the browser's "save
+# page", "print", "bookmarks", "downloads" and "help" actions.
 KEEP_SHORTCUTS = """<script>
 document.addEventListener("keydown", (e) => {
-  if ((e.ctrlKey || e.metaKey) && !e.altKey && ["s", "p"].includes(e.key.toLowerCase())) e.preventDefault();
+  if ((e.ctrlKey || e.metaKey) && !e.altKey && ["s", "p", "b", "j"].includes(e.key.toLowerCase())) e.preventDefault();
   if (e.key === "F1") e.preventDefault();
 }, true);
 </script>"""

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
-from nicegui import ui
+from nicegui import app, ui
 
 from domain.access import Action
 from domain.entities import Workspace
@@ -23,14 +23,26 @@ from ui.components.file_tree import FileTree
 from ui.components.frame import Frame, frame
 from ui.components.quick_open import QuickOpen
 from ui.components.run_panel import RunPanel
+from ui.components.search_pane import SearchPane
 from ui.components.settings_dialog import SettingsDialog
 from ui.context import Services
 from ui.errors import notify_errors
 from ui.pages.not_found import show_not_found
 from ui.viewer import Viewer, to_sign_in, viewer
 from ui.workbench.commands import CommandRegistry
+from ui.workbench.panes import Pane, PaneRegistry
+from ui.workbench.state import WorkbenchStates
 
 HEADER_BUTTON = "flat color=white dense round"
+REMEMBER_SECONDS = 2.0
+SPLITTER_CSS = """
+.cl-separator { background: #e5e7eb; }
+.q-splitter--vertical > .cl-separator { width: 4px !important; }
+.q-splitter--horizontal > .cl-separator { height: 4px !important; }
+.cl-separator:hover, .q-splitter--active > .cl-separator { background: #2563eb; }
+.body--dark .cl-separator { background: #374151; }
+"""
+"""Splitters with a handle one can see and grab (Quasar's is a 1 px line)."""
 
 
 @ui.page("/w/{workspace_id}", title="Workspace · Codeloft")
@@ -46,7 +58,7 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
         show_not_found(current)
         return None
     allowed = await svc.workspaces.permissions(actor, workspace)
-    page = WorkspacePage(svc, current, workspace, allowed)
+    page = WorkspacePage(svc, current, workspace, allowed, WorkbenchStates(app.storage.general))
     page.build()
     await page.start()
     return None
@@ -55,7 +67,14 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
 class WorkspacePage:
     """One person's IDE page for one workspace."""
 
-    def __init__(self, services: Services, viewer: Viewer, workspace: Workspace, allowed: frozenset[Action]) -> None:
+    def __init__(
+        self,
+        services: Services,
+        viewer: Viewer,
+        workspace: Workspace,
+        allowed: frozenset[Action],
+        states: WorkbenchStates,
+    ) -> None:
         self.services = services
         self.viewer = viewer
         self.workspace = workspace
@@ -63,6 +82,10 @@ class WorkspacePage:
         self.editable = Action.EDIT in allowed
         self.settings = services.workspaces.editor_settings(workspace)
         self.commands = CommandRegistry()
+        self.panes = PaneRegistry()
+        self.states = states
+        self.state = states.load(viewer.user.id, workspace.id)
+        self._remembered = self.state.to_dict()
 
     def build(self) -> None:
         self.dark = ui.dark_mode(self.settings["theme"] == "dark")
@@ -75,33 +98,55 @@ class WorkspacePage:
         ui.keyboard(on_key=notify_errors(self._on_key), ignore=[])
 
     async def start(self) -> None:
-        """Fill the tree, offer the preview if the entry point serves, and open the entry point."""
+        """Fill the tree, offer the preview if the entry point serves, and open the tabs the person left
+        open (or the entry point)."""
         await self.tree.refresh()
         await self.run_panel.check_preview()
+        if await self._restore_tabs():
+            return
         first = self.services.workspaces.entry_point(self.workspace, self.tree.file_paths)
         if first is not None:
             self.tree.reveal(first)
             await notify_errors(self.editor.open)(first)
 
     def _build_panes(self) -> None:
-        workspace, viewer = self.workspace, self.viewer
-        with ui.splitter(value=22, limits=(10, 60)).classes("w-full").style("height: calc(100vh - 52px)") as split:
-            with split.before:
-                self.tree = FileTree(
-                    workspace.id,
-                    viewer,
-                    services=self.services,
-                    editable=self.editable,
-                    on_open=lambda path: self.editor.open(path),
-                    on_moved=lambda old, new: self.editor.renamed(old, new),
-                    on_deleted=lambda path: self.editor.removed(path),
-                )
-            with split.after, ui.splitter(horizontal=True, value=68, limits=(20, 90)).classes("w-full h-full") as inner:
-                with inner.before:
+        """Activity bar, side bar, editor (with the right pane beside it) and bottom panel, as the
+        person left them; the side panes are whatever is registered."""
+        workspace, viewer, state = self.workspace, self.viewer, self.state
+        self.panes.add(Pane(id="files", title="Files", icon="folder_copy", area="side", build=self._build_tree))
+        self.panes.add(
+            Pane(id="search", title="Search (Ctrl+Shift+F)", icon="search", area="side", build=self._build_search)
+        )
+        ui.add_css(SPLITTER_CSS)
+        with ui.row().classes("w-full no-wrap gap-0").style("height: calc(100vh - 52px)"):
+            with (
+                ui.column()
+                .classes("h-full gap-1 py-2 px-1 items-center border-r shrink-0")
+                .props('role="toolbar" aria-label="Side bar" aria-orientation="vertical" data-testid="activity-bar"')
+            ):
+                self.activity = {
+                    pane.id: icon_button(pane.icon, pane.title, partial(self.show_side_pane, pane.id)).props(
+                        f'data-testid="activity-{pane.id}"'
+                    )
+                    for pane in self.panes.in_area("side")
+                }
+            self.side_split = ui.splitter(value=state.side_size if state.side_open else 0, limits=(0, 60))
+            self.side_split.classes("grow h-full").props('separator-class="cl-separator"')
+            with self.side_split.before, ui.column().classes("w-full h-full gap-0") as self.side_bar:
+                self.side_panes = {}
+                for pane in self.panes.in_area("side"):
+                    with ui.column().classes("w-full h-full gap-0") as column:
+                        pane.build()
+                    self.side_panes[pane.id] = column
+            with self.side_split.after:
+                bottom = state.bottom_size if state.bottom_open else 100
+                self.bottom_split = ui.splitter(horizontal=True, value=bottom, limits=(20, 100))
+                self.bottom_split.classes("w-full h-full").props('separator-class="cl-separator"')
+                with self.bottom_split.before:
                     self.editor = EditorArea(
                         workspace.id, viewer, self.settings, services=self.services, editable=self.editable
                     )
-                with inner.after:
+                with self.bottom_split.after, ui.column().classes("w-full h-full gap-0") as self.bottom_panel:
                     self.run_panel = RunPanel(
                         workspace.id,
                         viewer,
@@ -115,8 +160,134 @@ class WorkspacePage:
                         on_problems=self.editor.show_problems,
                         dark=self.settings["theme"] == "dark",
                     )
+        self.side_bar.set_visibility(state.side_open)
+        self.bottom_panel.set_visibility(state.bottom_open)
+        self._show_side(state.side_pane if state.side_pane in self.side_panes else "files")
         self.editor.on_saved = self._saved
         self.run_panel.show_entry(self.services.workspaces.run_entry(workspace))
+        ui.timer(REMEMBER_SECONDS, self.remember)
+
+    def _build_tree(self) -> None:
+        self.tree = FileTree(
+            self.workspace.id,
+            self.viewer,
+            services=self.services,
+            editable=self.editable,
+            on_open=lambda path: self.editor.open(path),
+            on_moved=lambda old, new: self.editor.renamed(old, new),
+            on_deleted=lambda path: self.editor.removed(path),
+        )
+
+    def _build_search(self) -> None:
+        self.search = SearchPane(
+            self.workspace.id,
+            self.viewer,
+            services=self.services,
+            editable=self.editable,
+            open_at=self.open_at,
+            on_replaced=self._replaced,
+        )
+
+    async def _replaced(self, paths: list[str]) -> None:
+        """Files changed by Replace all: the tree and the open tabs without unsaved edits follow; a tab
+        with unsaved edits keeps them, and its next save meets the conflict dialog (never a silent loss)."""
+        await self.tree.refresh()
+        for path in paths:
+            file = self.editor.files.get(path)
+            if file is not None and not file.dirty:
+                await self.editor.reload(path)
+
+    # --- panes ---------------------------------------------------------------------------------------
+
+    def _show_side(self, pane_id: str) -> None:
+        self.state.side_pane = pane_id
+        for pane, column in self.side_panes.items():
+            column.set_visibility(pane == pane_id)
+        self._mark_activity()
+
+    def _mark_activity(self) -> None:
+        """The activity bar shows which pane the side bar holds (none while it is closed)."""
+        for pane, button in self.activity.items():
+            shown = self.state.side_open and pane == self.state.side_pane
+            button.props["aria-pressed"] = "true" if shown else "false"
+            button.classes(replace="text-primary bg-blue-50 dark:bg-slate-700" if shown else "text-gray-600")
+
+    def show_side_pane(self, pane_id: str) -> None:
+        """The activity bar: show that pane in the side bar; its own button again closes the side bar."""
+        if self.state.side_open and self.state.side_pane == pane_id:
+            self.toggle_side_bar()
+            return
+        self._show_side(pane_id)
+        if not self.state.side_open:
+            self.toggle_side_bar()
+
+    def focus_search(self) -> None:
+        """Ctrl+Shift+F: the search pane open, the keyboard in its box."""
+        self._show_side("search")
+        if not self.state.side_open:
+            self.toggle_side_bar()
+        self.search.focus()
+
+    def toggle_side_bar(self) -> None:
+        """Ctrl+B."""
+        state = self.state
+        if state.side_open:
+            state.side_size = self.side_split.value or state.side_size
+            self.side_split.set_value(0)
+        else:
+            self.side_split.set_value(state.side_size)
+        state.side_open = not state.side_open
+        self.side_bar.set_visibility(state.side_open)
+        self._mark_activity()
+
+    def toggle_bottom_panel(self) -> None:
+        """Ctrl+J."""
+        state = self.state
+        if state.bottom_open:
+            state.bottom_size = self.bottom_split.value or state.bottom_size
+            self.bottom_split.set_value(100)
+        else:
+            self.bottom_split.set_value(state.bottom_size)
+        state.bottom_open = not state.bottom_open
+        self.bottom_panel.set_visibility(state.bottom_open)
+
+    def focus_console(self) -> None:
+        """Ctrl+`: the bottom panel open on the console, with the keyboard in it."""
+        if not self.state.bottom_open:
+            self.toggle_bottom_panel()
+        self.run_panel.tabs.set_value("console")
+        self.run_panel.console.focus()
+
+    # --- the person's workbench, kept ------------------------------------------------------------
+
+    def remember(self) -> None:
+        """Store the workbench as it is now (sizes, open panes, tabs, the active file, cursors), if it changed."""
+        state = self.state
+        if state.side_open and self.side_split.value:
+            state.side_size = float(self.side_split.value)
+        if state.bottom_open and self.bottom_split.value is not None and self.bottom_split.value < 100:
+            state.bottom_size = float(self.bottom_split.value)
+        state.tabs = list(self.editor.files)
+        state.active = self.editor.current.path if self.editor.current is not None else None
+        state.cursors = {path: list(place) for path, place in self.editor.cursors.items() if path in self.editor.files}
+        snapshot = state.to_dict()
+        if snapshot != self._remembered:
+            self.states.save(self.viewer.user.id, self.workspace.id, state)
+            self._remembered = snapshot
+
+    async def _restore_tabs(self) -> bool:
+        """Open the tabs the person left open, the active one last, with its cursor. False: none were."""
+        paths = set(self.tree.file_paths)
+        tabs = [path for path in self.state.tabs if path in paths]
+        if not tabs:
+            return False
+        active = self.state.active if self.state.active in tabs else tabs[-1]
+        for path in [*[p for p in tabs if p != active], active]:
+            await notify_errors(self.editor.open)(path)
+        self.tree.reveal(active)
+        line, column = self.state.cursors.get(active, [1, 1])
+        await self.editor.go_to(active, line, column)
+        return True
 
     def _build_dialogs(self) -> None:
         self.quick_open = QuickOpen(lambda: self.tree.file_paths, notify_errors(self.open_file))
@@ -151,6 +322,10 @@ class WorkspacePage:
         add("zip.download", "Download the workspace as a ZIP", tree.download_zip)
         if Action.MANAGE in self.allowed:
             add("settings", "Settings: editor and entry point", self.settings_dialog.open)
+        add("search", "Search in files", self.focus_search, keys="Ctrl+Shift+F")
+        add("view.side", "Show or hide the side bar", self.toggle_side_bar, keys="Ctrl+B")
+        add("view.bottom", "Show or hide the bottom panel", self.toggle_bottom_panel, keys="Ctrl+J")
+        add("view.console", "Go to the console", self.focus_console, keys="Ctrl+`")
         add("home", "Go to your workspaces", partial(self.frame.leave, "/"))
 
     def _build_header(self, page: Frame) -> None:

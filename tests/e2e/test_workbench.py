@@ -1,0 +1,63 @@
+"""The workbench: panes that collapse from the keyboard, and a page that comes back as the person left
+it (pane sizes and which are open, the open tabs, the active file, the cursor), per person."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.ide import open_ide, signed_in
+from tests.serving import Server
+
+pytestmark = pytest.mark.browser
+
+
+def test_panes_and_tabs_come_back_after_a_reload_for_this_person_only(
+    page: Page, server: Server, tmp_path, browser
+) -> None:
+    api = signed_in(page, server, "workbench@example.com")
+    workspace = api.workspace("Bench")
+    for name in ("a.py", "b.py", "c.py"):
+        api.put(workspace, name, f"# {name}\nx = 1\ny = 2\nz = 3\n")
+    open_ide(page, server, workspace)
+    tree = page.get_by_test_id("file-tree")
+    tree.get_by_text("a.py").click()
+    tree.get_by_text("b.py").click()
+    expect(page.get_by_test_id("tab")).to_have_count(3)  # main.py of the template, a.py, b.py
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+Home")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("End")
+    expect(page.get_by_test_id("status-cursor")).to_have_text("Ln 3, Col 6")
+    page.keyboard.press("Control+b")
+    expect(tree).to_be_hidden()
+    page.keyboard.press("Control+j")
+    expect(page.get_by_test_id("run")).to_be_hidden()
+    page.wait_for_timeout(2500)  # the workbench is stored every 2 s when it changed
+    page.screenshot(path=str(tmp_path / "collapsed.png"))
+
+    page.reload()
+    expect(page.get_by_test_id("tab")).to_have_count(3)
+    expect(page.get_by_test_id("tab-name")).to_have_text(["main.py", "a.py", "b.py"])
+    expect(page.locator('[data-testid="tab"][aria-current="true"]')).to_contain_text("b.py")
+    expect(page.get_by_test_id("status-cursor")).to_have_text("Ln 3, Col 6")
+    expect(tree).to_be_hidden()
+    expect(page.get_by_test_id("run")).to_be_hidden()
+    page.get_by_test_id("activity-files").click()  # the activity bar opens the side bar again
+    expect(tree).to_be_visible()
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+j")
+    expect(page.get_by_test_id("run")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "restored.png"))
+
+    other = browser.new_page()
+    try:
+        bob = signed_in(other, server, "bench-bob@example.com")
+        assert bob  # a second person: the workspace is not shared with him, so he has his own
+        own = bob.workspace("Bob's bench")
+        open_ide(other, server, own)
+        expect(other.get_by_test_id("file-tree")).to_be_visible()
+        expect(other.get_by_test_id("run")).to_be_visible()
+    finally:
+        other.close()
