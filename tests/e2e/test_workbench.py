@@ -61,3 +61,26 @@ def test_panes_and_tabs_come_back_after_a_reload_for_this_person_only(
         expect(other.get_by_test_id("run")).to_be_visible()
     finally:
         other.close()
+
+
+def test_the_preview_opens_beside_the_editor_and_follows_a_save(page: Page, server: Server, tmp_path) -> None:
+    api = signed_in(page, server, "beside@example.com")
+    workspace = api.workspace("Beside", language="javascript", template="react")
+    open_ide(page, server, workspace)
+    page.get_by_test_id("preview").click()
+    frame = page.frame_locator("[data-testid=preview-frame]")
+    expect(frame.get_by_role("button")).to_have_text("Clicked 0 times")
+    editor, pane = page.locator(".cm-editor"), page.get_by_test_id("preview-pane")
+    expect(editor).to_be_visible()
+    left, right = editor.bounding_box(), pane.bounding_box()
+    assert left and right and left["x"] + left["width"] <= right["x"] + 5  # side by side, not over it
+    page.get_by_test_id("file-tree").get_by_text("index.html").click()
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type('\n<p id="marker">second version</p>\n')
+    page.keyboard.press("Control+s")
+    expect(frame.locator("#marker")).to_have_text("second version", timeout=20_000)
+    expect(page.get_by_test_id("run-output")).to_be_attached()  # the server's log is in the Output tab
+    page.screenshot(path=str(tmp_path / "beside.png"))
+    page.get_by_test_id("preview-close").click()
+    expect(pane).to_be_hidden()

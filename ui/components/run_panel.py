@@ -154,6 +154,7 @@ class RunPanel:
         files: Callable[[], Collection[str]],
         language: Language,
         on_problems: OnProblems | None = None,
+        on_preview: Callable[[str], Awaitable[None] | None] | None = None,
         dark: bool = False,
     ) -> None:
         self.workspace_id = workspace_id
@@ -169,6 +170,8 @@ class RunPanel:
         self.entry: str | None = None
         self.lines = OutputLines()
         self._showing_preview: Preview | None = None
+        self._preview_token: str | None = None
+        self._on_preview = on_preview
 
         with ui.column().classes("w-full h-full gap-1 p-2 no-wrap overflow-hidden"):
             with ui.row().classes("w-full items-center gap-2 no-wrap shrink-0"):
@@ -449,39 +452,28 @@ class RunPanel:
             self._set_status(f"Preview: {started.path} is serving; its output shows here")
         client = ui.context.client
         client.on_disconnect(lambda: previews.leave(token))
-        with (
-            disposable(ui.dialog().props("seamless position=top full-width")) as dialog,
-            ui.card().classes("w-full h-[60vh] p-2 gap-2"),
-        ):
-            with ui.row().classes("w-full items-center gap-2"):
-                ui.label("Preview").classes("text-lg font-bold grow")
-                ui.link("Open in a new tab", f"/w/{self.workspace_id}/preview/", new_tab=True).props(
-                    'data-testid="preview-open-tab"'
-                ).classes("text-sm")
-                reload = ui.button("Reload", icon="refresh").props("flat dense")
-                ui.button("Stop server", icon="stop", color="negative", on_click=lambda: stop()).props(
-                    'dense outline data-testid="preview-stop"'
-                )
-                ui.button(icon="close", on_click=dialog.close).props(
-                    'flat dense round data-testid="preview-close" aria-label="Close the preview"'
-                )
-            frame = (
-                ui.element("iframe")
-                .props(f'src="/preview/{token}/" sandbox="allow-scripts allow-forms allow-popups allow-modals"')
-                .classes("w-full grow border rounded")
-                .props('data-testid="preview-frame" title="Preview of the web server"')
-            )
-        reload.on("click", js_handler=f"() => {{ const f = getHtmlElement({frame.id}); f.src = f.src; }}")
+        self._preview_token = token
+        await self.on_preview(token)
 
-        async def stop() -> None:
-            try:
-                await previews.stop(await self.viewer.actor(), self.workspace_id)
-            except CodeloftError as error:
-                notify_error(error)
-            dialog.close()
+    async def on_preview(self, token: str) -> None:
+        """Show the preview at /preview/<token>/ where the page keeps it (the right pane)."""
+        if self._on_preview is not None:
+            done = self._on_preview(token)
+            if inspect.isawaitable(done):
+                await done
 
-        dialog.on("hide", lambda: previews.leave(token))
-        dialog.open()
+    async def stop_preview(self) -> None:
+        """Stop server: the workspace's web server ends (for everyone looking at it)."""
+        try:
+            await self.services.previews.stop(await self.viewer.actor(), self.workspace_id)
+        except CodeloftError as error:
+            notify_error(error)
+
+    def preview_closed(self) -> None:
+        """This page no longer shows the preview (the server runs on while someone else looks)."""
+        if self._preview_token is not None:
+            self.services.previews.leave(self._preview_token)
+            self._preview_token = None
 
     # --- history ---------------------------------------------------------------------------------
 

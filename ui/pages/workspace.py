@@ -21,6 +21,7 @@ from ui.components.command_palette import CommandPalette
 from ui.components.editor import EditorArea
 from ui.components.file_tree import FileTree
 from ui.components.frame import Frame, frame
+from ui.components.preview_pane import PreviewPane
 from ui.components.quick_open import QuickOpen
 from ui.components.run_panel import RunPanel
 from ui.components.search_pane import SearchPane
@@ -143,9 +144,17 @@ class WorkspacePage:
                 self.bottom_split = ui.splitter(horizontal=True, value=bottom, limits=(20, 100))
                 self.bottom_split.classes("w-full h-full").props('separator-class="cl-separator"')
                 with self.bottom_split.before:
-                    self.editor = EditorArea(
-                        workspace.id, viewer, self.settings, services=self.services, editable=self.editable
-                    )
+                    self.right_split = ui.splitter(value=100, limits=(20, 100)).classes("w-full h-full")
+                    self.right_split.props('separator-class="cl-separator"')
+                    with self.right_split.before:
+                        self.editor = EditorArea(
+                            workspace.id, viewer, self.settings, services=self.services, editable=self.editable
+                        )
+                    with self.right_split.after, ui.column().classes("w-full h-full gap-0") as self.right_pane:
+                        self.preview = PreviewPane(
+                            workspace.id, on_stop=lambda: self.run_panel.stop_preview(), on_close=self._preview_closed
+                        )
+                    self.right_pane.set_visibility(False)
                 with self.bottom_split.after, ui.column().classes("w-full h-full gap-0") as self.bottom_panel:
                     self.run_panel = RunPanel(
                         workspace.id,
@@ -158,6 +167,7 @@ class WorkspacePage:
                         files=lambda: self.tree.file_paths,
                         language=workspace.language,
                         on_problems=self.editor.show_problems,
+                        on_preview=self._show_preview,
                         dark=self.settings["theme"] == "dark",
                     )
         self.side_bar.set_visibility(state.side_open)
@@ -198,6 +208,20 @@ class WorkspacePage:
                 await self.editor.reload(path)
 
     # --- panes ---------------------------------------------------------------------------------------
+
+    def _show_preview(self, token: str) -> None:
+        """The preview opens in the right pane, beside the editor."""
+        self.preview.show(token)
+        if not self.right_pane.visible:
+            self.right_pane.set_visibility(True)
+            self.right_split.set_value(self.state.right_size)
+
+    def _preview_closed(self) -> None:
+        if self.right_pane.visible and self.right_split.value is not None and self.right_split.value < 100:
+            self.state.right_size = float(self.right_split.value)
+        self.right_pane.set_visibility(False)
+        self.right_split.set_value(100)
+        self.run_panel.preview_closed()
 
     def _show_side(self, pane_id: str) -> None:
         self.state.side_pane = pane_id
@@ -267,6 +291,8 @@ class WorkspacePage:
             state.side_size = float(self.side_split.value)
         if state.bottom_open and self.bottom_split.value is not None and self.bottom_split.value < 100:
             state.bottom_size = float(self.bottom_split.value)
+        if self.right_pane.visible and self.right_split.value is not None and self.right_split.value < 100:
+            state.right_size = float(self.right_split.value)
         state.tabs = list(self.editor.files)
         state.active = self.editor.current.path if self.editor.current is not None else None
         state.cursors = {path: list(place) for path, place in self.editor.cursors.items() if path in self.editor.files}
@@ -355,6 +381,8 @@ class WorkspacePage:
             await command.run()
 
     async def _saved(self) -> None:
+        if self.preview.showing:
+            await self.run_panel.preview()  # the server starts again on the saved files, and the pane reloads
         await self.tree.refresh()
         await self.run_panel.check_preview()  # the entry point may have become a web server, or stopped being one
 
