@@ -116,6 +116,19 @@ def info_of(file: WorkspaceFile) -> FileInfo:
     )
 
 
+def implied_folder(path: str, now: datetime) -> FileInfo:
+    """A folder that has no row of its own: the paths of the files inside it imply it."""
+    return FileInfo(
+        path=path, size_bytes=0, content_hash=EMPTY_HASH, mime_type=FOLDER_MIME, is_binary=False, updated_at=now
+    )
+
+
+def listing_order(entry: FileInfo) -> tuple[bool, str, str]:
+    """Folders first, then by name, case-insensitive (ties: by name as written)."""
+    name = entry.path.rsplit("/", 1)[-1]
+    return (not entry.is_folder, name.lower(), name)
+
+
 def ancestors(path: str) -> list[str]:
     parts = path.split("/")
     return ["/".join(parts[:n]) for n in range(1, len(parts))]
@@ -152,6 +165,27 @@ class FileService:
             entries = list(await uow.files.list_info(workspace_id))
         await self._cache.set(key, [to_json(entry) for entry in entries])
         return entries
+
+    async def children(self, actor: Actor, workspace_id: UUID, folder: str = "") -> list[FileInfo]:
+        """What is directly inside `folder` ("" for the root): folders first (those only implied by the
+        paths of deeper files too), then files, each group by name (case-insensitive). A folder that
+        does not exist (or a file) has no children."""
+        parent = WorkspacePath(folder).value if folder else ""
+        async with self._uow() as uow:
+            await self._gate.require(uow, actor, Action.VIEW, workspace_id)
+            direct = {entry.path: entry for entry in await uow.files.direct(workspace_id, parent)}
+            implied = await uow.files.subfolders(workspace_id, parent)
+        now = self._clock()
+        for path in implied:
+            if path not in direct:
+                direct[path] = implied_folder(path, now)
+        return sorted(direct.values(), key=listing_order)
+
+    async def paths(self, actor: Actor, workspace_id: UUID) -> list[str]:
+        """Every file's path (no folders, no content), sorted: what quick open and problem links match."""
+        async with self._uow() as uow:
+            await self._gate.require(uow, actor, Action.VIEW, workspace_id)
+            return list(await uow.files.file_paths(workspace_id))
 
     async def read(self, actor: Actor, workspace_id: UUID, path: str) -> tuple[FileInfo, bytes]:
         target = WorkspacePath(path).value

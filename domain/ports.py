@@ -125,6 +125,20 @@ class FileRepository(Protocol):
         """The entries inside `folder` (at any depth), without their content."""
         ...
 
+    async def direct(self, workspace_id: UUID, folder: str) -> Sequence[FileInfo]:
+        """The entries (files and explicit folders) directly inside `folder` ("" for the root), without
+        those deeper down; in any order."""
+        ...
+
+    async def subfolders(self, workspace_id: UUID, folder: str) -> Sequence[str]:
+        """The paths of the folders directly inside `folder` ("" for the root) that hold something,
+        whether or not they have a row of their own; in any order."""
+        ...
+
+    async def file_paths(self, workspace_id: UUID) -> Sequence[str]:
+        """Every file's path (no folders), sorted."""
+        ...
+
     async def usage(self, workspace_id: UUID) -> tuple[int, int]:
         """How many entries the workspace holds and their total size in bytes."""
         ...

@@ -13,6 +13,7 @@ from sqlalchemy.orm import defer
 from sqlalchemy.sql.elements import ColumnElement
 
 from domain.entities import (
+    FOLDER_MIME,
     FileInfo,
     PublicShare,
     SignInToken,
@@ -365,6 +366,29 @@ def _inside(folder: str) -> ColumnElement[bool]:
     return func.substr(FileRow.path, 1, len(prefix)) == prefix
 
 
+def _starts_with(folder: str, *, postgresql: bool) -> ColumnElement[bool]:
+    """Paths inside `folder` ("" for the root: all), as a range of the binary order of paths, which
+    an index on (workspace_id, path) answers: `a/` <= path < `a0` (the character after "/" is "0").
+    No LIKE, so "_" and "%" in a name are plain characters; the comparison is exact (LIKE ignores case
+    on SQLite). PostgreSQL compares in the "C" collation: the database's may order "/" elsewhere."""
+    if not folder:
+        return FileRow.workspace_id.is_not(None)
+    path = FileRow.path.collate("C") if postgresql else FileRow.path
+    return (path >= folder + "/") & (path < folder + "0")
+
+
+def _rest(folder: str) -> ColumnElement[str]:
+    """A path without `folder` and its "/" (the whole path for the root)."""
+    return func.substr(FileRow.path, len(folder) + 2 if folder else 1)
+
+
+def _first_segment(rest: ColumnElement[str], *, postgresql: bool) -> ColumnElement[str]:
+    """The part of `rest` before its first "/" (`rest` holds one)."""
+    if postgresql:
+        return func.split_part(rest, "/", 1)
+    return func.substr(rest, 1, func.instr(rest, "/") - 1)
+
+
 _INFO_COLUMNS = (
     FileRow.path,
     FileRow.size_bytes,
@@ -373,6 +397,17 @@ _INFO_COLUMNS = (
     FileRow.is_binary,
     FileRow.updated_at,
 )
+
+
+def _info(row: Any) -> FileInfo:
+    return FileInfo(
+        path=row.path,
+        size_bytes=row.size_bytes or 0,
+        content_hash=row.content_hash or "",
+        mime_type=row.mime_type,
+        is_binary=bool(row.is_binary),
+        updated_at=row.updated_at,
+    )
 
 
 class SqlFileRepository:
@@ -406,17 +441,7 @@ class SqlFileRepository:
         rows = await self._session.execute(
             select(*_INFO_COLUMNS).where(FileRow.workspace_id == workspace_id).order_by(FileRow.path)
         )
-        return [
-            FileInfo(
-                path=row.path,
-                size_bytes=row.size_bytes or 0,
-                content_hash=row.content_hash or "",
-                mime_type=row.mime_type,
-                is_binary=bool(row.is_binary),
-                updated_at=row.updated_at,
-            )
-            for row in rows
-        ]
+        return [_info(row) for row in rows]
 
     async def get(self, workspace_id: UUID, path: str) -> WorkspaceFile | None:
         row = await self._session.scalar(
@@ -442,6 +467,47 @@ class SqlFileRepository:
             .order_by(FileRow.path)
         )
         return [_file(row, with_content=False) for row in rows]
+
+    def _postgresql(self) -> bool:
+        return self._session.get_bind().dialect.name == "postgresql"
+
+    async def direct(self, workspace_id: UUID, folder: str) -> Sequence[FileInfo]:
+        postgresql = self._postgresql()
+        rest = _rest(folder)
+        rows = await self._session.execute(
+            select(*_INFO_COLUMNS).where(
+                FileRow.workspace_id == workspace_id,
+                _starts_with(folder, postgresql=postgresql),
+                rest.not_like("%/%"),
+            )
+        )
+        return [_info(row) for row in rows]
+
+    async def subfolders(self, workspace_id: UUID, folder: str) -> Sequence[str]:
+        postgresql = self._postgresql()
+        rest = _rest(folder)
+        names = await self._session.scalars(
+            select(_first_segment(rest, postgresql=postgresql))
+            .where(
+                FileRow.workspace_id == workspace_id,
+                _starts_with(folder, postgresql=postgresql),
+                rest.like("%/%"),
+            )
+            .distinct()
+        )
+        prefix = folder + "/" if folder else ""
+        return [prefix + name for name in names]
+
+    async def file_paths(self, workspace_id: UUID) -> Sequence[str]:
+        rows = await self._session.scalars(
+            select(FileRow.path)
+            .where(
+                FileRow.workspace_id == workspace_id,
+                or_(FileRow.mime_type.is_(None), FileRow.mime_type != FOLDER_MIME),
+            )
+            .order_by(FileRow.path)
+        )
+        return list(rows)
 
     async def usage(self, workspace_id: UUID) -> tuple[int, int]:
         row = (

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from domain.cache_keys import CacheKey
 from domain.entities import (
+    FOLDER_MIME,
     CompilationJob,
     FileInfo,
     PublicShare,
@@ -182,6 +183,25 @@ class FakeFiles(_Repo):
 
     async def under(self, workspace_id: UUID, folder: str) -> Sequence[WorkspaceFile]:
         return [f for f in self._in(workspace_id) if f.path.startswith(folder + "/")]
+
+    async def direct(self, workspace_id: UUID, folder: str) -> Sequence[FileInfo]:
+        prefix = folder + "/" if folder else ""
+        return [
+            info_of(f) for f in self._in(workspace_id) if f.path.startswith(prefix) and "/" not in f.path[len(prefix) :]
+        ]
+
+    async def subfolders(self, workspace_id: UUID, folder: str) -> Sequence[str]:
+        prefix = folder + "/" if folder else ""
+        return sorted(
+            {
+                prefix + f.path[len(prefix) :].split("/", 1)[0]
+                for f in self._in(workspace_id)
+                if f.path.startswith(prefix) and "/" in f.path[len(prefix) :]
+            }
+        )
+
+    async def file_paths(self, workspace_id: UUID) -> Sequence[str]:
+        return [f.path for f in self._in(workspace_id) if f.mime_type != FOLDER_MIME]
 
     async def usage(self, workspace_id: UUID) -> tuple[int, int]:
         files = self._in(workspace_id)
