@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import inspect
 from collections import deque
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from typing import Any
 from uuid import UUID
 
 from nicegui import ui
+from nicegui.events import ValueChangeEventArguments
 
 from domain.entities import RunResult
 from domain.errors import CodeloftError, Unauthenticated
@@ -26,7 +28,6 @@ from domain.sandbox import Cancellation
 from domain.values import Language
 from ui.components.accessible import icon_button
 from ui.components.console import Console
-from ui.components.dialogs import disposable
 from ui.context import Services
 from ui.errors import notify_error
 from ui.viewer import Viewer
@@ -171,6 +172,7 @@ class RunPanel:
         self.lines = OutputLines()
         self._showing_preview: Preview | None = None
         self._preview_token: str | None = None
+        self._runs: Sequence[RunResult] = ()
         self._on_preview = on_preview
 
         with ui.column().classes("w-full h-full gap-1 p-2 no-wrap overflow-hidden"):
@@ -205,7 +207,9 @@ class RunPanel:
             with self.tabs:
                 ui.tab("console", "Console", icon="terminal").props('data-testid="tab-console"')
                 ui.tab("output", "Output", icon="notes").props('data-testid="tab-output"')
+                ui.tab("history", "History", icon="history").props('data-testid="tab-history"')
             self.tabs.set_value("console")
+            self.tabs.on_value_change(self._tab_chosen)
             # Both stay in the page (a hidden one keeps its terminal and its lines); the tabs choose.
             with ui.column().classes("w-full grow min-h-0 p-0 overflow-hidden") as console_area:
                 self.console = Console(dark=dark)
@@ -223,6 +227,9 @@ class RunPanel:
                     .props('data-testid="run-output" role="log" aria-live="polite" aria-label="Program output"')
                 )
             output_area.bind_visibility_from(self.tabs, "value", backward=lambda tab: tab == "output")
+            with ui.column().classes("w-full grow min-h-0 gap-0 overflow-auto") as history_area:
+                self._history()
+            history_area.bind_visibility_from(self.tabs, "value", backward=lambda tab: tab == "history")
             self.problems = (
                 ui.column()
                 .classes("w-full gap-0 shrink-0 max-h-32 overflow-auto no-wrap")
@@ -478,27 +485,31 @@ class RunPanel:
     # --- history ---------------------------------------------------------------------------------
 
     async def show_history(self) -> None:
+        """The History tab with the workspace's last 20 runs; choosing one shows it in the Output tab."""
         try:
-            runs = await self.services.runs.history(await self.viewer.actor(), self.workspace_id)
+            self._runs = await self.services.runs.history(await self.viewer.actor(), self.workspace_id)
         except CodeloftError as error:
             notify_error(error)
             return
-        with disposable(ui.dialog()) as dialog, ui.card().classes("w-[40rem]"):
-            ui.label("Last runs").classes("text-lg font-bold")
-            if not runs:
-                ui.label("No runs yet.")
-            for run in runs:
-                with (
-                    ui.row()
-                    .classes("w-full items-center gap-2 cursor-pointer hover:bg-gray-100 p-1")
-                    .props('data-testid="history-entry"') as row
-                ):
-                    ui.badge(run.status.value, color=BADGE_COLOURS.get(run.status.value, "grey-8"))
-                    ui.label(summary(run)).classes("text-xs grow")
-                    ui.label(f"{run.created_at:%H:%M:%S}").classes("text-xs text-gray-500")
-                row.on("click", lambda _, r=run: self._replay(r, dialog))
-        dialog.open()
+        self._history.refresh()
+        self.tabs.set_value("history")
 
-    async def _replay(self, run: RunResult, dialog: ui.dialog) -> None:
-        await self.show_result(run, streamed=False)
-        dialog.close()
+    async def _tab_chosen(self, event: ValueChangeEventArguments[Any]) -> None:
+        if event.value == "history":
+            await self.show_history()  # the runs as they are now
+
+    @ui.refreshable_method
+    def _history(self) -> None:
+        if not self._runs:
+            ui.label("No runs yet.").classes("text-sm text-gray-500 p-2")
+        for run in self._runs:
+            with (
+                ui.row()
+                .classes("w-full items-center gap-2 cursor-pointer hover:bg-gray-100 dark:hover:bg-slate-700 p-1")
+                .props('data-testid="history-entry" role="button" tabindex="0"') as row
+            ):
+                ui.badge(run.status.value, color=BADGE_COLOURS.get(run.status.value, "grey-8"))
+                ui.label(summary(run)).classes("text-xs grow")
+                ui.label(f"{run.created_at:%H:%M:%S}").classes("text-xs text-gray-500")
+            row.on("click", lambda _, r=run: self.show_result(r, streamed=False))
+            row.on("keydown.enter", lambda _, r=run: self.show_result(r, streamed=False))
