@@ -193,3 +193,54 @@ class InteractiveRunner(Protocol):
         (the program's stdout and stderr, and the echo of what was typed) as the result's stdout, cut at
         `output_bytes`."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class WorkChanges:
+    """What changed in a shell's work directory since the last look: files created or modified (with
+    their new content), files deleted, and files left out (path -> why: too large, not a regular file)."""
+
+    changed: dict[str, bytes] = field(default_factory=dict)
+    deleted: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.changed or self.deleted or self.skipped)
+
+
+class ShellHandle(Protocol):
+    """A running shell in the sandbox, over a work directory that started with the request's files."""
+
+    async def changed_files(self) -> WorkChanges:
+        """The files created, modified or deleted since the start or the last call (compared by content
+        hash, the build folder left out); what is reported counts as seen."""
+        ...
+
+    async def put_files(self, files: Mapping[str, bytes | None]) -> None:
+        """Write these files into the work directory (None deletes one), without their showing up in
+        `changed_files`."""
+        ...
+
+    async def wait(self) -> SandboxResult:
+        """Wait for the shell to end (by itself, at a limit, or closed)."""
+        ...
+
+    async def close(self) -> None:
+        """End the shell and everything it started."""
+        ...
+
+
+PromptHook = Callable[[ShellHandle], Awaitable[None]]
+"""Called each time the shell is about to show its prompt (a command finished); the prompt waits for it
+(a few seconds at most), so files synced here are in place before the next command runs."""
+
+
+@runtime_checkable
+class ShellRunner(Protocol):
+    """A `Runner`'s optional capability (checked with isinstance): a long-lived interactive shell on a
+    pseudo-terminal, in the same isolation, whose work directory the server can read and write."""
+
+    async def open_shell(self, request: SandboxRequest, terminal: TerminalIO, on_prompt: PromptHook) -> ShellHandle:
+        """Start `request.argv` (a shell) on a pty attached to `terminal`; `request.limits` apply per
+        command (CPU time, file size) and to the whole shell (memory, processes, output, wall time)."""
+        ...

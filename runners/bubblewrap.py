@@ -16,14 +16,17 @@ from domain.sandbox import (
     SERVE_SOCKET,
     Cancellation,
     OutputSink,
+    PromptHook,
     RunLimits,
     SandboxRequest,
     SandboxResult,
+    ShellHandle,
     TerminalIO,
 )
 from runners import reaper, seccomp
 from runners.archive import archive_members, memory_file, tar_of, tar_of_members
 from runners.cgroups import RunCgroup, available
+from runners.shell import SandboxShell, shell_environment
 from runners.supervise import InfoPipe, Launch, Spawned, rlimit_prefix, spawn, supervise
 from runners.uids import Uids
 
@@ -329,6 +332,22 @@ class BubblewrapRunner:
         request = replace(request, argv=[*CLAIM_TTY, *request.argv], stdin=b"")
         return await self._execute_fresh(request, on_output=None, cancel=cancel, terminal=terminal)
 
+    async def open_shell(self, request: SandboxRequest, terminal: TerminalIO, on_prompt: PromptHook) -> ShellHandle:
+        """A shell (`request.argv`, e.g. bash -i) on a pseudo-terminal in a sandbox of its own, like an
+        interactive run; before each prompt it tells `on_prompt`, which may read and write its files."""
+        shell = SandboxShell(
+            files=request.files, on_prompt=on_prompt, owner=None, max_file_bytes=request.limits.file_size_mb << 20
+        )
+        env = {**request.env, **shell_environment(prompt_fd=shell.prompt_write, ack_fd=shell.ack_read)}
+        request = replace(request, argv=[*CLAIM_TTY, *request.argv], stdin=b"", env=env)
+        cancel = Cancellation()
+        shell.cancel = cancel.cancel
+        task = asyncio.get_running_loop().create_task(
+            self._execute_fresh(request, on_output=None, cancel=cancel, terminal=terminal, shell=shell)
+        )
+        shell.started(task)
+        return shell
+
     async def _execute_fresh(
         self,
         request: SandboxRequest,
@@ -336,6 +355,7 @@ class BubblewrapRunner:
         on_output: OutputSink | None,
         cancel: Cancellation | None,
         terminal: TerminalIO | None = None,
+        shell: SandboxShell | None = None,
     ) -> SandboxResult:
         uid = await self._uids.take()
         inputs = Inputs.of(request)
@@ -361,6 +381,13 @@ class BubblewrapRunner:
                 collect=request.collect is not None,
                 info=info,
             )
+            if shell is not None:
+                # The shell's prompt pipes go in too; the CPU rlimit (in argv) holds per command, while the
+                # shell as a whole may use CPU time for as long as it may run.
+                launch.pass_fds = [*launch.pass_fds, *shell.sandbox_fds]
+                launch.limits = request.limits.with_changes(cpu_seconds=request.limits.wall_seconds)
+                shell.root_of = info.child_pid
+                shell.owner = uid if self._as_root else None
             return await supervise(launch, on_output=on_output, cancel=cancel, terminal=terminal)
         finally:
             inputs.close()

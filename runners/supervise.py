@@ -58,6 +58,8 @@ class InfoPipe:
 
     read: int
     write: int
+    seen: bytes = b""
+    """What `child_pid` read already (`init_pid` reads on from there)."""
 
     @classmethod
     def open(cls) -> InfoPipe:
@@ -74,11 +76,20 @@ class InfoPipe:
     def init_pid(self) -> int | None:
         """The sandbox init's pid (once bubblewrap's own process has exited), and the pipe closed."""
         try:
-            data = os.read(self.read, 4096)
+            data = self.seen + os.read(self.read, 4096)
         except OSError:
-            data = b""
+            data = self.seen
         self.close()
         found = re.search(rb'"child-pid"\s*:\s*(\d+)', data)
+        return int(found.group(1)) if found else None
+
+    def child_pid(self) -> int | None:
+        """The sandbox init's pid while the sandbox runs, if bubblewrap has told it yet (never waits; the
+        pipe stays open, so `init_pid` still answers at the end)."""
+        if self.read >= 0:
+            with contextlib.suppress(OSError):
+                self.seen += os.read(self.read, 4096)
+        found = re.search(rb'"child-pid"\s*:\s*(\d+)', self.seen)
         return int(found.group(1)) if found else None
 
     def close(self) -> None:
