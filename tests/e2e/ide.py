@@ -39,6 +39,13 @@ def tree_item(page: Page, label: str):
     )
 
 
+def replace_editor_text(page: Page, text: str) -> None:
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+a")
+    page.keyboard.press("Delete")
+    page.keyboard.insert_text(text)
+
+
 def type_at_end(page: Page, text: str) -> None:
     page.locator(".cm-content").click()
     page.keyboard.press("Control+End")

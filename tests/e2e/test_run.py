@@ -5,17 +5,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.ide import create_workspace, sign_in, type_at_end
+from tests.e2e.ide import create_workspace, replace_editor_text, sign_in, type_at_end
 from tests.serving import Server
 
 pytestmark = pytest.mark.browser
-
-
-def replace_editor_text(page: Page, text: str) -> None:
-    page.locator(".cm-content").click()
-    page.keyboard.press("Control+a")
-    page.keyboard.press("Delete")
-    page.keyboard.insert_text(text)
 
 
 def test_run_the_cpp_template_and_see_its_output(page: Page, server: Server) -> None:
