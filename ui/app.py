@@ -25,6 +25,7 @@ from domain.ports import Cache
 from domain.previews import PreviewService
 from domain.runs import Executor, RunService
 from domain.sandbox import Runner
+from domain.terminals import TerminalService
 from domain.workspaces import WorkspaceService
 from persistence import database
 from persistence.cache import MemoryCache, RedisCache
@@ -133,6 +134,7 @@ async def build_services(settings: Settings, *, runner: Runner | None = None) ->
         return report
 
     async def close() -> None:
+        await terminals.close_all()
         await previews.stop_all()
         await run_executor.runner.close()
         if isinstance(cache, RedisCache):
@@ -153,6 +155,7 @@ async def build_services(settings: Settings, *, runner: Runner | None = None) ->
         per_server=settings.previews_per_server,
         run_defaults=settings.run_defaults,
     )
+    terminals = TerminalService(uow=uow, clock=utc_now, gate=gate, files=files, runs=runs)
     return Services(
         settings=settings,
         clock=utc_now,
@@ -162,6 +165,7 @@ async def build_services(settings: Settings, *, runner: Runner | None = None) ->
         files=files,
         runs=runs,
         previews=previews,
+        terminals=terminals,
         csrf_key=derive_key(box.primary_key, "csrf"),
         health=health,
         close=close,

@@ -12,6 +12,7 @@ from domain.files import FileService
 from domain.ports import Clock
 from domain.previews import PreviewService
 from domain.runs import RunService
+from domain.terminals import TerminalService
 from domain.workspaces import WorkspaceService
 from ui.settings import Settings
 
@@ -26,6 +27,7 @@ class Services:
     files: FileService
     runs: RunService
     previews: PreviewService
+    terminals: TerminalService
     csrf_key: bytes
     health: Callable[[], Awaitable[dict[str, Any]]]
     close: Callable[[], Awaitable[None]]
