@@ -1,11 +1,14 @@
-"""How long until the IDE shows a 5,000-file workspace: Codeloft's page against JupyterLab 4 opening
-a folder of the same files, measured in the same run.
+"""How long until the IDE shows a 5,000-file and a 50,000-file workspace: Codeloft's page against
+JupyterLab 4 opening a folder of the same files, measured in the same run.
 
-    .venv/bin/python bench/tree_open.py [--runs 5]
+    .venv/bin/python bench/tree_open.py [--runs 5] [--files 5000|50000 (default: both, in turn)]
 
-Generates 5,000 small files once: `main.py` (the first file, whose first line holds a marker string)
-and 200 folders `pkg_NNN/` of 25 modules `mod_MM.py` each (the last folder has 24, so the total is
-5,000 files; 201 entries at the top level). They go into a temporary folder and, as a ZIP, in memory.
+Generates the small files once per size: `main.py` (the first file, whose first line holds a marker
+string) and 200 folders `pkg_NNN/` of modules `mod_MM.py` (5,000 files: 25 each; 50,000 files: 250
+each, `mod_MMM.py`; the last folder has one module fewer, so the total is exact; 201 entries at the
+top level either way). They go into a temporary folder and, as a ZIP, in memory (with folder entries
+for 5,000 files; without for 50,000, whose folders are implied: the owner's plan allows 50,000
+entries).
 
 Codeloft: starts the real `codeloft serve` (embedded default: SQLite in a temporary data directory),
 signs in with the printed link, imports the ZIP as a new workspace (`POST /api/v1/workspaces/import`),
@@ -54,8 +57,7 @@ from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, open_sign_in_link
 from tests.serving import Server, clean_env, free_port, link_in, sign_in, start_server
 
 FOLDERS = 200
-MODULES_PER_FOLDER = 25
-TOTAL_FILES = 5_000  # main.py and 4,999 modules: the last folder has one module fewer
+SIZES = (5_000, 50_000)  # main.py and the modules: the last folder has one module fewer
 TOP_LEVEL = FOLDERS + 1  # the folders and main.py
 MARKER = "TREE_OPEN_MARKER_7f3a9c"
 OWNER_EMAIL = "owner@localhost"
@@ -182,19 +184,27 @@ MAIN_SOURCE = (
 )
 
 
-def generate(root: Path) -> bytes:
-    """Write the files under `root`; return the same tree as a ZIP archive (with folder entries)."""
+def modules_per_folder(total: int) -> int:
+    return -(-total // FOLDERS)
+
+
+def generate(root: Path, total: int) -> bytes:
+    """Write the files under `root`; return the same tree as a ZIP archive (with folder entries up to
+    5,000 files)."""
     files = {"main.py": MAIN_SOURCE}
+    per_folder = modules_per_folder(total)
+    digits = len(str(per_folder - 1))
     for folder in range(FOLDERS):
-        for module in range(MODULES_PER_FOLDER):
-            if len(files) < TOTAL_FILES:
-                files[f"pkg_{folder:03d}/mod_{module:02d}.py"] = module_source(folder, module)
-    assert len(files) == TOTAL_FILES, len(files)
+        for module in range(per_folder):
+            if len(files) < total:
+                files[f"pkg_{folder:03d}/mod_{module:0{digits}d}.py"] = module_source(folder, module)
+    assert len(files) == total, len(files)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for folder in range(FOLDERS):
             (root / f"pkg_{folder:03d}").mkdir(parents=True)
-            archive.writestr(zipfile.ZipInfo(f"pkg_{folder:03d}/"), b"")
+            if total <= 5_000:
+                archive.writestr(zipfile.ZipInfo(f"pkg_{folder:03d}/"), b"")
         for path, text in files.items():
             (root / path).write_text(text)
             archive.writestr(path, text)
@@ -308,7 +318,7 @@ def breakdown(product: Product) -> list[str]:
 # --- Codeloft -----------------------------------------------------------------------------------
 
 
-def import_workspace(server: Server, archive: bytes) -> tuple[str, float]:
+def import_workspace(server: Server, archive: bytes, total: int) -> tuple[str, float]:
     """Sign in with the printed link, import the archive as a new workspace; its id and the seconds
     the import took."""
     with httpx.Client(base_url=server.base_url, timeout=httpx.Timeout(300.0)) as http:
@@ -319,7 +329,7 @@ def import_workspace(server: Server, archive: bytes) -> tuple[str, float]:
         started = time.perf_counter()
         created = http.post(
             "/api/v1/workspaces/import",
-            params={"name": "tree-open-5000", "language": "python"},
+            params={"name": f"tree-open-{total}", "language": "python"},
             content=archive,
             headers={CSRF_HEADER: csrf, "Content-Type": "application/zip"},
         )
@@ -329,8 +339,8 @@ def import_workspace(server: Server, archive: bytes) -> tuple[str, float]:
         workspace_id = created.json()["id"]
         listed = http.get(f"/api/v1/workspaces/{workspace_id}/files").raise_for_status().json()
         files = sum(1 for entry in listed if not entry["is_folder"])
-        if files != TOTAL_FILES:
-            raise RuntimeError(f"the imported workspace lists {files} files, not {TOTAL_FILES}")
+        if files != total:
+            raise RuntimeError(f"the imported workspace lists {files} files, not {total}")
         return workspace_id, took
 
 
@@ -472,7 +482,17 @@ def measure(products: list[Product], runs: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="measured loads of each product")
+    parser.add_argument("--files", type=int, choices=SIZES, help="one workspace size (default: each in turn)")
     args = parser.parse_args()
+    failed = False
+    for total in [args.files] if args.files else SIZES:
+        failed |= not bench(total, args.runs)
+    if failed:
+        sys.exit(1)
+
+
+def bench(total: int, runs: int) -> bool:
+    """One size: the figures printed; False if anything failed."""
     started = time.perf_counter()
     problems: list[str] = []
     servers: list[Server | Jupyter] = []
@@ -480,11 +500,11 @@ def main() -> None:
         scratch = Path(scratch_name)
         try:
             root = scratch / "files"
-            archive = generate(root)
+            archive = generate(root, total)
             print(
-                f"tree_open: {TOTAL_FILES:,} files (main.py + {FOLDERS} folders of up to {MODULES_PER_FOLDER} "
+                f"tree_open: {total:,} files (main.py + {FOLDERS} folders of up to {modules_per_folder(total)} "
                 f"modules; {TOP_LEVEL} top-level entries), ZIP {len(archive) / 1024:,.0f} KiB; "
-                f"measured loads per product: {args.runs}, after one unmeasured first load"
+                f"measured loads per product: {runs}, after one unmeasured first load"
             )
             version, install_error = ensure_jupyter()
             if install_error:
@@ -493,7 +513,7 @@ def main() -> None:
 
             codeloft = start_server(scratch / "codeloft-data", timeout=START_TIMEOUT)
             servers.append(codeloft)
-            workspace_id, took = import_workspace(codeloft, archive)
+            workspace_id, took = import_workspace(codeloft, archive, total)
             print(f"Codeloft: imported the ZIP as workspace {workspace_id} in {took * 1000:.0f} ms")
             jupyter = None
             if version:
@@ -528,7 +548,7 @@ def main() -> None:
                                 context=jupyter_context,
                             )
                         )
-                    measure(products, args.runs)
+                    measure(products, runs)
                 finally:
                     browser.close()
 
@@ -566,10 +586,9 @@ def main() -> None:
             for server in servers:
                 server.stop()
     print(f"total {time.perf_counter() - started:.0f} s")
-    if problems:
-        for problem in problems:
-            print(f"error: {problem}", file=sys.stderr)
-        sys.exit(1)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return not problems
 
 
 if __name__ == "__main__":

@@ -26,6 +26,9 @@ from ui.context import Services
 from ui.errors import notify_errors
 from ui.viewer import Viewer
 
+# The id of the placeholder in a folder not opened yet: a leading "/" is never a workspace path's.
+LOADING = "/loading/"
+
 # What an item of the tree carries while it is dragged; files from the desktop carry "Files" instead.
 MOVE_TYPE = "application/x-codeloft-path"
 
@@ -195,42 +198,24 @@ TREE_STYLE = """
 """
 
 
-def build_nodes(entries: list[FileInfo]) -> list[dict[str, Any]]:
-    """Tree nodes for Quasar's QTree, folders first, then by name (case-insensitive)."""
-    root: dict[str, Any] = {"children": {}}
-    folders = {e.path for e in entries if e.is_folder}
-    for entry in entries:
-        for folder in ancestors(entry.path):
-            folders.add(folder)
-    for path in sorted(folders | {e.path for e in entries}):
-        node = root
-        for part in ancestors(path):
-            node = node["children"][part]
-        node["children"][path] = {
-            "id": path,
-            "label": path.rsplit("/", 1)[-1],
-            "folder": path in folders,
-            "children": {},
-        }
+def node_of(entry: FileInfo) -> dict[str, Any]:
+    """One item of the tree; a folder's children come when it opens (a placeholder until then)."""
+    icon = FOLDER if entry.is_folder else file_icon(entry.path)
+    node: dict[str, Any] = {
+        "id": entry.path,
+        "label": entry.path.rsplit("/", 1)[-1],
+        "icon": icon.name,
+        "color": icon.color,
+        "folder": entry.is_folder,
+    }
+    if entry.is_folder:
+        node["children"] = [placeholder(entry.path)]
+    return node
 
-    def render(children: dict[str, Any]) -> list[dict[str, Any]]:
-        ordered = sorted(children.values(), key=lambda n: (not n["folder"], n["label"].lower()))
-        nodes = []
-        for n in ordered:
-            icon = FOLDER if n["folder"] else file_icon(n["id"])
-            nodes.append(
-                {
-                    "id": n["id"],
-                    "label": n["label"],
-                    "icon": icon.name,
-                    "color": icon.color,
-                    "folder": n["folder"],
-                    **({"children": render(n["children"])} if n["folder"] else {}),
-                }
-            )
-        return nodes
 
-    return render(root["children"])
+def placeholder(folder: str) -> dict[str, Any]:
+    """What an unopened folder holds, so that it shows its arrow; its id is no workspace path."""
+    return {"id": LOADING + folder, "label": "Loading…", "icon": "hourglass_empty", "color": "#9ca3af", "folder": False}
 
 
 def moved_path(path: str, source: str, destination: str) -> str:
@@ -261,8 +246,9 @@ class FileTree:
         self.on_open = on_open
         self.on_moved = on_moved
         self.on_deleted = on_deleted
-        self.entries: list[FileInfo] = []
-        self.folders: set[str] = set()
+        self.kinds: dict[str, bool] = {}  # every item the tree holds: is it a folder?
+        self.loaded: set[str] = set()  # the folders whose children it holds ("" the top level)
+        self._loading = asyncio.Lock()  # one change of the items at a time
         self.selected: str | None = None
         self._upload_lock = asyncio.Lock()  # one batch's questions at a time
 
@@ -285,7 +271,7 @@ class FileTree:
             self.empty = ui.label("No files yet.").classes("text-gray-500 text-sm pl-2")
             # The tree takes the pane's height: its empty area below the items is the root, to drop onto.
             self.tree = (
-                ui.tree([], node_key="id", on_select=self._selected)
+                ui.tree([], node_key="id", on_select=self._selected, on_expand=self._expanded)
                 .classes("w-full grow overflow-auto codeloft-tree")
                 .props('dense no-transition icon=chevron_right data-testid="file-tree"')
             )
@@ -324,22 +310,80 @@ class FileTree:
     # --- showing --------------------------------------------------------------------------------
 
     async def refresh(self) -> None:
-        self.entries = await self.services.files.tree(await self.viewer.actor(), self.workspace_id)
-        self.folders = {e.path for e in self.entries if e.is_folder} | {
-            folder for e in self.entries for folder in ancestors(e.path)
-        }
-        expanded = set(self.tree.props.get("expanded", []))
-        self.tree.props["nodes"] = build_nodes(self.entries)
-        self.tree.props["expanded"] = sorted(p for p in expanded if p in self.folders)
-        self.tree.update()
-        self.empty.set_visibility(not self.entries)
+        """Reload what is shown: the top level and each open folder inside open folders, which stay
+        open; a closed folder's items load again when it opens."""
+        async with self._loading:
+            expanded = set(self.tree.props.get("expanded") or [])
+            kinds: dict[str, bool] = {}
+            loaded: set[str] = set()
+            nodes = await self._load("", expanded, kinds, loaded)
 
-    def reveal(self, path: str) -> None:
-        self.tree.expand([p for p in ancestors(path) if p in self.folders])
+            def kept(path: str) -> bool:  # gone if its folder was listed without it; else unknown, kept
+                parent = path.rsplit("/", 1)[0] if "/" in path else ""
+                return kinds.get(path, parent not in loaded)
+
+            self.kinds, self.loaded = kinds, loaded
+            self.tree.props["nodes"] = nodes
+            self.tree.props["expanded"] = sorted(path for path in expanded if kept(path))
+            self.tree.update()
+            self.empty.set_visibility(not nodes)
+
+    async def _load(self, folder: str, expanded: set[str], kinds: dict[str, bool], loaded: set[str]) -> list[Any]:
+        """The items directly inside `folder`, with those of its open folders (asking the server)."""
+        entries = await self.services.files.children(await self.viewer.actor(), self.workspace_id, folder)
+        loaded.add(folder)
+        nodes = [node_of(entry) for entry in entries]
+        for node in nodes:
+            kinds[node["id"]] = node["folder"]
+            if node["folder"] and node["id"] in expanded:
+                node["children"] = await self._load(node["id"], expanded, kinds, loaded)
+        return nodes
+
+    def _node(self, path: str) -> Any:
+        """The tree's item of `path`, if the tree holds it."""
+        nodes = self.tree.props["nodes"]
+        found = None
+        for step in [*ancestors(path), path]:
+            found = next((node for node in nodes if node["id"] == step), None)
+            if found is None:
+                return None
+            nodes = found.get("children") or []
+        return found
+
+    async def _open(self, folders: list[str]) -> None:
+        """Load the items of these folders (each one's parent first) that the tree holds but has not
+        loaded; the caller holds the lock."""
+        expanded = set(self.tree.props.get("expanded") or []) | set(folders)
+        for folder in sorted(folders):
+            node = self._node(folder)
+            if folder in self.loaded or node is None or not node.get("folder"):
+                continue
+            node["children"] = await self._load(folder, expanded, self.kinds, self.loaded)
+
+    async def _expanded(self, event: Any) -> None:
+        """A folder opened: its items come from the server (once; a refresh reloads what is shown)."""
+        opened = [path for path in event.value or [] if isinstance(path, str) and path not in self.loaded]
+        if opened:
+            async with self._loading:
+                await notify_errors(self._open)(opened)
+                self.tree.update()
+
+    async def reveal(self, path: str) -> None:
+        """Open the folders down to `path`, loading each one's items."""
+        async with self._loading:
+            folders = ancestors(path)
+            await self._open(folders)
+            self.tree.expand([folder for folder in folders if self.kinds.get(folder)])
+            self.tree.update()
 
     @property
-    def file_paths(self) -> list[str]:
-        return [e.path for e in self.entries if not e.is_folder]
+    def folders(self) -> set[str]:
+        """The folders the tree holds (loaded or not)."""
+        return {path for path, folder in self.kinds.items() if folder}
+
+    async def all_paths(self) -> list[str]:
+        """Every file's path, asked of the server (the tree itself holds only what was opened)."""
+        return await self.services.files.paths(await self.viewer.actor(), self.workspace_id)
 
     def target_folder(self) -> str:
         """Where new files go: the selected folder, or the selected file's folder, or the root."""
@@ -374,7 +418,7 @@ class FileTree:
         path = self._in_folder(name.strip())
         await self.services.files.write(await self.viewer.actor(), self.workspace_id, path, b"", if_none_match=True)
         await self.refresh()
-        self.reveal(path)
+        await self.reveal(path)
         await self.on_open(path)
 
     async def new_folder(self) -> None:
@@ -384,7 +428,7 @@ class FileTree:
         path = self._in_folder(name.strip())
         await self.services.files.create_folder(await self.viewer.actor(), self.workspace_id, path)
         await self.refresh()
-        self.reveal(path + "/x")
+        await self.reveal(path + "/x")
 
     async def move_selected(self) -> None:
         source = self.selected
@@ -415,7 +459,7 @@ class FileTree:
         # What was open stays open under its new path, and the moved entry stays selected.
         self.tree.props["expanded"] = [moved_path(p, source, destination) for p in self.tree.props["expanded"]]
         await self.refresh()
-        self.reveal(destination)
+        await self.reveal(destination)
         self._select(destination)
 
     async def delete_selected(self) -> None:
@@ -452,7 +496,7 @@ class FileTree:
             self.open_menu(path)
 
     def _paths(self) -> set[str]:
-        return self.folders | {e.path for e in self.entries}
+        return set(self.kinds)
 
     def open_menu(self, path: str) -> None:
         """The context menu of `path` (selected first: the menu's actions act on the selection)."""
@@ -564,11 +608,13 @@ class FileTree:
         batch = [(f"{folder}/{file.name}" if folder else file.name, await file.read()) for file in event.files]
         event.sender.run_method("reset")  # the next pick or drop of the same file is a new upload
         async with self._upload_lock:
-            await notify_errors(self._store)(batch)
+            await notify_errors(self._store)(batch, folder)
 
-    async def _store(self, batch: list[tuple[str, bytes]]) -> None:
+    async def _store(self, batch: list[tuple[str, bytes]], folder: str) -> None:
         actor = await self.viewer.actor()
-        current = {e.path: e for e in await self.services.files.tree(actor, self.workspace_id) if not e.is_folder}
+        current = {
+            e.path: e for e in await self.services.files.children(actor, self.workspace_id, folder) if not e.is_folder
+        }
         uploaded: list[str] = []
         skipped: list[str] = []
 
@@ -601,7 +647,7 @@ class FileTree:
             await write(path, data, existing)
         await self.refresh()
         if uploaded:
-            self.reveal(uploaded[-1])
+            await self.reveal(uploaded[-1])
             ui.notify(f"Uploaded {_files(uploaded)}", type="positive")
         if skipped:
             ui.notify(f"Skipped {_files(skipped)}: the existing {'file stays' if len(skipped) == 1 else 'files stay'}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import re
 from collections.abc import Awaitable, Callable
 
 from nicegui import ui
@@ -11,17 +13,10 @@ MAX_RESULTS = 50
 
 def matches(query: str, paths: list[str]) -> list[str]:
     """Paths whose characters contain the query's in order (case-insensitive); name matches first,
-    then shorter paths."""
+    then shorter paths. (A regular expression does the subsequence test: fast for 50,000 paths.)"""
     needle = query.lower().replace(" ", "")
-
-    def subsequence(text: str) -> bool:
-        position = 0
-        for char in text:
-            if position < len(needle) and char == needle[position]:
-                position += 1
-        return position == len(needle)
-
-    found = [p for p in paths if subsequence(p.lower())]
+    pattern = re.compile(".*?".join(re.escape(char) for char in needle), re.IGNORECASE | re.DOTALL)
+    found = [p for p in paths if pattern.search(p)]
     return sorted(found, key=lambda p: (needle not in p.rsplit("/", 1)[-1].lower(), len(p), p))[:MAX_RESULTS]
 
 
@@ -31,14 +26,15 @@ class QuickOpen:
 
     def __init__(
         self,
-        paths: Callable[[], list[str]],
+        paths: Callable[[], list[str]] | Callable[[], Awaitable[list[str]]],
         on_open: Callable[[str], Awaitable[None]],
         *,
         placeholder: str = "Type a file name",
         test_id: str = "quick-open",
         hint: Callable[[str], str] | None = None,
     ) -> None:
-        self._paths = paths
+        self._source = paths
+        self._paths: list[str] = []  # what the source gave when the box last opened
         self._on_open = on_open
         self._test_id = test_id
         self._hint = hint
@@ -54,12 +50,23 @@ class QuickOpen:
                 self._results()
 
     def open(self) -> None:
+        """Open on a list the source gives at once (a source that asks the server: `load_and_open`)."""
+        paths = self._source()
+        assert isinstance(paths, list), "an asynchronous source opens with load_and_open"
+        self._paths = paths
         self._results.refresh()
         self.dialog.open()
 
+    async def load_and_open(self) -> None:
+        """Open at once, then show what the source answers (it may ask the server)."""
+        self.dialog.open()
+        paths = self._source()
+        self._paths = await paths if inspect.isawaitable(paths) else paths
+        self._results.refresh()
+
     @ui.refreshable_method
     def _results(self) -> None:
-        for path in matches(self.query.value or "", self._paths()):
+        for path in matches(self.query.value or "", self._paths):
             with (
                 ui.row()
                 .classes("w-full px-2 py-1 cursor-pointer hover:bg-blue-50 focus:bg-blue-50 text-sm no-wrap")
@@ -72,7 +79,7 @@ class QuickOpen:
                     ui.label(self._hint(path)).classes("text-xs text-gray-500")
 
     async def _open_first(self) -> None:
-        found = matches(self.query.value or "", self._paths())
+        found = matches(self.query.value or "", self._paths)
         if found:
             await self._choose(found[0])
 

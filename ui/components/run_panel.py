@@ -173,6 +173,7 @@ class RunPanel:
         self._showing_preview: Preview | None = None
         self._preview_token: str | None = None
         self._runs: Sequence[RunResult] = ()
+        self._tab_openers: dict[str, Callable[[], Awaitable[None]]] = {}
         self._on_preview = on_preview
 
         with ui.column().classes("w-full h-full gap-1 p-2 no-wrap overflow-hidden"):
@@ -211,25 +212,26 @@ class RunPanel:
             self.tabs.set_value("console")
             self.tabs.on_value_change(self._tab_chosen)
             # Both stay in the page (a hidden one keeps its terminal and its lines); the tabs choose.
-            with ui.column().classes("w-full grow min-h-0 p-0 overflow-hidden") as console_area:
-                self.console = Console(dark=dark)
-            console_area.bind_visibility_from(self.tabs, "value", backward=lambda tab: tab == "console")
-            with ui.row().classes("w-full grow min-h-0 gap-2 no-wrap overflow-hidden") as output_area:
-                self.stdin = (
-                    ui.textarea(placeholder="stdin")
-                    .props('outlined dense input-style="font-family: monospace; height: 8rem" data-testid="stdin"')
-                    .props('aria-label="Standard input for Run with input"')
-                    .classes("w-48")
-                )
-                self.output = (
-                    ui.log(max_lines=KEEP_LINES)
-                    .classes("grow h-full min-h-[4rem] text-xs font-mono")
-                    .props('data-testid="run-output" role="log" aria-live="polite" aria-label="Program output"')
-                )
-            output_area.bind_visibility_from(self.tabs, "value", backward=lambda tab: tab == "output")
-            with ui.column().classes("w-full grow min-h-0 gap-0 overflow-auto") as history_area:
-                self._history()
-            history_area.bind_visibility_from(self.tabs, "value", backward=lambda tab: tab == "history")
+            with ui.column().classes("w-full grow min-h-0 gap-0 no-wrap") as self._areas:
+                with ui.column().classes("w-full grow min-h-0 p-0 overflow-hidden") as console_area:
+                    self.console = Console(dark=dark)
+                console_area.bind_visibility_from(self.tabs, "value", backward=lambda tab: tab == "console")
+                with ui.row().classes("w-full grow min-h-0 gap-2 no-wrap overflow-hidden") as output_area:
+                    self.stdin = (
+                        ui.textarea(placeholder="stdin")
+                        .props('outlined dense input-style="font-family: monospace; height: 8rem" data-testid="stdin"')
+                        .props('aria-label="Standard input for Run with input"')
+                        .classes("w-48")
+                    )
+                    self.output = (
+                        ui.log(max_lines=KEEP_LINES)
+                        .classes("grow h-full min-h-[4rem] text-xs font-mono")
+                        .props('data-testid="run-output" role="log" aria-live="polite" aria-label="Program output"')
+                    )
+                output_area.bind_visibility_from(self.tabs, "value", backward=lambda tab: tab == "output")
+                with ui.column().classes("w-full grow min-h-0 gap-0 overflow-auto") as history_area:
+                    self._history()
+                history_area.bind_visibility_from(self.tabs, "value", backward=lambda tab: tab == "history")
             self.problems = (
                 ui.column()
                 .classes("w-full gap-0 shrink-0 max-h-32 overflow-auto no-wrap")
@@ -494,9 +496,26 @@ class RunPanel:
         self._history.refresh()
         self.tabs.set_value("history")
 
+    def add_tab(
+        self, name: str, label: str, icon: str, *, on_open: Callable[[], Awaitable[None]] | None = None
+    ) -> ui.column:
+        """Another tab of the bottom panel (the page's terminal): its area, to fill; `on_open` runs each
+        time the tab is chosen."""
+        with self.tabs:
+            ui.tab(name, label, icon=icon).props(f'data-testid="tab-{name}"')
+        with self._areas, ui.column().classes("w-full grow min-h-0 p-0 overflow-hidden") as area:
+            pass
+        area.bind_visibility_from(self.tabs, "value", backward=lambda tab: tab == name)
+        if on_open is not None:
+            self._tab_openers[name] = on_open
+        return area
+
     async def _tab_chosen(self, event: ValueChangeEventArguments[Any]) -> None:
         if event.value == "history":
             await self.show_history()  # the runs as they are now
+        opener = self._tab_openers.get(str(event.value))
+        if opener is not None:
+            await opener()
 
     @ui.refreshable_method
     def _history(self) -> None:

@@ -26,6 +26,7 @@ from ui.components.quick_open import QuickOpen
 from ui.components.run_panel import RunPanel
 from ui.components.search_pane import SearchPane
 from ui.components.settings_dialog import SettingsDialog
+from ui.components.terminal_panel import TerminalPanel
 from ui.context import Services
 from ui.errors import notify_errors
 from ui.pages.not_found import show_not_found
@@ -86,6 +87,8 @@ class WorkspacePage:
         self.panes = PaneRegistry()
         self.states = states
         self.state = states.load(viewer.user.id, workspace.id)
+        self._run_paths: list[str] = []  # the workspace's files when the last run started
+        self._settings_paths: list[str] = []  # ... when the settings opened
         self._remembered = self.state.to_dict()
 
     def build(self) -> None:
@@ -105,9 +108,9 @@ class WorkspacePage:
         await self.run_panel.check_preview()
         if await self._restore_tabs():
             return
-        first = self.services.workspaces.entry_point(self.workspace, self.tree.file_paths)
+        first = self.services.workspaces.entry_point(self.workspace, await self.tree.all_paths())
         if first is not None:
-            self.tree.reveal(first)
+            await self.tree.reveal(first)
             await notify_errors(self.editor.open)(first)
 
     def _build_panes(self) -> None:
@@ -162,9 +165,9 @@ class WorkspacePage:
                         services=self.services,
                         can_run=Action.RUN in self.allowed,
                         target=self.runnable,
-                        before_run=self.editor.save_all,
+                        before_run=self._before_run,
                         open_at=self.open_at,
-                        files=lambda: self.tree.file_paths,
+                        files=lambda: self._run_paths,
                         language=workspace.language,
                         on_problems=self.editor.show_problems,
                         on_preview=self._show_preview,
@@ -173,6 +176,17 @@ class WorkspacePage:
         self.side_bar.set_visibility(state.side_open)
         self.bottom_panel.set_visibility(state.bottom_open)
         self._show_side(state.side_pane if state.side_pane in self.side_panes else "files")
+        self.terminal: TerminalPanel | None = None
+        if self.editable:  # readers get no terminal
+            with self.run_panel.add_tab("terminal", "Terminal", "keyboard", on_open=self._open_terminal):
+                self.terminal = TerminalPanel(
+                    workspace.id,
+                    viewer,
+                    services=self.services,
+                    on_files_changed=self._replaced,
+                    on_conflict=self._terminal_conflict,
+                    dark=self.settings["theme"] == "dark",
+                )
         self.editor.on_saved = self._saved
         self.run_panel.show_entry(self.services.workspaces.run_entry(workspace))
         ui.timer(REMEMBER_SECONDS, self.remember)
@@ -276,11 +290,29 @@ class WorkspacePage:
         self.bottom_panel.set_visibility(state.bottom_open)
 
     def focus_console(self) -> None:
-        """Ctrl+`: the bottom panel open on the console, with the keyboard in it."""
+        """Ctrl+`: the bottom panel open on the terminal (for readers: the console), the keyboard in it."""
         if not self.state.bottom_open:
             self.toggle_bottom_panel()
+        if self.terminal is not None:
+            self.run_panel.tabs.set_value("terminal")  # starts it (_open_terminal)
+            return
         self.run_panel.tabs.set_value("console")
         self.run_panel.console.focus()
+
+    async def _open_terminal(self) -> None:
+        if self.terminal is not None:
+            await self.terminal.start()
+            self.terminal.focus()
+
+    async def _terminal_conflict(self, path: str, data: bytes) -> None:
+        """The terminal changed a file that was saved elsewhere meanwhile: the stored version stays."""
+        del data
+        ui.notify(
+            f"{path} was changed in the terminal and saved elsewhere meanwhile: the terminal's version was not "
+            "saved (the file in the editor is the stored one).",
+            type="warning",
+            multi_line=True,
+        )
 
     # --- the person's workbench, kept ------------------------------------------------------------
 
@@ -303,32 +335,32 @@ class WorkspacePage:
 
     async def _restore_tabs(self) -> bool:
         """Open the tabs the person left open, the active one last, with its cursor. False: none were."""
-        paths = set(self.tree.file_paths)
+        paths = set(await self.tree.all_paths()) if self.state.tabs else set()
         tabs = [path for path in self.state.tabs if path in paths]
         if not tabs:
             return False
         active = self.state.active if self.state.active in tabs else tabs[-1]
         for path in [*[p for p in tabs if p != active], active]:
             await notify_errors(self.editor.open)(path)
-        self.tree.reveal(active)
+        await self.tree.reveal(active)
         line, column = self.state.cursors.get(active, [1, 1])
         await self.editor.go_to(active, line, column)
         return True
 
     def _build_dialogs(self) -> None:
-        self.quick_open = QuickOpen(lambda: self.tree.file_paths, notify_errors(self.open_file))
+        self.quick_open = QuickOpen(self.tree.all_paths, notify_errors(self.open_file))
         self.settings_dialog = SettingsDialog(
             self.settings,
             notify_errors(self._save_settings),
             entry=lambda: self.run_panel.entry,
-            runnable_files=lambda: [path for path in self.tree.file_paths if can_run(path)],
+            runnable_files=lambda: [path for path in self._settings_paths if can_run(path)],
         )
         self.palette = CommandPalette(self.commands)
 
     def _register_commands(self) -> None:
         """What the buttons do, for whoever may do it: the palette, the shortcuts and the header read these."""
         add, tree, editor, run_panel = self.commands.register, self.tree, self.editor, self.run_panel
-        add("quick-open", "Open a file by name", self.quick_open.open, keys="Ctrl+P")
+        add("quick-open", "Open a file by name", self.quick_open.load_and_open, keys="Ctrl+P")
         add("palette", "All commands", self.palette.open, keys="Ctrl+Shift+P, F1")
         if run_panel.can_run:
             add("run", "Run in the console", run_panel.run, keys="Ctrl+Enter")
@@ -347,11 +379,11 @@ class WorkspacePage:
             add("zip.import", "Import a ZIP into this workspace", tree.import_dialog)
         add("zip.download", "Download the workspace as a ZIP", tree.download_zip)
         if Action.MANAGE in self.allowed:
-            add("settings", "Settings: editor and entry point", self.settings_dialog.open)
+            add("settings", "Settings: editor and entry point", self._open_settings)
         add("search", "Search in files", self.focus_search, keys="Ctrl+Shift+F")
         add("view.side", "Show or hide the side bar", self.toggle_side_bar, keys="Ctrl+B")
         add("view.bottom", "Show or hide the bottom panel", self.toggle_bottom_panel, keys="Ctrl+J")
-        add("view.console", "Go to the console", self.focus_console, keys="Ctrl+`")
+        add("view.console", "Go to the terminal", self.focus_console, keys="Ctrl+`")
         add("home", "Go to your workspaces", partial(self.frame.leave, "/"))
 
     def _build_header(self, page: Frame) -> None:
@@ -401,14 +433,23 @@ class WorkspacePage:
         current = self.editor.current
         return current.path if current is not None and can_run(current.path) else None
 
+    async def _before_run(self) -> None:
+        """Save everything, and note the workspace's files once per run: its problems link to them."""
+        await self.editor.save_all()
+        self._run_paths = await self.tree.all_paths()
+
+    async def _open_settings(self) -> None:
+        self._settings_paths = await self.tree.all_paths()  # the runnable files offered as entry points
+        self.settings_dialog.open()
+
     async def open_file(self, path: str) -> None:
-        self.tree.reveal(path)
+        await self.tree.reveal(path)
         await self.editor.open(path)
 
     async def open_at(self, path: str, line: int, column: int | None = None) -> None:
         """Open a file at a place a problem points at (column: 1-based, None for the line's start)."""
-        if path not in self.tree.file_paths:
+        if path not in self._run_paths and path not in await self.tree.all_paths():
             ui.notify(f"{path} is not a file of this workspace.")
             return
-        self.tree.reveal(path)
+        await self.tree.reveal(path)
         await self.editor.go_to(path, line, column)
