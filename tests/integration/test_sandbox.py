@@ -48,16 +48,20 @@ def executor(runner: BubblewrapRunner, tmp_path: Path) -> Executor:
 
 def sandbox_processes() -> list[int]:
     """Processes of any sandbox uid still alive under this process (its sandboxes' orphans come back
-    to it, the subreaper); other servers' sandboxes on this machine are theirs."""
+    to it, the subreaper); other servers' sandboxes on this machine are theirs. A zombie is not alive:
+    once this process is a subreaper, the dead orphans of servers other tests stopped wait here, never
+    reaped, whatever ran since."""
     alive = []
     me = os.getpid()
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 uid = os.stat(f"/proc/{entry}").st_uid
-            except FileNotFoundError:
+                with open(f"/proc/{entry}/stat") as stat:
+                    state = stat.read().rsplit(")", 1)[1].split()[0]
+            except (FileNotFoundError, ProcessLookupError, IndexError):
                 continue
-            if FIRST_UID <= uid < FIRST_UID + 100_000 and me in _ancestors(int(entry)):
+            if FIRST_UID <= uid < FIRST_UID + 100_000 and state != "Z" and me in _ancestors(int(entry)):
                 alive.append(int(entry))
     return alive
 
