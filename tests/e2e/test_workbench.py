@@ -84,3 +84,51 @@ def test_the_preview_opens_beside_the_editor_and_follows_a_save(page: Page, serv
     page.screenshot(path=str(tmp_path / "beside.png"))
     page.get_by_test_id("preview-close").click()
     expect(pane).to_be_hidden()
+
+
+def test_the_theme_is_the_persons_on_every_page(page: Page, server: Server, browser) -> None:
+    api = signed_in(page, server, "night@example.com")
+    workspace = api.workspace("Night")
+    toggle = page.get_by_test_id("theme-toggle")
+    expect(page.locator("body.body--dark")).to_have_count(0)
+    toggle.click()  # on the dashboard
+    expect(page.locator("body.body--dark")).to_have_count(1)
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    open_ide(page, server, workspace)
+    expect(page.locator("body.body--dark")).to_have_count(1)
+    expect(page.locator(".cm-editor")).to_have_css("background-color", "rgb(30, 30, 30)")  # the dark editor
+    page.get_by_test_id("theme-toggle").click()  # back to light, in the IDE: the editor follows at once
+    expect(page.locator("body.body--dark")).to_have_count(0)
+    expect(page.locator(".cm-editor")).not_to_have_css("background-color", "rgb(30, 30, 30)")
+    page.get_by_test_id("theme-toggle").click()
+    other = browser.new_page()
+    try:
+        signed_in(other, server, "day@example.com")
+        expect(other.locator("body.body--dark")).to_have_count(0)  # another person keeps theirs
+    finally:
+        other.close()
+    page.goto(server.base_url + "/")
+    expect(page.locator("body.body--dark")).to_have_count(1)  # kept for this person
+
+
+@pytest.mark.parametrize("width", [800, 390])
+def test_the_ide_is_usable_at_800_px_and_on_a_phone(page: Page, server: Server, tmp_path, width: int) -> None:
+    api = signed_in(page, server, f"narrow{width}@example.com")
+    workspace = api.workspace("Narrow")
+    page.set_viewport_size({"width": width, "height": 800})
+    open_ide(page, server, workspace)
+    editor, tree = page.locator(".cm-editor"), page.get_by_test_id("file-tree")
+    expect(editor).to_be_visible()
+    if width <= 640:  # the side bar is a drawer: closed at first, the editor takes the width
+        expect(tree).to_be_hidden()
+        box = editor.bounding_box()
+        assert box and box["width"] > width * 0.7, box
+        page.get_by_test_id("activity-files").click()
+        expect(tree).to_be_visible()
+        tree.get_by_text("main.py").click()
+        expect(tree).to_be_hidden()  # opening a file closes the drawer
+        expect(editor).to_be_visible()
+    else:
+        expect(tree).to_be_visible()
+    expect(page.get_by_test_id("run")).to_be_visible()
+    page.screenshot(path=str(tmp_path / f"ide-{width}.png"))

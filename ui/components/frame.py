@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from uuid import UUID
 
-from nicegui import ui
+from nicegui import app, ui
 
-from ui.components.accessible import page_style
+from ui.components.accessible import icon_button, page_style
 from ui.errors import notify_errors
+from ui.preferences import Preferences
 from ui.viewer import Viewer
 
 # Ctrl+S, Ctrl+P, Ctrl+Shift+P, Ctrl+B, Ctrl+J and F1 belong to the IDE, not to the browser's "save
@@ -32,12 +34,30 @@ document.addEventListener("DOMContentLoaded", () => {
 </script>"""
 
 
+THEME_LABEL = "Dark theme (yours, on every page)"
+
+
 @dataclass
 class Frame:
     actions: ui.row
     title: ui.label
+    dark: ui.dark_mode
+    theme: str
+    """The page's theme: the person's own, else the page's default."""
+    preferences: Preferences
+    user_id: UUID
     # Asked before the header leaves the page (home, sign out); False keeps the person on it.
     before_leave: Callable[[], Awaitable[bool]] | None = None
+    on_theme: list[Callable[[str], None]] = field(default_factory=list)
+    """Told when the person switches the theme (the editor and terminals follow)."""
+
+    def set_theme(self, theme: str) -> None:
+        """The person's theme, from now on on every page they open."""
+        self.preferences.set_theme(self.user_id, theme)
+        self.theme = theme
+        self.dark.set_value(theme == "dark")
+        for listener in self.on_theme:
+            listener(theme)
 
     async def leave(self, to: str) -> None:
         """Go to `to` inside Codeloft once the page agrees (unsaved changes are saved or dropped)."""
@@ -46,10 +66,18 @@ class Frame:
 
 
 @contextmanager
-def frame(title: str, viewer: Viewer, *, wide: bool = False) -> Iterator[Frame]:
+def frame(title: str, viewer: Viewer, *, wide: bool = False, default_theme: str = "light") -> Iterator[Frame]:
     ui.page_title(f"{title} · Codeloft")
     ui.add_head_html(KEEP_SHORTCUTS + NAME_LOADING_BAR)
     page_style()
+    preferences = Preferences(app.storage.general)
+    theme = preferences.theme(viewer.user.id) or default_theme
+    dark = ui.dark_mode(theme == "dark")
+
+    def switch_theme() -> None:
+        layout.set_theme("light" if layout.theme == "dark" else "dark")
+        theme_button.props["icon"] = "light_mode" if layout.theme == "dark" else "dark_mode"
+        theme_button.props["aria-pressed"] = "true" if layout.theme == "dark" else "false"
 
     @notify_errors
     async def sign_out() -> None:
@@ -61,12 +89,22 @@ def frame(title: str, viewer: Viewer, *, wide: bool = False) -> Iterator[Frame]:
     with ui.header().classes("items-center justify-between bg-slate-800 text-white px-4 py-1 gap-4"):
         with ui.row().classes("items-center gap-4 no-wrap"):
             home = ui.link("Codeloft", "/").classes("text-lg font-bold text-white no-underline")
-            heading = ui.label("" if not wide else title).classes("text-base").props('data-testid="page-title"')
+            heading = ui.label("" if not wide else title).classes("text-base truncate max-w-[40vw]")
+            heading.props('data-testid="page-title"')
         actions = ui.row().classes("items-center gap-1 grow justify-end")
         with ui.row().classes("items-center gap-3 no-wrap"):
-            ui.label(viewer.user.label).classes("text-sm").props('data-testid="user-label"')
+            theme_button = icon_button(
+                "light_mode" if theme == "dark" else "dark_mode",
+                THEME_LABEL,
+                switch_theme,
+                props="flat color=white dense round",
+            ).props('data-testid="theme-toggle"')
+            theme_button.props["aria-pressed"] = "true" if theme == "dark" else "false"
+            ui.label(viewer.user.label).classes("text-sm max-sm:hidden").props('data-testid="user-label"')
             ui.button("Sign out", on_click=sign_out).props('flat color=white dense data-testid="sign-out"')
-    layout = Frame(actions=actions, title=heading)
+    layout = Frame(
+        actions=actions, title=heading, dark=dark, theme=theme, preferences=preferences, user_id=viewer.user.id
+    )
     home.on("click.prevent", lambda: layout.leave("/"))
     body = "w-full h-full p-0 gap-0" if wide else "w-full max-w-5xl mx-auto p-4 gap-4"
     with ui.column().classes(body):

@@ -177,9 +177,9 @@ class RunPanel:
         self._on_preview = on_preview
 
         with ui.column().classes("w-full h-full gap-1 p-2 no-wrap overflow-hidden"):
-            with ui.row().classes("w-full items-center gap-2 no-wrap shrink-0"):
+            with ui.row().classes("w-full items-center gap-2 no-wrap shrink-0 overflow-x-auto"):
                 self.run_button = ui.button("Run", icon="play_arrow", on_click=self.run).props(
-                    'dense color=positive data-testid="run"'
+                    'dense no-wrap color=positive data-testid="run"'
                 )
                 with self.run_button:
                     self.run_tip = ui.tooltip("Run the open file (Ctrl+Enter)")
@@ -188,15 +188,15 @@ class RunPanel:
                 self.entry_badge.set_visibility(False)
                 self.run_with_input_button = ui.button(
                     "Run with input", icon="input", on_click=self.run_with_input
-                ).props('dense outline no-caps data-testid="run-with-input"')
+                ).props('dense no-wrap outline no-caps data-testid="run-with-input"')
                 self.run_with_input_button.tooltip("Run on the text of the stdin box (Output tab)")
                 self.stop_button = ui.button("Stop", icon="stop", on_click=self.stop).props(
-                    'dense color=negative outline data-testid="stop"'
+                    'dense no-wrap color=negative outline data-testid="stop"'
                 )
                 self.stop_button.set_enabled(False)
                 with ui.element("span").props('data-testid="preview-why"'):
                     self.preview_button = ui.button("Preview", icon="public", on_click=self.preview).props(
-                        'dense outline data-testid="preview"'
+                        'dense no-wrap outline data-testid="preview"'
                     )
                     self.preview_tip = ui.tooltip("")
                 self._offer_preview(preview_refusal(language))

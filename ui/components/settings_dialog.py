@@ -34,7 +34,7 @@ class SettingsDialog:
         with ui.dialog() as self.dialog, ui.card().classes("w-[28rem]").props('data-testid="settings-dialog"'):
             ui.label("Editor settings").classes("text-lg font-bold")
             with ui.row().classes("items-center gap-3"):
-                ui.label(EDITOR_LABELS["theme"])
+                ui.label("Theme (yours, on every page)")
                 self.theme = ui.toggle({"light": "Light", "dark": "Dark"}, value=current["theme"]).props(
                     'data-testid="settings-theme"'
                 )

@@ -13,28 +13,13 @@ from collections.abc import Awaitable, Callable
 from uuid import UUID
 
 from nicegui import background_tasks, ui
-from nicegui.events import XtermDataEventArguments, XtermResizeEventArguments
 
 from domain.errors import CodeloftError
 from domain.terminals import SyncReport, TerminalSession
+from ui.components.xterm_view import XtermView
 from ui.context import Services
 from ui.errors import notify_error
 from ui.viewer import Viewer
-
-FLUSH_SECONDS = 0.05
-MAX_MESSAGE = 64 * 1024
-DARK = {"background": "#1e1e1e", "foreground": "#d4d4d4", "cursor": "#d4d4d4", "selectionBackground": "#264f78"}
-LIGHT = {"background": "#ffffff", "foreground": "#1f2937", "cursor": "#1f2937", "selectionBackground": "#bfdbfe"}
-PAGE_KEYS = """
-(() => {
-  const terminal = getElement(%(id)d).terminal;
-  const keys = ["p", "s", "b", "j", "`"];
-  const page = (e) => e.key === "F1" || ((e.ctrlKey || e.metaKey) && keys.includes(e.key.toLowerCase()));
-  terminal.attachCustomKeyEventHandler((e) => !page(e));
-})();
-"""
-"""The page's shortcuts (F1, Ctrl+P, Ctrl+Shift+P, Ctrl+S, Ctrl+B, Ctrl+J, Ctrl+`) reach the page from
-the terminal; everything else, Tab included (completion), goes to the shell."""
 
 
 class TerminalPanel:
@@ -58,27 +43,25 @@ class TerminalPanel:
         self.on_conflict = on_conflict
         self.session: TerminalSession | None = None
         self._input: asyncio.Queue[bytes | None] = asyncio.Queue()
-        self._pending = bytearray()
         self._size: tuple[int, int] | None = None
         self._resize: Callable[[int, int], None] | None = None
         self._starting = False
         with ui.column().classes("w-full h-full min-h-0 gap-0 p-0") as self.root:
-            options = {"fontSize": 13, "cursorBlink": True, "convertEol": False, "scrollback": 5000}
-            self.term = (
-                ui.xterm({**options, "theme": DARK if dark else LIGHT})
-                .classes("w-full h-full min-h-[4rem]")
-                .props('data-testid="terminal" aria-label="Terminal: a shell over the workspace\'s files"')
+            self.view = XtermView(
+                dark=dark,
+                test_id="terminal",
+                label="Terminal: a shell over the workspace's files",
+                on_typed=self._typed,
+                on_resized=self._resized,
+                tab_leaves=False,  # Tab completes in the shell
             )
+            self.term = self.view.term
             with ui.row().classes("items-center gap-2 px-2 py-1") as self.ended_bar:
                 self.ended_note = ui.label("").props('data-testid="terminal-ended"').classes("text-sm")
                 ui.button("New terminal", on_click=self.start).props(
                     'flat dense no-caps data-testid="terminal-restart"'
                 )
             self.ended_bar.set_visibility(False)
-        self.term.on_data(self._typed)
-        self.term.on_resize(self._resized)
-        ui.timer(FLUSH_SECONDS, self._flush)
-        ui.timer(0.1, lambda: ui.run_javascript(PAGE_KEYS % {"id": self.term.id}), once=True)
         with contextlib.suppress(RuntimeError):  # no client (a test building it by hand)
             ui.context.client.on_delete(self._page_gone)
 
@@ -113,6 +96,9 @@ class TerminalPanel:
     def focus(self) -> None:
         self.term.run_terminal_method("focus")
 
+    def set_dark(self, dark: bool) -> None:
+        self.view.set_dark(dark)
+
     async def close(self) -> None:
         """End the shell (its files are synced one last time)."""
         if self.session is not None and self.session.ended is None:
@@ -144,24 +130,18 @@ class TerminalPanel:
         return await self._input.get()
 
     async def write(self, data: bytes) -> None:
-        self._pending += data
+        self.view.write(data)
 
     def on_resize(self, callback: Callable[[int, int], None]) -> None:
         self._resize = callback
         if self._size is not None:
             callback(*self._size)
 
-    def _typed(self, event: XtermDataEventArguments) -> None:
+    def _typed(self, data: bytes) -> None:
         if self.running:
-            self._input.put_nowait(event.data.encode())
+            self._input.put_nowait(data)
 
-    def _resized(self, event: XtermResizeEventArguments) -> None:
-        self._size = (event.rows, event.cols)
+    def _resized(self, rows: int, columns: int) -> None:
+        self._size = (rows, columns)
         if self._resize is not None:
-            self._resize(event.rows, event.cols)
-
-    def _flush(self) -> None:
-        if self._pending:
-            chunk = bytes(self._pending[:MAX_MESSAGE])
-            del self._pending[:MAX_MESSAGE]
-            self.term.write(chunk)
+            self._resize(rows, columns)

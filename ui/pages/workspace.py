@@ -45,6 +45,8 @@ SPLITTER_CSS = """
 .body--dark .cl-separator { background: #374151; }
 """
 """Splitters with a handle one can see and grab (Quasar's is a 1 px line)."""
+NARROW_PX = 640
+PHONE_SIDE_PERCENT = 85
 
 
 @ui.page("/w/{workspace_id}", title="Workspace · Codeloft")
@@ -90,20 +92,25 @@ class WorkspacePage:
         self._run_paths: list[str] = []  # the workspace's files when the last run started
         self._settings_paths: list[str] = []  # ... when the settings opened
         self._remembered = self.state.to_dict()
+        self.narrow = False
+        """A phone-sized window: the side bar acts as a drawer."""
 
     def build(self) -> None:
-        self.dark = ui.dark_mode(self.settings["theme"] == "dark")
-        with frame(self.workspace.name, self.viewer, wide=True) as self.frame:
+        default = self.settings["theme"]  # the workspace's, for a person who never chose their own
+        with frame(self.workspace.name, self.viewer, wide=True, default_theme=default) as self.frame:
+            self.settings = {**self.settings, "theme": self.frame.theme}
             self._build_panes()
             self._build_dialogs()
             self._register_commands()
             self._build_header(self.frame)
         self.frame.before_leave = self.editor.confirm_leave
+        self.frame.on_theme.append(self._theme_switched)
         ui.keyboard(on_key=notify_errors(self._on_key), ignore=[])
 
     async def start(self) -> None:
         """Fill the tree, offer the preview if the entry point serves, and open the tabs the person left
-        open (or the entry point)."""
+        open (or the entry point). On a phone the side bar starts closed: it is a drawer there."""
+        ui.timer(0.1, self._close_drawer_on_phones, once=True)  # once the browser is there to ask
         await self.tree.refresh()
         await self.run_panel.check_preview()
         if await self._restore_tabs():
@@ -122,7 +129,7 @@ class WorkspacePage:
             Pane(id="search", title="Search (Ctrl+Shift+F)", icon="search", area="side", build=self._build_search)
         )
         ui.add_css(SPLITTER_CSS)
-        with ui.row().classes("w-full no-wrap gap-0").style("height: calc(100vh - 52px)"):
+        with ui.row().classes("w-full no-wrap gap-0 overflow-hidden").style("height: calc(100vh - 52px)"):
             with (
                 ui.column()
                 .classes("h-full gap-1 py-2 px-1 items-center border-r shrink-0")
@@ -135,7 +142,7 @@ class WorkspacePage:
                     for pane in self.panes.in_area("side")
                 }
             self.side_split = ui.splitter(value=state.side_size if state.side_open else 0, limits=(0, 60))
-            self.side_split.classes("grow h-full").props('separator-class="cl-separator"')
+            self.side_split.classes("grow h-full min-w-0 cl-side-split").props('separator-class="cl-separator"')
             with self.side_split.before, ui.column().classes("w-full h-full gap-0") as self.side_bar:
                 self.side_panes = {}
                 for pane in self.panes.in_area("side"):
@@ -191,13 +198,27 @@ class WorkspacePage:
         self.run_panel.show_entry(self.services.workspaces.run_entry(workspace))
         ui.timer(REMEMBER_SECONDS, self.remember)
 
+    async def _open_from_tree(self, path: str) -> None:
+        await self.editor.open(path)
+        if self.narrow and self.state.side_open:
+            self.toggle_side_bar()
+
+    async def _close_drawer_on_phones(self) -> None:
+        try:
+            width = await ui.run_javascript("window.innerWidth", timeout=3)
+        except TimeoutError:
+            return
+        self.narrow = isinstance(width, int | float) and width <= NARROW_PX
+        if self.narrow and self.state.side_open:
+            self.toggle_side_bar()
+
     def _build_tree(self) -> None:
         self.tree = FileTree(
             self.workspace.id,
             self.viewer,
             services=self.services,
             editable=self.editable,
-            on_open=lambda path: self.editor.open(path),
+            on_open=self._open_from_tree,
             on_moved=lambda old, new: self.editor.renamed(old, new),
             on_deleted=lambda path: self.editor.removed(path),
         )
@@ -267,13 +288,15 @@ class WorkspacePage:
         self.search.focus()
 
     def toggle_side_bar(self) -> None:
-        """Ctrl+B."""
+        """Ctrl+B. On a phone the side bar opens over most of the width and closes again once a file is
+        opened from it (the editor takes the width)."""
         state = self.state
         if state.side_open:
-            state.side_size = self.side_split.value or state.side_size
+            if not self.narrow:
+                state.side_size = self.side_split.value or state.side_size
             self.side_split.set_value(0)
         else:
-            self.side_split.set_value(state.side_size)
+            self.side_split.set_value(PHONE_SIDE_PERCENT if self.narrow else state.side_size)
         state.side_open = not state.side_open
         self.side_bar.set_visibility(state.side_open)
         self._mark_activity()
@@ -420,13 +443,21 @@ class WorkspacePage:
 
     async def _save_settings(self, changes: dict[str, Any], run_entry: str) -> None:
         workspaces = self.services.workspaces
+        theme = changes.pop("theme", None)  # the person's own, not the workspace's
         updated = await workspaces.update(await self.viewer.actor(), self.workspace.id, editor=changes, entry=run_entry)
-        applied = workspaces.editor_settings(updated)
-        self.editor.apply_settings(applied)
-        self.dark.set_value(applied["theme"] == "dark")
+        self.editor.apply_settings({**workspaces.editor_settings(updated), "theme": self.frame.theme})
+        if theme is not None and theme != self.frame.theme:
+            self.frame.set_theme(theme)
         self.run_panel.show_entry(workspaces.run_entry(updated))
         await self.run_panel.check_preview()
         ui.notify("Settings saved", type="positive")
+
+    def _theme_switched(self, theme: str) -> None:
+        """The person switched the theme: the editor and the terminals follow the page."""
+        self.editor.apply_settings({**self.editor.settings, "theme": theme})
+        self.run_panel.console.set_dark(theme == "dark")
+        if self.terminal is not None:
+            self.terminal.set_dark(theme == "dark")
 
     def runnable(self) -> str | None:
         """The open file if Codeloft can run it, else None (the workspace's main file runs)."""
