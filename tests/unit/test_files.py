@@ -18,7 +18,7 @@ import pytest
 from domain import cache_keys
 from domain.access import Actor
 from domain.accounts import AccountService
-from domain.entities import WorkspaceFile, WorkspaceShare
+from domain.entities import WorkspaceFile
 from domain.errors import Conflict, InvalidInput, LimitExceeded, NotFound, PermissionDenied, QuotaExceeded
 from domain.files import FileService, StaleFile, content_hash
 from domain.gate import WorkspaceGate
@@ -26,6 +26,7 @@ from domain.limits import MB, TIER_QUOTAS, human_size
 from domain.values import PermissionLevel, Tier
 from domain.workspaces import WorkspaceService
 from tests.conftest import FrozenClock
+from tests.unit.builders import share
 from tests.unit.fakes import FakeCache, FakeUnitOfWork, Store
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
@@ -193,14 +194,7 @@ async def test_readers_read_and_strangers_see_nothing(
     reader = Actor((await accounts.add_local_user("reader@example.com")).id)
     stranger = Actor((await accounts.add_local_user("stranger@example.com")).id)
     assert reader.user_id and owner.user_id
-    share = WorkspaceShare(
-        workspace_id=workspace_id,
-        shared_by_user_id=owner.user_id,
-        shared_with_user_id=reader.user_id,
-        permission_level=PermissionLevel.READ,
-        created_at=datetime(2026, 1, 1, tzinfo=UTC),
-    )
-    store.shares[share.id] = share
+    share(store, workspace_id, owner, reader, PermissionLevel.READ)
     assert (await files.read(reader, workspace_id, "a.txt"))[1] == b"hi"
     with pytest.raises(PermissionDenied):
         await files.write(reader, workspace_id, "a.txt", b"mine")

@@ -4,7 +4,6 @@ and a replace that never overwrites a file changed after its preview."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -12,7 +11,6 @@ import pytest
 
 from domain.access import Actor
 from domain.accounts import AccountService
-from domain.entities import WorkspaceShare
 from domain.errors import InvalidInput, NotFound, PermissionDenied
 from domain.files import FileService, content_hash
 from domain.gate import WorkspaceGate
@@ -30,6 +28,7 @@ from domain.search import (
 from domain.values import PermissionLevel
 from domain.workspaces import WorkspaceService
 from tests.conftest import FrozenClock
+from tests.unit.builders import share
 from tests.unit.fakes import FakeCache, FakeFiles, FakeUnitOfWork, Store
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00needle" + bytes(range(256))
@@ -52,14 +51,7 @@ async def text_of(files: FileService, actor: Actor, workspace_id: UUID, path: st
 async def reader_of(accounts: AccountService, store: Store, owner: Actor, workspace_id: UUID) -> Actor:
     reader = Actor((await accounts.add_local_user("reader@example.com")).id)
     assert reader.user_id and owner.user_id
-    share = WorkspaceShare(
-        workspace_id=workspace_id,
-        shared_by_user_id=owner.user_id,
-        shared_with_user_id=reader.user_id,
-        permission_level=PermissionLevel.READ,
-        created_at=datetime(2026, 1, 1, tzinfo=UTC),
-    )
-    store.shares[share.id] = share
+    share(store, workspace_id, owner, reader, PermissionLevel.READ)
     return reader
 
 

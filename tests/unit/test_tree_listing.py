@@ -3,18 +3,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from uuid import UUID
 
 import pytest
 
 from domain.access import Actor
 from domain.accounts import AccountService
-from domain.entities import WorkspaceShare
 from domain.errors import InvalidInput, NotFound
 from domain.files import FileService
 from domain.values import PermissionLevel
 from domain.workspaces import WorkspaceService
+from tests.unit.builders import share
 from tests.unit.fakes import Store
 
 
@@ -105,14 +104,7 @@ async def test_readers_list_and_strangers_see_nothing(
     reader = Actor((await accounts.add_local_user("reader@example.com")).id)
     stranger = Actor((await accounts.add_local_user("stranger@example.com")).id)
     assert reader.user_id and owner.user_id
-    share = WorkspaceShare(
-        workspace_id=workspace_id,
-        shared_by_user_id=owner.user_id,
-        shared_with_user_id=reader.user_id,
-        permission_level=PermissionLevel.READ,
-        created_at=datetime(2026, 1, 1, tzinfo=UTC),
-    )
-    store.shares[share.id] = share
+    share(store, workspace_id, owner, reader, PermissionLevel.READ)
     assert listing(await files.children(reader, workspace_id, "src")) == [("src/a.py", False)]
     assert await files.paths(reader, workspace_id) == ["src/a.py"]
     with pytest.raises(NotFound):
