@@ -76,7 +76,7 @@ Description = Annotated[
         description="No control characters but tabs and line breaks; empty clears it",
     ),
 ]
-WorkspacePathText = Annotated[str, documented(pattern=PATH_PATTERN, maxLength=MAX_PATH_BYTES, description=PATH_RULES)]
+WorkspacePathText = Annotated[str, WithJsonSchema(PATH_SCHEMA)]
 EntryPath = Annotated[
     str,
     documented(

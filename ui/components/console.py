@@ -23,7 +23,6 @@ class Console:
             on_resized=self._resized,
             tab_leaves=True,
         )
-        self.term = self.view.term
         self._input: asyncio.Queue[bytes | None] | None = None
         self._size: tuple[int, int] | None = None
         self._resize: Callable[[int, int], None] | None = None

@@ -155,7 +155,7 @@ class RunPanel:
         files: Callable[[], Collection[str]],
         language: Language,
         on_problems: OnProblems | None = None,
-        on_preview: Callable[[str], Awaitable[None] | None] | None = None,
+        on_preview: Callable[[str], None] | None = None,
         dark: bool = False,
     ) -> None:
         self.workspace_id = workspace_id
@@ -462,14 +462,8 @@ class RunPanel:
         client = ui.context.client
         client.on_disconnect(lambda: previews.leave(token))
         self._preview_token = token
-        await self.on_preview(token)
-
-    async def on_preview(self, token: str) -> None:
-        """Show the preview at /preview/<token>/ where the page keeps it (the right pane)."""
-        if self._on_preview is not None:
-            done = self._on_preview(token)
-            if inspect.isawaitable(done):
-                await done
+        if self._on_preview is not None:  # the page shows /preview/<token>/ where it keeps it (the right pane)
+            self._on_preview(token)
 
     async def stop_preview(self) -> None:
         """Stop server: the workspace's web server ends (for everyone looking at it)."""

@@ -55,7 +55,6 @@ class TerminalPanel:
                 on_resized=self._resized,
                 tab_leaves=False,  # Tab completes in the shell
             )
-            self.term = self.view.term
             with ui.row().classes("items-center gap-2 px-2 py-1") as self.ended_bar:
                 self.ended_note = ui.label("").props('data-testid="terminal-ended"').classes("text-sm")
                 ui.button("New terminal", on_click=self.start).props(
@@ -79,7 +78,7 @@ class TerminalPanel:
         self._starting = True
         self.ended_bar.set_visibility(False)
         self._input = asyncio.Queue()
-        self.term.fit()
+        self.view.fit()
         try:
             actor = await self.viewer.actor()
             self.session = await self.services.terminals.open(actor, self.workspace_id, self, on_sync=self._synced)
@@ -94,7 +93,7 @@ class TerminalPanel:
         background_tasks.create(self._follow(session), name="terminal session")
 
     def focus(self) -> None:
-        self.term.run_terminal_method("focus")
+        self.view.focus()
 
     def set_dark(self, dark: bool) -> None:
         self.view.set_dark(dark)
