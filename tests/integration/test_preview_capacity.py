@@ -4,6 +4,7 @@ running at once; stopping one and shutting down never wait on a thread pool."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -25,6 +26,13 @@ MANY = 7
 NAP = f"{4000 + os.getpid() % 1000}.{time.monotonic_ns() % 1000}"
 SLEEPER = f"import os; os.execv('/bin/sleep', ['sleep', '{NAP}'])\n".encode()
 HELLO = b"print('hello')\n"
+
+
+def kill_sleepers() -> None:
+    """SIGKILL what is left of this module's preview programs; one may end by itself meanwhile."""
+    for pid in sleepers():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def sleepers() -> list[int]:
@@ -88,8 +96,7 @@ def crowded(tmp_path: Path) -> Iterator[Server]:
     yield running
     running.process.kill()
     running.process.wait()
-    for pid in sleepers():  # a failed test's leftovers: ours only, found by their unique argument
-        os.kill(pid, signal.SIGKILL)
+    kill_sleepers()  # a failed test's leftovers: ours only, found by their unique argument
 
 
 def test_sleeping_previews_leave_every_run_its_normal_time(crowded: Server) -> None:
@@ -146,5 +153,4 @@ def test_a_free_plan_runs_two_previews_and_refuses_the_third(tmp_path: Path) -> 
     finally:
         server.process.kill()
         server.process.wait()
-        for pid in sleepers():
-            os.kill(pid, signal.SIGKILL)
+        kill_sleepers()
