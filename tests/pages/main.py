@@ -20,7 +20,7 @@ from ui.settings import Settings
 
 DATA_DIR_VARIABLE = "CODELOFT_PAGES_DATA_DIR"
 STORAGE_SECRET = "codeloft page tests"
-PAGES = ("ui.pages.not_found", "ui.pages.login", "ui.pages.dashboard", "ui.pages.workspace")
+PAGES = ("ui.pages.not_found", "ui.pages.login", "ui.pages.dashboard", "ui.pages.workspace", "ui.pages.account")
 
 
 class NoSandbox:

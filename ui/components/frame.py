@@ -100,7 +100,9 @@ def frame(title: str, viewer: Viewer, *, wide: bool = False, default_theme: str 
                 props="flat color=white dense round",
             ).props('data-testid="theme-toggle"')
             theme_button.props["aria-pressed"] = "true" if theme == "dark" else "false"
-            ui.label(viewer.user.label).classes("text-sm max-sm:hidden").props('data-testid="user-label"')
+            account = ui.link(viewer.user.label, "/account").classes("text-sm text-white no-underline max-sm:hidden")
+            account.props('data-testid="user-label" title="Your account"')
+            account.on("click.prevent", lambda: layout.leave("/account"))
             ui.button("Sign out", on_click=sign_out).props('flat color=white dense data-testid="sign-out"')
     layout = Frame(
         actions=actions, title=heading, dark=dark, theme=theme, preferences=preferences, user_id=viewer.user.id
