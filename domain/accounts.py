@@ -6,13 +6,24 @@ from uuid import UUID
 
 from domain import cache_keys
 from domain.codec import from_json, to_json
-from domain.entities import User
+from domain.entities import Identity, User
 from domain.errors import Conflict, NotFound
 from domain.ports import Cache, Clock, UnitOfWorkFactory
 from domain.values import Email, Tier, require_text
 
 LOCAL_PROVIDER = "local"
 OWNER_EMAIL = "owner@localhost"
+
+
+def identity_of(user: User) -> Identity:
+    """The account's first way in (its own `oauth_provider`, `oauth_id`) as an identity."""
+    return Identity(
+        user_id=user.id,
+        provider=user.oauth_provider,
+        provider_id=user.oauth_id,
+        email=user.email,
+        created_at=user.created_at,
+    )
 
 
 class AccountService:
@@ -39,6 +50,7 @@ class AccountService:
             if await uow.users.get_by_email(address.value) is not None:
                 raise Conflict(f"A user with the e-mail address {address.value} exists already.")
             await uow.users.add(user)
+            await uow.identities.add(identity_of(user))
             await uow.commit()
         return user
 

@@ -84,20 +84,27 @@ class AuthService:
             user = await uow.users.get(token.user_id)
             if user is None:
                 raise InvalidSignInLink("unknown", "This sign-in link is not valid.")
-            if replacing:
-                old = await uow.sessions.get_by_hash(hash_secret(replacing))
-                if old is not None:
-                    await uow.sessions.delete(old.id)
-            session_token = new_secret()
-            session = UserSession(
-                user_id=user.id,
-                refresh_token_hash=hash_secret(session_token),
-                expires_at=now + SESSION_LIFETIME,
-                created_at=now,
-                last_used_at=now,
-            )
-            await uow.sessions.add(session)
+            signed_in = await self.open_session(uow, user, replacing=replacing)
             await uow.commit()
+        return signed_in
+
+    async def open_session(self, uow: UnitOfWork, user: User, *, replacing: str | None = None) -> SignedIn:
+        """Open a new session for `user` in the caller's unit of work (the caller commits): a fresh session
+        token every time; `replacing`, a session it supersedes, is deleted. Every way of signing in ends here."""
+        now = self._clock()
+        if replacing:
+            old = await uow.sessions.get_by_hash(hash_secret(replacing))
+            if old is not None:
+                await uow.sessions.delete(old.id)
+        session_token = new_secret()
+        session = UserSession(
+            user_id=user.id,
+            refresh_token_hash=hash_secret(session_token),
+            expires_at=now + SESSION_LIFETIME,
+            created_at=now,
+            last_used_at=now,
+        )
+        await uow.sessions.add(session)
         return SignedIn(user=user, session_id=session.id, session_token=session_token)
 
     async def _usable_token(self, uow: UnitOfWork, secret: str) -> SignInToken:

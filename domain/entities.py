@@ -42,6 +42,18 @@ class SignInToken:
 
 
 @dataclass(kw_only=True, slots=True)
+class Identity:
+    """One way into one account: a provider's id for the person (`user_identities`)."""
+
+    id: UUID = field(default_factory=uuid4)
+    user_id: UUID
+    provider: str
+    provider_id: str
+    email: str
+    created_at: datetime
+
+
+@dataclass(kw_only=True, slots=True)
 class UserSession:
     id: UUID = field(default_factory=uuid4)
     user_id: UUID
@@ -167,3 +179,18 @@ class RunResult:
     memory_kb: int | None = None
     created_at: datetime
     completed_at: datetime | None = None
+
+
+@dataclass(kw_only=True, slots=True)
+class AIKey:
+    """A person's own key for an AI provider (`user_ai_tokens`), stored only encrypted."""
+
+    id: UUID = field(default_factory=uuid4)
+    user_id: UUID
+    provider: str
+    encrypted_token: str
+    token_name: str
+    is_active: bool = True
+    expires_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 from uuid import UUID
 
 from domain.cache_keys import CacheKey
 from domain.entities import (
+    AIKey,
     CompilationJob,
     FileInfo,
+    Identity,
     PublicShare,
     RunResult,
     SignInToken,
@@ -22,6 +24,7 @@ from domain.entities import (
     WorkspaceShare,
 )
 from domain.templates import Template
+from domain.values import Tier
 
 Clock = Callable[[], datetime]
 """Returns the current time, timezone-aware, in UTC."""
@@ -52,6 +55,13 @@ class UserRepository(Protocol):
 
     async def count(self) -> int: ...
 
+    async def take_ai_request(self, user_id: UUID, *, today: date, limit: int) -> bool:
+        """Atomically count one AI request of the day against `limit` (starting the count afresh when
+        `ai_quota_reset_date` is before `today`); False, changing nothing, when none is left."""
+        ...
+
+    async def set_tier(self, user_id: UUID, tier: Tier, *, at: datetime) -> None: ...
+
 
 class SignInTokenRepository(Protocol):
     async def add(self, token: SignInToken) -> None: ...
@@ -71,6 +81,22 @@ class SessionRepository(Protocol):
     async def touch(self, session_id: UUID, *, at: datetime) -> None: ...
 
     async def delete(self, session_id: UUID) -> None: ...
+
+
+class IdentityRepository(Protocol):
+    """Ways into accounts (`user_identities`), unique per (provider, provider_id)."""
+
+    async def add(self, identity: Identity) -> None: ...
+
+    async def get(self, provider: str, provider_id: str) -> Identity | None: ...
+
+    async def for_user(self, user_id: UUID) -> Sequence[Identity]: ...
+
+    async def delete(self, identity_id: UUID) -> None: ...
+
+    async def set_primary(self, user_id: UUID, provider: str, provider_id: str, *, at: datetime) -> None:
+        """Record (provider, provider_id) as the account's own first way in (the `users` columns)."""
+        ...
 
 
 class WorkspaceRepository(Protocol):
@@ -94,6 +120,8 @@ class WorkspaceRepository(Protocol):
     async def touch_updated(self, workspace_id: UUID, *, at: datetime) -> None: ...
 
     async def delete(self, workspace_id: UUID) -> None: ...
+
+    async def count_owned(self, owner_id: UUID) -> int: ...
 
 
 class ShareRepository(Protocol):
@@ -175,6 +203,57 @@ class JobRepository(Protocol):
 
     async def recent_runs(self, workspace_id: UUID, *, limit: int) -> Sequence[RunResult]: ...
 
+    async def runs_since(self, user_id: UUID, since: datetime) -> tuple[int, datetime | None]:
+        """How many runs the person started at or after `since`, and when the earliest of them started."""
+        ...
+
+
+class AIKeyRepository(Protocol):
+    """People's own AI keys (`user_ai_tokens`), unique per (user_id, provider, token_name)."""
+
+    async def add(self, key: AIKey) -> None: ...
+
+    async def get(self, key_id: UUID) -> AIKey | None: ...
+
+    async def for_user(self, user_id: UUID) -> Sequence[AIKey]:
+        """The person's keys, oldest first."""
+        ...
+
+    async def named(self, user_id: UUID, provider: str, token_name: str) -> AIKey | None: ...
+
+    async def update(self, key_id: UUID, changes: dict[str, Any], *, at: datetime) -> None: ...
+
+    async def delete(self, key_id: UUID) -> None: ...
+
+    async def all(self) -> Sequence[AIKey]:
+        """Every stored key of everybody (for re-encrypting them all)."""
+        ...
+
+    async def set_encrypted(self, key_id: UUID, encrypted_token: str) -> None: ...
+
+
+class SecretBox(Protocol):
+    """Encryption at rest: the first configured key encrypts, every configured key decrypts."""
+
+    def encrypt(self, plaintext: str) -> str: ...
+
+    def decrypt(self, ciphertext: str) -> str:
+        """Raise `InvalidInput` when no configured key decrypts it."""
+        ...
+
+    def rotate(self, ciphertext: str) -> str:
+        """The same secret encrypted under the first key; `InvalidInput` when no configured key decrypts it."""
+        ...
+
+
+class AIKeyChecker(Protocol):
+    """Asks an AI provider whether it takes a key."""
+
+    async def check(self, provider: str, key: str) -> None:
+        """Return if the provider takes the key; raise `InvalidInput` (saying why) when it refuses it,
+        `Unavailable` when it cannot be asked."""
+        ...
+
 
 class TemplateSource(Protocol):
     def catalog(self) -> Sequence[Template]: ...
@@ -195,6 +274,9 @@ class UnitOfWork(Protocol):
     def sessions(self) -> SessionRepository: ...
 
     @property
+    def identities(self) -> IdentityRepository: ...
+
+    @property
     def workspaces(self) -> WorkspaceRepository: ...
 
     @property
@@ -205,6 +287,9 @@ class UnitOfWork(Protocol):
 
     @property
     def jobs(self) -> JobRepository: ...
+
+    @property
+    def ai_keys(self) -> AIKeyRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -119,6 +119,21 @@ class SignInTokenRow(Base):
     created_at: Mapped[datetime | None] = _timestamp()
 
 
+class UserIdentityRow(Base):
+    """Codeloft's own addition: every way into an account (GitHub, Google, a local account's printed
+    link); the `users` row's (oauth_provider, oauth_id) records the first."""
+
+    __tablename__ = "user_identities"
+    __table_args__ = (UniqueConstraint("provider", "provider_id"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    user_id: Mapped[uuid.UUID] = _fk("users.id", "CASCADE", nullable=False)
+    provider: Mapped[str] = mapped_column(String(50))
+    provider_id: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime | None] = _timestamp()
+
+
 # --- Workspaces & projects --------------------------------------------------------------------
 
 

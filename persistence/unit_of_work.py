@@ -9,7 +9,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from domain.errors import Conflict
+from persistence.ai_keys import SqlAIKeyRepository
 from persistence.database import CONNECTION_ERRORS, unavailable
+from persistence.identities import SqlIdentityRepository
 from persistence.jobs import SqlJobRepository
 from persistence.repositories import (
     SqlFileRepository,
@@ -25,10 +27,12 @@ class SqlUnitOfWork:
     users: SqlUserRepository
     sign_in_tokens: SqlSignInTokenRepository
     sessions: SqlSessionRepository
+    identities: SqlIdentityRepository
     workspaces: SqlWorkspaceRepository
     shares: SqlShareRepository
     files: SqlFileRepository
     jobs: SqlJobRepository
+    ai_keys: SqlAIKeyRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -39,10 +43,12 @@ class SqlUnitOfWork:
         self.users = SqlUserRepository(session)
         self.sign_in_tokens = SqlSignInTokenRepository(session)
         self.sessions = SqlSessionRepository(session)
+        self.identities = SqlIdentityRepository(session)
         self.workspaces = SqlWorkspaceRepository(session)
         self.shares = SqlShareRepository(session)
         self.files = SqlFileRepository(session)
         self.jobs = SqlJobRepository(session)
+        self.ai_keys = SqlAIKeyRepository(session)
         return self
 
     async def __aexit__(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
@@ -15,6 +15,7 @@ from domain.entities import (
     FOLDER_MIME,
     CompilationJob,
     FileInfo,
+    Identity,
     PublicShare,
     RunResult,
     SignInToken,
@@ -28,7 +29,7 @@ from domain.errors import Conflict
 from domain.files import info_of
 from domain.sandbox import Cancellation, OutputSink, SandboxRequest, SandboxResult
 from domain.templates import Template
-from domain.values import Language
+from domain.values import Language, Tier
 
 
 class Store:
@@ -38,6 +39,7 @@ class Store:
         self.users: dict[UUID, User] = {}
         self.sign_in_tokens: dict[UUID, SignInToken] = {}
         self.sessions: dict[UUID, UserSession] = {}
+        self.identities: dict[UUID, Identity] = {}
         self.workspaces: dict[UUID, Workspace] = {}
         self.shares: dict[UUID, WorkspaceShare] = {}
         self.public_shares: dict[UUID, PublicShare] = {}
@@ -72,6 +74,19 @@ class FakeUsers(_Repo):
     async def count(self) -> int:
         return len(self.data.users)
 
+    async def take_ai_request(self, user_id: UUID, *, today: date, limit: int) -> bool:
+        user = self.data.users[user_id]
+        stale = user.ai_quota_reset_date < today
+        if limit <= 0 or (not stale and user.ai_quota_used >= limit):
+            return False
+        user.ai_quota_used = 1 if stale else user.ai_quota_used + 1
+        user.ai_quota_reset_date = today if stale else user.ai_quota_reset_date
+        return True
+
+    async def set_tier(self, user_id: UUID, tier: Tier, *, at: datetime) -> None:
+        self.data.users[user_id].subscription_tier = tier
+        self.data.users[user_id].updated_at = at
+
 
 class FakeSignInTokens(_Repo):
     async def add(self, token: SignInToken) -> None:
@@ -102,6 +117,30 @@ class FakeSessions(_Repo):
         self.data.sessions.pop(session_id, None)
 
 
+class FakeIdentities(_Repo):
+    async def add(self, identity: Identity) -> None:
+        if self.data.users.get(identity.user_id) is None:
+            raise Conflict("no such user")
+        if await self.get(identity.provider, identity.provider_id) is not None:
+            raise Conflict("duplicate identity")
+        self.data.identities[identity.id] = identity
+
+    async def get(self, provider: str, provider_id: str) -> Identity | None:
+        return next(
+            (i for i in self.data.identities.values() if (i.provider, i.provider_id) == (provider, provider_id)), None
+        )
+
+    async def for_user(self, user_id: UUID) -> Sequence[Identity]:
+        return sorted((i for i in self.data.identities.values() if i.user_id == user_id), key=lambda i: i.created_at)
+
+    async def delete(self, identity_id: UUID) -> None:
+        self.data.identities.pop(identity_id, None)
+
+    async def set_primary(self, user_id: UUID, provider: str, provider_id: str, *, at: datetime) -> None:
+        user = self.data.users[user_id]
+        user.oauth_provider, user.oauth_id, user.updated_at = provider, provider_id, at
+
+
 class FakeWorkspaces(_Repo):
     async def add(self, workspace: Workspace) -> None:
         self.data.workspaces[workspace.id] = workspace
@@ -125,6 +164,9 @@ class FakeWorkspaces(_Repo):
 
     async def touch_updated(self, workspace_id: UUID, *, at: datetime) -> None:
         self.data.workspaces[workspace_id].updated_at = at
+
+    async def count_owned(self, owner_id: UUID) -> int:
+        return sum(1 for w in self.data.workspaces.values() if w.owner_id == owner_id)
 
     async def delete(self, workspace_id: UUID) -> None:
         self.data.workspaces.pop(workspace_id, None)
@@ -245,6 +287,14 @@ class FakeJobs(_Repo):
         if run.id in self.data.runs:  # an UPDATE of a missing row changes nothing
             self.data.runs[run.id] = copy.deepcopy(run)
 
+    async def runs_since(self, user_id: UUID, since: datetime) -> tuple[int, datetime | None]:
+        times = [
+            run.created_at
+            for run in self.data.runs.values()
+            if self.data.compilations[run.compilation_job_id].user_id == user_id and run.created_at >= since
+        ]
+        return len(times), min(times, default=None)
+
     async def recent_runs(self, workspace_id: UUID, *, limit: int) -> Sequence[RunResult]:
         mine = [
             run
@@ -286,6 +336,7 @@ class FakeUnitOfWork:
         self.users = FakeUsers(self._work)
         self.sign_in_tokens = FakeSignInTokens(self._work)
         self.sessions = FakeSessions(self._work)
+        self.identities = FakeIdentities(self._work)
         self.workspaces = FakeWorkspaces(self._work)
         self.shares = FakeShares(self._work)
         self.files = FakeFiles(self._work)
