@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class CodeloftError(Exception):
     """Base of every error a user may see. `message` is written for that user."""
@@ -32,7 +34,14 @@ class InvalidInput(CodeloftError):
 
 
 class QuotaExceeded(CodeloftError):
-    """A per-user or per-tier allowance is used up."""
+    """A per-user or per-tier allowance is used up. `resets_at` is when it comes back (None: it does not
+    by itself, e.g. workspaces owned); `retry_after` the whole seconds until then, for the API's
+    `Retry-After` header."""
+
+    def __init__(self, message: str, *, resets_at: datetime | None = None, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.resets_at = resets_at
+        self.retry_after = retry_after
 
 
 class LimitExceeded(CodeloftError):

@@ -18,7 +18,8 @@ from domain.codec import from_json, to_json
 from domain.entities import FOLDER_MIME, FileInfo, Workspace, WorkspaceFile
 from domain.errors import Conflict, InvalidInput, LimitExceeded, NotFound, QuotaExceeded
 from domain.gate import WorkspaceGate
-from domain.limits import TIER_QUOTAS, FileLimits, WorkspaceQuota, human_size
+from domain.limits import FileLimits, human_size
+from domain.plans import Plan, plan_for
 from domain.ports import Cache, Clock, UnitOfWork, UnitOfWorkFactory
 from domain.search import ReplaceResults, SearchQuery, SearchResults, replace_in_text, search_files
 from domain.values import Tier, WorkspacePath
@@ -363,7 +364,7 @@ class FileService:
             )
 
     @staticmethod
-    def _check_quota(quota: WorkspaceQuota, files: int, total: int) -> None:
+    def _check_quota(quota: Plan, files: int, total: int) -> None:
         if files > quota.max_files:
             raise QuotaExceeded(
                 f"This workspace may hold at most {quota.max_files} files and folders on its owner's plan."
@@ -375,9 +376,10 @@ class FileService:
             )
 
     @staticmethod
-    async def _quota(uow: UnitOfWork, workspace: Workspace) -> WorkspaceQuota:
+    async def _quota(uow: UnitOfWork, workspace: Workspace) -> Plan:
+        """The plan of the workspace's owner, whose per-workspace limits apply."""
         owner = await uow.users.get(workspace.owner_id)
-        return TIER_QUOTAS[owner.subscription_tier if owner else Tier.FREE]
+        return plan_for(owner.subscription_tier if owner else Tier.FREE)
 
     @staticmethod
     async def _check_free_path(uow: UnitOfWork, workspace_id: UUID, path: str) -> None:

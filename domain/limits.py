@@ -1,10 +1,8 @@
-"""Size limits per file and quotas per workspace, by subscription tier."""
+"""Size limits per file (the quotas per workspace are the plans', domain/plans.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from domain.values import Tier
 
 MB = 1024 * 1024
 
@@ -13,19 +11,6 @@ MB = 1024 * 1024
 class FileLimits:
     max_text_bytes: int = 5 * MB
     max_binary_bytes: int = 25 * MB
-
-
-@dataclass(frozen=True, slots=True)
-class WorkspaceQuota:
-    max_files: int
-    max_bytes: int
-
-
-TIER_QUOTAS: dict[Tier, WorkspaceQuota] = {
-    Tier.FREE: WorkspaceQuota(max_files=1_000, max_bytes=100 * MB),
-    Tier.PREMIUM: WorkspaceQuota(max_files=10_000, max_bytes=1024 * MB),
-    Tier.ENTERPRISE: WorkspaceQuota(max_files=50_000, max_bytes=5 * 1024 * MB),
-}
 
 
 def human_size(size: int) -> str:

@@ -19,8 +19,9 @@ from domain.entities import FOLDER_MIME, Workspace
 from domain.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
 from domain.files import file_bytes
 from domain.gate import WorkspaceGate
+from domain.plans import DEFAULT_PLANS, plan_for
 from domain.ports import Clock, UnitOfWorkFactory
-from domain.runs import TIER_RUN_CEILINGS, Executor, Outcome, default_entry
+from domain.runs import Executor, Outcome, default_entry
 from domain.sandbox import SERVE_SOCKET, Cancellation, OutputSink, RunLimits
 from domain.toolchains import TOOLCHAINS, Toolchain, toolchain_for
 from domain.values import Language, Reason, RunStatus, Tier
@@ -28,11 +29,6 @@ from domain.workspaces import run_entry
 
 PREVIEW_WALL_SECONDS = 1800
 """A preview lives at most half an hour, whatever the plan."""
-TIER_PREVIEW_CPU_SECONDS: dict[Tier, float] = {Tier.FREE: 60, Tier.PREMIUM: 300, Tier.ENTERPRISE: 900}
-"""CPU time a preview's server may use over its life, by plan (a run's ceiling is for one run)."""
-TIER_PREVIEWS: dict[Tier, int] = {Tier.FREE: 2, Tier.PREMIUM: 5, Tier.ENTERPRISE: 10}
-"""Previews one person may have running at once, by plan (CODELOFT_PREVIEWS_PER_PERSON raises the
-free plan's, and every plan allows at least that)."""
 PREVIEWS_PER_SERVER = 20
 """Previews running at once on one server, everybody's together (CODELOFT_PREVIEWS_PER_SERVER)."""
 OUTPUT_KEPT = 64 * 1024
@@ -46,7 +42,7 @@ SERVER_NAMES = ("server.js", "app.js", "index.js", "main.py", "app.py")
 def preview_limits(ceiling: RunLimits, tier: Tier) -> RunLimits:
     """A preview's limits on a plan: the plan's run ceiling (memory, processes, output, files), the
     plan's preview CPU time, and half an hour of wall time at most."""
-    cpu = max(ceiling.cpu_seconds, TIER_PREVIEW_CPU_SECONDS[tier])
+    cpu = max(ceiling.cpu_seconds, plan_for(tier).preview_cpu_seconds)
     return ceiling.with_changes(cpu_seconds=cpu, wall_seconds=PREVIEW_WALL_SECONDS)
 
 
@@ -170,7 +166,7 @@ class PreviewService:
         gate: WorkspaceGate,
         executor: Executor,
         folder: str,
-        per_person: int = TIER_PREVIEWS[Tier.FREE],
+        per_person: int = DEFAULT_PLANS[Tier.FREE].previews,
         per_server: int = PREVIEWS_PER_SERVER,
         run_defaults: RunLimits | None = None,
     ) -> None:
@@ -217,7 +213,7 @@ class PreviewService:
                 f"this server runs code with {self._executor.runner.name}."
             )
         owner_tier = owner.subscription_tier if owner else Tier.FREE
-        limits = preview_limits(TIER_RUN_CEILINGS[owner_tier].widest(self._run_defaults), owner_tier)
+        limits = preview_limits(plan_for(owner_tier).run_ceiling.widest(self._run_defaults), owner_tier)
         while workspace_id in self._previews:  # a restart replaces the running one (and frees its place)
             await self._stop(workspace_id)
         # No await from the count to the registration: two starts at once cannot both take the last place.
@@ -256,7 +252,7 @@ class PreviewService:
 
     def cap(self, tier: Tier) -> int:
         """How many previews one person on this plan may have running at once."""
-        return max(TIER_PREVIEWS[tier], self.per_person)
+        return max(plan_for(tier).previews, self.per_person)
 
     def _check_room(self, user_id: UUID, tier: Tier) -> None:
         running = [p for p in self._previews.values() if p.running]

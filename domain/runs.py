@@ -17,8 +17,10 @@ from domain.entities import FOLDER_MIME, CompilationJob, RunResult, Workspace
 from domain.errors import Conflict, LimitExceeded, NotFound, Unavailable
 from domain.files import decode_text, file_bytes
 from domain.gate import WorkspaceGate
-from domain.limits import MB, human_size
+from domain.limits import human_size
+from domain.plans import plan_for
 from domain.ports import Cache, Clock, UnitOfWorkFactory
+from domain.quotas import check_runs
 from domain.sandbox import (
     COMPILE_LIMITS,
     Cancellation,
@@ -40,25 +42,14 @@ HISTORY_LENGTH = 20
 MAX_RECORDED_SOURCE_BYTES = 1024 * 1024
 
 
-TIER_RUN_CEILINGS: dict[Tier, RunLimits] = {
-    Tier.FREE: RunLimits(),
-    Tier.PREMIUM: RunLimits(cpu_seconds=20, wall_seconds=60, memory_mb=1024, processes=128, output_bytes=4 << 20),
-    Tier.ENTERPRISE: RunLimits(
-        cpu_seconds=60, wall_seconds=300, memory_mb=2048, processes=256, output_bytes=16 << 20, file_size_mb=64
-    ),
-}
-
 INTERACTIVE_WALL_SECONDS = 15 * 60
 """How long an interactive run may take in all (its CPU time stays the plan's): a console waits for a
 person, who may take minutes to answer a prompt."""
 
-TIER_STDIN_CAPS: dict[Tier, int] = {Tier.FREE: 1 * MB, Tier.PREMIUM: 4 * MB, Tier.ENTERPRISE: 8 * MB}
-"""The most input (stdin) one run takes, by plan: it is kept with the run and served back with it."""
-
 
 def check_stdin(stdin: str, tier: Tier) -> None:
     """Refuse input past the plan's cap, naming the cap."""
-    cap = TIER_STDIN_CAPS[tier]
+    cap = plan_for(tier).stdin_bytes
     if len(stdin) > cap or len(stdin.encode("utf-8", errors="surrogatepass")) > cap:
         raise LimitExceeded(f"The program's input (stdin) is larger than {human_size(cap)}, the most your plan allows.")
 
@@ -480,7 +471,7 @@ class RunService:
 
     def ceiling(self, tier: Tier) -> RunLimits:
         """The most a run may ask for on this plan."""
-        return TIER_RUN_CEILINGS[tier].widest(self.defaults)
+        return plan_for(tier).run_ceiling.widest(self.defaults)
 
     @staticmethod
     def entry(workspace: Workspace, paths: Sequence[str]) -> str:
@@ -549,7 +540,7 @@ class RunService:
             # A program waiting for its person is not using the machine: CPU, memory and output stay the
             # plan's, the wall clock gives them time to type.
             job.limits = job.limits.with_changes(wall_seconds=max(job.limits.wall_seconds, INTERACTIVE_WALL_SECONDS))
-        typed = TypedInput(terminal, cap=TIER_STDIN_CAPS[job.tier])
+        typed = TypedInput(terminal, cap=plan_for(job.tier).stdin_bytes)
 
         async def execute(started: Callable[[], Awaitable[None]]) -> Outcome:
             try:
@@ -573,6 +564,7 @@ class RunService:
             owner = await uow.users.get(workspace.owner_id)
             tier = owner.subscription_tier if owner else Tier.FREE
             check_stdin(stdin, tier)
+            await check_runs(uow, user_id, now=self._clock())
             stored = [f for f in await uow.files.list(workspace_id) if f.mime_type != FOLDER_MIME]
         files = {f.path: file_bytes(f) for f in stored}
         asked = path or self.entry(workspace, list(files))

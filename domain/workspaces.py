@@ -13,6 +13,7 @@ from domain.errors import Conflict
 from domain.files import FileService, StoredContent, new_file
 from domain.gate import WorkspaceGate
 from domain.ports import Clock, TemplateSource, UnitOfWorkFactory
+from domain.quotas import check_workspaces
 from domain.templates import Template, find_template, templates_for
 from domain.toolchains import can_run, toolchain_for
 from domain.values import Language, WorkspacePath, parse_enum, require_text
@@ -99,6 +100,7 @@ class WorkspaceService:
             updated_at=now,
         )
         async with self._uow() as uow:
+            await check_workspaces(uow, owner_id)
             await uow.workspaces.add(workspace)
             if archive is not None:
                 await self._files.unpack_into(uow, workspace, archive, now=now)

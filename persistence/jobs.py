@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.entities import CompilationJob, RunResult
@@ -77,6 +78,16 @@ class SqlJobRepository:
         await self._session.execute(
             update(ExecutionJobRow).where(ExecutionJobRow.id == run.id).values(**self._values(run))
         )
+
+    async def runs_since(self, user_id: UUID, since: datetime) -> tuple[int, datetime | None]:
+        count, earliest = (
+            await self._session.execute(
+                select(func.count(), func.min(ExecutionJobRow.created_at))
+                .join(CompilationJobRow, ExecutionJobRow.compilation_job_id == CompilationJobRow.id)
+                .where(CompilationJobRow.user_id == user_id, ExecutionJobRow.created_at >= since)
+            )
+        ).one()
+        return int(count or 0), earliest
 
     async def recent_runs(self, workspace_id: UUID, *, limit: int) -> Sequence[RunResult]:
         rows = await self._session.execute(

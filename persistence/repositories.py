@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, delete, func, or_, select, text, update
+from sqlalchemy import Select, case, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 from sqlalchemy.sql.elements import ColumnElement
@@ -90,6 +90,33 @@ class SqlUserRepository:
 
     async def count(self) -> int:
         return int(await self._session.scalar(select(func.count()).select_from(UserRow)) or 0)
+
+    async def take_ai_request(self, user_id: UUID, *, today: date, limit: int) -> bool:
+        """One UPDATE that takes a unit only while one is left (or the day has turned, restarting the
+        count at 1): concurrent takes queue on the row lock and each sees the others' counts, so no two
+        take the last unit."""
+        if limit <= 0:
+            return False
+        stale = or_(UserRow.ai_quota_reset_date.is_(None), UserRow.ai_quota_reset_date < today)
+        used = func.coalesce(UserRow.ai_quota_used, 0)
+        result = await self._session.execute(
+            update(UserRow)
+            .where(UserRow.id == user_id, or_(stale, used < limit))
+            .values(
+                ai_quota_used=case((stale, 1), else_=used + 1),
+                ai_quota_reset_date=case((stale, today), else_=UserRow.ai_quota_reset_date),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def set_tier(self, user_id: UUID, tier: Tier, *, at: datetime) -> None:
+        await self._session.execute(
+            update(UserRow)
+            .where(UserRow.id == user_id)
+            .values(subscription_tier=tier.value, updated_at=at)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _sign_in_token(row: SignInTokenRow) -> SignInToken:
@@ -270,6 +297,10 @@ class SqlWorkspaceRepository:
 
     async def delete(self, workspace_id: UUID) -> None:
         await self._session.execute(delete(WorkspaceRow).where(WorkspaceRow.id == workspace_id))
+
+    async def count_owned(self, owner_id: UUID) -> int:
+        query = select(func.count()).select_from(WorkspaceRow).where(WorkspaceRow.user_id == owner_id)
+        return int(await self._session.scalar(query) or 0)
 
 
 def _share(row: WorkspaceShareRow) -> WorkspaceShare:

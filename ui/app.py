@@ -21,8 +21,10 @@ from domain.clock import utc_now
 from domain.errors import CodeloftError, InvalidInput, Unavailable
 from domain.files import FileService
 from domain.gate import WorkspaceGate
+from domain.plans import configure_plans
 from domain.ports import Cache
 from domain.previews import PreviewService
+from domain.quotas import QuotaService
 from domain.runs import Executor, RunService
 from domain.sandbox import Runner
 from domain.terminals import TerminalService
@@ -141,6 +143,7 @@ async def build_services(settings: Settings, *, runner: Runner | None = None) ->
             await cache.close()
         await engine.dispose()
 
+    configure_plans(settings.plan_table)
     gate = WorkspaceGate(cache=cache, clock=utc_now)
     files = FileService(uow=uow, cache=cache, clock=utc_now, gate=gate, offload=asyncio.to_thread)
     run_executor = executor(settings, cache, runner)
@@ -166,6 +169,7 @@ async def build_services(settings: Settings, *, runner: Runner | None = None) ->
         runs=runs,
         previews=previews,
         terminals=terminals,
+        quotas=QuotaService(uow=uow, cache=cache, clock=utc_now),
         csrf_key=derive_key(box.primary_key, "csrf"),
         health=health,
         close=close,

@@ -13,15 +13,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.errors import CodeloftError
 from domain.limits import MB, human_size
-from domain.runs import TIER_STDIN_CAPS
+from domain.plans import PLANS
 from ui.context import services
 from ui.errors import error_response, translate
 from ui.security import SESSION_COOKIE
 
 JSON_BODY_LIMIT = 1 * MB
 """Any JSON body (workspace settings, folders, moves, previews)."""
-RUN_BODY_LIMIT = JSON_BODY_LIMIT + 2 * max(TIER_STDIN_CAPS.values())
-"""A run's body carries its stdin (capped by plan in the run service); JSON escapes may make it longer."""
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 _FILE_WRITE = re.compile(r"^/api/v1/workspaces/[^/]+/files/")
@@ -40,6 +38,11 @@ def file_limit() -> int:
     return max(limits.max_text_bytes, limits.max_binary_bytes)
 
 
+def run_body_limit() -> int:
+    """A run's body carries its stdin (capped by plan in the run service); JSON escapes may make it longer."""
+    return JSON_BODY_LIMIT + 2 * max(plan.stdin_bytes for plan in PLANS.values())
+
+
 def body_limit(method: str, path: str) -> int:
     """The most bytes of request body the route at `path` reads."""
     if method == "PUT" and _FILE_WRITE.match(path):
@@ -47,7 +50,7 @@ def body_limit(method: str, path: str) -> int:
     if method == "POST" and _ARCHIVE_IMPORT.match(path):
         return import_limit()
     if method == "POST" and _RUN.match(path):
-        return RUN_BODY_LIMIT
+        return run_body_limit()
     return JSON_BODY_LIMIT
 
 

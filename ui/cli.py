@@ -124,6 +124,32 @@ def user_link(email: Annotated[str, typer.Argument(help="The account's e-mail ad
     _print_link(f"Account {email}.", lambda s: s.accounts.find_by_email(email))
 
 
+@users.command("set-tier")
+def user_set_tier(
+    email: Annotated[str, typer.Argument(help="The account's e-mail address.")],
+    tier: Annotated[Tier, typer.Argument(help="The plan: free, premium or enterprise.", case_sensitive=False)],
+) -> None:
+    """Put an account on a plan; its limits apply from the next request."""
+    from ui.app import build_services, prepare
+
+    _private()
+
+    async def change(settings: Settings) -> User:
+        services = await build_services(settings)
+        try:
+            return await services.quotas.set_tier(email, tier)
+        finally:
+            await services.close()
+
+    def action() -> None:
+        settings = _settings()
+        prepare(settings)
+        user = asyncio.run(change(settings))
+        typer.echo(f"{user.email} is on the {tier.value} plan now.")
+
+    _run(action)
+
+
 @cli.command()
 def worker(
     jobs: Annotated[int | None, typer.Option("--jobs", help="Runs at once (default: the CPU count).")] = None,

@@ -11,6 +11,7 @@ from domain.auth import AuthService
 from domain.files import FileService
 from domain.ports import Clock
 from domain.previews import PreviewService
+from domain.quotas import QuotaService
 from domain.runs import RunService
 from domain.terminals import TerminalService
 from domain.workspaces import WorkspaceService
@@ -28,6 +29,7 @@ class Services:
     runs: RunService
     previews: PreviewService
     terminals: TerminalService
+    quotas: QuotaService
     csrf_key: bytes
     health: Callable[[], Awaitable[dict[str, Any]]]
     close: Callable[[], Awaitable[None]]

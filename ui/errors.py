@@ -74,7 +74,14 @@ def error_response(status: int, message: str, kind: str, headers: dict[str, str]
 async def api_error_handler(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, CodeloftError)
     answer = translate(error)
-    return error_response(answer.status, answer.message, answer.kind)
+    return error_response(answer.status, answer.message, answer.kind, retry_headers(error))
+
+
+def retry_headers(error: CodeloftError) -> dict[str, str] | None:
+    """`Retry-After` (whole seconds) for a used-up allowance that comes back by itself."""
+    if isinstance(error, QuotaExceeded) and error.retry_after is not None:
+        return {"Retry-After": str(error.retry_after)}
+    return None
 
 
 async def validation_error_handler(_request: Request, error: Exception) -> JSONResponse:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import tomllib
 from pathlib import Path
 from typing import Literal
 
@@ -11,7 +13,9 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from domain.errors import InvalidInput
+from domain.plans import Plan, parse_plans
 from domain.sandbox import RunLimits
+from domain.values import Tier
 
 
 def default_data_dir() -> Path:
@@ -37,11 +41,24 @@ class Settings(BaseSettings):
     public_docs: bool = True
     previews_per_person: int = Field(default=2, ge=1)
     previews_per_server: int = Field(default=20, ge=1)
+    plans: Path | None = None
 
     @field_validator("database_url", "redis_url", "secret_keys", "public_url", "docker_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("plans", mode="before")
+    @classmethod
+    def _plans_file(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        if value is not None:
+            try:
+                read_plans(Path(str(value)))
+            except InvalidInput as error:
+                raise ValueError(error.message) from None
+        return value
 
     @field_validator("run_limits", mode="before")
     @classmethod
@@ -59,6 +76,11 @@ class Settings(BaseSettings):
     def run_defaults(self) -> RunLimits:
         """The limits of a run that asks for none."""
         return RunLimits.parse(self.run_limits, where="CODELOFT_RUN_LIMITS")
+
+    @property
+    def plan_table(self) -> dict[Tier, Plan] | None:
+        """The plans with the operator's overrides (CODELOFT_PLANS), or None for the defaults."""
+        return read_plans(self.plans) if self.plans else None
 
     @property
     def database(self) -> str:
@@ -80,6 +102,21 @@ class Settings(BaseSettings):
         if not self.secret_keys:
             return None
         return [key.strip() for key in self.secret_keys.split(",") if key.strip()]
+
+
+def read_plans(path: Path) -> dict[Tier, Plan]:
+    """The plan table with the overrides of a JSON or TOML file (`{"free": {"ai_requests_per_day": 50}}`)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        overrides = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    except OSError as error:
+        raise InvalidInput(f"cannot read {path} ({error.strerror or error})") from None
+    except (ValueError, UnicodeDecodeError) as error:
+        kind = "TOML" if path.suffix == ".toml" else "JSON"
+        raise InvalidInput(f"{path} is not {kind} ({str(error).splitlines()[0]})") from None
+    if not isinstance(overrides, dict):
+        raise InvalidInput(f"{path} must hold an object of plans")
+    return parse_plans(overrides, where=str(path))
 
 
 def load_settings() -> Settings:
@@ -116,4 +153,6 @@ SETTINGS_HELP: dict[str, str] = {
     "allows at least this many (premium 5, enterprise 10) (default: 2)",
     "CODELOFT_PREVIEWS_PER_SERVER": "web previews running at once on this server, everybody's together (default: 20)",
     "CODELOFT_PUBLIC_DOCS": "false hides the API documentation at /docs and /openapi.json (default: true)",
+    "CODELOFT_PLANS": 'a JSON or TOML file overriding plan limits, e.g. {"free": {"ai_requests_per_day": 50}} '
+    "(default: the built-in plans)",
 }

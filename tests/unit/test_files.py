@@ -22,7 +22,8 @@ from domain.entities import WorkspaceFile
 from domain.errors import Conflict, InvalidInput, LimitExceeded, NotFound, PermissionDenied, QuotaExceeded
 from domain.files import FileService, StaleFile, content_hash
 from domain.gate import WorkspaceGate
-from domain.limits import MB, TIER_QUOTAS, human_size
+from domain.limits import MB, human_size
+from domain.plans import plan_for
 from domain.values import PermissionLevel, Tier
 from domain.workspaces import WorkspaceService
 from tests.conftest import FrozenClock
@@ -100,7 +101,7 @@ async def test_quotas_follow_the_owners_tier(
     free = Actor((await accounts.add_local_user("free@example.com", tier=Tier.FREE)).id)
     workspace = await workspaces.create(free, name="full", language="python")
     now = datetime(2026, 1, 1, tzinfo=UTC)
-    for n in range(TIER_QUOTAS[Tier.FREE].max_files):
+    for n in range(plan_for(Tier.FREE).max_files):
         file = WorkspaceFile(
             workspace_id=workspace.id,
             path=f"f{n}",
@@ -564,7 +565,7 @@ async def tiered(request: pytest.FixtureRequest, accounts: AccountService, works
     tier: Tier = request.param
     who = Actor((await accounts.add_local_user(f"{tier.value}@example.com", tier=tier)).id)
     workspace = await workspaces.create(who, name="quota", language="python")
-    return who, workspace.id, TIER_QUOTAS[tier]
+    return who, workspace.id, plan_for(tier)
 
 
 async def test_the_file_count_quota_follows_the_owners_tier(
@@ -572,7 +573,7 @@ async def test_the_file_count_quota_follows_the_owners_tier(
 ) -> None:
     free = Actor((await accounts.add_local_user("free@example.com", tier=Tier.FREE)).id)
     ws = (await workspaces.create(free, name="full", language="python")).id
-    await fill(store, ws, TIER_QUOTAS[Tier.FREE].max_files - 1)
+    await fill(store, ws, plan_for(Tier.FREE).max_files - 1)
     await files.write(free, ws, "last.txt", b"x")  # the quota itself is fine
     before = snapshot(store)
     message = "This workspace may hold at most 1000 files and folders on its owner's plan"
@@ -585,7 +586,7 @@ async def test_the_file_count_quota_follows_the_owners_tier(
     # A premium owner's workspace holds more (10,000 files: filling it is too slow for a unit test).
     premium = Actor((await accounts.add_local_user("premium@example.com", tier=Tier.PREMIUM)).id)
     roomy = (await workspaces.create(premium, name="roomy", language="python")).id
-    await fill(store, roomy, TIER_QUOTAS[Tier.FREE].max_files)
+    await fill(store, roomy, plan_for(Tier.FREE).max_files)
     await files.write(premium, roomy, "one-more.txt", b"x")
     await files.create_folder(premium, roomy, "one-more")
 

@@ -13,7 +13,8 @@ from domain.accounts import AccountService
 from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from domain.files import FileService
 from domain.gate import WorkspaceGate
-from domain.runs import TIER_RUN_CEILINGS, Executor, RunService
+from domain.plans import plan_for
+from domain.runs import Executor, RunService
 from domain.sandbox import LIMIT_NAMES, RunLimits
 from domain.values import PermissionLevel, Tier
 from domain.workspaces import WorkspaceService, run_entry
@@ -100,7 +101,7 @@ async def test_configured_defaults_above_the_free_plan_are_allowed_and_become_it
         await runs.run(owner, python_ws, limits={"cpu_seconds": 31})
     assert runs.ceiling(Tier.FREE) == RunLimits(cpu_seconds=30, memory_mb=1024)
     # a plan above the defaults keeps its own larger limits
-    assert runs.ceiling(Tier.ENTERPRISE) == TIER_RUN_CEILINGS[Tier.ENTERPRISE]
+    assert runs.ceiling(Tier.ENTERPRISE) == plan_for(Tier.ENTERPRISE).run_ceiling
 
 
 # --- the entry point --------------------------------------------------------------------------

@@ -16,10 +16,9 @@ from domain.accounts import AccountService
 from domain.entities import RunResult
 from domain.errors import Conflict, InvalidInput, LimitExceeded, NotFound, PermissionDenied, Unauthenticated
 from domain.files import FileService
+from domain.plans import plan_for
 from domain.runs import (
     HISTORY_LENGTH,
-    TIER_RUN_CEILINGS,
-    TIER_STDIN_CAPS,
     Executor,
     RunService,
     classify,
@@ -451,7 +450,7 @@ async def test_the_ceiling_is_the_workspace_owners_tier(
     premium = Actor((await accounts.add_local_user("premium@example.com", tier=Tier.PREMIUM)).id)
     ws = (await workspaces.create(premium, name="p", language="python")).id
     await files.write(premium, ws, "main.py", b"pass\n")
-    ceiling = TIER_RUN_CEILINGS[Tier.PREMIUM]
+    ceiling = plan_for(Tier.PREMIUM).run_ceiling
     await runs.run(premium, ws, limits={"cpu_seconds": ceiling.cpu_seconds, "memory_mb": ceiling.memory_mb})
     assert runner.requests[0].limits.cpu_seconds == 20 and runner.requests[0].limits.memory_mb == 1024
     with pytest.raises(PermissionDenied, match="cpu_seconds may be at most 20"):
@@ -478,7 +477,7 @@ async def test_a_writer_runs_under_the_owners_ceiling_not_their_own(
 async def test_stdin_past_the_free_cap_is_refused_naming_it_and_nothing_is_stored(
     runs: RunService, runner: FakeRunner, store: Store, owner: Actor, python_ws: UUID
 ) -> None:
-    cap = TIER_STDIN_CAPS[Tier.FREE]
+    cap = plan_for(Tier.FREE).stdin_bytes
     assert cap == 1024 * 1024
     with pytest.raises(LimitExceeded, match=r"input \(stdin\) is larger than 1 MB"):
         await runs.run(owner, python_ws, stdin="x" * (cap + 1))
@@ -492,11 +491,11 @@ async def test_stdin_past_the_free_cap_is_refused_naming_it_and_nothing_is_store
 async def test_a_higher_plan_takes_more_stdin(
     runs: RunService, runner: FakeRunner, accounts: AccountService, workspaces: WorkspaceService, files: FileService
 ) -> None:
-    assert TIER_STDIN_CAPS[Tier.FREE] < TIER_STDIN_CAPS[Tier.PREMIUM] < TIER_STDIN_CAPS[Tier.ENTERPRISE]
+    assert plan_for(Tier.FREE).stdin_bytes < plan_for(Tier.PREMIUM).stdin_bytes < plan_for(Tier.ENTERPRISE).stdin_bytes
     premium = Actor((await accounts.add_local_user("stdin.premium@example.com", tier=Tier.PREMIUM)).id)
     ws = (await workspaces.create(premium, name="p", language="python")).id
     await files.write(premium, ws, "main.py", b"pass\n")
-    cap = TIER_STDIN_CAPS[Tier.PREMIUM]
+    cap = plan_for(Tier.PREMIUM).stdin_bytes
     await runs.run(premium, ws, stdin="x" * cap)
     assert runner.requests[-1].stdin == b"x" * cap
     with pytest.raises(LimitExceeded, match="4 MB"):

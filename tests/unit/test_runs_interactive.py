@@ -16,7 +16,8 @@ from domain.accounts import AccountService
 from domain.errors import NotFound, PermissionDenied, Unavailable
 from domain.files import FileService
 from domain.gate import WorkspaceGate
-from domain.runs import INTERACTIVE_WALL_SECONDS, TIER_STDIN_CAPS, Executor, RunService, TypedInput, as_terminal_text
+from domain.plans import PLANS
+from domain.runs import INTERACTIVE_WALL_SECONDS, Executor, RunService, TypedInput, as_terminal_text
 from domain.sandbox import Cancellation, RunLimits, SandboxRequest, SandboxResult, Stop, TerminalIO
 from domain.values import Reason, RunStatus, Tier
 from domain.workspaces import WorkspaceService
@@ -161,7 +162,7 @@ async def test_how_it_ended_is_classified_as_a_run_is(
 async def test_typed_input_is_kept_up_to_the_plan_cap(
     runs: RunService, owner: Actor, python_ws: UUID, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(TIER_STDIN_CAPS, Tier.FREE, 6)
+    monkeypatch.setitem(PLANS, Tier.FREE, replace(PLANS[Tier.FREE], stdin_bytes=6))
     run = await runs.run_interactive(owner, python_ws, terminal=ScriptedTerminal(b"abcd\n", b"efgh\n"))
     assert run.stdin == "abcd\ne"
     assert "efgh" in run.stdout  # still passed on to the program

@@ -45,6 +45,13 @@ MEANINGS = {
     503: "A service is down",
 }
 REF = "#/components/schemas/ErrorOut"
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds until the allowance comes back (absent when it does not by itself)",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -84,4 +91,6 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
             responses = operation.setdefault("responses", {})
             for status in error_statuses(path, method, operation):
                 responses[str(status)] = {"description": MEANINGS[status], "content": body}
+                if status == 429:
+                    responses[str(status)]["headers"] = RETRY_AFTER
     return schema
