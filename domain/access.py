@@ -118,3 +118,13 @@ def require(actor: Actor, action: Action, resource: WorkspaceResource, *, now: d
     if not allowed(role, action):
         raise PermissionDenied(f"Your access to this workspace is '{role}', which does not allow you to {action} it.")
     return role
+
+
+def require_own(actor: Actor, owner_id: UUID | None, *, what: str) -> UUID:
+    """A person's own things (their AI keys): only they may see, change or delete them. To anybody else
+    such a thing does not exist (`NotFound`, as for a workspace they may not view); nobody signed in is
+    asked to sign in. Returns the person's id."""
+    user_id = actor.require_user()
+    if owner_id is None or owner_id != user_id:
+        raise NotFound(f"No such {what}, or it is not yours.")
+    return user_id

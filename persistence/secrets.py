@@ -10,6 +10,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from domain.errors import InvalidInput
 
 KEY_FILE_NAME = "secret.key"
+UNREADABLE = "A stored secret cannot be decrypted with the configured keys (CODELOFT_SECRET_KEYS)."
 
 
 class FernetSecretBox:
@@ -33,7 +34,15 @@ class FernetSecretBox:
         try:
             return self._fernet.decrypt(ciphertext.encode("ascii")).decode("utf-8")
         except InvalidToken:
-            raise InvalidInput("A stored secret cannot be decrypted with the configured keys.") from None
+            raise InvalidInput(UNREADABLE) from None
+
+    def rotate(self, ciphertext: str) -> str:
+        """The secret re-encrypted under the first key (MultiFernet.rotate), so that the other keys
+        can be dropped from CODELOFT_SECRET_KEYS."""
+        try:
+            return self._fernet.rotate(ciphertext.encode("ascii")).decode("ascii")
+        except InvalidToken:
+            raise InvalidInput(UNREADABLE) from None
 
 
 def load_or_create_key_file(data_dir: Path) -> list[str]:
