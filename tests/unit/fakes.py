@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -13,6 +14,7 @@ from uuid import UUID
 from domain.cache_keys import CacheKey
 from domain.entities import (
     FOLDER_MIME,
+    AIKey,
     CompilationJob,
     FileInfo,
     Identity,
@@ -25,7 +27,7 @@ from domain.entities import (
     WorkspaceFile,
     WorkspaceShare,
 )
-from domain.errors import Conflict
+from domain.errors import Conflict, InvalidInput, Unavailable
 from domain.files import info_of
 from domain.sandbox import Cancellation, OutputSink, SandboxRequest, SandboxResult
 from domain.templates import Template
@@ -46,6 +48,7 @@ class Store:
         self.files: dict[UUID, WorkspaceFile] = {}
         self.compilations: dict[UUID, CompilationJob] = {}
         self.runs: dict[UUID, RunResult] = {}
+        self.ai_keys: dict[UUID, AIKey] = {}
         self.commits = 0
 
 
@@ -305,6 +308,48 @@ class FakeJobs(_Repo):
         return [copy.deepcopy(run) for run in sorted(reversed(mine), key=lambda r: r.created_at, reverse=True)][:limit]
 
 
+class FakeAIKeys(_Repo):
+    async def add(self, key: AIKey) -> None:
+        if any(
+            (k.user_id, k.provider, k.token_name) == (key.user_id, key.provider, key.token_name)
+            for k in self.data.ai_keys.values()
+        ):
+            raise Conflict("duplicate key name")
+        self.data.ai_keys[key.id] = key
+
+    async def get(self, key_id: UUID) -> AIKey | None:
+        return self.data.ai_keys.get(key_id)
+
+    async def for_user(self, user_id: UUID) -> Sequence[AIKey]:
+        return sorted((k for k in self.data.ai_keys.values() if k.user_id == user_id), key=lambda k: k.created_at)
+
+    async def named(self, user_id: UUID, provider: str, token_name: str) -> AIKey | None:
+        return next(
+            (
+                k
+                for k in self.data.ai_keys.values()
+                if (k.user_id, k.provider, k.token_name) == (user_id, provider, token_name)
+            ),
+            None,
+        )
+
+    async def update(self, key_id: UUID, changes: dict[str, Any], *, at: datetime) -> None:
+        key = self.data.ai_keys.get(key_id)
+        if key is not None:
+            for name, value in changes.items():
+                setattr(key, name, value)
+            key.updated_at = at
+
+    async def delete(self, key_id: UUID) -> None:
+        self.data.ai_keys.pop(key_id, None)
+
+    async def all(self) -> Sequence[AIKey]:
+        return list(self.data.ai_keys.values())
+
+    async def set_encrypted(self, key_id: UUID, encrypted_token: str) -> None:
+        self.data.ai_keys[key_id].encrypted_token = encrypted_token
+
+
 class FakeTemplateSource:
     def __init__(self) -> None:
         self.templates = {Template(language=language, name="blank", title="Blank"): {} for language in Language} | {
@@ -341,6 +386,7 @@ class FakeUnitOfWork:
         self.shares = FakeShares(self._work)
         self.files = FakeFiles(self._work)
         self.jobs = FakeJobs(self._work)
+        self.ai_keys = FakeAIKeys(self._work)
         return self
 
     async def __aexit__(
@@ -466,3 +512,39 @@ class FakeQueue:
 
     def slot(self) -> Any:
         return self._slot()
+
+
+class FakeSecretBox:
+    """Encrypts under the first of `keys` (a name stands for a Fernet key), decrypts under any of them:
+    MultiFernet's behaviour, with ciphertexts a test can read (`<key>:<base64 of the reversed text>`)."""
+
+    def __init__(self, *keys: str) -> None:
+        self.keys = list(keys or ("k1",))
+
+    def encrypt(self, plaintext: str) -> str:
+        return f"{self.keys[0]}:" + base64.b64encode(plaintext[::-1].encode()).decode()
+
+    def decrypt(self, ciphertext: str) -> str:
+        key, _, sealed = ciphertext.partition(":")
+        if key not in self.keys:
+            raise InvalidInput("A stored secret cannot be decrypted with the configured keys.")
+        return base64.b64decode(sealed).decode()[::-1]
+
+    def rotate(self, ciphertext: str) -> str:
+        return self.encrypt(self.decrypt(ciphertext))
+
+
+class FakeKeyChecker:
+    """An AI provider that takes the keys in `accepted`, refuses the others, or cannot be reached (`down`)."""
+
+    def __init__(self, *accepted: str) -> None:
+        self.accepted = set(accepted)
+        self.down = False
+        self.checked: list[tuple[str, str]] = []
+
+    async def check(self, provider: str, key: str) -> None:
+        self.checked.append((provider, key))
+        if self.down:
+            raise Unavailable(f"{provider} could not be reached. Nothing was stored.")
+        if key not in self.accepted:
+            raise InvalidInput(f"{provider} refused this key (401 invalid_api_key). Nothing was stored.")

@@ -14,10 +14,11 @@ from domain.access import (
     Role,
     WorkspaceResource,
     require,
+    require_own,
     role_of,
 )
 from domain.entities import PublicShare, WorkspaceShare
-from domain.errors import NotFound, PermissionDenied
+from domain.errors import NotFound, PermissionDenied, Unauthenticated
 from domain.values import PermissionLevel
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -107,3 +108,25 @@ def test_the_strongest_of_several_grants_wins() -> None:
 def test_denial_names_the_role() -> None:
     with pytest.raises(PermissionDenied, match="'read'"):
         require(Actor(READER), Action.EDIT, resource(), now=NOW)
+
+
+# A person's own things (their AI keys): who asks, and what they get.
+OWN = [
+    ("the owner", Actor(OWNER), None),
+    ("someone else", Actor(STRANGER), NotFound),
+    ("nobody signed in", ANONYMOUS, Unauthenticated),
+]
+
+
+@pytest.mark.parametrize(("who", "actor", "refusal"), OWN, ids=[row[0] for row in OWN])
+def test_only_the_owner_has_their_own_things(who, actor, refusal) -> None:
+    if refusal is None:
+        assert require_own(actor, OWNER, what="AI key") == OWNER
+    else:
+        with pytest.raises(refusal):
+            require_own(actor, OWNER, what="AI key")
+
+
+def test_a_thing_of_nobody_is_nobodys() -> None:
+    with pytest.raises(NotFound):
+        require_own(Actor(OWNER), None, what="AI key")
