@@ -55,9 +55,10 @@ class UserRepository(Protocol):
 
     async def count(self) -> int: ...
 
-    async def take_ai_request(self, user_id: UUID, *, today: date, limit: int) -> bool:
+    async def take_ai_request(self, user_id: UUID, *, today: date, limit: int) -> int | None:
         """Atomically count one AI request of the day against `limit` (starting the count afresh when
-        `ai_quota_reset_date` is before `today`); False, changing nothing, when none is left."""
+        `ai_quota_reset_date` is before `today`): the day's count with it, or None, changing nothing,
+        when none is left."""
         ...
 
     async def set_tier(self, user_id: UUID, tier: Tier, *, at: datetime) -> None: ...
@@ -204,7 +205,7 @@ class JobRepository(Protocol):
     async def recent_runs(self, workspace_id: UUID, *, limit: int) -> Sequence[RunResult]: ...
 
     async def runs_since(self, user_id: UUID, since: datetime) -> tuple[int, datetime | None]:
-        """How many runs the person started at or after `since`, and when the earliest of them started."""
+        """How many runs the person started after `since`, and when the earliest of them started."""
         ...
 
 

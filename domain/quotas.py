@@ -123,7 +123,8 @@ class QuotaService:
             if user is None:
                 raise NotFound("No such user.")
             plan = plan_for(user.subscription_tier)
-            if not await uow.users.take_ai_request(user_id, today=today, limit=plan.ai_requests_per_day):
+            used = await uow.users.take_ai_request(user_id, today=today, limit=plan.ai_requests_per_day)
+            if used is None:
                 raise refusal(
                     f"You have used the {plan.ai_requests_per_day} AI requests a day your plan ({plan.title}) "
                     "gives on the server's shared key",
@@ -131,9 +132,7 @@ class QuotaService:
                     now=now,
                 )
             await uow.commit()
-            after = await uow.users.get(user_id)
         await self._cache.delete(cache_keys.user_profile(user_id))
-        used = after.ai_quota_used if after is not None else plan.ai_requests_per_day
         return Allowance(
             name="AI requests today", used=used, limit=plan.ai_requests_per_day, resets_at=next_midnight(now)
         )

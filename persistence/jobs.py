@@ -84,7 +84,7 @@ class SqlJobRepository:
             await self._session.execute(
                 select(func.count(), func.min(ExecutionJobRow.created_at))
                 .join(CompilationJobRow, ExecutionJobRow.compilation_job_id == CompilationJobRow.id)
-                .where(CompilationJobRow.user_id == user_id, ExecutionJobRow.created_at >= since)
+                .where(CompilationJobRow.user_id == user_id, ExecutionJobRow.created_at > since)
             )
         ).one()
         return int(count or 0), earliest

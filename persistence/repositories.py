@@ -91,12 +91,12 @@ class SqlUserRepository:
     async def count(self) -> int:
         return int(await self._session.scalar(select(func.count()).select_from(UserRow)) or 0)
 
-    async def take_ai_request(self, user_id: UUID, *, today: date, limit: int) -> bool:
+    async def take_ai_request(self, user_id: UUID, *, today: date, limit: int) -> int | None:
         """One UPDATE that takes a unit only while one is left (or the day has turned, restarting the
         count at 1): concurrent takes queue on the row lock and each sees the others' counts, so no two
         take the last unit."""
         if limit <= 0:
-            return False
+            return None
         stale = or_(UserRow.ai_quota_reset_date.is_(None), UserRow.ai_quota_reset_date < today)
         used = func.coalesce(UserRow.ai_quota_used, 0)
         result = await self._session.execute(
@@ -106,9 +106,10 @@ class SqlUserRepository:
                 ai_quota_used=case((stale, 1), else_=used + 1),
                 ai_quota_reset_date=case((stale, today), else_=UserRow.ai_quota_reset_date),
             )
+            .returning(UserRow.ai_quota_used)
             .execution_options(synchronize_session=False)
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return result.scalar_one_or_none()
 
     async def set_tier(self, user_id: UUID, tier: Tier, *, at: datetime) -> None:
         await self._session.execute(

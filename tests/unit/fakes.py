@@ -77,14 +77,14 @@ class FakeUsers(_Repo):
     async def count(self) -> int:
         return len(self.data.users)
 
-    async def take_ai_request(self, user_id: UUID, *, today: date, limit: int) -> bool:
+    async def take_ai_request(self, user_id: UUID, *, today: date, limit: int) -> int | None:
         user = self.data.users[user_id]
         stale = user.ai_quota_reset_date < today
         if limit <= 0 or (not stale and user.ai_quota_used >= limit):
-            return False
+            return None
         user.ai_quota_used = 1 if stale else user.ai_quota_used + 1
         user.ai_quota_reset_date = today if stale else user.ai_quota_reset_date
-        return True
+        return user.ai_quota_used
 
     async def set_tier(self, user_id: UUID, tier: Tier, *, at: datetime) -> None:
         self.data.users[user_id].subscription_tier = tier
@@ -294,7 +294,7 @@ class FakeJobs(_Repo):
         times = [
             run.created_at
             for run in self.data.runs.values()
-            if self.data.compilations[run.compilation_job_id].user_id == user_id and run.created_at >= since
+            if self.data.compilations[run.compilation_job_id].user_id == user_id and run.created_at > since
         ]
         return len(times), min(times, default=None)
 
