@@ -23,6 +23,7 @@ from domain.files import FileService
 from domain.gate import WorkspaceGate
 from domain.plans import configure_plans
 from domain.ports import Cache
+from domain.identities import IdentityService
 from domain.previews import PreviewService
 from domain.quotas import QuotaService
 from domain.runs import Executor, RunService
@@ -161,8 +162,10 @@ async def build_services(settings: Settings, *, runner: Runner | None = None) ->
     terminals = TerminalService(uow=uow, clock=utc_now, gate=gate, files=files, runs=runs)
     return Services(
         settings=settings,
+    auth = AuthService(uow=uow, clock=utc_now)
         clock=utc_now,
-        auth=AuthService(uow=uow, clock=utc_now),
+        auth=auth,
+        identities=IdentityService(uow=uow, clock=utc_now, auth=auth, cache=cache),
         accounts=AccountService(uow=uow, cache=cache, clock=utc_now),
         workspaces=WorkspaceService(uow=uow, clock=utc_now, gate=gate, templates=TEMPLATES, files=files),
         files=files,
@@ -253,7 +256,7 @@ def serve(settings: Settings) -> None:
     os.environ.setdefault("NICEGUI_STORAGE_PATH", str(settings.data_dir / "nicegui"))
     from nicegui import app, ui
 
-    from ui import context
+    from ui import context, oauth
     from ui.api import docs, openapi, router
     from ui.body_limits import BodyLimits, BodyTooLarge, body_too_large_handler
     from ui.errors import api_error_handler, malformed_body_handler, validation_error_handler
@@ -293,6 +296,7 @@ def serve(settings: Settings) -> None:
     app.on_startup(start)
     app.on_shutdown(stop)
     ui.run(
+    oauth.install(app, settings, key=derive_key(secret_box(settings).primary_key, "oauth flow"))
         host=settings.host,
         port=settings.port,
         title="Codeloft",

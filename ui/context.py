@@ -10,6 +10,7 @@ from domain.accounts import AccountService
 from domain.auth import AuthService
 from domain.files import FileService
 from domain.ports import Clock
+from domain.identities import IdentityService
 from domain.previews import PreviewService
 from domain.quotas import QuotaService
 from domain.runs import RunService
@@ -24,6 +25,7 @@ class Services:
     clock: Clock
     auth: AuthService
     accounts: AccountService
+    identities: IdentityService
     workspaces: WorkspaceService
     files: FileService
     runs: RunService

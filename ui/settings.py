@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from domain.errors import InvalidInput
@@ -41,12 +41,53 @@ class Settings(BaseSettings):
     public_docs: bool = True
     previews_per_person: int = Field(default=2, ge=1)
     previews_per_server: int = Field(default=20, ge=1)
+    openai_base_url: str = "https://api.openai.com/v1"
+    gemini_base_url: str = "https://generativelanguage.googleapis.com"
+    github_client_id: str | None = None
+    github_client_secret: str | None = None
+    github_base_url: str = "https://github.com"
+    github_api_url: str = "https://api.github.com"
+    google_client_id: str | None = None
+    google_client_secret: str | None = None
+    google_discovery_url: str = "https://accounts.google.com/.well-known/openid-configuration"
     plans: Path | None = None
+
+    @field_validator("openai_base_url", "gemini_base_url", mode="before")
+    @classmethod
+    def _provider_url(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, str) and not value.strip():
+            return cls.model_fields[str(info.field_name)].default
+        if isinstance(value, str) and not re.match(r"^https?://[^\s/]+", value.strip()):
+            raise ValueError("give the provider's API address as http(s)://HOST[:PORT][/PATH]")
+        return value.strip().rstrip("/") if isinstance(value, str) else value
 
     @field_validator("database_url", "redis_url", "secret_keys", "public_url", "docker_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator(
+        "github_client_id", "github_client_secret", "google_client_id", "google_client_secret", mode="before"
+    )
+    @classmethod
+    def _blank_credential_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("github_base_url", "github_api_url", "google_discovery_url", mode="after")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("it must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @property
+    def sign_in_providers(self) -> list[str]:
+        """The providers people may sign in with: those whose client id and secret are both set."""
+        configured = {
+            "github": self.github_client_id and self.github_client_secret,
+            "google": self.google_client_id and self.google_client_secret,
+        }
+        return [provider for provider, credentials in configured.items() if credentials]
 
     @field_validator("plans", mode="before")
     @classmethod
@@ -153,6 +194,21 @@ SETTINGS_HELP: dict[str, str] = {
     "allows at least this many (premium 5, enterprise 10) (default: 2)",
     "CODELOFT_PREVIEWS_PER_SERVER": "web previews running at once on this server, everybody's together (default: 20)",
     "CODELOFT_PUBLIC_DOCS": "false hides the API documentation at /docs and /openapi.json (default: true)",
+    "CODELOFT_OPENAI_BASE_URL": "the OpenAI API that people's keys are checked with and the assistant calls "
+    "(default: https://api.openai.com/v1)",
+    "CODELOFT_GEMINI_BASE_URL": "the Gemini API (google-genai calls /v1/... under it) that people's keys are checked "
+    "with and the assistant calls (default: https://generativelanguage.googleapis.com)",
+    "CODELOFT_GITHUB_CLIENT_ID": "client id of a GitHub OAuth app; with its secret, GitHub sign-in is on "
+    "(callback: PUBLIC_URL/auth/github/callback) (default: none)",
+    "CODELOFT_GITHUB_CLIENT_SECRET": "client secret of that GitHub OAuth app (default: none)",
+    "CODELOFT_GITHUB_BASE_URL": "GitHub's web address, where authorize and token live; GitHub Enterprise's "
+    "for it (default: https://github.com)",
+    "CODELOFT_GITHUB_API_URL": "GitHub's API, for /user and /user/emails (default: https://api.github.com)",
+    "CODELOFT_GOOGLE_CLIENT_ID": "client id of a Google OAuth client; with its secret, Google sign-in is on "
+    "(callback: PUBLIC_URL/auth/google/callback) (default: none)",
+    "CODELOFT_GOOGLE_CLIENT_SECRET": "client secret of that Google OAuth client (default: none)",
+    "CODELOFT_GOOGLE_DISCOVERY_URL": "Google's OpenID configuration "
+    "(default: https://accounts.google.com/.well-known/openid-configuration)",
     "CODELOFT_PLANS": 'a JSON or TOML file overriding plan limits, e.g. {"free": {"ai_requests_per_day": 50}} '
     "(default: the built-in plans)",
 }
