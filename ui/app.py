@@ -15,15 +15,17 @@ from typing import Any
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.engine import URL
 
+from ai.key_check import ProviderKeyChecker
 from domain.accounts import AccountService
+from domain.ai_keys import AIKeyService
 from domain.auth import AuthService
 from domain.clock import utc_now
 from domain.errors import CodeloftError, InvalidInput, Unavailable
 from domain.files import FileService
 from domain.gate import WorkspaceGate
+from domain.identities import IdentityService
 from domain.plans import configure_plans
 from domain.ports import Cache
-from domain.identities import IdentityService
 from domain.previews import PreviewService
 from domain.quotas import QuotaService
 from domain.runs import Executor, RunService
@@ -160,13 +162,14 @@ async def build_services(settings: Settings, *, runner: Runner | None = None) ->
         run_defaults=settings.run_defaults,
     )
     terminals = TerminalService(uow=uow, clock=utc_now, gate=gate, files=files, runs=runs)
+    auth = AuthService(uow=uow, clock=utc_now)
     return Services(
         settings=settings,
-    auth = AuthService(uow=uow, clock=utc_now)
         clock=utc_now,
         auth=auth,
         identities=IdentityService(uow=uow, clock=utc_now, auth=auth, cache=cache),
         accounts=AccountService(uow=uow, cache=cache, clock=utc_now),
+        ai_keys=AIKeyService(uow=uow, cache=cache, clock=utc_now, box=box, checker=key_checker(settings)),
         workspaces=WorkspaceService(uow=uow, clock=utc_now, gate=gate, templates=TEMPLATES, files=files),
         files=files,
         runs=runs,
@@ -177,6 +180,26 @@ async def build_services(settings: Settings, *, runner: Runner | None = None) ->
         health=health,
         close=close,
     )
+
+
+def key_checker(settings: Settings) -> ProviderKeyChecker:
+    """Asks OpenAI and Gemini (at CODELOFT_OPENAI_BASE_URL, CODELOFT_GEMINI_BASE_URL) whether they take a key."""
+    return ProviderKeyChecker(openai_base_url=settings.openai_base_url, gemini_base_url=settings.gemini_base_url)
+
+
+async def _rotate_secrets(settings: Settings) -> int:
+    services = await build_services(settings)
+    try:
+        return await services.ai_keys.rotate_all()
+    finally:
+        await services.close()
+
+
+def rotate_secrets(settings: Settings) -> int:
+    """`codeloft secrets rotate`: re-encrypt every stored secret (people's AI keys) under the first key of
+    CODELOFT_SECRET_KEYS, all or none; how many were re-encrypted."""
+    prepare(settings)
+    return asyncio.run(_rotate_secrets(settings))
 
 
 async def check_services(settings: Settings) -> str | None:
@@ -273,6 +296,7 @@ def serve(settings: Settings) -> None:
     app.add_middleware(BodyLimits)  # inside SecurityHeaders, so its refusals carry the headers too
     app.add_middleware(SecurityHeaders)
     app.include_router(router)
+    oauth.install(app, settings, key=derive_key(secret_box(settings).primary_key, "oauth flow"))
     openapi.install(app, templates=TEMPLATES.catalog())
     if settings.public_docs:
         docs.install(app)
@@ -296,7 +320,6 @@ def serve(settings: Settings) -> None:
     app.on_startup(start)
     app.on_shutdown(stop)
     ui.run(
-    oauth.install(app, settings, key=derive_key(secret_box(settings).primary_key, "oauth flow"))
         host=settings.host,
         port=settings.port,
         title="Codeloft",

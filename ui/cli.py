@@ -35,6 +35,8 @@ cli = typer.Typer(
 )
 users = typer.Typer(help="Manage local accounts.", no_args_is_help=True)
 cli.add_typer(users, name="user")
+secrets = typer.Typer(help="Manage the secrets Codeloft stores encrypted.", no_args_is_help=True)
+cli.add_typer(secrets, name="secrets")
 
 T = TypeVar("T")
 
@@ -146,6 +148,23 @@ def user_set_tier(
         prepare(settings)
         user = asyncio.run(change(settings))
         typer.echo(f"{user.email} is on the {tier.value} plan now.")
+
+    _run(action)
+
+
+@secrets.command("rotate")
+def secrets_rotate() -> None:
+    """Re-encrypt every stored secret (people's AI keys) under the first key of CODELOFT_SECRET_KEYS, all
+    or none. To change keys: put the new key first and keep the old ones after it, run this, then drop
+    the old ones. Prints how many secrets it re-encrypted."""
+    from ui.app import rotate_secrets
+
+    _private()
+
+    def action() -> None:
+        count = rotate_secrets(_settings())
+        typer.echo(f"Re-encrypted {count} stored {'secret' if count == 1 else 'secrets'} under the first secret key "
+                   "(CODELOFT_SECRET_KEYS); the keys after it can be dropped now.")  # fmt: skip
 
     _run(action)
 

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.accounts import AccountService
+from domain.ai_keys import AIKeyService
 from domain.auth import AuthService
 from domain.files import FileService
-from domain.ports import Clock
 from domain.identities import IdentityService
+from domain.ports import Clock
 from domain.previews import PreviewService
 from domain.quotas import QuotaService
 from domain.runs import RunService
@@ -24,8 +25,9 @@ class Services:
     settings: Settings
     clock: Clock
     auth: AuthService
-    accounts: AccountService
     identities: IdentityService
+    accounts: AccountService
+    ai_keys: AIKeyService
     workspaces: WorkspaceService
     files: FileService
     runs: RunService

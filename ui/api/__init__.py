@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from ui.api import account, files, preview, runs, runs_ws, session, sign_in, workspaces
+from ui.api import account, ai_keys, files, preview, runs, runs_ws, session, sign_in, workspaces
 
 router = APIRouter()
 router.include_router(session.router)
@@ -13,5 +13,6 @@ router.include_router(runs.router)
 router.include_router(runs_ws.router)
 router.include_router(preview.router)
 router.include_router(account.router)
+router.include_router(ai_keys.router)
 
 __all__ = ["router"]
