@@ -283,6 +283,6 @@ async def test_set_tier_changes_the_plan_and_drops_the_cached_profile(
 
 async def test_set_tier_of_nobody_is_refused_and_changes_nothing(quotas: QuotaService, store: Store) -> None:
     commits = store.commits
-    with pytest.raises(NotFound, match="No user has the e-mail address ghost@example.com"):
+    with pytest.raises(NotFound, match=r"No user has the e-mail address ghost@example\.com"):
         await quotas.set_tier("ghost@example.com", Tier.ENTERPRISE)
     assert store.commits == commits
