@@ -41,12 +41,15 @@ PROVIDER_REASONS = {
     "to connect another.",
 }
 
+UNKNOWN_PROVIDER = "The sign-in did not complete, so nobody was signed in."
+
 
 def message_for(reason: str | None, provider: str | None) -> str | None:
     """What the sign-in page says about `reason`; the provider's name only from the known ones."""
     if reason in PROVIDER_REASONS:
-        known = provider if provider in ("github", "google") else None
-        return PROVIDER_REASONS[reason].format(provider=provider_name(known) if known else "The provider")
+        if provider not in ("github", "google"):
+            return UNKNOWN_PROVIDER
+        return PROVIDER_REASONS[reason].format(provider=provider_name(provider))
     return REASONS.get(reason or "")
 
 
