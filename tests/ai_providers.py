@@ -1,6 +1,6 @@
 """A small local stand-in for the AI providers' HTTP APIs, served from a thread for the tests that start it:
 OpenAI under `/openai/v1` (the key as `Authorization: Bearer`), Gemini under `/gemini` (google-genai 3.x
-calls `/v1/...` with the key in `x-goog-api-key`). It takes the keys in `accepted` (or any key with
+calls `/v1/...` with the key in `x-goog-api-key`). Each takes its keys (`openai_keys`, `gemini_keys`; any key with
 `accept_any`) and refuses the others as the real services do: OpenAI 401 `invalid_api_key`, Gemini 400
 `API_KEY_INVALID`. Every request is recorded. The assistant's tests add their routes to the same server."""
 
@@ -35,7 +35,8 @@ class Seen:
 @dataclass
 class FakeProviders:
     base: str = ""
-    accepted: set[str] = field(default_factory=lambda: {OPENAI_KEY, GEMINI_KEY})
+    openai_keys: set[str] = field(default_factory=lambda: {OPENAI_KEY})
+    gemini_keys: set[str] = field(default_factory=lambda: {GEMINI_KEY})
     accept_any: bool = False
     requests: list[Seen] = field(default_factory=list)
 
@@ -51,8 +52,8 @@ class FakeProviders:
         """The environment that points Codeloft at this server."""
         return {"CODELOFT_OPENAI_BASE_URL": self.openai_url, "CODELOFT_GEMINI_BASE_URL": self.gemini_url}
 
-    def takes(self, key: str | None) -> bool:
-        return key is not None and (self.accept_any or key in self.accepted)
+    def takes(self, keys: set[str], key: str | None) -> bool:
+        return key is not None and (self.accept_any or key in keys)
 
     def keys_sent(self) -> list[str]:
         """Every key the server was shown, in either provider's header."""
@@ -69,7 +70,7 @@ class FakeProviders:
 def _openai(fake: FakeProviders, method: str, path: str, headers: dict[str, str]) -> tuple[int, Any]:
     bearer = headers.get("authorization", "")
     key = bearer.removeprefix("Bearer ") if bearer.startswith("Bearer ") else None
-    if not fake.takes(key):
+    if not fake.takes(fake.openai_keys, key):
         return 401, {
             "error": {
                 "message": "Incorrect API key provided. You can find your API key at the provider's site.",
@@ -87,7 +88,7 @@ def _openai(fake: FakeProviders, method: str, path: str, headers: dict[str, str]
 
 
 def _gemini(fake: FakeProviders, method: str, path: str, headers: dict[str, str]) -> tuple[int, Any]:
-    if not fake.takes(headers.get("x-goog-api-key")):
+    if not fake.takes(fake.gemini_keys, headers.get("x-goog-api-key")):
         return 400, {
             "error": {
                 "code": 400,

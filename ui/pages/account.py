@@ -9,6 +9,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
+from ui.components.ai_keys_section import ai_keys_section
 from ui.components.frame import frame
 from ui.components.plan_section import plan_section
 from ui.components.sign_in_methods import sign_in_methods_section
@@ -29,7 +30,7 @@ async def profile_section(current: Viewer) -> None:
 
 
 # In page order. Each section draws itself from the viewer (the person and the services).
-SECTIONS: list[Section] = [profile_section, sign_in_methods_section, plan_section]
+SECTIONS: list[Section] = [profile_section, sign_in_methods_section, plan_section, ai_keys_section]
 
 
 @ui.page("/account", title="Account · Codeloft")
