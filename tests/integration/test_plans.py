@@ -149,3 +149,12 @@ def test_a_toml_plans_file_is_read(tmp_path: Path) -> None:
     env = clean_env(CODELOFT_DATA_DIR=str(tmp_path / "data"), CODELOFT_PLANS=str(plans))
     result = codeloft("migrate", env=env)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_api_document_declares_retry_after_on_429_and_the_usage_call(server: Server) -> None:
+    document = httpx.get(f"{server.base_url}/openapi.json").json()
+    start_run = document["paths"]["/api/v1/workspaces/{workspace_id}/runs"]["post"]["responses"]["429"]
+    assert start_run["headers"]["Retry-After"]["schema"] == {"type": "integer", "minimum": 1}
+    get_usage = document["paths"]["/api/v1/account/usage"]["get"]
+    assert get_usage["operationId"] == "get_usage" and get_usage["tags"] == ["account"]
+    assert "200" in get_usage["responses"] and "401" in get_usage["responses"]
