@@ -68,17 +68,12 @@ async def test_the_migration_gives_every_existing_account_its_first_way_in(migra
     await asyncio.to_thread(downgrade, migrated_database, "0002")
 
     def insert(connection: Connection) -> None:
-        connection.execute(
-            text("INSERT INTO users (email, oauth_provider, oauth_id) VALUES ('a@b.c', 'github', '42')")
-        )
+        connection.execute(text("INSERT INTO users (email, oauth_provider, oauth_id) VALUES ('a@b.c', 'github', '42')"))
         connection.commit()
 
     def identities_of(connection: Connection) -> list[tuple[str, str, str]]:
         rows = connection.execute(
-            text(
-                "SELECT i.provider, i.provider_id, i.email FROM user_identities i "
-                "JOIN users u ON u.id = i.user_id"
-            )
+            text("SELECT i.provider, i.provider_id, i.email FROM user_identities i JOIN users u ON u.id = i.user_id")
         )
         return [tuple(row) for row in rows]
 
