@@ -102,12 +102,12 @@ def frame(title: str, viewer: Viewer, *, wide: bool = False, default_theme: str 
             theme_button.props["aria-pressed"] = "true" if theme == "dark" else "false"
             account = ui.link(viewer.user.label, "/account").classes("text-sm text-white no-underline max-sm:hidden")
             account.props('data-testid="user-label" title="Your account"')
-            account.on("click.prevent", lambda: layout.leave("/account"))
             ui.button("Sign out", on_click=sign_out).props('flat color=white dense data-testid="sign-out"')
     layout = Frame(
         actions=actions, title=heading, dark=dark, theme=theme, preferences=preferences, user_id=viewer.user.id
     )
     home.on("click.prevent", lambda: layout.leave("/"))
+    account.on("click.prevent", lambda: layout.leave("/account"))
     body = "w-full h-full p-0 gap-0" if wide else "w-full max-w-5xl mx-auto p-4 gap-4"
     with ui.column().classes(body):
         yield layout
