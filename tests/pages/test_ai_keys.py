@@ -144,3 +144,17 @@ async def test_nobody_elses_keys_show(user: User) -> None:
 
     find_testid(user, "ai-keys-empty")
     await user.should_not_see("Bob's")
+
+
+async def test_a_name_is_shown_as_text_and_never_read_as_markup(user: User) -> None:
+    person = await sign_in(user)
+    name = 'He said "hi" <b>x</b> data-x="1"'
+    await person.services.ai_keys.add(person.actor, provider="openai", name=name, key=OPENAI_KEY)
+
+    await user.open("/account")
+
+    await shows(user, "ai-key-name", [name])
+    (toggle,) = with_testid(user, "ai-key-toggle")
+    (delete,) = with_testid(user, "ai-key-delete")
+    assert toggle.props["aria-label"] == f"Switch off {name}" and "data-x" not in toggle.props
+    assert delete.props["aria-label"] == f"Delete {name}" and "data-x" not in delete.props

@@ -67,12 +67,13 @@ async def ai_keys_section(current: Viewer) -> None:
                     ui.label(state).classes(f"w-16 {colour}").props('data-testid="ai-key-state"')
                     ui.label(expiry_text(key)).classes("text-sm text-gray-500 grow")
                     switch = "Switch on" if not key.is_active else "Switch off"
-                    ui.button(switch, on_click=lambda k=key: toggle(k)).props(
-                        f'flat no-caps data-testid="ai-key-toggle" aria-label="{switch} {key.name}"'
-                    )
-                    ui.button(icon="delete", on_click=lambda k=key: delete(k)).props(
-                        f'flat round color=negative data-testid="ai-key-delete" aria-label="Delete {key.name}"'
-                    ).tooltip("Delete this key")
+                    toggle_button = ui.button(switch, on_click=lambda k=key: toggle(k))
+                    toggle_button.props('flat no-caps data-testid="ai-key-toggle"')
+                    toggle_button.props["aria-label"] = f"{switch} {key.name}"  # a name is data, never props syntax
+                    delete_button = ui.button(icon="delete", on_click=lambda k=key: delete(k))
+                    delete_button.props('flat round color=negative data-testid="ai-key-delete"')
+                    delete_button.props["aria-label"] = f"Delete {key.name}"
+                    delete_button.tooltip("Delete this key")
 
     @notify_errors
     async def toggle(key: AIKeyView) -> None:
