@@ -29,6 +29,10 @@ def when(moment: datetime) -> str:
     return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
 def refusal(message: str, *, resets_at: datetime | None, now: datetime) -> QuotaExceeded:
     """The error for a used-up allowance: the message, and when it comes back (with the whole seconds
     until then, at least one, for `Retry-After`)."""
@@ -89,7 +93,7 @@ async def check_runs(uow: UnitOfWork, user_id: UUID, *, now: datetime) -> None:
     runs = await runs_this_hour(uow, user_id, plan, now=now)
     if runs.used >= plan.runs_per_hour:
         raise refusal(
-            f"You have started {runs.used} runs in the last hour, the most your plan ({plan.title}) allows",
+            f"You have started {plural(runs.used, 'run')} in the last hour, the most your plan ({plan.title}) allows",
             resets_at=runs.resets_at or now + RUN_WINDOW,
             now=now,
         )
@@ -101,7 +105,7 @@ async def check_workspaces(uow: UnitOfWork, user_id: UUID) -> None:
     owned = await uow.workspaces.count_owned(user_id)
     if owned >= plan.max_workspaces:
         raise QuotaExceeded(
-            f"You own {owned} workspaces, the most your plan ({plan.title}) allows: "
+            f"You own {plural(owned, 'workspace')}, the most your plan ({plan.title}) allows: "
             "delete one to make room for another."
         )
 

@@ -65,7 +65,7 @@ def test_a_run_past_the_hour_is_429_with_retry_after_and_is_not_recorded(server:
 
     second = bob.client.post(f"/api/v1/workspaces/{ws}/runs", json={}, headers=bob.headers, timeout=120)
 
-    refused(second, 429, "You have started 1 runs in the last hour, the most your plan (Free) allows; it resets at ")
+    refused(second, 429, "You have started 1 run in the last hour, the most your plan (Free) allows; it resets at ")
     assert second.json()["error"] == "QuotaExceeded"
     assert 1 <= int(second.headers["Retry-After"]) <= 3600
     assert len(bob.client.get(f"/api/v1/workspaces/{ws}/runs").json()) == 1  # the refused run left no row

@@ -146,6 +146,6 @@ async def test_a_workspace_over_the_plans_number_is_not_stored(
     )
     actor = Actor((await AccountService(uow=uow_factory, cache=cache, clock=clock).add_local_user("w@x.example")).id)
     await workspaces.create(actor, name="one", language="python")
-    with pytest.raises(QuotaExceeded, match="You own 1 workspaces, the most your plan"):
+    with pytest.raises(QuotaExceeded, match="You own 1 workspace, the most your plan"):
         await workspaces.create(actor, name="two", language="python")
     assert [w.name for w in await workspaces.list_accessible(actor)] == ["one"]

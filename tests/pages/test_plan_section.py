@@ -67,8 +67,6 @@ async def test_a_workspace_past_the_plans_number_is_refused_on_the_dashboard_nam
     find_testid(user, "new-name").type("Second")
     find_testid(user, "new-create").click()
 
-    await user.should_see(
-        "You own 1 workspaces, the most your plan (Free) allows: delete one to make room for another."
-    )
+    await user.should_see("You own 1 workspace, the most your plan (Free) allows: delete one to make room for another.")
     assert [w.name for w in await ada.services.workspaces.list_accessible(ada.actor)] == ["Only"]
     assert with_testid(user, "new-name")  # the dialog stays open, its input kept
