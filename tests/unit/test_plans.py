@@ -22,6 +22,7 @@ from domain.values import Tier
 from domain.workspaces import WorkspaceService
 from tests.conftest import FrozenClock
 from tests.unit.fakes import FakeCache, FakeRunner, FakeUnitOfWork, Store
+from ui.errors import api_error_handler
 
 
 @pytest.fixture
@@ -286,3 +287,15 @@ async def test_set_tier_of_nobody_is_refused_and_changes_nothing(quotas: QuotaSe
     with pytest.raises(NotFound, match=r"No user has the e-mail address ghost@example\.com"):
         await quotas.set_tier("ghost@example.com", Tier.ENTERPRISE)
     assert store.commits == commits
+
+
+# --- the API's answer -------------------------------------------------------------------------
+
+
+async def test_the_api_answers_a_used_up_allowance_with_429_and_retry_after_only_when_it_comes_back() -> None:
+    timed = await api_error_handler(None, QuotaExceeded("Used up; it resets at …", retry_after=90))  # type: ignore[arg-type]
+    lasting = await api_error_handler(None, QuotaExceeded("You own 2 workspaces"))  # type: ignore[arg-type]
+
+    assert (timed.status_code, timed.headers["retry-after"]) == (429, "90")
+    assert timed.body == b'{"detail":"Used up; it resets at \xe2\x80\xa6","error":"QuotaExceeded"}'
+    assert lasting.status_code == 429 and "retry-after" not in lasting.headers
