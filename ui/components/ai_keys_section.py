@@ -125,6 +125,6 @@ async def ai_keys_section(current: Viewer) -> None:
             )
             name = ui.input("Name").props('data-testid="ai-key-new-name" maxlength=100')
             secret = ui.input("Key", password=True).props('data-testid="ai-key-secret" autocomplete=off')
-            expiry = ui.input("Expires on (optional)").props('type=date data-testid="ai-key-expiry"')
+            expiry = ui.input("Expires on (optional)").props('type=date stack-label data-testid="ai-key-expiry"')
             add_button = ui.button("Add key", on_click=add).props('data-testid="ai-key-add" no-caps')
             secret.on("keydown.enter", add)
