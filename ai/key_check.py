@@ -29,9 +29,9 @@ def refused(provider: Provider, status: int, reason: str) -> InvalidInput:
     )
 
 
-def unreachable(provider: Provider, base_url: str, reason: str) -> Unavailable:
+def unreachable(provider: Provider, reason: str) -> Unavailable:
     return Unavailable(
-        f"{PROVIDER_TITLES[provider]} could not be asked whether it takes this key ({reason} at {base_url}). "
+        f"{PROVIDER_TITLES[provider]} could not be asked whether it takes this key ({reason}). "
         "Nothing was stored: try again later."
     )
 
@@ -73,10 +73,10 @@ class ProviderKeyChecker:
             code = error.code if isinstance(error.code, str) else ""
             if error.status_code in REFUSING_STATUSES:
                 raise refused(Provider.OPENAI, error.status_code, code) from None
-            raise unreachable(Provider.OPENAI, self.openai_base_url, f"it answered {error.status_code}") from None
+            raise unreachable(Provider.OPENAI, f"it answered {error.status_code}") from None
         except openai.APIConnectionError as error:
             reason = "no answer in time" if isinstance(error, openai.APITimeoutError) else "no connection"
-            raise unreachable(Provider.OPENAI, self.openai_base_url, reason) from None
+            raise unreachable(Provider.OPENAI, reason) from None
 
     async def _check_gemini(self, key: str) -> None:
         options = genai_types.HttpOptions(
@@ -94,11 +94,11 @@ class ProviderKeyChecker:
         except genai_errors.APIError as error:
             if error.code in REFUSING_STATUSES:
                 raise refused(Provider.GEMINI, error.code, _gemini_reason(error)) from None
-            raise unreachable(Provider.GEMINI, self.gemini_base_url, f"it answered {error.code}") from None
+            raise unreachable(Provider.GEMINI, f"it answered {error.code}") from None
         except httpx.TimeoutException:
-            raise unreachable(Provider.GEMINI, self.gemini_base_url, "no answer in time") from None
+            raise unreachable(Provider.GEMINI, "no answer in time") from None
         except httpx.TransportError:
-            raise unreachable(Provider.GEMINI, self.gemini_base_url, "no connection") from None
+            raise unreachable(Provider.GEMINI, "no connection") from None
 
 
 def _gemini_reason(error: genai_errors.APIError) -> str:

@@ -38,6 +38,8 @@ class FakeProviders:
     openai_keys: set[str] = field(default_factory=lambda: {OPENAI_KEY})
     gemini_keys: set[str] = field(default_factory=lambda: {GEMINI_KEY})
     accept_any: bool = False
+    failing: int | None = None
+    """A status (e.g. 503) every request is answered with, as a provider that is down."""
     requests: list[Seen] = field(default_factory=list)
 
     @property
@@ -130,7 +132,9 @@ def _handler(fake: FakeProviders) -> type[BaseHTTPRequestHandler]:
             path = urlsplit(self.path).path
             headers = {name.lower(): value for name, value in self.headers.items()}
             fake.requests.append(Seen(method=self.command, path=path, headers=headers))
-            if path.startswith(OPENAI_PREFIX + "/"):
+            if fake.failing is not None:
+                status, body = fake.failing, {"error": {"code": fake.failing, "message": "The service is down."}}
+            elif path.startswith(OPENAI_PREFIX + "/"):
                 status, body = _openai(fake, self.command, path.removeprefix(OPENAI_PREFIX), headers)
             elif path.startswith(GEMINI_PREFIX + "/"):
                 status, body = _gemini(fake, self.command, path.removeprefix(GEMINI_PREFIX), headers)

@@ -119,6 +119,21 @@ async def test_a_key_the_provider_refuses_is_not_stored(ada: User, database: str
     assert "Refused" not in [k["name"] for k in listed(ada)]
 
 
+async def test_a_provider_that_is_down_stores_nothing(ada: User, providers: FakeProviders, database: str) -> None:
+    before = await stored_rows(database)
+    asked = len(providers.requests)
+    providers.failing = 503
+    try:
+        for provider, key, name in [("openai", OPENAI_KEY, "OpenAI"), ("gemini", GEMINI_KEY, "Gemini")]:
+            response = add(ada, provider=provider, name="Down", key=key)
+            refused(response, 503, f"{name} could not be asked whether it takes this key (it answered 503)")
+            assert "Nothing was stored" in response.json()["detail"] and key not in response.text
+    finally:
+        providers.failing = None
+    assert len(providers.requests) == asked + 2  # asked once each: no retries
+    assert await stored_rows(database) == before
+
+
 async def test_bad_input_is_refused_and_nothing_is_stored(ada: User, providers: FakeProviders, database: str) -> None:
     before = await stored_rows(database)
     asked = len(providers.requests)

@@ -71,5 +71,5 @@ async def test_a_provider_that_cannot_be_reached_is_unavailable(provider: str, n
     with pytest.raises(Unavailable) as down:
         await checker.check(provider, key)
 
-    assert down.value.message.startswith(f"{name} could not be asked whether it takes this key (no connection at")
+    assert down.value.message.startswith(f"{name} could not be asked whether it takes this key (no connection).")
     assert "Nothing was stored" in down.value.message and key not in down.value.message
