@@ -23,7 +23,7 @@ per product kept for all its loads (so the cookie and the HTTP cache are warm, a
 reopens the IDE), a new page for each load. The first load of each product is not counted (a colder
 HTTP cache, though Codeloft's context has loaded the dashboard while signing in; it is printed).
 Then `--runs` loads each, alternating between the products. A load is timed from `page.goto` until
-both: 201 top-level entries are visible in the file tree (Codeloft: the `.q-tree__node-header`s of
+both: 201 top-level entries are visible in the file tree (Codeloft: the top-level `treeitem`s of
 `data-testid=file-tree`; JupyterLab: the file browser's `.jp-DirListing-item`s), and an editor
 (`.cm-content`) shows main.py's marker. The in-page times (from navigation start: first byte of the
 page, DOMContentLoaded, the data's arrival, tree shown, editor shown) show where the time goes. Exit
@@ -532,7 +532,7 @@ def bench(total: int, runs: int) -> bool:
                             label="Codeloft (SQLite, embedded default)",
                             base_url=codeloft.base_url,
                             url=f"{codeloft.base_url}/w/{workspace_id}",
-                            tree_selector='[data-testid="file-tree"] .q-tree__node-header',
+                            tree_selector='[data-testid="file-tree"] [role="treeitem"][aria-level="1"]',
                             context=context,
                         )
                     )

@@ -34,8 +34,8 @@ def create_workspace(page: Page, name: str, language: str = "Python", template: 
 def tree_item(page: Page, label: str):
     return (
         page.get_by_test_id("file-tree")
-        .locator(".q-tree__node-header")
-        .filter(has=page.locator(".q-tree__node-header-content > div", has_text=re.compile(f"^{re.escape(label)}$")))
+        .locator(".cl-tree-item")
+        .filter(has=page.locator(".codeloft-tree-label", has_text=re.compile(f"^{re.escape(label)}$")))
     )
 
 

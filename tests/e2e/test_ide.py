@@ -69,9 +69,7 @@ def test_create_a_workspace_from_each_template(
 ) -> None:
     sign_in(page, server, f"t{abs(hash((language, template)))}@example.com")
     create_workspace(page, f"{language} {template}", language, template)
-    labels = page.get_by_test_id("file-tree").locator(
-        ":scope > .q-tree__node > .q-tree__node-header .q-tree__node-header-content > div"
-    )
+    labels = page.get_by_test_id("file-tree").locator('.cl-tree-item[aria-level="1"] .codeloft-tree-label')
     if top_level:
         expect(labels).to_have_text(top_level)
         expect(page.get_by_test_id("tab")).to_have_count(1)  # the entry point opens by itself

@@ -249,7 +249,7 @@ def test_renaming_a_folder_keeps_it_open_and_selected(page: Page, server: Server
     page.get_by_test_id("dialog-input").fill("util.py")
     page.get_by_test_id("dialog-ok").click()
     expect(tree_item(page, "util.py")).to_be_visible()
-    tree_item(page, "pkg").locator(".q-tree__node-header-content").click()
+    tree_item(page, "pkg").click()
 
     page.get_by_test_id("tree-move").click()
     page.get_by_test_id("dialog-input").fill("lib")
@@ -257,5 +257,5 @@ def test_renaming_a_folder_keeps_it_open_and_selected(page: Page, server: Server
     expect(tree_item(page, "lib")).to_be_visible()
     expect(tree_item(page, "inner")).to_be_visible()  # the renamed folder stays open...
     expect(tree_item(page, "util.py")).to_be_visible()  # ...and so do the folders inside it
-    expect(tree_item(page, "lib")).to_have_class(re.compile(r"q-tree__node--selected"))  # and selected
+    expect(tree_item(page, "lib")).to_have_class(re.compile(r"cl-tree-item--selected"))  # and selected
     expect(tree_item(page, "pkg")).to_have_count(0)

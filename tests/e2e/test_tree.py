@@ -26,7 +26,7 @@ def menu_entries(page: Page) -> list[str]:
 
 def item(page: Page, path: str) -> Locator:
     """The name of the tree's item at `path`."""
-    return page.get_by_test_id("file-tree").locator(f'[data-path="{path}"]')
+    return page.get_by_test_id("file-tree").locator(f'[data-path="{path}"] .codeloft-tree-label')
 
 
 def workspace_with(api: Api, name: str, files: dict[str, str]) -> str:
@@ -61,7 +61,7 @@ def test_rename_from_the_context_menu_and_the_open_tab_follows(page: Page, serve
     tree_item(page, "lib").click(button="right")
     assert menu_entries(page) == FOLDER_MENU
     expect(page.get_by_test_id("tree-menu-download")).to_have_text("Download the workspace as a ZIP")
-    expect(tree_item(page, "lib")).to_have_class(re.compile("q-tree__node--selected"))
+    expect(tree_item(page, "lib")).to_have_class(re.compile("cl-tree-item--selected"))
     background = tree_item(page, "lib").evaluate("(e) => getComputedStyle(e).backgroundColor")
     assert background not in ("rgba(0, 0, 0, 0)", "transparent"), background
     page.get_by_test_id("tree-menu-new-file").click()
@@ -167,7 +167,7 @@ def test_a_readers_menu_only_opens_downloads_and_copies(page: Page, browser: Bro
         reader.wait_for_timeout(500)  # what the server would answer has come
         expect(reader.get_by_test_id("dialog-input")).to_have_count(0)
         expect(reader.get_by_test_id("confirm-ok")).to_have_count(0)
-        assert tree_item(reader, "main.py").locator("[data-path]").get_attribute("draggable") is None
+        assert tree_item(reader, "main.py").get_attribute("draggable") is None
     finally:
         context.close()
     assert api.text(workspace, "main.py") == "print(1)\n"
@@ -179,7 +179,7 @@ def test_long_names_are_cut_with_the_full_path_as_tooltip_and_icons_say_the_type
     assert len(name) == 120
     workspace = workspace_with(api, "Long", {f"docs/{name}": "# long\n", "app.js": "", "page.html": ""})
     open_ide(page, server, workspace)
-    tree_item(page, "docs").locator(".q-tree__arrow").click()
+    tree_item(page, "docs").locator(".cl-tree-arrow").click()
     label = item(page, f"docs/{name}")
     expect(label).to_have_attribute("title", f"docs/{name}")
     expect(label).to_have_text(name)
@@ -207,7 +207,7 @@ def test_copy_path_puts_the_workspace_path_on_the_clipboard(page: Page, server: 
     api = signed_in(page, server, "tree-copy@example.com")
     workspace = workspace_with(api, "Copy", {"lib/util.py": "U = 1\n"})
     open_ide(page, server, workspace)
-    tree_item(page, "lib").locator(".q-tree__arrow").click()
+    tree_item(page, "lib").locator(".cl-tree-arrow").click()
     tree_item(page, "util.py").click(button="right")
     page.get_by_test_id("tree-menu-copy-path").click()
     expect(page.get_by_text("Copied lib/util.py")).to_be_visible()

@@ -34,9 +34,8 @@ MOVE_TYPE = "application/x-codeloft-path"
 
 # The item under an event: its header and the element that holds its path (and whether it is a folder).
 ITEM_AT = """const itemAt = (target) => {
-  const header = target && target.closest ? target.closest(".q-tree__node-header") : null;
-  const item = header ? header.querySelector("[data-path]") : null;
-  return item ? {header, path: item.dataset.path, folder: item.dataset.folder === "1"} : null;
+  const header = target && target.closest ? target.closest(".cl-tree-item") : null;
+  return header ? {header, path: header.dataset.path, folder: header.dataset.folder === "1"} : null;
 };"""
 
 # Files dropped on the tree go to the tree's (hidden) uploader, so a drop and the upload dialog take
@@ -56,10 +55,8 @@ DROP_SCRIPT = """
     if (item.folder) return item.path;
     return item.path.includes("/") ? item.path.slice(0, item.path.lastIndexOf("/")) : "";
   };
-  const headerOf = (folder) => {
-    const item = folder ? zone.querySelector('[data-path="' + CSS.escape(folder) + '"]') : null;
-    return item ? item.closest(".q-tree__node-header") : null;
-  };
+  const headerOf = (folder) =>
+    folder ? zone.querySelector('.cl-tree-item[data-path="' + CSS.escape(folder) + '"]') : null;
   let marked = null;
   const mark = (element, css) => {
     if (marked) marked.element.classList.remove(marked.css);
@@ -93,15 +90,6 @@ DROP_SCRIPT = """
 })();
 """
 
-# Each item: a file-type icon (hidden from screen readers: the name says it all) and its name, cut
-# with an ellipsis when long, the full path as its tooltip.
-HEADER_TEMPLATE = """
-<q-icon :name="props.node.folder ? (props.expanded ? 'folder_open' : 'folder') : props.node.icon"
-  :style="{color: props.node.color}" size="20px" class="q-mr-sm codeloft-tree-icon" aria-hidden="true" %(drag)s/>
-<div class="codeloft-tree-label" :title="props.node.id" :data-path="props.node.id"
-  :data-folder="props.node.folder ? '1' : '0'" %(drag)s>{{ props.node.label }}</div>
-"""
-
 # Dragging an item starts here: what it carries is its path.
 DRAG_START = """(e) => {
   %(item_at)s
@@ -119,7 +107,7 @@ PLACE_MENU = """const placeMenu = (header, e, keyboard) => {
   const box = zone.getBoundingClientRect();
   let x = e.clientX, y = e.clientY;
   if (keyboard) {
-    const label = header.querySelector("[data-path]") || header;
+    const label = header.querySelector(".codeloft-tree-label") || header;
     const r = label.getBoundingClientRect();
     x = r.left; y = r.bottom;
   }
@@ -177,25 +165,38 @@ MENU_KEYS = """(e) => {
 }"""
 
 TREE_STYLE = """
-.codeloft-tree .q-tree__node-header { padding-top: 2px; padding-bottom: 2px; }
-.codeloft-tree .q-tree__node-header-content { min-width: 0; }
-.codeloft-tree .codeloft-tree-label {
-  flex: 1 1 auto; min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
+.cl-tree { padding: 2px 0; }
+.cl-tree-item {
+  display: flex; align-items: center; gap: 4px; height: 22px; padding-right: 8px;
+  cursor: pointer; user-select: none; white-space: nowrap; font-size: 13px;
 }
-.codeloft-tree .codeloft-tree-icon { flex: none; }
-.codeloft-tree .q-tree__node--selected .q-tree__node-header-content { color: #000; }
-.codeloft-tree.q-tree--dark .q-tree__node--selected .q-tree__node-header-content { color: #fff; }
-.codeloft-tree .q-tree__node--selected { background: rgba(29, 78, 216, 0.16); }
-.body--dark .codeloft-tree .q-tree__node--selected { background: rgba(144, 202, 249, 0.26); }
-.codeloft-tree .q-tree__node-header:focus-visible,
-.codeloft-tree .q-tree__node-header:has(> .q-focus-helper:focus-visible) {
-  outline: 2px solid #2563eb; outline-offset: -2px;
-}
-.body--dark .codeloft-tree .q-tree__node-header:focus-visible,
-.body--dark .codeloft-tree .q-tree__node-header:has(> .q-focus-helper:focus-visible) { outline-color: #90caf9; }
-.codeloft-tree .codeloft-drop-target { outline: 2px dashed #2563eb; outline-offset: -2px; }
+.cl-tree-item:hover { background: rgba(0, 0, 0, 0.05); }
+.body--dark .cl-tree-item:hover { background: rgba(255, 255, 255, 0.07); }
+.cl-tree .cl-tree-arrow { flex: none; width: 16px; font-size: 16px; color: #6b7280; transition: transform 0.1s; }
+.body--dark .cl-tree .cl-tree-arrow { color: #a1a1aa; }
+.cl-tree .cl-tree-arrow--open { transform: rotate(90deg); }
+.cl-tree .codeloft-tree-icon { flex: none; font-size: 18px; }
+.cl-tree .codeloft-tree-label { flex: 1 1 auto; min-width: 0; overflow: hidden; text-overflow: ellipsis; }
+.cl-tree-item--selected { background: rgba(29, 78, 216, 0.16); }
+.body--dark .cl-tree-item--selected { background: rgba(144, 202, 249, 0.26); }
+.cl-tree-item--selected:hover { background: rgba(29, 78, 216, 0.22); }
+.body--dark .cl-tree-item--selected:hover { background: rgba(144, 202, 249, 0.32); }
+.cl-tree-item:focus { outline: none; }
+.cl-tree-item:focus-visible { outline: 2px solid #2563eb; outline-offset: -2px; }
+.body--dark .cl-tree-item:focus-visible { outline-color: #90caf9; }
+.codeloft-drop-target { outline: 2px dashed #2563eb; outline-offset: -2px; }
 .codeloft-drop-root { outline: 2px dashed #2563eb; outline-offset: -2px; }
 """
+
+
+class TreeView(ui.tree, component="file_tree_view.js"):
+    """NiceGUI's `ui.tree` (its props, events and Python API) drawn by a lighter component than
+    Quasar's QTree: a row of plain elements per item (see file_tree_view.js)."""
+
+    def __init__(self, nodes: list[dict[str, Any]], **kwargs: Any) -> None:
+        super().__init__(nodes, **kwargs)
+        assert self.component is not None
+        self.tag = self.component.tag  # `ui.tree` names Quasar's q-tree itself
 
 
 def node_of(entry: FileInfo) -> dict[str, Any]:
@@ -271,11 +272,11 @@ class FileTree:
             self.empty = ui.label("No files yet.").classes("text-gray-500 text-sm pl-2")
             # The tree takes the pane's height: its empty area below the items is the root, to drop onto.
             self.tree = (
-                ui.tree([], node_key="id", on_select=self._selected, on_expand=self._expanded)
+                TreeView([], node_key="id", on_select=self._selected, on_expand=self._expanded)
                 .classes("w-full grow overflow-auto codeloft-tree")
-                .props('dense no-transition icon=chevron_right data-testid="file-tree"')
+                .props('data-testid="file-tree" aria-label="Files"')
             )
-            self.tree.add_slot("default-header", HEADER_TEMPLATE % {"drag": 'draggable="true"' if editable else ""})
+            self.tree.props["draggable"] = editable
             # The context menu hangs from an invisible point that the client moves to the mouse (or item).
             with (
                 ui.element("div")
