@@ -279,7 +279,7 @@ def serve(settings: Settings) -> None:
     os.environ.setdefault("NICEGUI_STORAGE_PATH", str(settings.data_dir / "nicegui"))
     from nicegui import app, ui
 
-    from ui import context, oauth
+    from ui import context, oauth, stylesheet
     from ui.api import docs, openapi, router
     from ui.body_limits import BodyLimits, BodyTooLarge, body_too_large_handler
     from ui.errors import api_error_handler, malformed_body_handler, validation_error_handler
@@ -293,6 +293,7 @@ def serve(settings: Settings) -> None:
     link, accounts = asyncio.run(owner_sign_in_link(settings))
     runner = sandbox_for(settings, multi_user=accounts > 1)
 
+    stylesheet.install()
     app.add_middleware(BodyLimits)  # inside SecurityHeaders, so its refusals carry the headers too
     app.add_middleware(SecurityHeaders)
     app.include_router(router)
@@ -328,6 +329,7 @@ def serve(settings: Settings) -> None:
         show=False,
         gzip_middleware_factory=GzipExceptPreviews,  # type: ignore[arg-type]  # any ASGI app will do
         show_welcome_message=False,
+        tailwind=False,  # its CSS is made ahead of time: ui/stylesheet.py
         uvicorn_logging_level="warning",
     )
 

@@ -7,12 +7,14 @@ from typing import Any
 
 from nicegui import ui
 
+from ui import stylesheet
+
 # Quasar's flat buttons show focus only as a faint overlay: a visible ring for keyboard focus (WCAG 2.4.7).
 # Quasar's `.no-outline { outline: 0 !important }` sits in a later cascade layer, and between layers the
 # first one's !important wins: hence the first layer NiceGUI declares, `theme`.
 FOCUS_STYLE = """<style>
 @layer theme {
-.q-btn:focus-visible, [data-testid="tab"]:focus-visible, .q-tree__node-header:focus-visible,
+.q-btn:focus-visible, [data-testid="tab"]:focus-visible,
 [data-testid="workspace-card"]:focus-visible {
   outline: 2px solid #2563eb !important; outline-offset: 2px;
 }
@@ -40,7 +42,7 @@ NEGATIVE = "#c62828"  # 5.6:1 against white
 def page_style() -> None:
     """Colours and focus ring for the page being built."""
     ui.colors(primary=PRIMARY, positive=POSITIVE, negative=NEGATIVE)
-    ui.add_head_html(FOCUS_STYLE)
+    ui.add_head_html(stylesheet.LINK + FOCUS_STYLE)
 
 
 def icon_button(icon: str, label: str, on_click: Any = None, *, props: str = "flat dense round") -> ui.button:
