@@ -8,13 +8,20 @@ from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
+from domain.access import Actor, require_own
 from domain.entities import SignInToken, User, UserSession
 from domain.errors import InvalidInput, NotFound, Unauthenticated
 from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from domain.sessions import ClientInfo, SessionPolicy, SessionView, ended, session_view
 
 SIGN_IN_LINK_LIFETIME = timedelta(hours=24)
-SESSION_LIFETIME = timedelta(days=30)
+SESSION_LIFETIME = SessionPolicy().lifetime
 SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
+SESSION_ENDED = "Your session has ended: sign in again."
+REUSED = (
+    "This session was ended because an old copy of its sign-in was used again (it may have been copied): "
+    "sign in again."
+)
 USED = "This sign-in link has already been used: each link works only once."
 
 
@@ -41,10 +48,23 @@ class SignedIn:
     session_token: str
 
 
+class SessionReused(Unauthenticated):
+    """A replaced session token came back after its grace: the whole session was ended."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    """A request's live session; `new_token` is set when its token was just replaced (the answer sets it)."""
+
+    session: UserSession
+    new_token: str | None = None
+
+
 class AuthService:
-    def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock, policy: SessionPolicy | None = None) -> None:
         self._uow = uow
         self._clock = clock
+        self.policy = policy or SessionPolicy()
 
     async def issue_sign_in_link(self, user_id: UUID) -> str:
         """Create a single-use sign-in secret for the user and return it (only its hash is kept)."""
@@ -74,7 +94,9 @@ class AuthService:
             raise InvalidSignInLink("unknown", "This sign-in link is not valid.")
         return user
 
-    async def redeem_sign_in_link(self, secret: str, *, replacing: str | None = None) -> SignedIn:
+    async def redeem_sign_in_link(
+        self, secret: str, *, replacing: str | None = None, client: ClientInfo | None = None
+    ) -> SignedIn:
         """Use a sign-in link once and open a new session; `replacing` is a session it supersedes."""
         now = self._clock()
         async with self._uow() as uow:
@@ -84,25 +106,32 @@ class AuthService:
             user = await uow.users.get(token.user_id)
             if user is None:
                 raise InvalidSignInLink("unknown", "This sign-in link is not valid.")
-            signed_in = await self.open_session(uow, user, replacing=replacing)
+            signed_in = await self.open_session(uow, user, replacing=replacing, client=client)
             await uow.commit()
         return signed_in
 
-    async def open_session(self, uow: UnitOfWork, user: User, *, replacing: str | None = None) -> SignedIn:
+    async def open_session(
+        self, uow: UnitOfWork, user: User, *, replacing: str | None = None, client: ClientInfo | None = None
+    ) -> SignedIn:
         """Open a new session for `user` in the caller's unit of work (the caller commits): a fresh session
-        token every time; `replacing`, a session it supersedes, is deleted. Every way of signing in ends here."""
+        token every time; `replacing`, a session it supersedes, is deleted; `client` is the browser it is
+        for. Every way of signing in ends here."""
         now = self._clock()
+        client = client or ClientInfo()
         if replacing:
-            old = await uow.sessions.get_by_hash(hash_secret(replacing))
+            old = await self._by_token(uow, replacing)
             if old is not None:
                 await uow.sessions.delete(old.id)
         session_token = new_secret()
         session = UserSession(
             user_id=user.id,
             refresh_token_hash=hash_secret(session_token),
-            expires_at=now + SESSION_LIFETIME,
+            expires_at=now + self.policy.lifetime,
             created_at=now,
             last_used_at=now,
+            user_agent=client.user_agent,
+            address=client.address,
+            rotated_at=now,
         )
         await uow.sessions.add(session)
         return SignedIn(user=user, session_id=session.id, session_token=session_token)
@@ -119,25 +148,116 @@ class AuthService:
         return token
 
     async def authenticate(self, session_token: str | None) -> UserSession:
-        """The live session behind a session cookie, or `Unauthenticated`."""
+        """The live session behind a session cookie, or `Unauthenticated`. The token may be the session's
+        current one or, within its grace, the one it replaced; a replaced one after the grace ends the
+        whole session (`SessionReused`). An ended session's row is deleted."""
+        return (await self._resume(session_token, rotate=False)).session
+
+    async def resume(self, session_token: str | None, *, client: ClientInfo | None = None) -> Resumed:
+        """`authenticate` for a request whose answer can set the cookie (a page load, an API call): a
+        current token older than the policy's `rotate_every` is replaced by a new one (returned); the old
+        one stays accepted for the grace. `client` is recorded with the new token."""
+        return await self._resume(session_token, rotate=True, client=client)
+
+    async def _resume(self, session_token: str | None, *, rotate: bool, client: ClientInfo | None = None) -> Resumed:
         if not session_token:
             raise Unauthenticated("Sign in first.")
         now = self._clock()
+        token_hash = hash_secret(session_token)
         async with self._uow() as uow:
-            session = await uow.sessions.get_by_hash(hash_secret(session_token))
-            if session is None or session.expires_at <= now:
-                raise Unauthenticated("Your session has ended: sign in again.")
-            if now - session.last_used_at >= SESSION_TOUCH_INTERVAL:
+            session = await uow.sessions.get_by_hash(token_hash)
+            current = session is not None
+            if session is None:
+                session = await uow.sessions.get_by_previous_hash(token_hash)
+                if session is None:
+                    raise Unauthenticated(SESSION_ENDED)
+                if session.previous_valid_until is None or session.previous_valid_until < now:
+                    await uow.sessions.delete(session.id)
+                    await uow.commit()
+                    raise SessionReused(REUSED)
+            if ended(session, self.policy, now):
+                await uow.sessions.delete(session.id)
+                await uow.commit()
+                raise Unauthenticated(SESSION_ENDED)
+            issued = session.rotated_at or session.created_at
+            if rotate and current and now - issued >= self.policy.rotate_every:
+                new_token = new_secret()
+                client = client or ClientInfo()
+                rotated = await uow.sessions.rotate(
+                    session.id,
+                    from_hash=token_hash,
+                    to_hash=hash_secret(new_token),
+                    previous_valid_until=now + self.policy.grace,
+                    at=now,
+                    user_agent=client.user_agent or session.user_agent,
+                    address=client.address or session.address,
+                )
+                await uow.commit()
+                if rotated is not None:  # else a request beside this one replaced it first
+                    return Resumed(session=rotated, new_token=new_token)
+                return Resumed(session=session)
+            if now - session.last_used_at >= min(SESSION_TOUCH_INTERVAL, self.policy.rotate_every):
                 await uow.sessions.touch(session.id, at=now)
                 await uow.commit()
+        return Resumed(session=session)
+
+    async def check(self, session_id: UUID) -> UserSession:
+        """Whether the session an open page was loaded with is still live (it may have been signed out
+        elsewhere, or timed out): the session, or `Unauthenticated`. Token rotation never ends it."""
+        now = self._clock()
+        async with self._uow() as uow:
+            session = await uow.sessions.get(session_id)
+        if session is None or ended(session, self.policy, now):
+            raise Unauthenticated("Your session was ended: sign in again.")
         return session
+
+    async def sessions(self, actor: Actor, *, current_id: UUID | None = None) -> list[SessionView]:
+        """The person's live sessions, most recently used first; `current_id` is marked as this one."""
+        user_id = actor.require_user()
+        now = self._clock()
+        async with self._uow() as uow:
+            sessions = await uow.sessions.list_for_user(user_id)
+        live = [session for session in sessions if not ended(session, self.policy, now)]
+        live.sort(key=lambda session: (session.id != current_id, -session.last_used_at.timestamp()))
+        return [session_view(session, current_id=current_id) for session in live]
+
+    async def end_session(self, actor: Actor, session_id: UUID) -> None:
+        """Sign one of the person's own sessions out, at once (another person's is `NotFound`)."""
+        async with self._uow() as uow:
+            session = await uow.sessions.get(session_id)
+            require_own(actor, session.user_id if session else None, what="session")
+            assert session is not None
+            await uow.sessions.delete(session.id)
+            await uow.commit()
+
+    async def end_other_sessions(self, actor: Actor, *, keep: UUID) -> int:
+        """Sign out everywhere but `keep` (the person's own current session); how many ended."""
+        user_id = actor.require_user()
+        async with self._uow() as uow:
+            session = await uow.sessions.get(keep)
+            require_own(actor, session.user_id if session else None, what="session")
+            count = await uow.sessions.delete_for_user(user_id, keep=keep)
+            await uow.commit()
+        return count
 
     async def sign_out(self, session_token: str | None) -> None:
         """Revoke the session server-side: the cookie stops working everywhere at once."""
         if not session_token:
             return
         async with self._uow() as uow:
-            session = await uow.sessions.get_by_hash(hash_secret(session_token))
+            session = await self._by_token(uow, session_token)
             if session is not None:
                 await uow.sessions.delete(session.id)
                 await uow.commit()
+
+    async def sign_out_session(self, session_id: UUID) -> None:
+        """Revoke the session an open page was loaded with (whatever its token is by now)."""
+        async with self._uow() as uow:
+            await uow.sessions.delete(session_id)
+            await uow.commit()
+
+    @staticmethod
+    async def _by_token(uow: UnitOfWork, session_token: str) -> UserSession | None:
+        """The session a token is the current or the replaced token of."""
+        token_hash = hash_secret(session_token)
+        return await uow.sessions.get_by_hash(token_hash) or await uow.sessions.get_by_previous_hash(token_hash)

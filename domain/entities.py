@@ -61,6 +61,13 @@ class UserSession:
     expires_at: datetime
     created_at: datetime
     last_used_at: datetime
+    user_agent: str | None = None
+    address: str | None = None
+    rotated_at: datetime | None = None
+    """When the current token was issued (None: at `created_at`)."""
+    previous_token_hash: str | None = None
+    """The token it replaced, still accepted until `previous_valid_until` (requests already in flight)."""
+    previous_valid_until: datetime | None = None
 
 
 @dataclass(kw_only=True, slots=True)

@@ -77,11 +77,36 @@ class SignInTokenRepository(Protocol):
 class SessionRepository(Protocol):
     async def add(self, session: UserSession) -> None: ...
 
+    async def get(self, session_id: UUID) -> UserSession | None: ...
+
     async def get_by_hash(self, token_hash: str) -> UserSession | None: ...
+
+    async def get_by_previous_hash(self, token_hash: str) -> UserSession | None: ...
+
+    async def list_for_user(self, user_id: UUID) -> list[UserSession]: ...
 
     async def touch(self, session_id: UUID, *, at: datetime) -> None: ...
 
+    async def rotate(
+        self,
+        session_id: UUID,
+        *,
+        from_hash: str,
+        to_hash: str,
+        previous_valid_until: datetime,
+        at: datetime,
+        user_agent: str | None,
+        address: str | None,
+    ) -> UserSession | None:
+        """Replace the session's token `from_hash` by `to_hash`, keeping `from_hash` as the previous one until
+        `previous_valid_until` (`at`: when); None if its token is no longer `from_hash` (replaced meanwhile)."""
+        ...
+
     async def delete(self, session_id: UUID) -> None: ...
+
+    async def delete_for_user(self, user_id: UUID, *, keep: UUID) -> int:
+        """Delete every session of the user but `keep`; how many."""
+        ...
 
 
 class IdentityRepository(Protocol):

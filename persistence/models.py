@@ -106,6 +106,12 @@ class UserSessionRow(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime | None] = _timestamp()
     last_used_at: Mapped[datetime | None] = _timestamp()
+    # Codeloft's additions (migration 0004): the browser, and the token rotation's previous token and grace.
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    address: Mapped[str | None] = mapped_column(String(64))
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    previous_token_hash: Mapped[str | None] = mapped_column(String(255), index=True)
+    previous_valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class SignInTokenRow(Base):

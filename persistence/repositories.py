@@ -172,6 +172,11 @@ def _session_entity(row: UserSessionRow) -> UserSession:
         expires_at=row.expires_at,
         created_at=row.created_at,
         last_used_at=row.last_used_at,
+        user_agent=row.user_agent,
+        address=row.address,
+        rotated_at=row.rotated_at,
+        previous_token_hash=row.previous_token_hash,
+        previous_valid_until=row.previous_valid_until,
     )
 
 
@@ -188,13 +193,62 @@ class SqlSessionRepository:
                 expires_at=session.expires_at,
                 created_at=session.created_at,
                 last_used_at=session.last_used_at,
+                user_agent=session.user_agent,
+                address=session.address,
+                rotated_at=session.rotated_at,
+                previous_token_hash=session.previous_token_hash,
+                previous_valid_until=session.previous_valid_until,
             )
         )
         await self._session.flush()
 
+    async def get(self, session_id: UUID) -> UserSession | None:
+        row = await self._session.scalar(select(UserSessionRow).where(UserSessionRow.id == session_id))
+        return _session_entity(row) if row else None
+
     async def get_by_hash(self, token_hash: str) -> UserSession | None:
         row = await self._session.scalar(select(UserSessionRow).where(UserSessionRow.refresh_token_hash == token_hash))
         return _session_entity(row) if row else None
+
+    async def get_by_previous_hash(self, token_hash: str) -> UserSession | None:
+        row = await self._session.scalar(
+            select(UserSessionRow).where(UserSessionRow.previous_token_hash == token_hash)
+        )
+        return _session_entity(row) if row else None
+
+    async def list_for_user(self, user_id: UUID) -> list[UserSession]:
+        rows = await self._session.scalars(select(UserSessionRow).where(UserSessionRow.user_id == user_id))
+        return [_session_entity(row) for row in rows]
+
+    async def rotate(
+        self,
+        session_id: UUID,
+        *,
+        from_hash: str,
+        to_hash: str,
+        previous_valid_until: datetime,
+        at: datetime,
+        user_agent: str | None,
+        address: str | None,
+    ) -> UserSession | None:
+        # Conditional on the token still being `from_hash`: of two requests renewing at once, one wins.
+        result = await self._session.execute(
+            update(UserSessionRow)
+            .where(UserSessionRow.id == session_id, UserSessionRow.refresh_token_hash == from_hash)
+            .values(
+                refresh_token_hash=to_hash,
+                previous_token_hash=from_hash,
+                previous_valid_until=previous_valid_until,
+                rotated_at=at,
+                last_used_at=at,
+                user_agent=user_agent,
+                address=address,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            return None
+        return await self.get_by_hash(to_hash)
 
     async def touch(self, session_id: UUID, *, at: datetime) -> None:
         await self._session.execute(
@@ -203,6 +257,14 @@ class SqlSessionRepository:
 
     async def delete(self, session_id: UUID) -> None:
         await self._session.execute(delete(UserSessionRow).where(UserSessionRow.id == session_id))
+
+    async def delete_for_user(self, user_id: UUID, *, keep: UUID) -> int:
+        result = await self._session.execute(
+            delete(UserSessionRow)
+            .where(UserSessionRow.user_id == user_id, UserSessionRow.id != keep)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _workspace(row: WorkspaceRow) -> Workspace:

@@ -110,14 +110,48 @@ class FakeSessions(_Repo):
     async def add(self, session: UserSession) -> None:
         self.data.sessions[session.id] = session
 
+    async def get(self, session_id: UUID) -> UserSession | None:
+        return self.data.sessions.get(session_id)
+
     async def get_by_hash(self, token_hash: str) -> UserSession | None:
         return next((s for s in self.data.sessions.values() if s.refresh_token_hash == token_hash), None)
+
+    async def get_by_previous_hash(self, token_hash: str) -> UserSession | None:
+        return next((s for s in self.data.sessions.values() if s.previous_token_hash == token_hash), None)
+
+    async def list_for_user(self, user_id: UUID) -> list[UserSession]:
+        return [s for s in self.data.sessions.values() if s.user_id == user_id]
 
     async def touch(self, session_id: UUID, *, at: datetime) -> None:
         self.data.sessions[session_id].last_used_at = at
 
+    async def rotate(
+        self,
+        session_id: UUID,
+        *,
+        from_hash: str,
+        to_hash: str,
+        previous_valid_until: datetime,
+        at: datetime,
+        user_agent: str | None,
+        address: str | None,
+    ) -> UserSession | None:
+        session = self.data.sessions.get(session_id)
+        if session is None or session.refresh_token_hash != from_hash:
+            return None
+        session.previous_token_hash, session.refresh_token_hash = from_hash, to_hash
+        session.previous_valid_until, session.rotated_at, session.last_used_at = previous_valid_until, at, at
+        session.user_agent, session.address = user_agent, address
+        return session
+
     async def delete(self, session_id: UUID) -> None:
         self.data.sessions.pop(session_id, None)
+
+    async def delete_for_user(self, user_id: UUID, *, keep: UUID) -> int:
+        ended = [i for i, s in self.data.sessions.items() if s.user_id == user_id and i != keep]
+        for session_id in ended:
+            del self.data.sessions[session_id]
+        return len(ended)
 
 
 class FakeIdentities(_Repo):
