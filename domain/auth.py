@@ -19,8 +19,7 @@ SESSION_LIFETIME = SessionPolicy().lifetime
 SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
 SESSION_ENDED = "Your session has ended: sign in again."
 REUSED = (
-    "This session was ended because an old copy of its sign-in was used again (it may have been copied): "
-    "sign in again."
+    "This session was ended because an old copy of its sign-in was used again (it may have been copied): sign in again."
 )
 USED = "This sign-in link has already been used: each link works only once."
 

@@ -15,6 +15,7 @@ from domain.auth import AuthService, SignedIn
 from domain.entities import Identity, User
 from domain.errors import Conflict, NotFound, PermissionDenied
 from domain.ports import Cache, Clock, UnitOfWorkFactory
+from domain.sessions import ClientInfo
 from domain.values import Email, Tier
 
 PROVIDER_NAMES = {"github": "GitHub", "google": "Google", LOCAL_PROVIDER: "Printed sign-in link"}
@@ -62,7 +63,9 @@ class IdentityService:
         self._auth = auth
         self._cache = cache
 
-    async def sign_in(self, profile: ProviderProfile, *, replacing: str | None = None) -> SignedIn:
+    async def sign_in(
+        self, profile: ProviderProfile, *, replacing: str | None = None, client: ClientInfo | None = None
+    ) -> SignedIn:
         """The account of this provider identity (created on its first sign-in) with a new session."""
         email = _verified_email(profile)
         now = self._clock()
@@ -99,7 +102,7 @@ class IdentityService:
                         created_at=now,
                     )
                 )
-            signed_in = await self._auth.open_session(uow, user, replacing=replacing)
+            signed_in = await self._auth.open_session(uow, user, replacing=replacing, client=client)
             await uow.commit()
         return signed_in
 

@@ -162,7 +162,7 @@ async def build_services(settings: Settings, *, runner: Runner | None = None) ->
         run_defaults=settings.run_defaults,
     )
     terminals = TerminalService(uow=uow, clock=utc_now, gate=gate, files=files, runs=runs)
-    auth = AuthService(uow=uow, clock=utc_now)
+    auth = AuthService(uow=uow, clock=utc_now, policy=settings.session_policy)
     return Services(
         settings=settings,
         clock=utc_now,
@@ -285,7 +285,7 @@ def serve(settings: Settings) -> None:
     from ui.errors import api_error_handler, malformed_body_handler, validation_error_handler
     from ui.pages import account, dashboard, login, workspace
     from ui.pages.not_found import not_found_handler
-    from ui.security import GzipExceptPreviews, SecurityHeaders
+    from ui.security import GzipExceptPreviews, SecurityHeaders, SessionRenewal
 
     del account, dashboard, login, workspace  # imported for their @ui.page registrations
     ensure_port_free(settings.host, settings.port)
@@ -294,6 +294,7 @@ def serve(settings: Settings) -> None:
     runner = sandbox_for(settings, multi_user=accounts > 1)
 
     stylesheet.install()
+    app.add_middleware(SessionRenewal, secure=settings.secure_cookies)  # a renewed session token's cookie
     app.add_middleware(BodyLimits)  # inside SecurityHeaders, so its refusals carry the headers too
     app.add_middleware(SecurityHeaders)
     app.include_router(router)

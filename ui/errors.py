@@ -107,7 +107,7 @@ def notify_error(error: CodeloftError) -> None:
     """Show one domain error to the person on the page: an expired or missing sign-in goes to the
     sign-in page, anything else is a notification with the error's message."""
     if isinstance(error, Unauthenticated):
-        ui.navigate.to("/login?reason=expired")
+        ui.navigate.to("/login?reason=session_ended")
     else:
         ui.notify(translate(error).message, type="negative", multi_line=True)
 

@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from domain.errors import Unauthenticated
 from domain.identities import ProviderProfile, SignInRefused
 from ui.context import services
-from ui.security import session_token, set_session_cookie
+from ui.security import client_info, session_token, set_session_cookie
 from ui.settings import Settings
 
 OAUTH_COOKIE = "codeloft_oauth"
@@ -189,7 +189,7 @@ async def finish(request: Request, provider: str) -> Response:
                 return refused("state", provider)
             await svc.identities.connect(session.user_id, profile)
             return RedirectResponse(f"/account?connected={provider}", status_code=303, headers=NO_STORE)
-        signed_in = await svc.identities.sign_in(profile, replacing=current)
+        signed_in = await svc.identities.sign_in(profile, replacing=current, client=client_info(request))
     except SignInRefused as refusal:
         return refused(refusal.reason, provider)
     response = RedirectResponse(safe_next(flow.get("next")) or "/", status_code=303, headers=NO_STORE)

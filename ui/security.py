@@ -14,7 +14,8 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from domain.auth import SESSION_LIFETIME
+from domain.auth import SESSION_LIFETIME, Resumed
+from domain.sessions import ClientInfo
 
 SESSION_COOKIE = "codeloft_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -38,6 +39,55 @@ def set_session_cookie(response: Response, token: str, *, secure: bool) -> None:
 
 def clear_session_cookie(response: Response, *, secure: bool) -> None:
     response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=secure, path="/")
+
+
+def client_info(request: Request) -> ClientInfo:
+    """What the browser of `request` is: its user agent and address (as the server saw it)."""
+    return ClientInfo(
+        user_agent=request.headers.get("user-agent"), address=request.client.host if request.client else None
+    )
+
+
+# --- the renewed session token goes out with the answer -----------------------------------------
+
+RENEWED = "codeloft_renewed_session_token"
+"""Key in the request's state: the session's new token, which the answer sets as the cookie."""
+
+
+def note_renewal(request: Request, resumed: Resumed) -> None:
+    """After `AuthService.resume`: a replaced token goes out as the cookie of this request's answer."""
+    if resumed.new_token is not None:
+        setattr(request.state, RENEWED, resumed.new_token)
+
+
+class SessionRenewal:
+    """ASGI middleware: an HTTP answer whose request renewed its session's token (`note_renewal`) sets the
+    new token as the session cookie, unless the route set or cleared that cookie itself (sign-in, sign-out).
+    WebSocket messages cannot set cookies, so tokens are only renewed on HTTP requests."""
+
+    def __init__(self, app: ASGIApp, *, secure: bool) -> None:
+        self.app = app
+        self.secure = secure
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+
+        async def send_with_cookie(message: Message) -> None:
+            token = state.get(RENEWED)
+            if message["type"] == "http.response.start" and token:
+                headers = list(message.get("headers", []))
+                prefix = SESSION_COOKIE.encode("latin-1") + b"="
+                if not any(name.lower() == b"set-cookie" and value.startswith(prefix) for name, value in headers):
+                    carrier = Response()
+                    set_session_cookie(carrier, token, secure=self.secure)
+                    headers += [(name, value) for name, value in carrier.raw_headers if name == b"set-cookie"]
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
 
 
 def derive_key(secret: bytes, purpose: str) -> bytes:

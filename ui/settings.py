@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -15,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 from domain.errors import InvalidInput
 from domain.plans import Plan, parse_plans
 from domain.sandbox import RunLimits
+from domain.sessions import SessionPolicy
 from domain.values import Tier
 
 
@@ -41,6 +43,10 @@ class Settings(BaseSettings):
     public_docs: bool = True
     previews_per_person: int = Field(default=2, ge=1)
     previews_per_server: int = Field(default=20, ge=1)
+    session_idle_minutes: int = Field(default=7 * 24 * 60, ge=1)
+    session_max_days: int = Field(default=30, ge=1, le=3650)
+    session_rotate_seconds: int = Field(default=300, ge=1)
+    session_grace_seconds: int = Field(default=30, ge=0)
     openai_base_url: str = "https://api.openai.com/v1"
     gemini_base_url: str = "https://generativelanguage.googleapis.com"
     github_client_id: str | None = None
@@ -136,6 +142,15 @@ class Settings(BaseSettings):
         return f"http://{host}:{self.port}"
 
     @property
+    def session_policy(self) -> SessionPolicy:
+        return SessionPolicy(
+            idle=timedelta(minutes=self.session_idle_minutes),
+            lifetime=timedelta(days=self.session_max_days),
+            rotate_every=timedelta(seconds=self.session_rotate_seconds),
+            grace=timedelta(seconds=self.session_grace_seconds),
+        )
+
+    @property
     def secure_cookies(self) -> bool:
         return bool(self.public_url and self.public_url.startswith("https://"))
 
@@ -193,6 +208,12 @@ SETTINGS_HELP: dict[str, str] = {
     "CODELOFT_PREVIEWS_PER_PERSON": "web previews one person on the free plan may run at once; every plan "
     "allows at least this many (premium 5, enterprise 10) (default: 2)",
     "CODELOFT_PREVIEWS_PER_SERVER": "web previews running at once on this server, everybody's together (default: 20)",
+    "CODELOFT_SESSION_IDLE_MINUTES": "a session unused this many minutes has ended (default: 10080, 7 days)",
+    "CODELOFT_SESSION_MAX_DAYS": "a session ends this many days after sign-in, used or not (default: 30)",
+    "CODELOFT_SESSION_ROTATE_SECONDS": "a session's cookie gets a new token at the first page load or API call "
+    "this many seconds after the last one (default: 300)",
+    "CODELOFT_SESSION_GRACE_SECONDS": "how long a replaced session token is still accepted; after that, using "
+    "it ends the whole session (default: 30)",
     "CODELOFT_PUBLIC_DOCS": "false hides the API documentation at /docs and /openapi.json (default: true)",
     "CODELOFT_OPENAI_BASE_URL": "the OpenAI API that people's keys are checked with and the assistant calls "
     "(default: https://api.openai.com/v1)",

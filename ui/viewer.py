@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -9,15 +10,17 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 
 from domain.access import Actor
+from domain.auth import SessionReused
 from domain.entities import User
 from domain.errors import Unauthenticated
 from ui.context import Services, services
-from ui.security import csrf_token, session_token
+from ui.security import client_info, csrf_token, note_renewal, session_token
 
 
 @dataclass(slots=True)
 class Viewer:
-    """The signed-in user of one page. The session token stays on the server, in this object."""
+    """The signed-in user of one page. The session token stays on the server, in this object; the page
+    stays signed in as long as its session (by id) lives, whatever token the browser holds by then."""
 
     user: User
     token: str
@@ -26,9 +29,17 @@ class Viewer:
     """What the page's components act through, handed to them with the viewer."""
 
     async def actor(self) -> Actor:
-        """Re-validate the session (it may have been signed out elsewhere) before acting."""
-        session = await self.services.auth.authenticate(self.token)
+        """Re-validate the session (it may have been signed out elsewhere, or timed out) before acting."""
+        session = await self.services.auth.check(self.session_id)
         return Actor(user_id=session.user_id)
+
+    async def signed_in(self) -> bool:
+        """Whether the page's session still lives (the page's periodic check)."""
+        try:
+            await self.services.auth.check(self.session_id)
+        except Unauthenticated:
+            return False
+        return True
 
     @property
     def csrf_token(self) -> str:
@@ -42,13 +53,23 @@ async def viewer(request: Request) -> Viewer | None:
     svc = services()
     token = session_token(request)
     try:
-        session = await svc.auth.authenticate(token)
+        resumed = await svc.auth.resume(token, client=client_info(request))
+    except SessionReused:
+        _why_signed_out.set("session_reused")
+        return None
     except Unauthenticated:
         return None
     assert token is not None
+    note_renewal(request, resumed)
+    session = resumed.session
     user = await svc.accounts.profile(session.user_id)
-    return Viewer(user=user, token=token, session_id=session.id, services=svc)
+    return Viewer(user=user, token=resumed.new_token or token, session_id=session.id, services=svc)
+
+
+_why_signed_out: ContextVar[str | None] = ContextVar("why_signed_out", default=None)
+"""Why `viewer` found nobody signed in, when the sign-in page should say it (a session ended for safety)."""
 
 
 def to_sign_in() -> RedirectResponse:
-    return RedirectResponse("/login", status_code=303)
+    reason = _why_signed_out.get()
+    return RedirectResponse(f"/login?reason={reason}" if reason else "/login", status_code=303)

@@ -91,7 +91,7 @@ async def test_the_api_body_is_detail_and_error() -> None:
 def test_an_expired_sign_in_goes_to_the_sign_in_page() -> None:
     with patch.object(errors.ui.navigate, "to") as to, patch.object(errors.ui, "notify") as notify:
         notify_error(Unauthenticated("Sign in first."))
-    to.assert_called_once_with("/login?reason=expired")
+    to.assert_called_once_with("/login?reason=session_ended")
     notify.assert_not_called()
 
 

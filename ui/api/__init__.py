@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from ui.api import account, ai_keys, files, preview, runs, runs_ws, session, sign_in, workspaces
+from ui.api import account, ai_keys, files, preview, runs, runs_ws, session, sessions, sign_in, workspaces
 
 router = APIRouter()
 router.include_router(session.router)
@@ -14,5 +14,6 @@ router.include_router(runs_ws.router)
 router.include_router(preview.router)
 router.include_router(account.router)
 router.include_router(ai_keys.router)
+router.include_router(sessions.router)
 
 __all__ = ["router"]

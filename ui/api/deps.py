@@ -11,7 +11,7 @@ from fastapi import Depends, Request
 from domain.access import Actor
 from domain.errors import PermissionDenied
 from ui.context import services
-from ui.security import CSRF_HEADER, csrf_valid, session_token
+from ui.security import CSRF_HEADER, client_info, csrf_valid, note_renewal, session_token
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -24,9 +24,12 @@ class Caller:
 
 
 async def authenticated(request: Request) -> Caller:
-    """The signed-in caller; non-GET requests must also carry the session's CSRF token."""
+    """The signed-in caller; non-GET requests must also carry the session's CSRF token. A session token due
+    for renewal is replaced, and the answer sets the new one."""
     svc = services()
-    session = await svc.auth.authenticate(session_token(request))
+    resumed = await svc.auth.resume(session_token(request), client=client_info(request))
+    note_renewal(request, resumed)
+    session = resumed.session
     if request.method not in SAFE_METHODS and not csrf_valid(
         svc.csrf_key, session.id, request.headers.get(CSRF_HEADER)
     ):

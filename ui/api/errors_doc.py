@@ -14,6 +14,7 @@ ErrorKind = Literal[
     "MalformedBody",
     "MethodNotAllowed",
     "Unauthenticated",
+    "SessionReused",
     "PermissionDenied",
     "NotFound",
     "Conflict",

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from domain.auth import InvalidSignInLink
 from ui.context import services
-from ui.security import session_token, set_session_cookie
+from ui.security import client_info, session_token, set_session_cookie
 
 router = APIRouter()
 
@@ -127,7 +127,9 @@ async def sign_in(request: Request) -> Response:
     try:
         if not isinstance(token, str) or not token:
             raise InvalidSignInLink("unknown", "This sign-in link is not valid.")
-        signed_in = await svc.auth.redeem_sign_in_link(token, replacing=session_token(request))
+        signed_in = await svc.auth.redeem_sign_in_link(
+            token, replacing=session_token(request), client=client_info(request)
+        )
     except InvalidSignInLink as error:
         return refused_link(error)
     response = RedirectResponse("/", status_code=303, headers=NO_STORE)

@@ -35,6 +35,9 @@ document.addEventListener("DOMContentLoaded", () => {
 
 
 THEME_LABEL = "Dark theme (yours, on every page)"
+SESSION_CHECK_SECONDS = 3.0
+"""How often an open page asks whether its session still lives (signed out elsewhere, timed out)."""
+SESSION_ENDED_URL = "/login?reason=session_ended"
 
 
 @dataclass
@@ -83,8 +86,16 @@ def frame(title: str, viewer: Viewer, *, wide: bool = False, default_theme: str 
     async def sign_out() -> None:
         if layout.before_leave is not None and not await layout.before_leave():
             return
-        await viewer.services.auth.sign_out(viewer.token)
+        await viewer.services.auth.sign_out_session(viewer.session_id)
         ui.navigate.to("/signed-out")
+
+    async def check_session() -> None:
+        """A page whose session was ended elsewhere leaves for the sign-in page by itself."""
+        if not await viewer.signed_in():
+            session_check.deactivate()
+            ui.navigate.to(SESSION_ENDED_URL)
+
+    session_check = ui.timer(SESSION_CHECK_SECONDS, check_session)
 
     with ui.header().classes("items-center justify-between bg-slate-800 text-white px-4 py-1 gap-4"):
         with ui.row().classes("items-center gap-4 no-wrap"):

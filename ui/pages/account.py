@@ -12,6 +12,7 @@ from nicegui import ui
 from ui.components.ai_keys_section import ai_keys_section
 from ui.components.frame import frame
 from ui.components.plan_section import plan_section
+from ui.components.sessions_section import sessions_section
 from ui.components.sign_in_methods import sign_in_methods_section
 from ui.viewer import Viewer, to_sign_in, viewer
 
@@ -30,7 +31,13 @@ async def profile_section(current: Viewer) -> None:
 
 
 # In page order. Each section draws itself from the viewer (the person and the services).
-SECTIONS: list[Section] = [profile_section, sign_in_methods_section, plan_section, ai_keys_section]
+SECTIONS: list[Section] = [
+    profile_section,
+    sign_in_methods_section,
+    sessions_section,
+    plan_section,
+    ai_keys_section,
+]
 
 
 @ui.page("/account", title="Account · Codeloft")

@@ -19,6 +19,9 @@ REASONS = {
     "expired": "This sign-in link has expired: links are valid for 24 hours.",
     "unknown": "This sign-in link is not valid.",
     "signed_out": "You are signed out.",
+    "session_ended": "Your session was ended (signed out from another browser, or timed out): sign in again.",
+    "session_reused": "Your session was ended because an old copy of its sign-in was used again (it may have "
+    "been copied): sign in again.",
 }
 # Why a GitHub or Google sign-in (or connection) was refused; `{provider}` is the provider's name.
 PROVIDER_REASONS = {
