@@ -32,6 +32,9 @@ runs (no keyboard trap) and go to the program while it runs; elsewhere (a shell)
 
 
 class XtermView:
+    """The terminal mounts once the page is in the browser (its first paint carries the file tree and
+    the editor, not xterm.js starting up); what happens to it before then is kept and applied then."""
+
     def __init__(
         self,
         *,
@@ -42,21 +45,35 @@ class XtermView:
         on_resized: Callable[[int, int], None],
         tab_leaves: bool,
     ) -> None:
-        options = {"fontSize": 13, "cursorBlink": True, "convertEol": False, "scrollback": 5000}
-        self.term = (
-            ui.xterm({**options, "theme": DARK if dark else LIGHT})
-            .classes("w-full h-full min-h-[4rem]")
-            .props(f'data-testid="{test_id}"')
-        )
-        self.term.props["aria-label"] = label
+        self._dark = dark
+        self._test_id = test_id
+        self._label = label
+        self._tab_leaves = tab_leaves
         self._on_typed = on_typed
         self._on_resized = on_resized
         self._pending = bytearray()
-        self.term.on_data(self._typed)
-        self.term.on_resize(self._resized)
+        self._running = False
+        self._focus = False
+        self.term: ui.xterm | None = None
+        self.box = ui.element("div").classes("w-full h-full min-h-[4rem]")
         ui.timer(FLUSH_SECONDS, self._flush)
-        script = KEYS % {"id": self.term.id, "tab_leaves": "true" if tab_leaves else "false"}
-        ui.timer(0.1, lambda: ui.run_javascript(script), once=True)
+
+    def _mount(self) -> ui.xterm:
+        options = {"fontSize": 13, "cursorBlink": True, "convertEol": False, "scrollback": 5000}
+        with self.box:
+            term = ui.xterm({**options, "theme": DARK if self._dark else LIGHT}).classes("w-full h-full min-h-[4rem]")
+        term.props(f'data-testid="{self._test_id}"')
+        term.props["aria-label"] = self._label
+        term.on_data(self._typed)
+        term.on_resize(self._resized)
+        self.term = term
+        script = KEYS % {"id": term.id, "tab_leaves": "true" if self._tab_leaves else "false"}
+        if self._running:
+            script += self._running_script()
+        if self._focus:
+            script += f"getElement({term.id}).terminal.focus();"
+        ui.run_javascript(script)
+        return term
 
     def write(self, data: bytes) -> None:
         """Show `data` on the next tick (bytes: a character split between writes comes out whole)."""
@@ -64,22 +81,34 @@ class XtermView:
 
     def clear(self) -> None:
         self._pending.clear()
-        self.term.run_terminal_method("reset")
+        if self.term is not None:
+            self.term.run_terminal_method("reset")
 
     def fit(self) -> None:
-        self.term.fit()
+        if self.term is not None:
+            self.term.fit()
 
     def focus(self) -> None:
-        self.term.run_terminal_method("focus")
+        self._focus = self.term is None
+        if self.term is not None:
+            self.term.run_terminal_method("focus")
 
     def set_running(self, running: bool) -> None:
         """Whether a program is attached (Tab goes to it) or not (Tab moves the focus on)."""
-        ui.run_javascript(f"getElement({self.term.id}).terminal.codeloftRunning = {'true' if running else 'false'}")
+        self._running = running
+        if self.term is not None:
+            ui.run_javascript(self._running_script())
+
+    def _running_script(self) -> str:
+        assert self.term is not None
+        return f"getElement({self.term.id}).terminal.codeloftRunning = {'true' if self._running else 'false'};"
 
     def set_dark(self, dark: bool) -> None:
         """Follow the page's theme (the person switched it)."""
-        colours = json.dumps(DARK if dark else LIGHT)  # constants, no user data
-        ui.run_javascript(f"getElement({self.term.id}).terminal.options.theme = {colours}")
+        self._dark = dark
+        if self.term is not None:
+            colours = json.dumps(DARK if dark else LIGHT)  # constants, no user data
+            ui.run_javascript(f"getElement({self.term.id}).terminal.options.theme = {colours}")
 
     def _typed(self, event: XtermDataEventArguments) -> None:
         self._on_typed(event.data.encode())
@@ -88,7 +117,9 @@ class XtermView:
         self._on_resized(event.rows, event.cols)
 
     def _flush(self) -> None:
+        """Mount the terminal on the first tick (the browser is there), then hand on waiting output."""
+        term = self.term or self._mount()
         if self._pending:
             chunk = bytes(self._pending[:MAX_MESSAGE])
             del self._pending[:MAX_MESSAGE]
-            self.term.write(chunk)
+            term.write(chunk)
