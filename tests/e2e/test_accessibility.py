@@ -101,6 +101,9 @@ def test_the_dark_theme_has_no_serious_violations(page: Page, server: Server) ->
     open_ide(page, server, workspace)
     expect(page.locator(".cm-content")).to_be_visible()
     expect(page.locator("body.body--dark")).to_have_count(1)
-    page.get_by_test_id("run").click()  # output, stderr, a status line and a problem link, all on dark
-    expect(page.get_by_test_id("compile-problem")).to_have_count(1)
+    page.get_by_test_id("run").click()  # output, stderr and a status line, all on dark
+    expect(page.get_by_test_id("problem-count")).to_have_text("1")
+    assert (found := serious_violations(page)) == [], "\n".join(found)
+    page.get_by_test_id("tab-problems").click()  # and the problem's entry
+    expect(page.get_by_test_id("compile-problem")).to_be_visible()
     assert (found := serious_violations(page)) == [], "\n".join(found)

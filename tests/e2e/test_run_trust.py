@@ -171,6 +171,10 @@ def test_a_python_traceback_links_to_the_line_in_its_file(page: Page, server: Se
     files = {"main.py": "import helper\n\nhelper.divide()\n", "helper.py": "def divide():\n    return 1 / 0\n"}
     open_workspace(page, server, "Traceback", "python", "python", files)
     page.get_by_test_id("run-with-input").click()
+    # A program's own error leaves the output in front; the Problems tab counts its places.
+    expect(page.get_by_test_id("problem-count")).to_have_text("2")  # helper.py:2, and main.py:3 that called it
+    expect(page.get_by_test_id("run-output")).to_be_visible()
+    page.get_by_test_id("tab-problems").click()
     problem = page.get_by_test_id("compile-problem").first
     expect(problem).to_contain_text("helper.py:2")
     expect(problem).to_contain_text("ZeroDivisionError")
@@ -192,6 +196,8 @@ def test_a_node_stack_trace_links_to_the_line_in_its_file(page: Page, server: Se
     }
     open_workspace(page, server, "Stack", "javascript", "javascript", files)
     page.get_by_test_id("run-with-input").click()
+    expect(page.get_by_test_id("problem-count")).to_be_visible()
+    page.keyboard.press("Control+Shift+M")  # the Problems tab, from the keyboard
     problem = page.get_by_test_id("compile-problem").filter(has_text="lib/util.js:2")
     expect(problem).to_contain_text("Error: kaboom")
     problem.click()
@@ -209,7 +215,7 @@ def test_a_compile_error_opens_its_file_at_the_line_and_column_and_marks_the_gut
     open_workspace(page, server, "Columns", "cpp", "cpp", files)
     page.get_by_test_id("run-with-input").click()
     problem = page.get_by_test_id("compile-problem").filter(has_text="util.cpp:4:16")
-    expect(problem).to_be_visible(timeout=LONG)
+    expect(problem).to_be_visible(timeout=LONG)  # a build that failed brings the Problems tab to the front
     problem.click()
     expect(page.get_by_test_id("tab").filter(has_text="util.cpp")).to_have_attribute("aria-current", "true")
     expect(page.get_by_test_id("status-cursor")).to_have_text("Ln 4, Col 16")

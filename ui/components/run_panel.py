@@ -173,6 +173,7 @@ class RunPanel:
         self._showing_preview: Preview | None = None
         self._preview_token: str | None = None
         self._runs: Sequence[RunResult] = ()
+        self._problems: list[Problem] = []
         self._tab_openers: dict[str, Callable[[], Awaitable[None]]] = {}
         self._on_preview = on_preview
 
@@ -208,6 +209,11 @@ class RunPanel:
             with self.tabs:
                 ui.tab("console", "Console", icon="terminal").props('data-testid="tab-console"')
                 ui.tab("output", "Output", icon="notes").props('data-testid="tab-output"')
+                with ui.tab("problems", "Problems", icon="report_problem").props('data-testid="tab-problems"'):
+                    self.problem_count = ui.badge("", color="negative").props(
+                        'rounded data-testid="problem-count" aria-label="problems"'
+                    )
+                    self.problem_count.set_visibility(False)
                 ui.tab("history", "History", icon="history").props('data-testid="tab-history"')
             self.tabs.set_value("console")
             self.tabs.on_value_change(self._tab_chosen)
@@ -232,12 +238,13 @@ class RunPanel:
                 with ui.column().classes("w-full grow min-h-0 gap-0 overflow-auto") as history_area:
                     self._history()
                 history_area.bind_visibility_from(self.tabs, "value", backward=lambda tab: tab == "history")
-            self.problems = (
-                ui.column()
-                .classes("w-full gap-0 shrink-0 max-h-32 overflow-auto no-wrap")
-                .props('data-testid="compile-problems"')
-            )
-            self.problems.set_visibility(False)
+                with (
+                    ui.column()
+                    .classes("w-full grow min-h-0 gap-0 overflow-auto no-wrap")
+                    .props('data-testid="compile-problems"') as problems_area
+                ):
+                    self._problem_list()
+                problems_area.bind_visibility_from(self.tabs, "value", backward=lambda tab: tab == "problems")
         self.run_button.set_enabled(can_run)
         self.run_with_input_button.set_enabled(can_run)
         ui.timer(FLUSH_SECONDS, self._flush_output)
@@ -396,21 +403,20 @@ class RunPanel:
         trace = run.stdout if console else run.stderr
         text = run.compile_output if compile_error else f"{run.compile_output}\n{trace}"
         problems = find_problems(text, set(self.files()))
-        await self._show_problems(problems)
+        await self._show_problems(problems, reveal=compile_error)
 
-    async def _show_problems(self, problems: list[Problem]) -> None:
-        self.problems.clear()
-        self.problems.set_visibility(bool(problems))
-        with self.problems:
-            for problem in problems:
-                place = f"{problem.path}:{problem.line}" + (f":{problem.column}" if problem.column else "")
-                colour = "text-orange-700" if problem.severity == "warning" else "text-red-700"
-                ui.link(f"{place}: {problem.message}", "#").classes(f"text-xs font-mono {colour}").props(
-                    'data-testid="compile-problem"'
-                ).on(
-                    "click.prevent",
-                    lambda _, p=problem: self.open_at(p.path, p.line, p.column),
-                )
+    async def _show_problems(self, problems: list[Problem], *, reveal: bool = False) -> None:
+        """The Problems tab lists them (its badge counts them); `reveal` brings it to the front (a build
+        that failed: its errors are what the person needs next)."""
+        self._problems = problems
+        self._problem_list.refresh()
+        errors = sum(problem.severity == "error" for problem in problems)
+        self.problem_count.set_text(str(len(problems)))
+        self.problem_count.props(f"color={'negative' if errors else 'warning'}")
+        self.problem_count.props["aria-label"] = f"{len(problems)} problems"
+        self.problem_count.set_visibility(bool(problems))
+        if reveal and problems:
+            self.tabs.set_value("problems")
         if self.on_problems is not None:
             done = self.on_problems(problems)
             if inspect.isawaitable(done):
@@ -510,6 +516,30 @@ class RunPanel:
         opener = self._tab_openers.get(str(event.value))
         if opener is not None:
             await opener()
+
+    @ui.refreshable_method
+    def _problem_list(self) -> None:
+        """The last run's problems, each opening its file at its place (click or Enter)."""
+        if not self._problems:
+            ui.label("No problems in the last run.").classes("text-sm text-gray-500 p-2")
+        for problem in self._problems:
+            place = f"{problem.path}:{problem.line}" + (f":{problem.column}" if problem.column else "")
+            warning = problem.severity == "warning"
+            with (
+                ui.row()
+                .classes("w-full items-center gap-2 no-wrap cursor-pointer px-2 py-0.5")
+                .classes("hover:bg-gray-100 dark:hover:bg-slate-700")
+                .props('data-testid="compile-problem" role="button" tabindex="0"') as row
+            ):
+                ui.icon("warning" if warning else "error", size="16px").classes(
+                    "text-orange-700 dark:text-orange-300" if warning else "text-red-700 dark:text-red-300"
+                ).props('aria-hidden="true"')
+                ui.label(f"{problem.severity}:").classes("sr-only")
+                ui.label(place).classes("text-xs font-mono text-blue-800 dark:text-blue-300 shrink-0")
+                message = ui.label(problem.message).classes("text-xs font-mono truncate")
+                message.props["title"] = problem.message
+            row.on("click", lambda _, p=problem: self.open_at(p.path, p.line, p.column))
+            row.on("keydown.enter", lambda _, p=problem: self.open_at(p.path, p.line, p.column))
 
     @ui.refreshable_method
     def _history(self) -> None:

@@ -322,6 +322,12 @@ class WorkspacePage:
         self.run_panel.tabs.set_value("console")
         self.run_panel.console.focus()
 
+    def show_problems(self) -> None:
+        """Ctrl+Shift+M: the bottom panel open on the last run's problems."""
+        if not self.state.bottom_open:
+            self.toggle_bottom_panel()
+        self.run_panel.tabs.set_value("problems")
+
     async def _open_terminal(self) -> None:
         if self.terminal is not None:
             await self.terminal.start()
@@ -407,6 +413,7 @@ class WorkspacePage:
         add("view.side", "Show or hide the side bar", self.toggle_side_bar, keys="Ctrl+B")
         add("view.bottom", "Show or hide the bottom panel", self.toggle_bottom_panel, keys="Ctrl+J")
         add("view.console", "Go to the terminal", self.focus_console, keys="Ctrl+`")
+        add("view.problems", "Show the problems of the last run", self.show_problems, keys="Ctrl+Shift+M")
         add("home", "Go to your workspaces", partial(self.frame.leave, "/"))
 
     def _build_header(self, page: Frame) -> None:
