@@ -53,6 +53,7 @@ _BROWSERS = (
     ("Opera", re.compile(r"\bOPR/|\bOpera\b")),
     ("Firefox", re.compile(r"\bFirefox/|\bFxiOS/")),
     ("Chromium", re.compile(r"\bChromium/")),
+    ("Headless Chrome", re.compile(r"HeadlessChrome/")),
     ("Chrome", re.compile(r"\bChrome/|\bCriOS/")),
     ("Safari", re.compile(r"\bSafari/")),
     ("curl", re.compile(r"^curl/")),
@@ -74,8 +75,6 @@ def browser_name(user_agent: str | None) -> str:
         return "Unknown browser"
     browser = next((name for name, pattern in _BROWSERS if pattern.search(user_agent)), "Unknown browser")
     system = next((name for name, pattern in _SYSTEMS if pattern.search(user_agent)), None)
-    if "HeadlessChrome/" in user_agent and browser == "Chrome":
-        browser = "Headless Chrome"
     return f"{browser} on {system}" if system else browser
 
 

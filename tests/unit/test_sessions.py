@@ -223,6 +223,11 @@ async def test_two_requests_renewing_at_once_leave_one_new_token(
             "Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0",
             "Edge on macOS",
         ),
+        (
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 "
+            "Safari/537.36",
+            "Headless Chrome on Linux",
+        ),
         ("python-httpx/0.28.1", "Python"),
         ("curl/8.5.0", "curl"),
         (None, "Unknown browser"),
