@@ -211,9 +211,7 @@ class SqlSessionRepository:
         return _session_entity(row) if row else None
 
     async def get_by_previous_hash(self, token_hash: str) -> UserSession | None:
-        row = await self._session.scalar(
-            select(UserSessionRow).where(UserSessionRow.previous_token_hash == token_hash)
-        )
+        row = await self._session.scalar(select(UserSessionRow).where(UserSessionRow.previous_token_hash == token_hash))
         return _session_entity(row) if row else None
 
     async def list_for_user(self, user_id: UUID) -> list[UserSession]:

@@ -28,9 +28,7 @@ def upgrade() -> None:
     op.add_column("user_sessions", sa.Column("rotated_at", UTCDateTime(), nullable=True))
     op.add_column("user_sessions", sa.Column("previous_token_hash", sa.String(length=255), nullable=True))
     op.add_column("user_sessions", sa.Column("previous_valid_until", UTCDateTime(), nullable=True))
-    op.create_index(
-        "ix_user_sessions_previous_token_hash", "user_sessions", ["previous_token_hash"], unique=False
-    )
+    op.create_index("ix_user_sessions_previous_token_hash", "user_sessions", ["previous_token_hash"], unique=False)
 
 
 def downgrade() -> None:
