@@ -24,6 +24,7 @@ from domain.problems import Problem
 from ui.components.code_editor import CodeEditor
 from ui.components.dialogs import Choice, choose
 from ui.components.languages import language_of
+from ui.components.timer import Timer
 from ui.context import Services
 from ui.errors import notify_error
 from ui.viewer import Viewer
@@ -105,7 +106,7 @@ class EditorArea:
                 self.status_cursor = ui.label("").props('data-testid="status-cursor"')
                 self.status_state = ui.label("").props('data-testid="status-state"')
         self.apply_settings(settings)
-        ui.timer(0.25, self._autosave)
+        Timer(0.25, self._autosave)
 
     # --- settings ------------------------------------------------------------------------------
 

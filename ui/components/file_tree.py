@@ -22,6 +22,7 @@ from domain.limits import human_size
 from ui.components.accessible import icon_button
 from ui.components.dialogs import ask_replace, ask_text, confirm, disposable
 from ui.components.file_icons import FOLDER, file_icon
+from ui.components.timer import Timer
 from ui.context import Services
 from ui.errors import notify_errors
 from ui.viewer import Viewer
@@ -303,7 +304,7 @@ class FileTree:
                 "move_type": json.dumps(MOVE_TYPE),
                 "item_at": ITEM_AT,
             }
-            ui.timer(0.1, lambda: ui.run_javascript(script), once=True)
+            Timer(0.1, lambda: ui.run_javascript(script), once=True)
 
     def _tool(self, icon: str, tip: str, handler: Callable[[], Awaitable[None]], test_id: str) -> None:
         icon_button(icon, tip, notify_errors(handler), props=f'flat dense round size=sm data-testid="{test_id}"')

@@ -11,6 +11,7 @@ from uuid import UUID
 from nicegui import app, ui
 
 from ui.components.accessible import icon_button, page_style
+from ui.components.timer import Timer
 from ui.errors import notify_errors
 from ui.preferences import Preferences
 from ui.viewer import Viewer
@@ -95,7 +96,7 @@ def frame(title: str, viewer: Viewer, *, wide: bool = False, default_theme: str 
             session_check.deactivate()
             ui.navigate.to(SESSION_ENDED_URL)
 
-    session_check = ui.timer(SESSION_CHECK_SECONDS, check_session)
+    session_check = Timer(SESSION_CHECK_SECONDS, check_session)
 
     with ui.header().classes("items-center justify-between bg-slate-800 text-white px-4 py-1 gap-4"):
         with ui.row().classes("items-center gap-4 no-wrap"):

@@ -28,6 +28,7 @@ from domain.sandbox import Cancellation
 from domain.values import Language
 from ui.components.accessible import icon_button
 from ui.components.console import Console
+from ui.components.timer import Timer
 from ui.context import Services
 from ui.errors import notify_error
 from ui.viewer import Viewer
@@ -247,7 +248,7 @@ class RunPanel:
                 problems_area.bind_visibility_from(self.tabs, "value", backward=lambda tab: tab == "problems")
         self.run_button.set_enabled(can_run)
         self.run_with_input_button.set_enabled(can_run)
-        ui.timer(FLUSH_SECONDS, self._flush_output)
+        Timer(FLUSH_SECONDS, self._flush_output)
 
     def _offer_preview(self, refusal: str | None) -> None:
         """Preview is offered where it can work; where it cannot, its tooltip says why."""

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from nicegui import ui
 from nicegui.events import XtermDataEventArguments, XtermResizeEventArguments
 
+from ui.components.timer import Timer
+
 FLUSH_SECONDS = 0.05
 MAX_MESSAGE = 64 * 1024
 """Output bytes per message to the page; the rest follows on the next tick."""
@@ -56,7 +58,7 @@ class XtermView:
         self._focus = False
         self.term: ui.xterm | None = None
         self.box = ui.element("div").classes("w-full h-full min-h-[4rem]")
-        ui.timer(FLUSH_SECONDS, self._flush)
+        Timer(FLUSH_SECONDS, self._flush)
 
     def _mount(self) -> ui.xterm:
         options = {"fontSize": 13, "cursorBlink": True, "convertEol": False, "scrollback": 5000}

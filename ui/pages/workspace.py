@@ -27,6 +27,7 @@ from ui.components.run_panel import RunPanel
 from ui.components.search_pane import SearchPane
 from ui.components.settings_dialog import SettingsDialog
 from ui.components.terminal_panel import TerminalPanel
+from ui.components.timer import Timer
 from ui.context import Services
 from ui.errors import notify_errors
 from ui.pages.not_found import show_not_found
@@ -110,7 +111,7 @@ class WorkspacePage:
     async def start(self) -> None:
         """Fill the tree, offer the preview if the entry point serves, and open the tabs the person left
         open (or the entry point). On a phone the side bar starts closed: it is a drawer there."""
-        ui.timer(0.1, self._close_drawer_on_phones, once=True)  # once the browser is there to ask
+        Timer(0.1, self._close_drawer_on_phones, once=True)  # once the browser is there to ask
         await self.tree.refresh()
         await self.run_panel.check_preview()
         if await self._restore_tabs():
@@ -196,7 +197,7 @@ class WorkspacePage:
                 )
         self.editor.on_saved = self._saved
         self.run_panel.show_entry(self.services.workspaces.run_entry(workspace))
-        ui.timer(REMEMBER_SECONDS, self.remember)
+        Timer(REMEMBER_SECONDS, self.remember)
 
     async def _open_from_tree(self, path: str) -> None:
         await self.editor.open(path)
