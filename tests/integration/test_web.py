@@ -117,6 +117,23 @@ def test_a_missing_hidden_or_malformed_workspace_page_is_404_and_they_look_the_s
     assert [answer.status_code for answer in answers] == [404, 404, 404]
 
 
+def test_the_ide_page_arrives_with_its_file_tree_and_the_open_files_text(server: Server) -> None:
+    """One answer carries what the first paint shows: no websocket round before the tree and the editor."""
+    client = signed_in_client(server, new_link(server, "whole@example.com"))
+    workspace = client.post(
+        "/api/v1/workspaces", json={"name": "Whole", "language": "python", "template": "blank"}, headers=csrf(client)
+    ).json()
+    for path, text in {"main.py": "print('MARKER_IN_THE_PAGE')\n", "pkg/notes.txt": "notes\n"}.items():
+        stored = client.put(f"/api/v1/workspaces/{workspace['id']}/files/{path}", content=text, headers=csrf(client))
+        assert stored.status_code in (200, 201), stored.text
+
+    page = client.get(f"/w/{workspace['id']}")
+
+    assert page.status_code == 200
+    assert "MARKER_IN_THE_PAGE" in page.text  # the entry point's text, in the editor
+    assert '"pkg"' in page.text and '"main.py"' in page.text  # the tree's top level
+
+
 def test_sign_out_revokes_the_session_server_side(server: Server) -> None:
     client = signed_in_client(server, new_link(server, "out@example.com"))
     stolen_cookie = client.cookies.get("codeloft_session")
