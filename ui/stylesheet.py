@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from fastapi.responses import FileResponse
 from nicegui import app
 
 FILE = Path(__file__).parent / "static" / "tailwind.css"
@@ -16,5 +17,9 @@ YEAR = 365 * 24 * 3600
 
 
 def install() -> None:
-    """Serve the stylesheet (once per process)."""
-    app.add_static_file(local_file=FILE, url_path=URL, max_cache_age=YEAR)
+    """Serve the stylesheet (once per process); not an operation of the API, so not in its document."""
+
+    @app.get(URL, include_in_schema=False)
+    def tailwind_css() -> FileResponse:
+        caching = {"Cache-Control": f"public, max-age={YEAR}, immutable"}
+        return FileResponse(FILE, media_type="text/css", headers=caching)

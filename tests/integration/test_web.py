@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -132,6 +133,18 @@ def test_the_ide_page_arrives_with_its_file_tree_and_the_open_files_text(server:
     assert page.status_code == 200
     assert "MARKER_IN_THE_PAGE" in page.text  # the entry point's text, in the editor
     assert '"pkg"' in page.text and '"main.py"' in page.text  # the tree's top level
+
+
+def test_pages_link_the_stylesheet_made_ahead_of_time_and_browsers_keep_it(server: Server) -> None:
+    page = httpx.get(f"{server.base_url}/login")
+    [address] = re.findall(r'<link rel="stylesheet" href="(/codeloft-static/[0-9a-f]+/tailwind.css)">', page.text)
+    assert "tailwindcss.min.js" not in page.text  # no Tailwind runtime in the browser
+
+    stylesheet = httpx.get(f"{server.base_url}{address}")
+
+    assert stylesheet.status_code == 200 and stylesheet.headers["content-type"].startswith("text/css")
+    assert "immutable" in stylesheet.headers["cache-control"]
+    assert ".items-center" in stylesheet.text
 
 
 def test_sign_out_revokes_the_session_server_side(server: Server) -> None:
