@@ -19,8 +19,8 @@ POLL_SECONDS = 0.05
 
 class Timer(ui.timer):
     async def _can_start(self) -> bool:
-        while not self.client.has_socket_connection:
-            if self._should_stop():
-                return False
+        while not self._should_stop():  # first: a deleted page's timer stops without asking for its client
+            if self.client.has_socket_connection:
+                return True
             await asyncio.sleep(POLL_SECONDS)
-        return not self._should_stop()
+        return False
