@@ -273,7 +273,7 @@ class PreviewService:
             refusal = preview_refusal(workspace.language)
             if refusal is not None:
                 return refusal
-            paths = sorted(info.path for info in await uow.files.list_info(workspace_id) if not info.is_folder)
+            paths = sorted(await uow.files.file_paths(workspace_id))
             try:
                 main = server_entry(workspace, paths)
                 refusal = preview_refusal(toolchain_for(main).language)

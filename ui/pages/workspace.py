@@ -113,7 +113,7 @@ class WorkspacePage:
         open (or the entry point). On a phone the side bar starts closed: it is a drawer there."""
         Timer(0.1, self._close_drawer_on_phones, once=True)  # once the browser is there to ask
         await self.tree.refresh()
-        await self.run_panel.check_preview()
+        Timer(0, self.run_panel.check_preview, once=True)  # after the page is out: it reads the entry point
         if await self._restore_tabs():
             return
         first = self.services.workspaces.entry_point(self.workspace, await self.tree.all_paths())
