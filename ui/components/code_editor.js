@@ -72,14 +72,31 @@ export default {
       this.editor?.dispatch({ effects: this.indentConfig.reconfigure(CM.indentUnit.of(value)) });
     },
   },
+  // NiceGUI's own mount, except that the settings and the problems go in as one transaction: each
+  // transaction makes the browser lay the page out again, and on a first paint that is the page's
+  // whole layout, once per setting.
   async mounted() {
     this._states = new Map(); // document -> {state, revision}
     this._document = this.document;
     this._revision = this.revision;
     this.indentConfig = new CM.Compartment();
-    await Base.mounted.call(this);
+    this.themes = { ...CM.themes, oneDark: CM.oneDark };
+    this.themeConfig = new CM.Compartment();
+    this.languages = CM.languages;
+    this.languageConfig = new CM.Compartment();
+    this.editableConfig = new CM.Compartment();
+    this.editableStates = { true: CM.EditorView.editable.of(true), false: CM.EditorView.editable.of(false) };
+    this.lineWrappingConfig = new CM.Compartment();
+    this.userKeymapConfig = new CM.Compartment();
+    this.editor = new CM.EditorView({ doc: this.value, extensions: this.setupExtensions(), parent: this.$el });
+    this.resolveEditor(this.editor);
     this.emitting = false; // the base's change sender stays silent: ours tags each edit with its document
-    this.applyProblems();
+    this.setLanguage(this.language); // loads the language's module, then reconfigures
+    this.editor.dispatch({ effects: [...this.settingEffects(), this.problemsEffect()] });
+    if (this.decorations?.length) this.setDecorations(this.decorations);
+    if (this.lineAnchors && Object.keys(this.lineAnchors).length) this.applyLineAnchors(this.lineAnchors);
+    if (this.lineTooltips && Object.keys(this.lineTooltips).length) this.setLineTooltips(this.lineTooltips);
+    this.validateUserKeymap();
     this.emitCursor();
     this._beforeUnload = (event) => {
       if (!this.dirty) return;
@@ -144,13 +161,10 @@ export default {
       this._document = this.document;
       this._revision = this.revision;
       this.editor.setState(state);
-      // A kept state carries the settings of the time it was put away; a new one carries none.
+      // A kept state carries the settings of the time it was put away; a new one carries none. A new
+      // document comes with its own problems, changed or not.
       this.setLanguage(this.language);
-      this.setTheme(this.theme);
-      this.setDisabled(this.disable);
-      this.setLineWrapping(this.lineWrapping);
-      this.editor.dispatch({ effects: this.indentConfig.reconfigure(CM.indentUnit.of(this.indent)) });
-      this.applyProblems(); // a new document comes with its own problems, changed or not
+      this.editor.dispatch({ effects: [...this.settingEffects(), this.problemsEffect()] });
       this.emitCursor();
     },
 
@@ -162,8 +176,21 @@ export default {
     forget(document) {
       this._states.delete(document);
     },
+    // The theme, whether it can be edited, line wrapping and the indent unit, as the props say.
+    settingEffects() {
+      const effects = [
+        this.editableConfig.reconfigure(this.editableStates[!this.disable]),
+        this.lineWrappingConfig.reconfigure(this.lineWrapping ? [CM.EditorView.lineWrapping] : []),
+        this.indentConfig.reconfigure(CM.indentUnit.of(this.indent)),
+      ];
+      const theme = this.themes[this.theme];
+      if (theme !== undefined) effects.push(this.themeConfig.reconfigure([theme]));
+      return effects;
+    },
     applyProblems() {
-      if (!this.editor) return;
+      if (this.editor) this.editor.dispatch({ effects: this.problemsEffect() });
+    },
+    problemsEffect() {
       const doc = this.editor.state.doc;
       const marks = [];
       const lines = [];
@@ -173,9 +200,7 @@ export default {
         marks.push(new ProblemMarker(problem.severity, problem.message).range(from));
         lines.push(CM.Decoration.line({ class: "cl-problem-line cl-problem-line-" + problem.severity }).range(from));
       }
-      this.editor.dispatch({
-        effects: setProblems.of({ marks: CM.RangeSet.of(marks, true), lines: CM.Decoration.set(lines, true) }),
-      });
+      return setProblems.of({ marks: CM.RangeSet.of(marks, true), lines: CM.Decoration.set(lines, true) });
     },
     // Put the cursor at a line and column (1-based; a column past the line's end goes to its end) and show it.
     goTo(lineNumber, column) {
