@@ -131,4 +131,12 @@ def test_the_ide_is_usable_at_800_px_and_on_a_phone(page: Page, server: Server, 
     else:
         expect(tree).to_be_visible()
     expect(page.get_by_test_id("run")).to_be_visible()
+    header = page.locator(".q-header").bounding_box()
+    assert header and header["height"] < 50, header  # one line, also on a phone
+    toolbar = page.locator(".cl-run-toolbar").evaluate("(t) => [t.scrollWidth, t.clientWidth]")
+    assert toolbar[0] <= toolbar[1], toolbar  # the run toolbar fits: no sideways scrolling
+    expect(page.get_by_role("button", name="Run with input")).to_be_visible()  # named, also as an icon
+    if width <= 640:
+        page.get_by_test_id("account-narrow").click()  # the account, reached from the phone's header
+        expect(page.get_by_test_id("account-profile")).to_be_visible()
     page.screenshot(path=str(tmp_path / f"ide-{width}.png"))

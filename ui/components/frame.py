@@ -90,6 +90,9 @@ def frame(title: str, viewer: Viewer, *, wide: bool = False, default_theme: str 
         await viewer.services.auth.sign_out_session(viewer.session_id)
         ui.navigate.to("/signed-out")
 
+    async def to_account() -> None:
+        await layout.leave("/account")
+
     async def check_session() -> None:
         """A page whose session was ended elsewhere leaves for the sign-in page by itself."""
         if not await viewer.signed_in():
@@ -98,13 +101,15 @@ def frame(title: str, viewer: Viewer, *, wide: bool = False, default_theme: str 
 
     session_check = Timer(SESSION_CHECK_SECONDS, check_session)
 
-    with ui.header().classes("items-center justify-between bg-slate-800 text-white px-4 py-1 gap-4"):
-        with ui.row().classes("items-center gap-4 no-wrap"):
+    with ui.header().classes(
+        "items-center justify-between no-wrap bg-slate-800 text-white px-4 py-1 gap-4 max-sm:px-2 max-sm:gap-1"
+    ):
+        with ui.row().classes("items-center gap-4 no-wrap max-sm:gap-2"):
             home = ui.link("Codeloft", "/").classes("text-lg font-bold text-white no-underline")
-            heading = ui.label("" if not wide else title).classes("text-base truncate max-w-[40vw]")
+            heading = ui.label("" if not wide else title).classes("text-base truncate max-w-[40vw] max-sm:hidden")
             heading.props('data-testid="page-title"')
-        actions = ui.row().classes("items-center gap-1 grow justify-end")
-        with ui.row().classes("items-center gap-3 no-wrap"):
+        actions = ui.row().classes("items-center gap-1 grow justify-end no-wrap max-sm:gap-0")
+        with ui.row().classes("items-center gap-3 no-wrap max-sm:gap-0"):
             theme_button = icon_button(
                 "light_mode" if theme == "dark" else "dark_mode",
                 THEME_LABEL,
@@ -114,7 +119,17 @@ def frame(title: str, viewer: Viewer, *, wide: bool = False, default_theme: str 
             theme_button.props["aria-pressed"] = "true" if theme == "dark" else "false"
             account = ui.link(viewer.user.label, "/account").classes("text-sm text-white no-underline max-sm:hidden")
             account.props('data-testid="user-label" title="Your account"')
-            ui.button("Sign out", on_click=sign_out).props('flat color=white dense data-testid="sign-out"')
+            ui.button("Sign out", on_click=sign_out).props('flat color=white dense data-testid="sign-out"').classes(
+                "max-sm:hidden"
+            )
+            # At phone width the account and Sign out are icons: the header stays one line.
+            narrow = "flat color=white dense round"
+            icon_button("account_circle", "Your account", to_account, props=narrow).classes("sm:hidden").props(
+                'data-testid="account-narrow"'
+            )
+            icon_button("logout", "Sign out", sign_out, props=narrow).classes("sm:hidden").props(
+                'data-testid="sign-out-narrow"'
+            )
     layout = Frame(
         actions=actions, title=heading, dark=dark, theme=theme, preferences=preferences, user_id=viewer.user.id
     )

@@ -139,6 +139,18 @@ class OutputLines:
 
 
 OpenAt = Callable[[str, int, int | None], Awaitable[None]]
+# At phone width the run toolbar's buttons show their icons only (their names stay: aria-label), so the
+# toolbar fits without scrolling sideways. Quasar's `.block { display: block !important }` sits in the
+# last cascade layer, and between layers the first one's !important wins: hence `theme`, the first.
+NARROW_TOOLBAR = """
+@layer theme {
+  @media (max-width: 640px) {
+    .cl-run-toolbar .q-btn .q-btn__content > .block { display: none !important; }
+    .cl-run-toolbar .q-btn .q-btn__content > .q-icon.on-left { margin-right: 0 !important; }
+  }
+}
+"""
+
 OnProblems = Callable[[list[Problem]], Awaitable[None] | None]
 
 
@@ -179,7 +191,8 @@ class RunPanel:
         self._on_preview = on_preview
 
         with ui.column().classes("w-full h-full gap-1 p-2 no-wrap overflow-hidden"):
-            with ui.row().classes("w-full items-center gap-2 no-wrap shrink-0 overflow-x-auto"):
+            ui.add_css(NARROW_TOOLBAR)
+            with ui.row().classes("w-full items-center gap-2 no-wrap shrink-0 overflow-x-auto cl-run-toolbar"):
                 self.run_button = ui.button("Run", icon="play_arrow", on_click=self.run).props(
                     'dense no-wrap color=positive data-testid="run"'
                 )
@@ -206,7 +219,8 @@ class RunPanel:
                 self.history_button = icon_button("history", "The last 20 runs", self.show_history).props(
                     'data-testid="run-history"'
                 )
-            self.tabs = ui.tabs().props("dense no-caps align=left inline-label").classes("shrink-0")
+            self.tabs = ui.tabs().props("dense no-caps align=left inline-label outside-arrows mobile-arrows")
+            self.tabs.classes("shrink-0")
             with self.tabs:
                 ui.tab("console", "Console", icon="terminal").props('data-testid="tab-console"')
                 ui.tab("output", "Output", icon="notes").props('data-testid="tab-output"')
@@ -246,6 +260,8 @@ class RunPanel:
                 ):
                     self._problem_list()
                 problems_area.bind_visibility_from(self.tabs, "value", backward=lambda tab: tab == "problems")
+        for button in (self.run_button, self.run_with_input_button, self.stop_button, self.preview_button):
+            button.props["aria-label"] = button.text  # its name also where the narrow toolbar shows the icon only
         self.run_button.set_enabled(can_run)
         self.run_with_input_button.set_enabled(can_run)
         Timer(FLUSH_SECONDS, self._flush_output)
