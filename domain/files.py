@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import mimetypes
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ParamSpec, Protocol, TypeVar
@@ -187,6 +187,23 @@ class FileService:
         async with self._uow() as uow:
             await self._gate.require(uow, actor, Action.VIEW, workspace_id)
             return list(await uow.files.file_paths(workspace_id))
+
+    async def existing(self, actor: Actor, workspace_id: UUID, paths: Collection[str]) -> set[str]:
+        """Those of `paths` that are files of the workspace (one query, however big the workspace)."""
+        async with self._uow() as uow:
+            await self._gate.require(uow, actor, Action.VIEW, workspace_id)
+            return set(await uow.files.file_paths(workspace_id, among=paths)) if paths else set()
+
+    async def first_of(self, actor: Actor, workspace_id: UUID, preferred: Sequence[str]) -> str | None:
+        """The first of `preferred` that is a file of the workspace, else its first file by path."""
+        async with self._uow() as uow:
+            await self._gate.require(uow, actor, Action.VIEW, workspace_id)
+            found = set(await uow.files.file_paths(workspace_id, among=preferred)) if preferred else set()
+            chosen = next((path for path in preferred if path in found), None)
+            if chosen is None:
+                first = await uow.files.file_paths(workspace_id, limit=1)
+                chosen = first[0] if first else None
+        return chosen
 
     async def read(self, actor: Actor, workspace_id: UUID, path: str) -> tuple[FileInfo, bytes]:
         target = WorkspacePath(path).value

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -189,8 +189,10 @@ class FileRepository(Protocol):
         whether or not they have a row of their own; in any order."""
         ...
 
-    async def file_paths(self, workspace_id: UUID) -> Sequence[str]:
-        """Every file's path (no folders), sorted."""
+    async def file_paths(
+        self, workspace_id: UUID, *, among: Collection[str] | None = None, limit: int | None = None
+    ) -> Sequence[str]:
+        """Every file's path (no folders), sorted; only those `among` the given paths; at most `limit`."""
         ...
 
     async def usage(self, workspace_id: UUID) -> tuple[int, int]:

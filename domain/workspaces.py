@@ -202,9 +202,6 @@ class WorkspaceService:
             role = await self._gate.check(uow, actor, Action.VIEW, workspace)
         return ROLE_MATRIX[role]
 
-    def entry_point(self, workspace: Workspace, paths: Sequence[str]) -> str | None:
-        """The file to open first: the template's entry point if it is there, else the first file."""
-        for template in self.templates(workspace.language):
-            if template.name == workspace.template and template.entry in paths:
-                return template.entry
-        return paths[0] if paths else None
+    def entry_candidates(self, workspace: Workspace) -> list[str]:
+        """The files to open first if they are there: the template's entry point (then the first file)."""
+        return [t.entry for t in self.templates(workspace.language) if t.name == workspace.template and t.entry]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -590,8 +590,10 @@ class SqlFileRepository:
         prefix = folder + "/" if folder else ""
         return [prefix + name for name in names]
 
-    async def file_paths(self, workspace_id: UUID) -> Sequence[str]:
-        rows = await self._session.scalars(
+    async def file_paths(
+        self, workspace_id: UUID, *, among: Collection[str] | None = None, limit: int | None = None
+    ) -> Sequence[str]:
+        query = (
             select(FileRow.path)
             .where(
                 FileRow.workspace_id == workspace_id,
@@ -599,7 +601,11 @@ class SqlFileRepository:
             )
             .order_by(FileRow.path)
         )
-        return list(rows)
+        if among is not None:
+            query = query.where(FileRow.path.in_(list(among)))
+        if limit is not None:
+            query = query.limit(limit)
+        return list(await self._session.scalars(query))
 
     async def usage(self, workspace_id: UUID) -> tuple[int, int]:
         row = (

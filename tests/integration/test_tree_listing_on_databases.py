@@ -100,6 +100,14 @@ async def test_paths_are_the_files_sorted_without_folders(listed) -> None:
     assert await files.paths(owner, workspace_id) == sorted(PATHS)
 
 
+async def test_existing_and_first_of_ask_only_for_what_they_need(listed) -> None:
+    files, owner, workspace_id = listed
+    asked = ["src/app/main.py", "src/app", "empty", "missing.py", "a%/three.py", "src/elsewhere.py"]
+    assert await files.existing(owner, workspace_id, asked) == {"src/app/main.py", "a%/three.py"}
+    assert await files.first_of(owner, workspace_id, ["index.js", "src/util.py"]) == "src/util.py"
+    assert await files.first_of(owner, workspace_id, ["index.js"]) == sorted(PATHS)[0]
+
+
 async def test_sqlite_answers_a_folder_from_the_path_index(uow_factory: SqlUnitOfWorkFactory, listed) -> None:
     _, _, workspace_id = listed
     if uow_factory.engine.dialect.name != "sqlite":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from types import TracebackType
@@ -279,8 +279,13 @@ class FakeFiles(_Repo):
             }
         )
 
-    async def file_paths(self, workspace_id: UUID) -> Sequence[str]:
-        return [f.path for f in self._in(workspace_id) if f.mime_type != FOLDER_MIME]
+    async def file_paths(
+        self, workspace_id: UUID, *, among: Collection[str] | None = None, limit: int | None = None
+    ) -> Sequence[str]:
+        paths = sorted(f.path for f in self._in(workspace_id) if f.mime_type != FOLDER_MIME)
+        if among is not None:
+            paths = [path for path in paths if path in among]
+        return paths if limit is None else paths[:limit]
 
     async def usage(self, workspace_id: UUID) -> tuple[int, int]:
         files = self._in(workspace_id)

@@ -206,6 +206,41 @@ async def test_readers_read_and_strangers_see_nothing(
     assert snapshot(store) == {"a.txt": "hi"}
 
 
+async def test_existing_names_only_files_of_the_workspace_among_those_asked(
+    files: FileService, owner: Actor, workspace_id: UUID
+) -> None:
+    await files.write(owner, workspace_id, "a.txt", b"a")
+    await files.write(owner, workspace_id, "lib/b.py", b"b")
+
+    found = await files.existing(owner, workspace_id, ["lib/b.py", "lib", "gone.txt", "a.txt"])
+
+    assert found == {"a.txt", "lib/b.py"}  # not the folder, not what is not there
+    assert await files.existing(owner, workspace_id, []) == set()
+
+
+async def test_first_of_prefers_the_first_present_then_the_first_file(
+    files: FileService, owner: Actor, workspace_id: UUID
+) -> None:
+    assert await files.first_of(owner, workspace_id, ["main.py"]) is None  # an empty workspace
+    await files.write(owner, workspace_id, "b.py", b"")
+    await files.write(owner, workspace_id, "a/z.py", b"")
+
+    assert await files.first_of(owner, workspace_id, ["main.py"]) == "a/z.py"  # the first file by path
+    await files.write(owner, workspace_id, "main.py", b"")
+    assert await files.first_of(owner, workspace_id, ["index.js", "main.py", "b.py"]) == "main.py"
+
+
+async def test_strangers_learn_no_paths(
+    files: FileService, accounts: AccountService, owner: Actor, workspace_id: UUID
+) -> None:
+    await files.write(owner, workspace_id, "secret.txt", b"s")
+    stranger = Actor((await accounts.add_local_user("nosy@example.com")).id)
+    with pytest.raises(NotFound):
+        await files.existing(stranger, workspace_id, ["secret.txt"])
+    with pytest.raises(NotFound):
+        await files.first_of(stranger, workspace_id, [])
+
+
 def make_zip(entries: list[tuple[str, bytes]], *, symlink: str | None = None) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:

@@ -116,7 +116,9 @@ class WorkspacePage:
         Timer(0, self.run_panel.check_preview, once=True)  # after the page is out: it reads the entry point
         if await self._restore_tabs():
             return
-        first = self.services.workspaces.entry_point(self.workspace, await self.tree.all_paths())
+        actor = await self.viewer.actor()
+        candidates = self.services.workspaces.entry_candidates(self.workspace)
+        first = await self.services.files.first_of(actor, self.workspace.id, candidates)
         if first is not None:
             await self.tree.reveal(first)
             await notify_errors(self.editor.open)(first)
@@ -365,7 +367,8 @@ class WorkspacePage:
 
     async def _restore_tabs(self) -> bool:
         """Open the tabs the person left open, the active one last, with its cursor. False: none were."""
-        paths = set(await self.tree.all_paths()) if self.state.tabs else set()
+        actor = await self.viewer.actor()
+        paths = await self.services.files.existing(actor, self.workspace.id, self.state.tabs)
         tabs = [path for path in self.state.tabs if path in paths]
         if not tabs:
             return False
