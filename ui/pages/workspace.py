@@ -148,10 +148,12 @@ class WorkspacePage:
             self.side_split.classes("grow h-full min-w-0 cl-side-split").props('separator-class="cl-separator"')
             with self.side_split.before, ui.column().classes("w-full h-full gap-0") as self.side_bar:
                 self.side_panes = {}
+                self._built_panes: set[str] = set()
+                shown = state.side_pane if state.side_pane in [p.id for p in self.panes.in_area("side")] else "files"
                 for pane in self.panes.in_area("side"):
-                    with ui.column().classes("w-full h-full gap-0") as column:
-                        pane.build()
-                    self.side_panes[pane.id] = column
+                    self.side_panes[pane.id] = ui.column().classes("w-full h-full gap-0")
+                    if pane.id in ("files", shown):  # the files' tree always (the page works on it)
+                        self._build_pane(pane.id)
             with self.side_split.after:
                 bottom = state.bottom_size if state.bottom_open else 100
                 self.bottom_split = ui.splitter(horizontal=True, value=bottom, limits=(20, 100))
@@ -261,7 +263,15 @@ class WorkspacePage:
         self.right_split.set_value(100)
         self.run_panel.preview_closed()
 
+    def _build_pane(self, pane_id: str) -> None:
+        """Make a side pane's content (once): a pane nobody opened costs the page nothing."""
+        if pane_id not in self._built_panes:
+            self._built_panes.add(pane_id)
+            with self.side_panes[pane_id]:
+                self.panes.get(pane_id).build()
+
     def _show_side(self, pane_id: str) -> None:
+        self._build_pane(pane_id)
         self.state.side_pane = pane_id
         for pane, column in self.side_panes.items():
             column.set_visibility(pane == pane_id)
