@@ -392,12 +392,8 @@ class WorkspacePage:
 
     def _build_dialogs(self) -> None:
         self.quick_open = QuickOpen(self.tree.all_paths, notify_errors(self.open_file))
-        self.settings_dialog = SettingsDialog(
-            self.settings,
-            notify_errors(self._save_settings),
-            entry=lambda: self.run_panel.entry,
-            runnable_files=lambda: [path for path in self._settings_paths if can_run(path)],
-        )
+        self.settings_dialog: SettingsDialog | None = None  # made when first opened
+        self._dialogs = ui.element("div")  # where dialogs made later live
         self.palette = CommandPalette(self.commands)
 
     def _register_commands(self) -> None:
@@ -492,6 +488,14 @@ class WorkspacePage:
 
     async def _open_settings(self) -> None:
         self._settings_paths = await self.tree.all_paths()  # the runnable files offered as entry points
+        if self.settings_dialog is None:
+            with self._dialogs:
+                self.settings_dialog = SettingsDialog(
+                    {**self.settings, "theme": self.frame.theme},
+                    notify_errors(self._save_settings),
+                    entry=lambda: self.run_panel.entry,
+                    runnable_files=lambda: [path for path in self._settings_paths if can_run(path)],
+                )
         self.settings_dialog.open()
 
     async def open_file(self, path: str) -> None:
