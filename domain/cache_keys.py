@@ -41,3 +41,9 @@ def ai_response(digest: str) -> CacheKey:
 
 def extension(extension_id: UUID) -> CacheKey:
     return CacheKey(f"extension:{extension_id}", 6 * HOUR)
+
+
+def public_page(workspace_id: UUID, path: str, content_hash: str) -> CacheKey:
+    """A file's rendered body on a public link's page (not in the data-model spec, which has no share key):
+    a new content hash is a new key, so a change shows on the next view; the old entry just runs out."""
+    return CacheKey(f"share:{workspace_id}:page:{content_hash}:{path}", 1 * HOUR)

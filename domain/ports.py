@@ -159,6 +159,18 @@ class ShareRepository(Protocol):
 
     async def get_public(self, share_token: str) -> PublicShare | None: ...
 
+    async def list_public(self, workspace_id: UUID) -> Sequence[PublicShare]:
+        """The workspace's public links, newest first."""
+        ...
+
+    async def delete_public(self, workspace_id: UUID, link_id: UUID) -> bool:
+        """Remove one link of the workspace; False if it has no such link."""
+        ...
+
+    async def count_public_view(self, link_id: UUID) -> int | None:
+        """Add one to the link's view count in one atomic UPDATE; the new count (None: no such link)."""
+        ...
+
 
 class FileRepository(Protocol):
     async def add(self, file: WorkspaceFile) -> None: ...

@@ -435,6 +435,29 @@ class SqlShareRepository:
         row = await self._session.scalar(select(PublicShareRow).where(PublicShareRow.share_token == share_token))
         return _public_share(row) if row else None
 
+    async def list_public(self, workspace_id: UUID) -> Sequence[PublicShare]:
+        rows = await self._session.scalars(
+            select(PublicShareRow)
+            .where(PublicShareRow.workspace_id == workspace_id)
+            .order_by(PublicShareRow.created_at.desc(), PublicShareRow.id)
+        )
+        return [_public_share(row) for row in rows]
+
+    async def delete_public(self, workspace_id: UUID, link_id: UUID) -> bool:
+        result = await self._session.execute(
+            delete(PublicShareRow).where(PublicShareRow.workspace_id == workspace_id, PublicShareRow.id == link_id)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def count_public_view(self, link_id: UUID) -> int | None:
+        count = await self._session.scalar(
+            update(PublicShareRow)
+            .where(PublicShareRow.id == link_id)
+            .values(view_count=func.coalesce(PublicShareRow.view_count, 0) + 1)
+            .returning(PublicShareRow.view_count)
+        )
+        return None if count is None else int(count)
+
 
 def _file(row: FileRow, *, with_content: bool = True) -> WorkspaceFile:
     assert row.workspace_id and row.created_at and row.updated_at

@@ -27,6 +27,7 @@ from domain.identities import IdentityService
 from domain.plans import configure_plans
 from domain.ports import Cache
 from domain.previews import PreviewService
+from domain.public_links import PublicLinkService
 from domain.quotas import QuotaService
 from domain.runs import Executor, RunService
 from domain.sandbox import Runner
@@ -176,6 +177,7 @@ async def build_services(settings: Settings, *, runner: Runner | None = None) ->
         previews=previews,
         terminals=terminals,
         quotas=QuotaService(uow=uow, cache=cache, clock=utc_now),
+        public_links=PublicLinkService(uow=uow, cache=cache, clock=utc_now, gate=gate, offload=asyncio.to_thread),
         csrf_key=derive_key(box.primary_key, "csrf"),
         health=health,
         close=close,
@@ -283,7 +285,7 @@ def serve(settings: Settings) -> None:
     from ui.api import docs, openapi, router
     from ui.body_limits import BodyLimits, BodyTooLarge, body_too_large_handler
     from ui.errors import api_error_handler, malformed_body_handler, validation_error_handler
-    from ui.pages import account, dashboard, login, workspace
+    from ui.pages import account, dashboard, login, public, workspace
     from ui.pages.not_found import not_found_handler
     from ui.security import GzipExceptPreviews, SecurityHeaders, SessionRenewal
 
@@ -298,6 +300,7 @@ def serve(settings: Settings) -> None:
     app.add_middleware(BodyLimits)  # inside SecurityHeaders, so its refusals carry the headers too
     app.add_middleware(SecurityHeaders)
     app.include_router(router)
+    app.include_router(public.router)  # /s/<token>: public links, plain HTML without any script
     oauth.install(app, settings, key=derive_key(secret_box(settings).primary_key, "oauth flow"))
     openapi.install(app, templates=TEMPLATES.catalog())
     if settings.public_docs:

@@ -13,6 +13,7 @@ from domain.files import FileService
 from domain.identities import IdentityService
 from domain.ports import Clock
 from domain.previews import PreviewService
+from domain.public_links import PublicLinkService
 from domain.quotas import QuotaService
 from domain.runs import RunService
 from domain.terminals import TerminalService
@@ -34,6 +35,7 @@ class Services:
     previews: PreviewService
     terminals: TerminalService
     quotas: QuotaService
+    public_links: PublicLinkService
     csrf_key: bytes
     health: Callable[[], Awaitable[dict[str, Any]]]
     close: Callable[[], Awaitable[None]]

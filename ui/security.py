@@ -145,9 +145,26 @@ def with_frame_ancestors(policy: str | None, ancestors: str) -> str:
     return f"{policy.rstrip().rstrip(';')}; frame-ancestors {ancestors}"
 
 
+PUBLIC_LINK_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'none'"
+)
+
+
+def public_link_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """Any answer under /s/ (a public link's token is in its URL), even one no /s/ route made (an error):
+    no script may run and no `Referer` may carry the URL away."""
+    names = {name.lower() for name, _ in headers}
+    added = [] if b"content-security-policy" in names else [(b"content-security-policy", PUBLIC_LINK_POLICY.encode())]
+    kept = [(name, value) for name, value in headers if name.lower() != b"referrer-policy"]
+    return [*kept, *added, (b"referrer-policy", b"no-referrer")]
+
+
 def security_headers(path: str, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """`headers` of an answer with framing, sniffing and referrer rules set, the route's CSP kept (and its
     `Referrer-Policy` when it sets a stricter one: a sign-in link's page sends none)."""
+    if path.startswith("/s/"):
+        headers = public_link_headers(headers)
     ancestors = frame_ancestors(path)
     own_referrer = [value for name, value in headers if name.lower() == b"referrer-policy"]
     referrer = b"no-referrer" if own_referrer == [b"no-referrer"] else b"same-origin"

@@ -238,6 +238,24 @@ class FakeShares(_Repo):
     async def get_public(self, share_token: str) -> PublicShare | None:
         return next((s for s in self.data.public_shares.values() if s.share_token == share_token), None)
 
+    async def list_public(self, workspace_id: UUID) -> Sequence[PublicShare]:
+        found = [s for s in self.data.public_shares.values() if s.workspace_id == workspace_id]
+        return sorted(found, key=lambda s: s.created_at, reverse=True)
+
+    async def delete_public(self, workspace_id: UUID, link_id: UUID) -> bool:
+        share = self.data.public_shares.get(link_id)
+        if share is None or share.workspace_id != workspace_id:
+            return False
+        del self.data.public_shares[link_id]
+        return True
+
+    async def count_public_view(self, link_id: UUID) -> int | None:
+        share = self.data.public_shares.get(link_id)
+        if share is None:
+            return None
+        share.view_count += 1
+        return share.view_count
+
 
 class FakeFiles(_Repo):
     def _in(self, workspace_id: UUID) -> list[WorkspaceFile]:
