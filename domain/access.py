@@ -29,15 +29,18 @@ class Action(StrEnum):
     MANAGE = "manage"  # rename, describe, change settings
     SHARE = "share"  # invite people, create or revoke public links
     DELETE = "delete"  # delete the workspace itself
+    STAR = "star"  # star or unstar it (signed in)
+    FORK = "fork"  # copy it into a workspace of one's own (signed in)
+    PUBLISH = "publish"  # make it public, or publish it as a template
 
 
 _ALL = frozenset(Action)
 ROLE_MATRIX: dict[Role, frozenset[Action]] = {
     Role.OWNER: _ALL,
-    Role.ADMIN: _ALL - {Action.DELETE},
-    Role.WRITE: frozenset({Action.VIEW, Action.EDIT, Action.RUN}),
-    Role.READ: frozenset({Action.VIEW}),
-    Role.PUBLIC_LINK: frozenset({Action.VIEW}),
+    Role.ADMIN: _ALL - {Action.DELETE, Action.PUBLISH},
+    Role.WRITE: frozenset({Action.VIEW, Action.EDIT, Action.RUN, Action.STAR, Action.FORK}),
+    Role.READ: frozenset({Action.VIEW, Action.STAR, Action.FORK}),
+    Role.PUBLIC_LINK: frozenset({Action.VIEW, Action.STAR, Action.FORK}),
     Role.ANONYMOUS: frozenset(),
 }
 

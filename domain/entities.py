@@ -83,9 +83,19 @@ class Workspace:
     is_template: bool = False
     fork_count: int = 0
     star_count: int = 0
+    forked_from: UUID | None = None
     last_accessed_at: datetime
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(kw_only=True, slots=True)
+class ExploreEntry:
+    """A public workspace or template as Explore lists it: the workspace and its owner's display name
+    (never their e-mail address)."""
+
+    workspace: Workspace
+    owner_name: str
 
 
 @dataclass(kw_only=True, slots=True)

@@ -27,8 +27,10 @@ class WorkspaceGate:
 
     async def check(self, uow: UnitOfWork, actor: Actor, action: Action, workspace: Workspace) -> access.Role:
         shares = tuple(await uow.shares.for_user(workspace.id, actor.user_id)) if actor.user_id is not None else ()
+        # a published template is readable by everyone, like a public workspace
+        public = workspace.is_public or workspace.is_template
         resource = WorkspaceResource(
-            workspace_id=workspace.id, owner_id=workspace.owner_id, is_public=workspace.is_public, shares=shares
+            workspace_id=workspace.id, owner_id=workspace.owner_id, is_public=public, shares=shares
         )
         return access.require(actor, action, resource, now=self._clock())
 

@@ -12,6 +12,7 @@ from domain.cache_keys import CacheKey
 from domain.entities import (
     AIKey,
     CompilationJob,
+    ExploreEntry,
     FileInfo,
     Identity,
     PublicShare,
@@ -149,6 +150,42 @@ class WorkspaceRepository(Protocol):
 
     async def count_owned(self, owner_id: UUID) -> int: ...
 
+    async def search_public(
+        self,
+        query: str,
+        *,
+        sort: str,
+        offset: int,
+        limit: int,
+        templates_only: bool = False,
+        language: str | None = None,
+    ) -> tuple[Sequence[ExploreEntry], int]:
+        """Public workspaces and published templates (only templates with `templates_only`, only of
+        `language` if given) whose name or description matches `query` (all when it is empty; full-text
+        on PostgreSQL plus a substring match everywhere), ordered by `sort` ("stars", "forks", "recent"):
+        the page from `offset`, at most `limit`, and how many match in all."""
+        ...
+
+    async def add_to_count(self, workspace_id: UUID, counter: str, delta: int) -> None:
+        """Atomically add `delta` to `star_count` or `fork_count` (one UPDATE ... SET x = x + delta)."""
+        ...
+
+
+class StarRepository(Protocol):
+    """Who starred what (`workspace_stars`), one row per (user, workspace)."""
+
+    async def add(self, user_id: UUID, workspace_id: UUID, *, at: datetime) -> bool:
+        """Insert the star unless it is there already; whether a row was inserted."""
+        ...
+
+    async def remove(self, user_id: UUID, workspace_id: UUID) -> bool:
+        """Delete the star if it is there; whether a row was deleted."""
+        ...
+
+    async def among(self, user_id: UUID, workspace_ids: Collection[UUID]) -> set[UUID]:
+        """Which of `workspace_ids` the user has starred."""
+        ...
+
 
 class ShareRepository(Protocol):
     async def add(self, share: WorkspaceShare) -> None: ...
@@ -225,6 +262,10 @@ class FileRepository(Protocol):
         updated_at: datetime,
     ) -> bool:
         """Atomically replace the content if the stored hash is still `expected_hash`."""
+        ...
+
+    async def add_many(self, files: Sequence[WorkspaceFile]) -> None:
+        """Insert many entries in bulk (one statement per batch, not one round trip each)."""
         ...
 
     async def rename(self, file_id: UUID, path: str, *, at: datetime) -> None: ...
@@ -321,6 +362,9 @@ class UnitOfWork(Protocol):
 
     @property
     def shares(self) -> ShareRepository: ...
+
+    @property
+    def stars(self) -> StarRepository: ...
 
     @property
     def files(self) -> FileRepository: ...

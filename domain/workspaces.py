@@ -146,10 +146,18 @@ class WorkspaceService:
         description: str | None = None,
         editor: dict[str, Any] | None = None,
         entry: str | None = None,
+        is_public: bool | None = None,
+        is_template: bool | None = None,
     ) -> Workspace:
         """Rename, describe (an empty description clears it), change editor settings, or choose the
-        file Run runs (`entry`; empty: the open file)."""
+        file Run runs (`entry`; empty: the open file); the owner alone makes it public (listed on
+        Explore, readable by everyone) or publishes it as a template (the same, and offered in everyone's
+        New workspace dialog)."""
         changes: dict[str, Any] = {}
+        if is_public is not None:
+            changes["is_public"] = is_public
+        if is_template is not None:
+            changes["is_template"] = is_template
         if name is not None:
             changes["name"] = _name(name)
         if description is not None:
@@ -159,6 +167,8 @@ class WorkspaceService:
         now = self._clock()
         async with self._uow() as uow:
             workspace = await self._gate.require(uow, actor, Action.MANAGE, workspace_id)
+            if is_public is not None or is_template is not None:
+                await self._gate.check(uow, actor, Action.PUBLISH, workspace)
             if checked_entry:
                 stored = await uow.files.get(workspace_id, checked_entry)
                 if stored is None or stored.mime_type == FOLDER_MIME:

@@ -167,6 +167,8 @@ class WorkspaceRow(Base):
     last_accessed_at: Mapped[datetime | None] = _timestamp()
     created_at: Mapped[datetime | None] = _timestamp()
     updated_at: Mapped[datetime | None] = _timestamp()
+    # Codeloft's own addition: the workspace this one was forked from
+    forked_from: Mapped[uuid.UUID | None] = _fk("workspaces.id", "SET NULL")
 
 
 class FileRow(Base):
@@ -209,6 +211,19 @@ class PublicShareRow(Base):
     permission_level: Mapped[str | None] = mapped_column(String(20), server_default=text("'read'"))
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     view_count: Mapped[int | None] = mapped_column(Integer, server_default=text("0"))
+    created_at: Mapped[datetime | None] = _timestamp()
+
+
+class WorkspaceStarRow(Base):
+    """Codeloft's own addition: who starred which workspace, once each (`workspaces.star_count` counts them)."""
+
+    __tablename__ = "workspace_stars"
+    __table_args__ = (Index("idx_workspace_stars_workspace", "workspace_id"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid(), ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
     created_at: Mapped[datetime | None] = _timestamp()
 
 

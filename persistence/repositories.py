@@ -7,13 +7,14 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, case, delete, func, or_, select, text, update
+from sqlalchemy import Select, case, delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 from sqlalchemy.sql.elements import ColumnElement
 
 from domain.entities import (
     FOLDER_MIME,
+    ExploreEntry,
     FileInfo,
     PublicShare,
     SignInToken,
@@ -279,6 +280,7 @@ def _workspace(row: WorkspaceRow) -> Workspace:
         is_template=bool(row.is_template),
         fork_count=row.fork_count or 0,
         star_count=row.star_count or 0,
+        forked_from=row.forked_from,
         last_accessed_at=row.last_accessed_at,
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -303,6 +305,7 @@ class SqlWorkspaceRepository:
                 is_template=workspace.is_template,
                 fork_count=workspace.fork_count,
                 star_count=workspace.star_count,
+                forked_from=workspace.forked_from,
                 last_accessed_at=workspace.last_accessed_at,
                 created_at=workspace.created_at,
                 updated_at=workspace.updated_at,
@@ -328,20 +331,68 @@ class SqlWorkspaceRepository:
     async def list_accessible(self, user_id: UUID, *, now: datetime) -> Sequence[Workspace]:
         return [_workspace(row) for row in await self._session.scalars(self._accessible(user_id, now))]
 
-    async def search_accessible(self, user_id: UUID, query: str, *, now: datetime) -> Sequence[Workspace]:
+    def _matching(self, query: str) -> ColumnElement[bool]:
+        """Name or description matches `query`: full-text (the GIN index) on PostgreSQL, plus a substring."""
         substring = or_(
             func.lower(WorkspaceRow.name).contains(query.lower(), autoescape=True),
             func.lower(func.coalesce(WorkspaceRow.description, "")).contains(query.lower(), autoescape=True),
         )
-        condition = substring
-        if self._session.get_bind().dialect.name == "postgresql":
-            document = func.to_tsvector(
-                text("'english'::regconfig"),
-                WorkspaceRow.name + " " + func.coalesce(WorkspaceRow.description, ""),
-            )
-            condition = or_(substring, document.op("@@")(func.plainto_tsquery(text("'english'::regconfig"), query)))
-        rows = await self._session.scalars(self._accessible(user_id, now).where(condition))
+        if self._session.get_bind().dialect.name != "postgresql":
+            return substring
+        document = func.to_tsvector(
+            text("'english'::regconfig"),
+            WorkspaceRow.name + " " + func.coalesce(WorkspaceRow.description, ""),
+        )
+        return or_(substring, document.op("@@")(func.plainto_tsquery(text("'english'::regconfig"), query)))
+
+    async def search_accessible(self, user_id: UUID, query: str, *, now: datetime) -> Sequence[Workspace]:
+        rows = await self._session.scalars(self._accessible(user_id, now).where(self._matching(query)))
         return [_workspace(row) for row in rows]
+
+    async def search_public(
+        self,
+        query: str,
+        *,
+        sort: str,
+        offset: int,
+        limit: int,
+        templates_only: bool = False,
+        language: str | None = None,
+    ) -> tuple[Sequence[ExploreEntry], int]:
+        conditions: list[ColumnElement[bool]] = [
+            WorkspaceRow.is_template.is_(True)
+            if templates_only
+            else or_(WorkspaceRow.is_public.is_(True), WorkspaceRow.is_template.is_(True))
+        ]
+        if query:
+            conditions.append(self._matching(query))
+        if language is not None:
+            conditions.append(WorkspaceRow.language == language)
+        first = {
+            "stars": WorkspaceRow.star_count.desc(),
+            "forks": WorkspaceRow.fork_count.desc(),
+            "recent": WorkspaceRow.updated_at.desc(),
+        }[sort]
+        total = await self._session.scalar(select(func.count()).select_from(WorkspaceRow).where(*conditions))
+        rows = await self._session.execute(
+            select(WorkspaceRow, UserRow.display_name)
+            .join(UserRow, UserRow.id == WorkspaceRow.user_id)
+            .where(*conditions)
+            .order_by(first, WorkspaceRow.updated_at.desc(), WorkspaceRow.id)
+            .offset(offset)
+            .limit(limit)
+        )
+        entries = [ExploreEntry(workspace=_workspace(row), owner_name=name or "someone") for row, name in rows]
+        return entries, int(total or 0)
+
+    async def add_to_count(self, workspace_id: UUID, counter: str, delta: int) -> None:
+        column = {"star_count": WorkspaceRow.star_count, "fork_count": WorkspaceRow.fork_count}[counter]
+        await self._session.execute(
+            update(WorkspaceRow)
+            .where(WorkspaceRow.id == workspace_id)
+            .values({column: func.coalesce(column, 0) + delta})
+            .execution_options(synchronize_session=False)
+        )
 
     async def update(self, workspace_id: UUID, changes: dict[str, Any], *, at: datetime) -> None:
         await self._session.execute(
@@ -545,6 +596,25 @@ class SqlFileRepository:
             )
         )
         await self._session.flush()
+
+    async def add_many(self, files: Sequence[WorkspaceFile]) -> None:
+        rows = [
+            {
+                "id": f.id,
+                "workspace_id": f.workspace_id,
+                "path": f.path,
+                "content": f.content,
+                "content_hash": f.content_hash,
+                "size_bytes": f.size_bytes,
+                "mime_type": f.mime_type,
+                "is_binary": f.is_binary,
+                "created_at": f.created_at,
+                "updated_at": f.updated_at,
+            }
+            for f in files
+        ]
+        for start in range(0, len(rows), 500):
+            await self._session.execute(insert(FileRow), rows[start : start + 500])
 
     async def list(self, workspace_id: UUID) -> Sequence[WorkspaceFile]:
         rows = await self._session.scalars(

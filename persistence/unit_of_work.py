@@ -21,6 +21,7 @@ from persistence.repositories import (
     SqlUserRepository,
     SqlWorkspaceRepository,
 )
+from persistence.stars import SqlStarRepository
 
 
 class SqlUnitOfWork:
@@ -30,6 +31,7 @@ class SqlUnitOfWork:
     identities: SqlIdentityRepository
     workspaces: SqlWorkspaceRepository
     shares: SqlShareRepository
+    stars: SqlStarRepository
     files: SqlFileRepository
     jobs: SqlJobRepository
     ai_keys: SqlAIKeyRepository
@@ -46,6 +48,7 @@ class SqlUnitOfWork:
         self.identities = SqlIdentityRepository(session)
         self.workspaces = SqlWorkspaceRepository(session)
         self.shares = SqlShareRepository(session)
+        self.stars = SqlStarRepository(session)
         self.files = SqlFileRepository(session)
         self.jobs = SqlJobRepository(session)
         self.ai_keys = SqlAIKeyRepository(session)

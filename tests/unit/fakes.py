@@ -16,6 +16,7 @@ from domain.entities import (
     FOLDER_MIME,
     AIKey,
     CompilationJob,
+    ExploreEntry,
     FileInfo,
     Identity,
     PublicShare,
@@ -49,6 +50,7 @@ class Store:
         self.compilations: dict[UUID, CompilationJob] = {}
         self.runs: dict[UUID, RunResult] = {}
         self.ai_keys: dict[UUID, AIKey] = {}
+        self.stars: set[tuple[UUID, UUID]] = set()
         self.commits = 0
 
 
@@ -205,6 +207,40 @@ class FakeWorkspaces(_Repo):
     async def count_owned(self, owner_id: UUID) -> int:
         return sum(1 for w in self.data.workspaces.values() if w.owner_id == owner_id)
 
+    async def search_public(
+        self,
+        query: str,
+        *,
+        sort: str,
+        offset: int,
+        limit: int,
+        templates_only: bool = False,
+        language: str | None = None,
+    ) -> tuple[Sequence[ExploreEntry], int]:
+        needle = query.lower()
+        found = [
+            w
+            for w in self.data.workspaces.values()
+            if (w.is_template if templates_only else (w.is_public or w.is_template))
+            and (language is None or w.language.value == language)
+            and (needle in w.name.lower() or needle in (w.description or "").lower())
+        ]
+        found.sort(key=lambda w: w.updated_at, reverse=True)
+        if sort != "recent":
+            found.sort(key=lambda w: w.star_count if sort == "stars" else w.fork_count, reverse=True)
+        owners = self.data.users
+        entries = [
+            ExploreEntry(
+                workspace=w, owner_name=(owners[w.owner_id].display_name if w.owner_id in owners else None) or "someone"
+            )
+            for w in found[offset : offset + limit]
+        ]
+        return entries, len(found)
+
+    async def add_to_count(self, workspace_id: UUID, counter: str, delta: int) -> None:
+        workspace = self.data.workspaces[workspace_id]
+        setattr(workspace, counter, getattr(workspace, counter) + delta)
+
     async def delete(self, workspace_id: UUID) -> None:
         self.data.workspaces.pop(workspace_id, None)
         for file_id in [f.id for f in self.data.files.values() if f.workspace_id == workspace_id]:
@@ -221,6 +257,23 @@ class FakeWorkspaces(_Repo):
         }
         found = [w for w in self.data.workspaces.values() if w.owner_id == user_id or w.id in shared]
         return sorted(found, key=lambda w: w.last_accessed_at, reverse=True)
+
+
+class FakeStars(_Repo):
+    async def add(self, user_id: UUID, workspace_id: UUID, *, at: datetime) -> bool:
+        if (user_id, workspace_id) in self.data.stars:
+            return False
+        self.data.stars.add((user_id, workspace_id))
+        return True
+
+    async def remove(self, user_id: UUID, workspace_id: UUID) -> bool:
+        if (user_id, workspace_id) not in self.data.stars:
+            return False
+        self.data.stars.discard((user_id, workspace_id))
+        return True
+
+    async def among(self, user_id: UUID, workspace_ids: Collection[UUID]) -> set[UUID]:
+        return {w for w in workspace_ids if (user_id, w) in self.data.stars}
 
 
 class FakeShares(_Repo):
@@ -265,6 +318,10 @@ class FakeFiles(_Repo):
         if any(f.workspace_id == file.workspace_id and f.path == file.path for f in self.data.files.values()):
             raise Conflict("duplicate path")
         self.data.files[file.id] = file
+
+    async def add_many(self, files: Sequence[WorkspaceFile]) -> None:
+        for file in files:
+            await self.add(file)
 
     async def list(self, workspace_id: UUID) -> Sequence[WorkspaceFile]:
         return self._in(workspace_id)
@@ -441,6 +498,7 @@ class FakeUnitOfWork:
         self.identities = FakeIdentities(self._work)
         self.workspaces = FakeWorkspaces(self._work)
         self.shares = FakeShares(self._work)
+        self.stars = FakeStars(self._work)
         self.files = FakeFiles(self._work)
         self.jobs = FakeJobs(self._work)
         self.ai_keys = FakeAIKeys(self._work)
