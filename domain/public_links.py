@@ -13,6 +13,7 @@ from uuid import UUID
 
 from domain import access, cache_keys
 from domain.access import ANONYMOUS, Action, Actor, WorkspaceResource
+from domain.ai_keys import expiry
 from domain.entities import FOLDER_MIME, FileInfo, PublicShare, Workspace
 from domain.errors import InvalidInput, NotFound
 from domain.files import Offload, archive_of, file_bytes, info_of, inline
@@ -56,11 +57,9 @@ class PublicLinkService:
 
     async def create(self, actor: Actor, workspace_id: UUID, *, expires_at: datetime | None = None) -> PublicShare:
         now = self._clock()
-        if expires_at is not None:
-            if expires_at.tzinfo is None:
-                raise InvalidInput("expires_at needs a time zone (for example 2030-01-01T00:00:00Z).")
-            if expires_at <= now:
-                raise InvalidInput("expires_at must be in the future.")
+        expires_at = expiry(expires_at)  # in UTC; a time without a zone is taken as UTC
+        if expires_at is not None and expires_at <= now:
+            raise InvalidInput("A link's expiry must be in the future.")
         async with self._uow() as uow:
             await self._gate.require(uow, actor, Action.SHARE, workspace_id)
             link = PublicShare(

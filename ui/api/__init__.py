@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from ui.api import account, ai_keys, files, preview, runs, runs_ws, session, sessions, sign_in, workspaces
+from ui.api import account, ai_keys, files, links, preview, runs, runs_ws, session, sessions, sign_in, workspaces
 
 router = APIRouter()
 router.include_router(session.router)
@@ -15,5 +15,6 @@ router.include_router(preview.router)
 router.include_router(account.router)
 router.include_router(ai_keys.router)
 router.include_router(sessions.router)
+router.include_router(links.router)
 
 __all__ = ["router"]
