@@ -21,6 +21,7 @@ from domain.ai_keys import AIKeyService
 from domain.auth import AuthService
 from domain.clock import utc_now
 from domain.errors import CodeloftError, InvalidInput, Unavailable
+from domain.explore import ExploreService
 from domain.files import FileService
 from domain.gate import WorkspaceGate
 from domain.identities import IdentityService
@@ -172,6 +173,7 @@ async def build_services(settings: Settings, *, runner: Runner | None = None) ->
         accounts=AccountService(uow=uow, cache=cache, clock=utc_now),
         ai_keys=AIKeyService(uow=uow, cache=cache, clock=utc_now, box=box, checker=key_checker(settings)),
         workspaces=WorkspaceService(uow=uow, clock=utc_now, gate=gate, templates=TEMPLATES, files=files),
+        explore=ExploreService(uow=uow, clock=utc_now, gate=gate),
         files=files,
         runs=runs,
         previews=previews,

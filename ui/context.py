@@ -9,6 +9,7 @@ from typing import Any
 from domain.accounts import AccountService
 from domain.ai_keys import AIKeyService
 from domain.auth import AuthService
+from domain.explore import ExploreService
 from domain.files import FileService
 from domain.identities import IdentityService
 from domain.ports import Clock
@@ -30,6 +31,7 @@ class Services:
     accounts: AccountService
     ai_keys: AIKeyService
     workspaces: WorkspaceService
+    explore: ExploreService
     files: FileService
     runs: RunService
     previews: PreviewService

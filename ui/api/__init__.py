@@ -2,7 +2,20 @@
 
 from fastapi import APIRouter
 
-from ui.api import account, ai_keys, files, links, preview, runs, runs_ws, session, sessions, sign_in, workspaces
+from ui.api import (
+    account,
+    ai_keys,
+    explore,
+    files,
+    links,
+    preview,
+    runs,
+    runs_ws,
+    session,
+    sessions,
+    sign_in,
+    workspaces,
+)
 
 router = APIRouter()
 router.include_router(session.router)
@@ -16,5 +29,6 @@ router.include_router(account.router)
 router.include_router(ai_keys.router)
 router.include_router(sessions.router)
 router.include_router(links.router)
+router.include_router(explore.router)
 
 __all__ = ["router"]

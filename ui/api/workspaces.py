@@ -38,6 +38,11 @@ class WorkspacePatch(BaseModel):
     description: Description | None = None
     editor: EditorSettingsChanges | None = None
     entry: EntryPath | None = None
+    is_public: bool | None = None
+    """Owner only: list it on Explore, readable (and starrable, forkable) by everyone."""
+    is_template: bool | None = None
+    """Owner only: publish it as a template: readable by everyone, on Explore and in everyone's New
+    workspace dialog (creating from it forks it)."""
 
 
 class WorkspaceOut(BaseModel):
@@ -50,6 +55,11 @@ class WorkspaceOut(BaseModel):
     template: str
     settings: dict[str, Any]
     is_public: bool
+    is_template: bool
+    star_count: int
+    fork_count: int
+    forked_from: UUID | None
+    """The workspace this one was forked from (null when it was not, or that one is deleted)."""
     owner_id: UUID
     last_accessed_at: datetime
     created_at: datetime
@@ -112,6 +122,8 @@ async def patch_workspace(workspace_id: UUID, body: WorkspacePatch, caller: Call
         description=body.description,
         editor=body.editor,
         entry=body.entry,
+        is_public=body.is_public,
+        is_template=body.is_template,
     )
     return workspace_out(workspace)
 
