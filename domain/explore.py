@@ -9,7 +9,7 @@ from enum import StrEnum
 from uuid import UUID, uuid4
 
 from domain.access import Action, Actor
-from domain.entities import ExploreEntry, Workspace
+from domain.entities import ExploreEntry, PublicShare, Workspace
 from domain.errors import QuotaExceeded
 from domain.gate import WorkspaceGate
 from domain.limits import human_size
@@ -112,13 +112,16 @@ class ExploreService:
         async with self._uow() as uow:
             return workspace_id in await uow.stars.among(actor.user_id, [workspace_id])
 
-    async def fork(self, actor: Actor, workspace_id: UUID, *, name: str | None = None) -> Workspace:
-        """Copy every file and folder of a workspace one may see into a new workspace of one's own (same
-        language, template and settings), within one's plan; the original's fork count grows by one."""
+    async def fork(
+        self, actor: Actor, workspace_id: UUID, *, name: str | None = None, via_link: PublicShare | None = None
+    ) -> Workspace:
+        """Copy every file and folder of a workspace one may see (`via_link`: through that public link) into
+        a new workspace of one's own (same language, template and settings), within one's plan; the
+        original's fork count grows by one."""
         user_id = actor.require_user()
         now = self._clock()
         async with self._uow() as uow:
-            source = await self._gate.require(uow, actor, Action.FORK, workspace_id)
+            source = await self._gate.require(uow, actor, Action.FORK, workspace_id, public_link=via_link)
             await check_workspaces(uow, user_id)
             forker = await uow.users.get(user_id)
             plan = plan_for(forker.subscription_tier if forker else Tier.FREE)

@@ -7,7 +7,7 @@ from uuid import UUID
 from domain import access, cache_keys
 from domain.access import Action, Actor, WorkspaceResource
 from domain.codec import from_json, to_json
-from domain.entities import Workspace
+from domain.entities import PublicShare, Workspace
 from domain.errors import NotFound
 from domain.ports import Cache, Clock, UnitOfWork
 
@@ -19,18 +19,39 @@ class WorkspaceGate:
         self._cache = cache
         self._clock = clock
 
-    async def require(self, uow: UnitOfWork, actor: Actor, action: Action, workspace_id: UUID) -> Workspace:
-        """The workspace, if the actor may do `action` to it; `NotFound` if they may not even see it."""
+    async def require(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        action: Action,
+        workspace_id: UUID,
+        *,
+        public_link: PublicShare | None = None,
+    ) -> Workspace:
+        """The workspace, if the actor may do `action` to it; `NotFound` if they may not even see it.
+        `public_link`: the link the actor came through (a link visitor's role counts too)."""
         workspace = await self._load(uow, workspace_id)
-        await self.check(uow, actor, action, workspace)
+        await self.check(uow, actor, action, workspace, public_link=public_link)
         return workspace
 
-    async def check(self, uow: UnitOfWork, actor: Actor, action: Action, workspace: Workspace) -> access.Role:
+    async def check(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        action: Action,
+        workspace: Workspace,
+        *,
+        public_link: PublicShare | None = None,
+    ) -> access.Role:
         shares = tuple(await uow.shares.for_user(workspace.id, actor.user_id)) if actor.user_id is not None else ()
         # a published template is readable by everyone, like a public workspace
         public = workspace.is_public or workspace.is_template
         resource = WorkspaceResource(
-            workspace_id=workspace.id, owner_id=workspace.owner_id, is_public=public, shares=shares
+            workspace_id=workspace.id,
+            owner_id=workspace.owner_id,
+            is_public=public,
+            shares=shares,
+            public_link=public_link,
         )
         return access.require(actor, action, resource, now=self._clock())
 

@@ -147,7 +147,7 @@ def with_frame_ancestors(policy: str | None, ancestors: str) -> str:
 
 PUBLIC_LINK_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
-    "base-uri 'none'; form-action 'none'"
+    "base-uri 'none'; form-action 'self'"
 )
 
 

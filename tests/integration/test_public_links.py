@@ -106,7 +106,8 @@ def test_the_owner_makes_lists_and_revokes_links(server: Server, owner: User, pr
 
 
 def test_refusals_store_nothing(server: Server, owner: User, project: str) -> None:
-    refused(owner.post(f"/api/v1/workspaces/{project}/links", json={"expires_at": "2001-01-01T00:00:00Z"}), 422, "future")
+    past = {"expires_at": "2001-01-01T00:00:00Z"}
+    refused(owner.post(f"/api/v1/workspaces/{project}/links", json=past), 422, "future")
     refused(owner.post(f"/api/v1/workspaces/{project}/links", json={"token": "mine"}), 422, "")
     refused(owner.post(f"/api/v1/workspaces/{NOWHERE}/links", json={}), 404, "No such workspace")
     stranger = sign_in(server, "stranger@example.com")
@@ -218,9 +219,7 @@ def test_a_change_shows_on_the_next_view(server: Server, owner: User, project: s
         assert f'href="/s/{token}/new.py"' in client.get(f"/s/{token}").text
 
 
-def test_a_signed_in_owner_is_offered_the_ide_and_a_stranger_is_not(
-    server: Server, owner: User, project: str
-) -> None:
+def test_a_signed_in_owner_is_offered_the_ide_and_a_stranger_is_not(server: Server, owner: User, project: str) -> None:
     token = token_of(make_link(owner, project))
     assert f'href="/w/{project}"' in owner.client.get(f"/s/{token}").text
     stranger = sign_in(server, "visitor@example.com")
@@ -240,3 +239,29 @@ def test_the_token_never_appears_in_the_server_output(server: Server, owner: Use
     with anonymous(server) as client:
         assert client.get(f"/s/{token}").status_code == 404
     assert server.output and token not in "".join(server.output)
+
+
+FORK_FORM = re.compile(
+    r'<form method="post" action="(/s/[^"]+/fork)"><input type="hidden" name="csrf" value="([^"]+)">'
+)
+
+
+def test_a_signed_in_visitor_forks_through_the_link(server: Server, owner: User, project: str) -> None:
+    token = token_of(make_link(owner, project))
+    visitor = sign_in(server, "forker@example.com")
+    form = FORK_FORM.search(visitor.client.get(f"/s/{token}").text)
+    assert form is not None and form.group(1) == f"/s/{token}/fork"
+
+    refused_page = visitor.client.post(form.group(1), data={"csrf": "wrong"}, follow_redirects=False)
+    assert refused_page.status_code == 403 and "Fork refused" in refused_page.text
+    assert_public_headers(refused_page)
+    with anonymous(server) as client:
+        assert client.post(form.group(1), data={"csrf": form.group(2)}).status_code == 401
+    assert visitor.names() == []
+
+    forked = visitor.client.post(form.group(1), data={"csrf": form.group(2)}, follow_redirects=False)
+    assert forked.status_code == 303 and forked.headers["location"].startswith("/w/")
+    assert token not in forked.headers["location"]
+    copy = forked.headers["location"].removeprefix("/w/")
+    assert visitor.content(copy, "main.py") == PROGRAM.encode()
+    assert len(visitor.names()) == 1

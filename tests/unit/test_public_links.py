@@ -13,6 +13,7 @@ from domain.access import ANONYMOUS, Action, Actor
 from domain.accounts import AccountService
 from domain.entities import Workspace
 from domain.errors import InvalidInput, NotFound, PermissionDenied
+from domain.explore import ExploreService
 from domain.files import FileService
 from domain.gate import WorkspaceGate
 from domain.public_links import NO_SUCH_LINK, PublicLinkService
@@ -159,3 +160,26 @@ async def test_the_rendered_file_is_cached_by_its_content_hash(
     info, data = await links.read_in(view, "main.py")
     assert await links.rendered(view, info, data, render) == "<pre>print('changed')\n</pre>"
     assert calls == ["main.py", "main.py"]
+
+
+async def test_a_signed_in_visitor_forks_through_a_live_link_only(
+    links: PublicLinkService,
+    project: Workspace,
+    ada: Actor,
+    bob: Actor,
+    store: Store,
+    clock: FrozenClock,
+    gate: WorkspaceGate,
+) -> None:
+    explore = ExploreService(uow=lambda: FakeUnitOfWork(store), clock=clock, gate=gate)
+    link = await links.create(ada, project.id, expires_at=clock() + timedelta(hours=1))
+    with pytest.raises(NotFound):
+        await explore.fork(bob, project.id)
+    view = await links.resolve(link.share_token)
+
+    copy = await explore.fork(bob, project.id, via_link=view.link)
+
+    assert copy.owner_id == bob.user_id and copy.forked_from == project.id
+    clock.advance(hours=1)
+    with pytest.raises(NotFound):
+        await explore.fork(bob, project.id, via_link=view.link)

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markdown_it import MarkdownIt
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
@@ -23,11 +23,12 @@ from pygments.util import ClassNotFound
 
 from domain.access import Action
 from domain.entities import FOLDER_MIME, FileInfo
-from domain.errors import InvalidInput, NotFound
+from domain.errors import CodeloftError, InvalidInput, NotFound
 from domain.public_links import SharedView
 from ui.api.files import INLINE_TYPES, SAFE_HEADERS, served_type
 from ui.context import Services, services
-from ui.security import PUBLIC_LINK_POLICY
+from ui.errors import translate
+from ui.security import PUBLIC_LINK_POLICY, csrf_valid
 from ui.viewer import viewer
 
 router = APIRouter(include_in_schema=False)
@@ -49,7 +50,8 @@ _PAGE_CSS = """
 body{margin:0;font-family:system-ui,sans-serif;color:#1f2328;background:#fff}
 header{padding:.75rem 1rem;border-bottom:1px solid #d0d7de;display:flex;gap:1rem;align-items:center;flex-wrap:wrap}
 header h1{font-size:1.1rem;margin:0}
-header .actions{margin-left:auto;display:flex;gap:.75rem}
+header .actions{margin-left:auto;display:flex;gap:.75rem;align-items:center}
+header form{margin:0}
 main{display:flex;flex-wrap:wrap}
 nav{min-width:14rem;max-width:22rem;padding:.75rem 1rem;border-right:1px solid #d0d7de;font-size:.9rem}
 nav ul{list-style:none;padding-left:1rem;margin:0}
@@ -211,6 +213,11 @@ async def render(request: Request, token: str, path: str | None) -> Response:
         actor = await current.actor()
         if await links.visitor_may(actor, view, Action.VIEW):
             actions.append(f'<a href="/w/{view.workspace.id}">Open in the IDE</a>')
+        actions.append(
+            f'<form method="post" action="{html.escape(link_to(token, kind="fork"))}">'
+            f'<input type="hidden" name="csrf" value="{html.escape(current.csrf_token)}">'
+            '<button type="submit">Fork</button></form>'
+        )
     name = html.escape(view.workspace.name)
     body = (
         f'<header><h1>{name}</h1><span class="notice">Read-only · shared publicly</span>'
@@ -251,6 +258,34 @@ async def shared_archive(token: str) -> Response:
             "Content-Encoding": "identity",
         },
     )
+
+
+@router.post("/s/{token}/fork")
+async def shared_fork(request: Request, token: str) -> Response:
+    """A signed-in visitor's copy of the workspace in their own workspaces (a plain form: no script)."""
+    svc = services()
+    current = await viewer(request)
+    if current is None:
+        return page(
+            "Sign in to fork · Codeloft", message("Sign in first", "Sign in to fork this workspace."), status=401
+        )
+    form = await request.form()
+    presented = form.get("csrf")
+    if not isinstance(presented, str) or not csrf_valid(svc.csrf_key, current.session_id, presented):
+        return page("Fork refused · Codeloft", message("Fork refused", "Reload the page and try again."), status=403)
+    try:
+        view = await svc.public_links.resolve(token)
+        fork = await svc.explore.fork(await current.actor(), view.workspace.id, via_link=view.link)
+    except NotFound:
+        return not_found()
+    except CodeloftError as error:
+        refusal = translate(error)
+        return page("Fork refused · Codeloft", message("Fork refused", refusal.message), status=refusal.status)
+    return RedirectResponse(f"/w/{fork.id}", status_code=303, headers=HEADERS)
+
+
+def message(title: str, text: str) -> str:
+    return f"<header><h1>{html.escape(title)}</h1></header><article><p>{html.escape(text)}</p></article>"
 
 
 @router.get("/s/{token}/raw/{path:path}")
