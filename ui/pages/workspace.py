@@ -21,6 +21,7 @@ from ui.components.command_palette import CommandPalette
 from ui.components.editor import EditorArea
 from ui.components.file_tree import FileTree
 from ui.components.frame import Frame, frame
+from ui.components.links_dialog import LinksDialog
 from ui.components.preview_pane import PreviewPane
 from ui.components.quick_open import QuickOpen
 from ui.components.run_panel import RunPanel
@@ -393,6 +394,7 @@ class WorkspacePage:
     def _build_dialogs(self) -> None:
         self.quick_open = QuickOpen(self.tree.all_paths, notify_errors(self.open_file))
         self.settings_dialog: SettingsDialog | None = None  # made when first opened
+        self.links_dialog: LinksDialog | None = None  # made when first opened
         self._dialogs = ui.element("div")  # where dialogs made later live
         self.palette = CommandPalette(self.commands)
 
@@ -419,6 +421,8 @@ class WorkspacePage:
         add("zip.download", "Download the workspace as a ZIP", tree.download_zip)
         if Action.MANAGE in self.allowed:
             add("settings", "Settings: editor and entry point", self._open_settings)
+        if Action.SHARE in self.allowed:
+            add("share", "Share: public read-only links", self._open_links)
         add("search", "Search in files", self.focus_search, keys="Ctrl+Shift+F")
         add("view.side", "Show or hide the side bar", self.toggle_side_bar, keys="Ctrl+B")
         add("view.bottom", "Show or hide the bottom panel", self.toggle_bottom_panel, keys="Ctrl+J")
@@ -436,6 +440,8 @@ class WorkspacePage:
                 self._header_button("save", "save", "Save (Ctrl+S)", "save")
             if Action.MANAGE in self.allowed:
                 self._header_button("settings", "settings", "Settings: editor and entry point", "open-settings")
+            if Action.SHARE in self.allowed:
+                self._header_button("share", "share", "Share: public read-only links", "open-links")
 
     def _header_button(self, command: str, icon: str, label: str, test_id: str | None = None) -> None:
         button = icon_button(icon, label, notify_errors(self.commands.get(command).run), props=HEADER_BUTTON)
@@ -497,6 +503,12 @@ class WorkspacePage:
                     runnable_files=lambda: [path for path in self._settings_paths if can_run(path)],
                 )
         self.settings_dialog.open()
+
+    async def _open_links(self) -> None:
+        if self.links_dialog is None:
+            with self._dialogs:
+                self.links_dialog = LinksDialog(self.viewer, self.workspace.id)
+        await self.links_dialog.open()
 
     async def open_file(self, path: str) -> None:
         await self.tree.reveal(path)
