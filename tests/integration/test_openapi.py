@@ -180,7 +180,7 @@ def test_a_405_lists_in_allow_every_method_the_document_gives_its_path(
         if not path.startswith("/api/"):
             continue
         declared = {method.upper() for method in operations}
-        url = path.format(workspace_id=workspace, path="src/a.txt", key_id=uuid4(), session_id=uuid4())
+        url = path.format(workspace_id=workspace, path="src/a.txt", key_id=uuid4(), session_id=uuid4(), link_id=uuid4())
         for method in sorted({"GET", "PUT", "PATCH", "POST", "DELETE"} - declared):
             response = client.request(method, url)
             assert response.status_code == 405, (method, path, response.text)
