@@ -368,7 +368,7 @@ class SqlWorkspaceRepository:
             conditions.append(self._matching(query))
         if language is not None:
             conditions.append(WorkspaceRow.language == language)
-        first = {
+        first: Any = {
             "stars": WorkspaceRow.star_count.desc(),
             "forks": WorkspaceRow.fork_count.desc(),
             "recent": WorkspaceRow.updated_at.desc(),

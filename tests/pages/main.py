@@ -20,7 +20,14 @@ from ui.settings import Settings
 
 DATA_DIR_VARIABLE = "CODELOFT_PAGES_DATA_DIR"
 STORAGE_SECRET = "codeloft page tests"
-PAGES = ("ui.pages.not_found", "ui.pages.login", "ui.pages.dashboard", "ui.pages.workspace", "ui.pages.account")
+PAGES = (
+    "ui.pages.not_found",
+    "ui.pages.login",
+    "ui.pages.dashboard",
+    "ui.pages.workspace",
+    "ui.pages.account",
+    "ui.pages.explore",
+)
 
 
 class NoSandbox:

@@ -33,6 +33,10 @@ def document_templates(schema: dict[str, Any], catalog: Sequence[Template]) -> d
     return schema
 
 
+OPEN_TO_ALL = {"explore"}
+"""Operations that answer anyone, signed in or not (a signed-in caller's answer may say more)."""
+
+
 def document_security(schema: dict[str, Any]) -> dict[str, Any]:
     """How the API signs a caller in: the session cookie on every operation, and on every operation
     that changes something also the session's CSRF token (from `GET /api/v1/session`)."""
@@ -49,6 +53,8 @@ def document_security(schema: dict[str, Any]) -> dict[str, Any]:
         if path.startswith("/api/"):
             for method, operation in operations.items():
                 operation["security"] = [{"session": []} if method == "get" else {"session": [], "csrf": []}]
+                if operation.get("operationId") in OPEN_TO_ALL:
+                    operation["security"] = [{}, {"session": []}]  # signing in is optional
     return schema
 
 

@@ -93,6 +93,9 @@ def frame(title: str, viewer: Viewer, *, wide: bool = False, default_theme: str 
     async def to_account() -> None:
         await layout.leave("/account")
 
+    async def to_explore() -> None:
+        await layout.leave("/explore")
+
     async def check_session() -> None:
         """A page whose session was ended elsewhere leaves for the sign-in page by itself."""
         if not await viewer.signed_in():
@@ -110,6 +113,11 @@ def frame(title: str, viewer: Viewer, *, wide: bool = False, default_theme: str 
             heading.props('data-testid="page-title"')
         actions = ui.row().classes("items-center gap-1 grow justify-end no-wrap max-sm:gap-0")
         with ui.row().classes("items-center gap-3 no-wrap max-sm:gap-0"):
+            explore = ui.link("Explore", "/explore").classes("text-sm text-white no-underline max-sm:hidden")
+            explore.props('data-testid="explore-link"')
+            icon_button("travel_explore", "Explore", to_explore, props="flat color=white dense round").classes(
+                "sm:hidden"
+            ).props('data-testid="explore-narrow"')
             theme_button = icon_button(
                 "light_mode" if theme == "dark" else "dark_mode",
                 THEME_LABEL,
@@ -135,6 +143,7 @@ def frame(title: str, viewer: Viewer, *, wide: bool = False, default_theme: str 
     )
     home.on("click.prevent", lambda: layout.leave("/"))
     account.on("click.prevent", lambda: layout.leave("/account"))
+    explore.on("click.prevent", lambda: layout.leave("/explore"))
     body = "w-full h-full p-0 gap-0" if wide else "w-full max-w-5xl mx-auto p-4 gap-4"
     with ui.column().classes(body):
         yield layout

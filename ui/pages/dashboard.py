@@ -58,6 +58,10 @@ class WorkspaceList:
                 with ui.row().classes("items-center gap-1 no-wrap"):
                     if not mine:
                         ui.badge("shared with you").props("outline color=teal")
+                    if workspace.is_public:
+                        ui.badge("public").props('outline color=orange data-testid="workspace-public-badge"')
+                    if workspace.is_template:
+                        ui.badge("published template").props("outline color=orange")
                     template = self._template_title(workspace)
                     if template:
                         ui.badge(template).props('outline color=grey-8 data-testid="workspace-template"')
@@ -69,6 +73,14 @@ class WorkspaceList:
                         with menu_button, ui.menu():
                             ui.menu_item("Rename", on_click=lambda w=workspace: self._rename(w))
                             ui.menu_item("Edit description", on_click=lambda w=workspace: self._describe(w))
+                            ui.menu_item(
+                                "Make private" if workspace.is_public else "Make public",
+                                on_click=lambda w=workspace: self._publish(w, is_public=not w.is_public),
+                            ).props('data-testid="workspace-public"')
+                            ui.menu_item(
+                                "Unpublish template" if workspace.is_template else "Publish as template",
+                                on_click=lambda w=workspace: self._publish(w, is_template=not w.is_template),
+                            ).props('data-testid="workspace-template-toggle"')
                             ui.menu_item("Delete", on_click=lambda w=workspace: self._delete(w))
             if workspace.description:
                 ui.label(workspace.description).classes("text-sm text-gray-600")
@@ -95,6 +107,21 @@ class WorkspaceList:
         if text is not None:
             await self.services.workspaces.update(await self._viewer.actor(), workspace.id, description=text)
             await self.refresh()
+
+    @notify_errors
+    async def _publish(
+        self, workspace: Workspace, *, is_public: bool | None = None, is_template: bool | None = None
+    ) -> None:
+        """Make it public or private, publish or unpublish it as a template (the owner only)."""
+        changed = await self.services.workspaces.update(
+            await self._viewer.actor(), workspace.id, is_public=is_public, is_template=is_template
+        )
+        if is_public is not None:
+            ui.notify(f"{changed.name} is {'public: listed on Explore' if changed.is_public else 'private'}")
+        else:
+            shown = "in everyone's New workspace dialog" if changed.is_template else "no longer a template"
+            ui.notify(f"{changed.name} is {shown}")
+        await self.refresh()
 
     @notify_errors
     async def _delete(self, workspace: Workspace) -> None:
@@ -145,10 +172,14 @@ async def dashboard_page(request: Request) -> RedirectResponse | None:
             ui.navigate.to(f"/w/{workspace.id}")  # straight into the new workspace
 
         dialog = NewWorkspaceDialog(current, on_created=created)
+        await dialog.load_published()
         importer = import_dialog(current, created)
         with ui.row().classes("w-full items-center justify-between"):
             ui.label("Your workspaces").classes("text-xl font-bold")
             with ui.row().classes("items-center gap-2"):
+                ui.button("Explore", icon="travel_explore", on_click=lambda: ui.navigate.to("/explore")).props(
+                    'flat data-testid="dashboard-explore"'
+                )
                 ui.button("Import ZIP", icon="upload_file", on_click=importer.open).props(
                     'flat data-testid="import-workspace"'
                 )
