@@ -92,7 +92,11 @@ def rows_of_files(server: Server, ws: str) -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running = start_server(tmp_path_factory.mktemp("files-api"))
+    # Ann makes a fresh workspace per test: more than the free plan's workspaces, which are not tested here.
+    folder = tmp_path_factory.mktemp("files-api")
+    plans = folder / "plans.json"
+    plans.write_text('{"free": {"max_workspaces": 1000}}')
+    running = start_server(folder / "data", CODELOFT_PLANS=str(plans))
     yield running
     running.stop()
 
