@@ -60,7 +60,9 @@ def wait_for(page: Page, server: Server, path: str, text: str, seconds: float = 
 
 
 def drop(page: Page, files: dict[str, str]) -> None:
-    """Drop files from the desktop onto the file tree, as a browser delivers them."""
+    """Drop files from the desktop onto the file tree, as a browser delivers them (once the tree takes
+    drops: its listeners come with the page's connection)."""
+    expect(page.locator('[data-drop-ready="1"]')).to_have_count(1)
     transfer = page.evaluate_handle(
         """(files) => {
             const transfer = new DataTransfer();

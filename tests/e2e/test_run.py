@@ -41,6 +41,7 @@ def test_a_compile_error_opens_its_line(page: Page, server: Server) -> None:
     sign_in(page, server, "broken@example.com")
     create_workspace(page, "Broken", "C++", "C++ program")
     page.get_by_test_id("file-tree").get_by_text("greeting.cpp").click()
+    expect(page.get_by_test_id("tab").filter(has_text="greeting.cpp")).to_have_attribute("aria-current", "true")
     type_at_end(page, "\nint broken = ;")
     page.get_by_test_id("tab-name").filter(has_text="main.cpp").click()
     page.get_by_test_id("run-with-input").click()  # saves the edited file first
