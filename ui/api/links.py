@@ -26,8 +26,8 @@ Expiry = Annotated[
             "type": "string",
             "format": "date-time",
             "pattern": EXPIRY_PATTERN,
-            "description": "When the link stops working, in the future and in the years 2000 to 2999 (a time "
-            "without a zone is UTC); null or left out: never",
+            "description": "When the link stops working, in the years 2000 to 2999 (a time without a zone is "
+            "UTC; a time already past makes a link that has expired); null or left out: never",
         }
     ),
 ]
@@ -62,13 +62,12 @@ def link_out(link: PublicShare) -> LinkOut:
 CREATED: dict[int | str, dict[str, Any]] = {
     201: {
         "description": "Made; its `url` works at once",
-        "links": links(
-            "create_link",
-            "list_links",
-            "delete_link",
-            workspace_id="$request.path.workspace_id",
-            link_id="$response.body#/id",
-        ),
+        "links": {
+            **links("create_link", "list_links", workspace_id="$request.path.workspace_id"),
+            **links(
+                "create_link", "delete_link", workspace_id="$request.path.workspace_id", link_id="$response.body#/id"
+            ),
+        },
     }
 }
 
