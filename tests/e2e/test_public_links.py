@@ -3,12 +3,14 @@ highlighted file (it needs no script at all), and hostile names and content rend
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 import pytest
-from playwright.sync_api import Browser, Dialog, expect
+from playwright.sync_api import Browser, Dialog, Page, expect
 
 from tests.api_client import User
+from tests.e2e.ide import open_ide, signed_in
 from tests.serving import Server, csrf, signed_in_client
 
 pytestmark = pytest.mark.browser
@@ -79,3 +81,32 @@ def test_hostile_names_and_content_render_as_text(browser: Browser, server: Serv
         assert dialogs == []
     finally:
         context.close()
+
+
+def test_the_share_dialog_makes_a_link_that_opens_and_revokes_it(browser: Browser, page: Page, server: Server) -> None:
+    api = signed_in(page, server, "sharer@example.com")
+    ws = api.workspace("Shared from the IDE")
+    api.put(ws, "main.py", "print('shared')\n")
+    open_ide(page, server, ws)
+
+    page.get_by_test_id("open-links").click()
+    dialog = page.get_by_test_id("links-dialog")
+    expect(dialog.get_by_text("No links yet.")).to_be_visible()
+    dialog.get_by_test_id("link-create").click()
+    address = dialog.get_by_role("textbox", name="Link address")
+    expect(address).to_have_value(re.compile(r"/s/[A-Za-z0-9_-]{43}$"))
+    url = address.input_value()
+    expect(dialog.get_by_test_id("link-details")).to_contain_text("0 views")
+
+    visitor = browser.new_context(java_script_enabled=False)
+    try:
+        shared = visitor.new_page()
+        shared.goto(url)
+        expect(shared.get_by_role("heading", name="main.py")).to_be_visible()
+        dialog.get_by_test_id("link-revoke").click()
+        page.get_by_test_id("confirm-ok").click()
+        expect(dialog.get_by_text("No links yet.")).to_be_visible()
+        shared.goto(url)
+        expect(shared.get_by_role("heading", name="Link not found")).to_be_visible()
+    finally:
+        visitor.close()
