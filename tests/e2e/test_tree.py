@@ -123,6 +123,7 @@ def test_drag_a_file_onto_a_folder_and_back_to_the_root(page: Page, server: Serv
     api = signed_in(page, server, "tree-drag@example.com")
     workspace = workspace_with(api, "Drag", {"lib/__init__.py": "", "moved.py": "M = 1\n"})
     open_ide(page, server, workspace)
+    expect(page.locator('[data-drop-ready="1"]')).to_have_count(1)  # the tree takes drops
     tree_item(page, "moved.py").drag_to(tree_item(page, "lib"))
     expect(page.get_by_text("Move moved.py into lib?")).to_be_visible()
     page.get_by_test_id("confirm-ok").click()

@@ -100,6 +100,9 @@ def load(server: Server, link: str, *, max_examples: int, stateful: bool = True)
     config = schemathesis.Config.from_dict(
         {
             "seed": SEED,
+            # A run answers when its program ends: a compile and a run in the sandbox may pass 10 s (the
+            # default) on a busy two-core machine without anything being wrong.
+            "request-timeout": 60,
             "auth": {"openapi": session_of(server, link)},
             "suppress-health-check": ["filter_too_much", "too_slow", "data_too_large"],
             "generation": {"mode": "all", "max-examples": max_examples, "deterministic": True},
@@ -131,7 +134,7 @@ def problems(schema: BaseSchema) -> tuple[list[str], int]:
                     elif check.status == Status.SUCCESS:
                         passed += 1
         elif isinstance(event, events.NonFatalError | events.FatalError):
-            found.append(f"error: {event.info.title}: {event.info.message}")
+            found.append(f"error in {getattr(event, 'label', 'the run')}: {event.info.title}: {event.info.message}")
     return found, passed
 
 
