@@ -103,6 +103,10 @@ def test_the_dark_theme_has_no_serious_violations(page: Page, server: Server) ->
     expect(page.locator("body.body--dark")).to_have_count(1)
     page.get_by_test_id("run").click()  # output, stderr and a status line, all on dark
     expect(page.get_by_test_id("problem-count")).to_have_text("1")
+    # The Run button comes back from its disabled look (an opacity transition): judge it once it has.
+    expect(page.get_by_test_id("run")).to_be_enabled()
+    page.wait_for_function("() => getComputedStyle(document.querySelector('[data-testid=run]')).opacity === '1'")
+    page.wait_for_timeout(400)
     assert (found := serious_violations(page)) == [], "\n".join(found)
     page.get_by_test_id("tab-problems").click()  # and the problem's entry
     expect(page.get_by_test_id("compile-problem")).to_be_visible()
