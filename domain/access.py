@@ -32,14 +32,15 @@ class Action(StrEnum):
     STAR = "star"  # star or unstar it (signed in)
     FORK = "fork"  # copy it into a workspace of one's own (signed in)
     PUBLISH = "publish"  # make it public, or publish it as a template
+    TRANSFER = "transfer"  # give the workspace to another person, who becomes its owner
 
 
 _ALL = frozenset(Action)
 ROLE_MATRIX: dict[Role, frozenset[Action]] = {
     Role.OWNER: _ALL,
-    Role.ADMIN: _ALL - {Action.DELETE, Action.PUBLISH},
+    Role.ADMIN: _ALL - {Action.DELETE, Action.PUBLISH, Action.TRANSFER},
     Role.WRITE: frozenset({Action.VIEW, Action.EDIT, Action.RUN, Action.STAR, Action.FORK}),
-    Role.READ: frozenset({Action.VIEW, Action.STAR, Action.FORK}),
+    Role.READ: frozenset({Action.VIEW, Action.RUN, Action.STAR, Action.FORK}),
     Role.PUBLIC_LINK: frozenset({Action.VIEW, Action.STAR, Action.FORK}),
     Role.ANONYMOUS: frozenset(),
 }

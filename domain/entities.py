@@ -123,6 +123,28 @@ class WorkspaceShare:
     created_at: datetime
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ShareMember:
+    """A person a workspace is shared with, as its sharers see them: the share, their e-mail and name."""
+
+    share: WorkspaceShare
+    email: str
+    display_name: str | None
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.email
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SharedWorkspace:
+    """A workspace someone else shared with you: the workspace, its owner (name, else e-mail) and your share."""
+
+    workspace: Workspace
+    owner_name: str
+    share: WorkspaceShare
+
+
 @dataclass(kw_only=True, slots=True)
 class PublicShare:
     id: UUID = field(default_factory=uuid4)

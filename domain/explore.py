@@ -10,13 +10,11 @@ from uuid import UUID, uuid4
 
 from domain.access import Action, Actor
 from domain.entities import ExploreEntry, PublicShare, Workspace
-from domain.errors import QuotaExceeded
+from domain.errors import NotFound
 from domain.gate import WorkspaceGate
-from domain.limits import human_size
-from domain.plans import plan_for
 from domain.ports import Clock, UnitOfWorkFactory
-from domain.quotas import check_workspaces
-from domain.values import Tier, parse_enum, require_text
+from domain.quotas import check_fits, check_workspaces
+from domain.values import parse_enum, require_text
 
 PAGE_SIZE = 20
 MAX_PAGE = 500
@@ -124,18 +122,9 @@ class ExploreService:
             source = await self._gate.require(uow, actor, Action.FORK, workspace_id, public_link=via_link)
             await check_workspaces(uow, user_id)
             forker = await uow.users.get(user_id)
-            plan = plan_for(forker.subscription_tier if forker else Tier.FREE)
-            count, total = await uow.files.usage(workspace_id)
-            if count > plan.max_files:
-                raise QuotaExceeded(
-                    f"This workspace holds {count:,} files and folders; a workspace of yours may hold at most "
-                    f"{plan.max_files:,} on your plan ({plan.title})."
-                )
-            if total > plan.max_bytes:
-                raise QuotaExceeded(
-                    f"This workspace holds {human_size(total)}; a workspace of yours may hold at most "
-                    f"{human_size(plan.max_bytes)} on your plan ({plan.title})."
-                )
+            if forker is None:
+                raise NotFound("Your account no longer exists.")
+            await check_fits(uow, forker, workspace_id)
             copy = Workspace(
                 owner_id=user_id,
                 name=fork_name(source.name)

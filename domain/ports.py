@@ -17,6 +17,8 @@ from domain.entities import (
     Identity,
     PublicShare,
     RunResult,
+    SharedWorkspace,
+    ShareMember,
     SignInToken,
     User,
     UserSession,
@@ -25,7 +27,7 @@ from domain.entities import (
     WorkspaceShare,
 )
 from domain.templates import Template
-from domain.values import Tier
+from domain.values import PermissionLevel, Tier
 
 Clock = Callable[[], datetime]
 """Returns the current time, timezone-aware, in UTC."""
@@ -150,6 +152,8 @@ class WorkspaceRepository(Protocol):
 
     async def count_owned(self, owner_id: UUID) -> int: ...
 
+    async def set_owner(self, workspace_id: UUID, owner_id: UUID, *, at: datetime) -> None: ...
+
     async def search_public(
         self,
         query: str,
@@ -191,6 +195,28 @@ class ShareRepository(Protocol):
     async def add(self, share: WorkspaceShare) -> None: ...
 
     async def for_user(self, workspace_id: UUID, user_id: UUID) -> Sequence[WorkspaceShare]: ...
+
+    async def get(self, workspace_id: UUID, share_id: UUID) -> WorkspaceShare | None:
+        """One share of the workspace (None: it has no such share)."""
+        ...
+
+    async def members(self, workspace_id: UUID) -> Sequence[ShareMember]:
+        """The people the workspace is shared with (expired shares too), in the order they were invited."""
+        ...
+
+    async def change(
+        self, share_id: UUID, *, permission_level: PermissionLevel, expires_at: datetime | None
+    ) -> None: ...
+
+    async def delete(self, workspace_id: UUID, share_id: UUID) -> bool:
+        """Remove one share of the workspace; False if it has no such share."""
+        ...
+
+    async def delete_for_user(self, workspace_id: UUID, user_id: UUID) -> None: ...
+
+    async def shared_with(self, user_id: UUID, *, now: datetime) -> Sequence[SharedWorkspace]:
+        """The workspaces shared with the user by live shares, most recently opened first."""
+        ...
 
     async def add_public(self, share: PublicShare) -> None: ...
 

@@ -12,6 +12,7 @@ from domain import cache_keys
 from domain.access import Actor
 from domain.entities import User
 from domain.errors import NotFound, QuotaExceeded
+from domain.limits import human_size
 from domain.plans import Plan, plan_for
 from domain.ports import Cache, Clock, UnitOfWork, UnitOfWorkFactory
 from domain.values import Email, Tier
@@ -99,14 +100,38 @@ async def check_runs(uow: UnitOfWork, user_id: UUID, *, now: datetime) -> None:
         )
 
 
-async def check_workspaces(uow: UnitOfWork, user_id: UUID) -> None:
-    """Refuse a new workspace past the number the person's plan lets them own."""
+async def check_workspaces(uow: UnitOfWork, user_id: UUID, *, whose: str | None = None) -> None:
+    """Refuse a new workspace past the number the person's plan lets them own (`whose`: their e-mail
+    address, when the person is not the one asking)."""
     plan = plan_for(await _tier(uow, user_id))
     owned = await uow.workspaces.count_owned(user_id)
     if owned >= plan.max_workspaces:
+        if whose is not None:
+            raise QuotaExceeded(
+                f"{whose} owns {plural(owned, 'workspace')}, the most their plan ({plan.title}) allows."
+            )
         raise QuotaExceeded(
             f"You own {plural(owned, 'workspace')}, the most your plan ({plan.title}) allows: "
             "delete one to make room for another."
+        )
+
+
+async def check_fits(uow: UnitOfWork, user: User, workspace_id: UUID, *, theirs: bool = False) -> None:
+    """Refuse to give `user` a copy of the workspace (a fork) or the workspace itself (`theirs`: a transfer)
+    if it holds more files or bytes than a workspace of theirs may on their plan."""
+    plan = plan_for(user.subscription_tier)
+    count, total = await uow.files.usage(workspace_id)
+    whom = f"a workspace of {user.email}" if theirs else "a workspace of yours"
+    plan_of = "their plan" if theirs else "your plan"
+    if count > plan.max_files:
+        raise QuotaExceeded(
+            f"This workspace holds {count:,} files and folders; {whom} may hold at most "
+            f"{plan.max_files:,} on {plan_of} ({plan.title})."
+        )
+    if total > plan.max_bytes:
+        raise QuotaExceeded(
+            f"This workspace holds {human_size(total)}; {whom} may hold at most "
+            f"{human_size(plan.max_bytes)} on {plan_of} ({plan.title})."
         )
 
 

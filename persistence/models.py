@@ -192,6 +192,11 @@ class FileRow(Base):
 
 class WorkspaceShareRow(Base):
     __tablename__ = "workspace_shares"
+    __table_args__ = (
+        # one share a person and workspace; "Shared with me" reads by person
+        Index("uq_workspace_shares_workspace_person", "workspace_id", "shared_with_user_id", unique=True),
+        Index("idx_workspace_shares_person", "shared_with_user_id"),
+    )
 
     id: Mapped[uuid.UUID] = _id()
     workspace_id: Mapped[uuid.UUID | None] = _fk("workspaces.id", "CASCADE")

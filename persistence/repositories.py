@@ -17,6 +17,8 @@ from domain.entities import (
     ExploreEntry,
     FileInfo,
     PublicShare,
+    SharedWorkspace,
+    ShareMember,
     SignInToken,
     User,
     UserSession,
@@ -414,6 +416,11 @@ class SqlWorkspaceRepository:
         query = select(func.count()).select_from(WorkspaceRow).where(WorkspaceRow.user_id == owner_id)
         return int(await self._session.scalar(query) or 0)
 
+    async def set_owner(self, workspace_id: UUID, owner_id: UUID, *, at: datetime) -> None:
+        await self._session.execute(
+            update(WorkspaceRow).where(WorkspaceRow.id == workspace_id).values(user_id=owner_id, updated_at=at)
+        )
+
 
 def _share(row: WorkspaceShareRow) -> WorkspaceShare:
     assert row.workspace_id and row.shared_with_user_id and row.created_at
@@ -467,6 +474,58 @@ class SqlShareRepository:
             )
         )
         return [_share(row) for row in rows]
+
+    async def get(self, workspace_id: UUID, share_id: UUID) -> WorkspaceShare | None:
+        row = await self._session.get(WorkspaceShareRow, share_id)
+        return _share(row) if row is not None and row.workspace_id == workspace_id else None
+
+    async def members(self, workspace_id: UUID) -> Sequence[ShareMember]:
+        rows = await self._session.execute(
+            select(WorkspaceShareRow, UserRow.email, UserRow.display_name)
+            .join(UserRow, UserRow.id == WorkspaceShareRow.shared_with_user_id)
+            .where(WorkspaceShareRow.workspace_id == workspace_id)
+            .order_by(WorkspaceShareRow.created_at, WorkspaceShareRow.id)
+        )
+        return [ShareMember(share=_share(row), email=email, display_name=name) for row, email, name in rows]
+
+    async def change(self, share_id: UUID, *, permission_level: PermissionLevel, expires_at: datetime | None) -> None:
+        await self._session.execute(
+            update(WorkspaceShareRow)
+            .where(WorkspaceShareRow.id == share_id)
+            .values(permission_level=permission_level.value, expires_at=expires_at)
+        )
+
+    async def delete(self, workspace_id: UUID, share_id: UUID) -> bool:
+        result = await self._session.execute(
+            delete(WorkspaceShareRow).where(
+                WorkspaceShareRow.workspace_id == workspace_id, WorkspaceShareRow.id == share_id
+            )
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def delete_for_user(self, workspace_id: UUID, user_id: UUID) -> None:
+        await self._session.execute(
+            delete(WorkspaceShareRow).where(
+                WorkspaceShareRow.workspace_id == workspace_id, WorkspaceShareRow.shared_with_user_id == user_id
+            )
+        )
+
+    async def shared_with(self, user_id: UUID, *, now: datetime) -> Sequence[SharedWorkspace]:
+        rows = await self._session.execute(
+            select(WorkspaceShareRow, WorkspaceRow, UserRow.display_name, UserRow.email)
+            .join(WorkspaceRow, WorkspaceRow.id == WorkspaceShareRow.workspace_id)
+            .join(UserRow, UserRow.id == WorkspaceRow.user_id)
+            .where(
+                WorkspaceShareRow.shared_with_user_id == user_id,
+                WorkspaceRow.user_id != user_id,
+                or_(WorkspaceShareRow.expires_at.is_(None), WorkspaceShareRow.expires_at > now),
+            )
+            .order_by(WorkspaceRow.last_accessed_at.desc(), WorkspaceRow.name)
+        )
+        return [
+            SharedWorkspace(workspace=_workspace(workspace), owner_name=name or email, share=_share(share))
+            for share, workspace, name, email in rows
+        ]
 
     async def add_public(self, share: PublicShare) -> None:
         self._session.add(

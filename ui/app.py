@@ -32,6 +32,7 @@ from domain.public_links import PublicLinkService
 from domain.quotas import QuotaService
 from domain.runs import Executor, RunService
 from domain.sandbox import Runner
+from domain.sharing import SharingService
 from domain.terminals import TerminalService
 from domain.workspaces import WorkspaceService
 from persistence import database
@@ -180,6 +181,7 @@ async def build_services(settings: Settings, *, runner: Runner | None = None) ->
         terminals=terminals,
         quotas=QuotaService(uow=uow, cache=cache, clock=utc_now),
         public_links=PublicLinkService(uow=uow, cache=cache, clock=utc_now, gate=gate, offload=asyncio.to_thread),
+        sharing=SharingService(uow=uow, clock=utc_now, gate=gate),
         csrf_key=derive_key(box.primary_key, "csrf"),
         health=health,
         close=close,

@@ -17,6 +17,7 @@ from domain.previews import PreviewService
 from domain.public_links import PublicLinkService
 from domain.quotas import QuotaService
 from domain.runs import RunService
+from domain.sharing import SharingService
 from domain.terminals import TerminalService
 from domain.workspaces import WorkspaceService
 from ui.settings import Settings
@@ -38,6 +39,7 @@ class Services:
     terminals: TerminalService
     quotas: QuotaService
     public_links: PublicLinkService
+    sharing: SharingService
     csrf_key: bytes
     health: Callable[[], Awaitable[dict[str, Any]]]
     close: Callable[[], Awaitable[None]]

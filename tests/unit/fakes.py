@@ -21,6 +21,8 @@ from domain.entities import (
     Identity,
     PublicShare,
     RunResult,
+    SharedWorkspace,
+    ShareMember,
     SignInToken,
     User,
     UserSession,
@@ -32,7 +34,7 @@ from domain.errors import Conflict, InvalidInput, Unavailable
 from domain.files import info_of
 from domain.sandbox import Cancellation, OutputSink, SandboxRequest, SandboxResult
 from domain.templates import Template
-from domain.values import Language, Tier
+from domain.values import Language, PermissionLevel, Tier
 
 
 class Store:
@@ -207,6 +209,10 @@ class FakeWorkspaces(_Repo):
     async def count_owned(self, owner_id: UUID) -> int:
         return sum(1 for w in self.data.workspaces.values() if w.owner_id == owner_id)
 
+    async def set_owner(self, workspace_id: UUID, owner_id: UUID, *, at: datetime) -> None:
+        self.data.workspaces[workspace_id].owner_id = owner_id
+        self.data.workspaces[workspace_id].updated_at = at
+
     async def search_public(
         self,
         query: str,
@@ -278,12 +284,57 @@ class FakeStars(_Repo):
 
 class FakeShares(_Repo):
     async def add(self, share: WorkspaceShare) -> None:
+        if await self.for_user(share.workspace_id, share.shared_with_user_id):
+            raise Conflict("duplicate share")
         self.data.shares[share.id] = share
 
     async def for_user(self, workspace_id: UUID, user_id: UUID) -> Sequence[WorkspaceShare]:
         return [
             s for s in self.data.shares.values() if s.workspace_id == workspace_id and s.shared_with_user_id == user_id
         ]
+
+    async def get(self, workspace_id: UUID, share_id: UUID) -> WorkspaceShare | None:
+        share = self.data.shares.get(share_id)
+        return copy.copy(share) if share is not None and share.workspace_id == workspace_id else None
+
+    async def members(self, workspace_id: UUID) -> Sequence[ShareMember]:
+        shares = sorted(
+            (s for s in self.data.shares.values() if s.workspace_id == workspace_id), key=lambda s: s.created_at
+        )
+        return [
+            ShareMember(
+                share=copy.copy(s),
+                email=self.data.users[s.shared_with_user_id].email,
+                display_name=self.data.users[s.shared_with_user_id].display_name,
+            )
+            for s in shares
+        ]
+
+    async def change(self, share_id: UUID, *, permission_level: PermissionLevel, expires_at: datetime | None) -> None:
+        share = self.data.shares[share_id]
+        share.permission_level = permission_level
+        share.expires_at = expires_at
+
+    async def delete(self, workspace_id: UUID, share_id: UUID) -> bool:
+        share = self.data.shares.get(share_id)
+        if share is None or share.workspace_id != workspace_id:
+            return False
+        del self.data.shares[share_id]
+        return True
+
+    async def delete_for_user(self, workspace_id: UUID, user_id: UUID) -> None:
+        for share in await self.for_user(workspace_id, user_id):
+            del self.data.shares[share.id]
+
+    async def shared_with(self, user_id: UUID, *, now: datetime) -> Sequence[SharedWorkspace]:
+        found = []
+        for share in self.data.shares.values():
+            workspace = self.data.workspaces.get(share.workspace_id)
+            live = share.expires_at is None or share.expires_at > now
+            if share.shared_with_user_id == user_id and workspace and workspace.owner_id != user_id and live:
+                owner = self.data.users[workspace.owner_id]
+                found.append(SharedWorkspace(workspace=workspace, owner_name=owner.label, share=copy.copy(share)))
+        return sorted(found, key=lambda s: (s.workspace.last_accessed_at, s.workspace.name), reverse=True)
 
     async def add_public(self, share: PublicShare) -> None:
         self.data.public_shares[share.id] = share

@@ -50,13 +50,14 @@ def resource(*, link: PublicShare | None = None, public: bool = False, shares=SH
 
 
 V, E, R, M, S, D = Action.VIEW, Action.EDIT, Action.RUN, Action.MANAGE, Action.SHARE, Action.DELETE
-ST, F, P = Action.STAR, Action.FORK, Action.PUBLISH  # star and fork also need a signed-in person (the services)
+# star and fork also need a signed-in person (the services)
+ST, F, P, T = Action.STAR, Action.FORK, Action.PUBLISH, Action.TRANSFER
 # who, how they come, what they may do ("ok"), may see but not do ("denied"), or not even see ("hidden")
 MATRIX = [
-    ("owner", Actor(OWNER), None, {V, E, R, M, S, D, ST, F, P}),
+    ("owner", Actor(OWNER), None, {V, E, R, M, S, D, ST, F, P, T}),
     ("admin", Actor(ADMIN), None, {V, E, R, M, S, ST, F}),
     ("write", Actor(WRITER), None, {V, E, R, ST, F}),
-    ("read", Actor(READER), None, {V, ST, F}),
+    ("read", Actor(READER), None, {V, R, ST, F}),
     ("public link, anonymous", ANONYMOUS, LINK, {V, ST, F}),
     ("public link, stranger", Actor(STRANGER), LINK, {V, ST, F}),
     ("stranger", Actor(STRANGER), None, set()),

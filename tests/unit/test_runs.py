@@ -625,20 +625,28 @@ async def test_an_unknown_extension_names_the_runnable_ones(
 # --- who may run ------------------------------------------------------------------------------
 
 
-async def test_a_read_share_cannot_run(
+async def test_a_visitor_of_a_public_workspace_cannot_run_it(
     runs: RunService,
     runner: FakeRunner,
     store: Store,
     accounts: AccountService,
-    owner: Actor,
     python_ws: UUID,
+) -> None:
+    visitor = Actor((await accounts.add_local_user("visitor@example.com")).id)
+    store.workspaces[python_ws].is_public = True
+    with pytest.raises(PermissionDenied, match="'public link'"):
+        await runs.run(visitor, python_ws)
+    nothing_recorded(store, runner)
+    assert await runs.history(visitor, python_ws) == []  # but may see the history
+
+
+async def test_a_read_share_can_run(
+    runs: RunService, store: Store, accounts: AccountService, owner: Actor, python_ws: UUID
 ) -> None:
     reader = Actor((await accounts.add_local_user("reader@example.com")).id)
     share(store, python_ws, owner, reader, PermissionLevel.READ)
-    with pytest.raises(PermissionDenied, match="'read'"):
-        await runs.run(reader, python_ws)
-    nothing_recorded(store, runner)
-    assert await runs.history(reader, python_ws) == []  # but may see the history
+    run = await runs.run(reader, python_ws)
+    assert run.status is RunStatus.SUCCESS
 
 
 async def test_a_write_share_can_run(
