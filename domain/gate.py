@@ -34,6 +34,10 @@ class WorkspaceGate:
         await self.check(uow, actor, action, workspace, public_link=public_link)
         return workspace
 
+    async def role(self, uow: UnitOfWork, actor: Actor, workspace_id: UUID) -> access.Role:
+        """The actor's role on the workspace; `NotFound` if they may not even see it."""
+        return await self.check(uow, actor, Action.VIEW, await self._load(uow, workspace_id))
+
     async def check(
         self,
         uow: UnitOfWork,

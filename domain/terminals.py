@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -45,6 +46,8 @@ TOTAL_LIMIT = timedelta(minutes=60)
 DETACHED_GRACE = timedelta(seconds=60)
 """How long a shell waits for its page to come back (a reload, a dropped connection)."""
 CHECK_SECONDS = 1.0
+ACCESS_CHECK_EVERY = 3
+"""Every how many checks an open terminal asks whether its person may still edit the workspace."""
 REPLAY_BYTES = 16 * 1024
 """The latest output kept, shown again when a page reattaches."""
 TERMINALS_PER_SERVER = 32
@@ -219,9 +222,16 @@ class TerminalSession:
         return None
 
     async def watch(self, check_seconds: float) -> None:
-        while self.ended is None:
+        """Close the terminal when a limit is reached, and when its person may no longer edit the workspace
+        (checked every `ACCESS_CHECK_EVERY` rounds)."""
+        for round_ in itertools.count(1):
             await asyncio.sleep(check_seconds)
-            if self.ended is None and (reason := self.expired()) is not None:
+            if self.ended is not None:
+                return
+            reason = self.expired()
+            if reason is None and round_ % ACCESS_CHECK_EVERY == 0:
+                reason = await self._service.refusal(self)
+            if reason is not None:
                 await self.close(reason)
 
     async def follow(self, handle: ShellHandle) -> None:
@@ -356,6 +366,16 @@ class TerminalService:
         session._spawn(session.watch(self._check_seconds))
         session._spawn(session.follow(session.handle))
         return session
+
+    async def refusal(self, session: TerminalSession) -> str | None:
+        """Why the session's person may no longer have this terminal (their share was revoked, lowered to
+        read or expired; the workspace was deleted or given away), or None while they still may."""
+        async with self._uow() as uow:
+            try:
+                await self._gate.require(uow, session.actor, Action.EDIT, session.workspace_id)
+            except (NotFound, PermissionDenied):
+                return "your access to this workspace changed: you may no longer change its files"
+        return None
 
     def forget(self, session: TerminalSession) -> None:
         if (

@@ -9,7 +9,7 @@ from uuid import UUID
 from domain.access import ROLE_MATRIX, Action, Actor
 from domain.editor_settings import editor_settings, validate_editor_settings
 from domain.entities import FOLDER_MIME, Workspace
-from domain.errors import Conflict
+from domain.errors import Conflict, NotFound
 from domain.files import FileService, StoredContent, new_file
 from domain.gate import WorkspaceGate
 from domain.ports import Clock, TemplateSource, UnitOfWorkFactory
@@ -210,6 +210,17 @@ class WorkspaceService:
         call checks again)."""
         async with self._uow() as uow:
             role = await self._gate.check(uow, actor, Action.VIEW, workspace)
+        return ROLE_MATRIX[role]
+
+    async def access(self, actor: Actor, workspace_id: UUID) -> frozenset[Action]:
+        """What the actor may do to the workspace right now: nothing (an empty set) once they may not even
+        see it (a share revoked or expired, the workspace deleted). An open IDE page asks this to follow
+        changes to its person's access while it is open."""
+        async with self._uow() as uow:
+            try:
+                role = await self._gate.role(uow, actor, workspace_id)
+            except NotFound:
+                return frozenset()
         return ROLE_MATRIX[role]
 
     def entry_candidates(self, workspace: Workspace) -> list[str]:

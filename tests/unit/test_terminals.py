@@ -186,6 +186,22 @@ async def test_readers_get_no_terminal_and_strangers_no_workspace(
     await session.close()
 
 
+async def test_a_terminal_closes_when_its_person_may_no_longer_edit(
+    terminals: TerminalService, accounts: AccountService, store: Store, owner: Actor, ws: UUID, runner: ShellFakeRunner
+) -> None:
+    writer = Actor((await accounts.add_local_user("writer@example.com")).id)
+    share(store, ws, owner, writer, PermissionLevel.WRITE)
+    page = Page()
+    session = await terminals.open(writer, ws, page)
+    await asyncio.sleep(0.05)
+    assert session.ended is None
+    (granted,) = [s for s in store.shares.values() if s.shared_with_user_id == writer.user_id]
+    granted.permission_level = PermissionLevel.READ  # lowered to read while the terminal is open
+    reason = await asyncio.wait_for(session.wait_closed(), 2)
+    assert reason == "your access to this workspace changed: you may no longer change its files"
+    assert f"terminal closed: {reason}" in page.text and runner.shells[0].closed
+
+
 async def test_a_sandbox_without_shells_says_so(
     store: Store, clock: FrozenClock, gate: WorkspaceGate, files: FileService, owner: Actor, ws: UUID, runs: RunService
 ) -> None:

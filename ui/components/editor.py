@@ -17,7 +17,7 @@ from uuid import UUID
 from nicegui import ui
 
 from domain.entities import FileInfo
-from domain.errors import CodeloftError, NotFound, Unauthenticated
+from domain.errors import CodeloftError, NotFound, PermissionDenied, Unauthenticated
 from domain.files import StaleFile, decode_text
 from domain.limits import human_size
 from domain.problems import Problem
@@ -77,6 +77,8 @@ class EditorArea:
         self.current: OpenFile | None = None
         self.problems: dict[str, list[Problem]] = {}
         self.on_saved: Callable[[], Awaitable[None]] | None = None
+        self.on_refused: Callable[[], Awaitable[None]] | None = None
+        """Called after a save was refused for want of access (the page then checks what changed)."""
         self._saving = False
 
         with ui.column().classes("w-full h-full gap-0 no-wrap overflow-hidden"):
@@ -209,6 +211,16 @@ class EditorArea:
     def dirty(self) -> bool:
         return any(file.dirty for file in self.files.values())
 
+    def unsaved(self) -> dict[str, str]:
+        """The text of every open file with unsaved changes, by path."""
+        return {file.path: file.text for file in self.files.values() if file.dirty and file.text is not None}
+
+    def make_read_only(self) -> None:
+        """The person may no longer change the files: no more typing or saving; what is unsaved stays
+        on screen (to be selected and copied) and keeps the leave-page prompt."""
+        self.editable = False
+        self.editor.set_enabled(False)
+
     def _render_status(self) -> None:
         file = self.current
         if file is None:
@@ -333,6 +345,8 @@ class EditorArea:
             if not isinstance(error, Unauthenticated):
                 self.status_state.set_text("Not saved")
             notify_error(error)
+            if isinstance(error, NotFound | PermissionDenied) and self.on_refused is not None:
+                await self.on_refused()
             return
         finally:
             self._saving = False

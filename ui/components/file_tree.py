@@ -254,20 +254,29 @@ class FileTree:
         self.selected: str | None = None
         self._upload_lock = asyncio.Lock()  # one batch's questions at a time
 
+        self._edit_tools: list[ui.button] = []
         with ui.column().classes("w-full h-full gap-1 p-1") as self.zone:
             with ui.row().classes("w-full items-center gap-0"):
                 ui.label("Files").classes("font-bold text-sm grow pl-2")
                 if editable:
-                    self._tool("note_add", "New file", self.new_file, "tree-new-file")
-                    self._tool("create_new_folder", "New folder", self.new_folder, "tree-new-folder")
-                    self._tool("upload", "Upload files", self.upload_dialog, "tree-upload")
-                    self._tool("unarchive", "Import a ZIP into this workspace", self.import_dialog, "tree-import-zip")
+                    self._tool("note_add", "New file", self.new_file, "tree-new-file", edits=True)
+                    self._tool("create_new_folder", "New folder", self.new_folder, "tree-new-folder", edits=True)
+                    self._tool("upload", "Upload files", self.upload_dialog, "tree-upload", edits=True)
+                    self._tool(
+                        "unarchive",
+                        "Import a ZIP into this workspace",
+                        self.import_dialog,
+                        "tree-import-zip",
+                        edits=True,
+                    )
                 self._tool("download", "Download the workspace as a ZIP", self.download_zip, "tree-download-zip")
             with ui.row().classes("w-full items-center gap-0") as self.selection_tools:
                 self.selection_label = ui.label("").classes("text-xs text-gray-500 grow pl-2 truncate")
                 if editable:
-                    self._tool("drive_file_rename_outline", "Rename or move", self.move_selected, "tree-move")
-                    self._tool("delete", "Delete", self.delete_selected, "tree-delete")
+                    self._tool(
+                        "drive_file_rename_outline", "Rename or move", self.move_selected, "tree-move", edits=True
+                    )
+                    self._tool("delete", "Delete", self.delete_selected, "tree-delete", edits=True)
                 self._tool("file_download", "Download", self.download_selected, "tree-download")
             self.selection_tools.set_visibility(False)
             self.empty = ui.label("No files yet.").classes("text-gray-500 text-sm pl-2")
@@ -306,8 +315,22 @@ class FileTree:
             }
             Timer(0.1, lambda: ui.run_javascript(script), once=True)
 
-    def _tool(self, icon: str, tip: str, handler: Callable[[], Awaitable[None]], test_id: str) -> None:
-        icon_button(icon, tip, notify_errors(handler), props=f'flat dense round size=sm data-testid="{test_id}"')
+    def _tool(
+        self, icon: str, tip: str, handler: Callable[[], Awaitable[None]], test_id: str, *, edits: bool = False
+    ) -> None:
+        button = icon_button(
+            icon, tip, notify_errors(handler), props=f'flat dense round size=sm data-testid="{test_id}"'
+        )
+        if edits:
+            self._edit_tools.append(button)
+
+    def make_read_only(self) -> None:
+        """The person may no longer change the files: the tools that would are gone, nothing drags."""
+        self.editable = False
+        self.tree.props["draggable"] = False
+        self.tree.update()
+        for button in self._edit_tools:
+            button.set_visibility(False)
 
     # --- showing --------------------------------------------------------------------------------
 

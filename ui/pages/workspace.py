@@ -16,6 +16,7 @@ from domain.access import Action
 from domain.entities import Workspace
 from domain.errors import NotFound
 from domain.toolchains import can_run
+from ui.components.access_notice import AccessNotice, AccessWatch
 from ui.components.accessible import icon_button
 from ui.components.command_palette import CommandPalette
 from ui.components.editor import EditorArea
@@ -47,6 +48,10 @@ SPLITTER_CSS = """
 .body--dark .cl-separator { background: #374151; }
 """
 """Splitters with a handle one can see and grab (Quasar's is a 1 px line)."""
+MAIN_HEIGHT = "calc(100vh - 52px)"
+"""The IDE below the header ..."""
+MAIN_HEIGHT_UNDER_BANNER = "calc(100vh - 52px - 3.25rem)"
+"""... and below the banner that says the person's access changed."""
 NARROW_PX = 640
 PHONE_SIDE_PERCENT = 85
 
@@ -101,12 +106,15 @@ class WorkspacePage:
         default = self.settings["theme"]  # the workspace's, for a person who never chose their own
         with frame(self.workspace.name, self.viewer, wide=True, default_theme=default) as self.frame:
             self.settings = {**self.settings, "theme": self.frame.theme}
+            self.access_notice = AccessNotice(self.workspace.name, lambda: self.editor.unsaved())
             self._build_panes()
             self._build_dialogs()
             self._register_commands()
             self._build_header(self.frame)
         self.frame.before_leave = self.editor.confirm_leave
         self.frame.on_theme.append(self._theme_switched)
+        self.access = AccessWatch(self.services, self.viewer, self.workspace.id, self.allowed, self._access_changed)
+        self.editor.on_refused = self.access.check
         ui.keyboard(on_key=notify_errors(self._on_key), ignore=[])
 
     async def start(self) -> None:
@@ -133,7 +141,8 @@ class WorkspacePage:
             Pane(id="search", title="Search (Ctrl+Shift+F)", icon="search", area="side", build=self._build_search)
         )
         ui.add_css(SPLITTER_CSS)
-        with ui.row().classes("w-full no-wrap gap-0 overflow-hidden").style("height: calc(100vh - 52px)"):
+        self.main = ui.row().classes("w-full no-wrap gap-0 overflow-hidden").style(f"height: {MAIN_HEIGHT}")
+        with self.main:
             with (
                 ui.column()
                 .classes("h-full gap-1 py-2 px-1 items-center border-r shrink-0")
@@ -432,21 +441,35 @@ class WorkspacePage:
 
     def _build_header(self, page: Frame) -> None:
         with page.actions:
-            if not self.editable:
-                ui.badge("read only").props('color=orange data-testid="read-only"')
+            self.read_only_badge = ui.badge("read only").props('color=orange data-testid="read-only"')
+            self.read_only_badge.set_visibility(not self.editable)
             self._header_button("quick-open", "search", "Open a file by name (Ctrl+P)")
             self._header_button("palette", "terminal", "All commands (Ctrl+Shift+P)", "open-command-palette")
-            if self.editable:
-                self._header_button("save", "save", "Save (Ctrl+S)", "save")
+            self.save_button = self._header_button("save", "save", "Save (Ctrl+S)", "save") if self.editable else None
             if Action.MANAGE in self.allowed:
                 self._header_button("settings", "settings", "Settings: editor and entry point", "open-settings")
             if Action.SHARE in self.allowed:
                 self._header_button("share", "share", "Share: public read-only links", "open-links")
 
-    def _header_button(self, command: str, icon: str, label: str, test_id: str | None = None) -> None:
+    def _header_button(self, command: str, icon: str, label: str, test_id: str | None = None) -> ui.button:
         button = icon_button(icon, label, notify_errors(self.commands.get(command).run), props=HEADER_BUTTON)
         if test_id:
             button.props(f'data-testid="{test_id}"')
+        return button
+
+    async def _access_changed(self, before: frozenset[Action], after: frozenset[Action]) -> None:
+        """The person's access changed while the page is open (every service call checks it anyway):
+        without edit rights the page turns read-only, keeping what is unsaved; the notice says why."""
+        self.allowed = after
+        if self.editable and Action.EDIT not in after:
+            self.editable = False
+            self.editor.make_read_only()
+            self.tree.make_read_only()
+            self.read_only_badge.set_visibility(True)
+            if self.save_button is not None:
+                self.save_button.set_visibility(False)
+        self.access_notice.show(before, after)
+        self.main.style(f"height: {MAIN_HEIGHT_UNDER_BANNER if self.access_notice.banner.visible else MAIN_HEIGHT}")
 
     async def _on_key(self, event: Any) -> None:
         if not event.action.keydown:
