@@ -55,9 +55,18 @@ async def test_creating_a_workspace_from_the_new_workspace_dialog_opens_it(user:
     await user.should_see("server.js")  # the IDE, its tree filled from the template
 
 
-@pytest.mark.skip(reason="sharing does not exist yet: a reader's IDE has no Save, a reader's dashboard a badge")
-async def test_a_reader_of_a_workspace_cannot_save(user: User) -> None:
-    raise NotImplementedError
+async def test_a_reader_of_a_workspace_gets_no_save_and_no_edit_tools(user: User) -> None:
+    ada = await add_person("ada@example.com")
+    await sign_in(user, "bob@example.com")
+    workspace = await ada.services.workspaces.create(ada.actor, name="Shared to read", language="python")
+    await ada.services.sharing.invite(ada.actor, workspace.id, email="bob@example.com", permission="read")
+
+    await user.open(f"/w/{workspace.id}")
+
+    await user.should_see("Shared to read")
+    await user.should_see("read only")
+    assert not with_testid(user, "save") and not with_testid(user, "tree-new-file")
+    find_testid(user, "tree-download-zip")  # but may download it
 
 
 async def test_the_ide_page_gives_the_owner_save_and_the_files_and_search_panes(user: User) -> None:

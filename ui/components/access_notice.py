@@ -77,11 +77,13 @@ def unsaved_download(unsaved: dict[str, str], workspace_name: str) -> tuple[byte
 
 
 class AccessNotice:
-    """What the page shows when its person's access changed. `unsaved()` gives the texts not saved yet."""
+    """What the page shows when its person's access changed. `unsaved()` gives the texts not saved yet;
+    `leave()` leaves the page for the dashboard without asking again about them (the notice has warned)."""
 
-    def __init__(self, workspace_name: str, unsaved: Callable[[], dict[str, str]]) -> None:
+    def __init__(self, workspace_name: str, unsaved: Callable[[], dict[str, str]], leave: Callable[[], None]) -> None:
         self._workspace_name = workspace_name
         self._unsaved = unsaved
+        self._leave = leave
         self.banner = (
             ui.row()
             .classes("w-full items-center gap-3 px-4 py-2 bg-amber-100 text-amber-950 no-wrap")
@@ -127,7 +129,7 @@ class AccessNotice:
                         )
             with ui.row().classes("w-full justify-end gap-2"):
                 self._download_button(flat=False)
-                ui.button("Your workspaces", on_click=lambda: ui.navigate.to("/")).props(
+                ui.button("Your workspaces", on_click=self._leave).props(
                     'no-caps data-testid="access-leave"' + (" flat" if unsaved else "")
                 )
         self.dialog.open()
@@ -136,7 +138,7 @@ class AccessNotice:
         if self._unsaved():
             ui.button("Download unsaved changes", icon="download", on_click=self._download).props(
                 f'no-caps {"flat " if flat else ""}data-testid="access-download"'
-            )
+            ).classes("shrink-0")
 
     def _copy(self, path: str, text: str) -> None:
         ui.clipboard.write(text)

@@ -106,7 +106,7 @@ class WorkspacePage:
         default = self.settings["theme"]  # the workspace's, for a person who never chose their own
         with frame(self.workspace.name, self.viewer, wide=True, default_theme=default) as self.frame:
             self.settings = {**self.settings, "theme": self.frame.theme}
-            self.access_notice = AccessNotice(self.workspace.name, lambda: self.editor.unsaved())
+            self.access_notice = AccessNotice(self.workspace.name, lambda: self.editor.unsaved(), self._leave_for_good)
             self._build_panes()
             self._build_dialogs()
             self._register_commands()
@@ -456,6 +456,11 @@ class WorkspacePage:
         if test_id:
             button.props(f'data-testid="{test_id}"')
         return button
+
+    def _leave_for_good(self) -> None:
+        """Leave a workspace one no longer has access to: the person was shown what is unsaved already."""
+        self.editor.editor.set_dirty(False)
+        ui.navigate.to("/")
 
     async def _access_changed(self, before: frozenset[Action], after: frozenset[Action]) -> None:
         """The person's access changed while the page is open (every service call checks it anyway):
