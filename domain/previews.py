@@ -16,7 +16,7 @@ from uuid import UUID
 
 from domain.access import Action, Actor
 from domain.entities import FOLDER_MIME, Workspace
-from domain.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
+from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied, QuotaExceeded
 from domain.files import file_bytes
 from domain.gate import WorkspaceGate
 from domain.plans import DEFAULT_PLANS, plan_for
@@ -35,6 +35,10 @@ OUTPUT_KEPT = 64 * 1024
 """Characters of the server's latest output kept, to explain a server that died."""
 IDLE = timedelta(minutes=10)
 LAST_VIEWER_GRACE = timedelta(seconds=30)
+ACCESS_RECHECK = timedelta(seconds=2)
+"""How long a viewer's token is trusted before their access to the workspace is checked again: a share
+revoked or lowered ends their view of the preview within this."""
+NO_LONGER_YOURS = "You no longer have access to this workspace, so not to its preview either."
 SERVING_RUNNERS = ("bubblewrap", "local")
 SERVER_NAMES = ("server.js", "app.js", "index.js", "main.py", "app.py")
 
@@ -181,6 +185,8 @@ class PreviewService:
         self._folder = folder
         self._previews: dict[UUID, Preview] = {}
         self._by_token: dict[str, Preview] = {}
+        self._holders: dict[str, tuple[Actor, datetime]] = {}
+        """Whose each token is, and when their access was last checked."""
 
     async def start(
         self,
@@ -305,7 +311,7 @@ class PreviewService:
         preview = self._latest(workspace_id)
         if preview is None:
             raise NotFound("No preview is running for this workspace: press Preview to start one.")
-        return self._issue(preview)
+        return self._issue(preview, actor)
 
     async def open_tab(self, actor: Actor, workspace_id: UUID) -> str:
         """The token behind the preview's own address (`/w/<id>/preview/`), one per person: a tab
@@ -318,22 +324,43 @@ class PreviewService:
             raise NotFound("No preview is running for this workspace: press Preview in the workspace to start one.")
         token = preview.tab_tokens.get(user_id)
         if token is None:
-            token = preview.tab_tokens[user_id] = self._issue(preview)
+            token = preview.tab_tokens[user_id] = self._issue(preview, actor)
         return token
 
-    def _issue(self, preview: Preview) -> str:
+    def _issue(self, preview: Preview, actor: Actor) -> str:
         token = secrets.token_urlsafe(24)
         preview.tokens.add(token)
         preview.alone_since = None
         self._by_token[token] = preview
+        self._holders[token] = (actor, self._clock())
         return token
 
     def leave(self, token: str) -> None:
         preview = self._by_token.pop(token, None)
+        self._holders.pop(token, None)
         if preview is not None:
             preview.tokens.discard(token)
+            for user_id, tab in list(preview.tab_tokens.items()):
+                if tab == token:
+                    del preview.tab_tokens[user_id]
             if not preview.tokens:
                 preview.alone_since = self._clock()
+
+    async def admit(self, token: str) -> Preview:
+        """`resolve`, for a request through the preview's proxy: the token's holder must still have access
+        to the workspace (checked again every `ACCESS_RECHECK`); a holder who lost it loses the token."""
+        preview = self.resolve(token)
+        actor, checked = self._holders[token]
+        now = self._clock()
+        if now - checked >= ACCESS_RECHECK:
+            async with self._uow() as uow:
+                try:
+                    await self._gate.require(uow, actor, Action.VIEW, preview.workspace_id)
+                except (NotFound, PermissionDenied):
+                    self.leave(token)
+                    raise NotFound(NO_LONGER_YOURS) from None
+            self._holders[token] = (actor, now)
+        return preview
 
     def resolve(self, token: str) -> Preview:
         """The preview a viewer's token opens: running, or with a server that died by itself (which
@@ -372,5 +399,6 @@ class PreviewService:
             del self._previews[preview.workspace_id]
         for token in preview.tokens:
             self._by_token.pop(token, None)
+            self._holders.pop(token, None)
         preview.tokens.clear()
         preview.tab_tokens.clear()

@@ -12,12 +12,13 @@ from domain.accounts import AccountService
 from domain.errors import Conflict, NotFound, QuotaExceeded
 from domain.files import FileService
 from domain.gate import WorkspaceGate
-from domain.previews import IDLE, LAST_VIEWER_GRACE, Preview, PreviewService, preview_refusal
+from domain.previews import ACCESS_RECHECK, IDLE, LAST_VIEWER_GRACE, Preview, PreviewService, preview_refusal
 from domain.runs import Executor
 from domain.sandbox import Cancellation, RunLimits, SandboxRequest, SandboxResult
-from domain.values import Language, Tier
+from domain.values import Language, PermissionLevel, Tier
 from domain.workspaces import WorkspaceService
 from tests.conftest import FrozenClock
+from tests.unit.builders import share
 from tests.unit.fakes import FakeArtifacts, FakeCache, FakeQueue, FakeUnitOfWork, Store
 
 
@@ -90,6 +91,25 @@ async def test_viewers_need_read_access_and_tokens_end_with_the_preview(previews
     await previews.stop(owner, web)
     with pytest.raises(NotFound, match="has ended"):
         previews.resolve(token)
+
+
+async def test_a_viewer_whose_share_ends_loses_the_preview_within_seconds(
+    previews, accounts, store, clock: FrozenClock, owner, web
+) -> None:
+    guest = Actor((await accounts.add_local_user("guest@example.com")).id)
+    share(store, web, owner, guest, PermissionLevel.READ)
+    await previews.start(owner, web)
+    token, tab = await previews.view(guest, web), await previews.open_tab(guest, web)
+    assert (await previews.admit(token)).workspace_id == web
+    store.shares.clear()  # revoked
+    assert (await previews.admit(token)).workspace_id == web  # trusted for a moment ...
+    clock.advance(seconds=ACCESS_RECHECK.total_seconds())
+    for revoked in (token, tab):
+        with pytest.raises(NotFound, match="no longer have access"):
+            await previews.admit(revoked)  # ... then checked again, and gone
+        with pytest.raises(NotFound):
+            previews.resolve(revoked)
+    assert (await previews.admit(await previews.view(owner, web))).workspace_id == web
 
 
 async def test_it_stops_when_the_last_viewer_has_left(previews, clock: FrozenClock, owner, web) -> None:

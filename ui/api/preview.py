@@ -153,7 +153,7 @@ async def proxy(token: str, path: str, request: Request) -> Response:
     if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
         return too_large()  # refused before a byte of it is read
     try:
-        preview = services().previews.resolve(token)
+        preview = await services().previews.admit(token)
     except NotFound as error:
         return page(404, error.message)
     if not preview.running:
