@@ -1,8 +1,10 @@
-"""The IDE's "Share" dialog: the workspace's public read-only links (each with its address, a Copy button,
-its view count and expiry), a new link (never expiring, or after a day, a week, a month) and revoking one."""
+"""A workspace's public read-only links: `LinksSection` lists them (each with its address, a Copy button, its
+view count and expiry), makes a new one (never expiring, or after a day, a week, 30 days) and revokes one;
+the Share dialog embeds it, and `LinksDialog` shows it on its own."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -20,13 +22,26 @@ def when(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-class LinksDialog:
+def expiry_of(choice: str, *, now: datetime) -> datetime | None:
+    """The moment an `EXPIRIES` choice ends (None: never)."""
+    return None if choice == "never" else now + timedelta(days=int(choice))
+
+
+def ends(expires_at: datetime | None, *, now: datetime) -> str:
+    """How an expiry reads: never expires, expires …, or expired …."""
+    if expires_at is None:
+        return "never expires"
+    return f"{'expired' if expires_at <= now else 'expires'} {when(expires_at)}"
+
+
+class LinksSection:
+    """Made inside the element that holds it; `refresh` loads the links."""
+
     def __init__(self, viewer: Viewer, workspace_id: UUID) -> None:
         self._viewer = viewer
         self._workspace_id = workspace_id
         self._links = viewer.services.public_links
-        with ui.dialog() as self.dialog, ui.card().classes("w-[36rem] max-w-full").props('data-testid="links-dialog"'):
-            ui.label("Share: public links").classes("text-lg font-bold")
+        with ui.column().classes("w-full gap-2").props('data-testid="links-section"') as self.container:
             ui.label(
                 "Anyone with a link can view this workspace (read-only) and download it, without signing in, "
                 "until the link expires or you revoke it."
@@ -38,26 +53,21 @@ class LinksDialog:
                     .props('data-testid="link-expiry"')
                 )
                 ui.button("Create link", on_click=notify_errors(self.create)).props('no-caps data-testid="link-create"')
-            self.listing = ui.column().classes("w-full gap-2").props('data-testid="links-list"')
-            with ui.row().classes("w-full justify-end"):
-                ui.button("Close", on_click=self.dialog.close).props("flat no-caps")
+            self._listing([])
 
     def url(self, link: PublicShare) -> str:
         return f"{self._viewer.services.settings.base_url}/s/{link.share_token}"
 
-    async def open(self) -> None:
-        await self.refresh()
-        self.dialog.open()
-
     async def refresh(self) -> None:
-        links = await self._links.links(await self._viewer.actor(), self._workspace_id)
+        await self._listing.refresh(await self._links.links(await self._viewer.actor(), self._workspace_id))
+
+    @ui.refreshable_method
+    def _listing(self, links: Sequence[PublicShare]) -> None:
         now = self._viewer.services.clock()
-        self.listing.clear()
-        with self.listing:
+        with ui.column().classes("w-full gap-2").props('data-testid="links-list"'):
             if not links:
                 ui.label("No links yet.").classes("text-sm text-gray-500").props('data-testid="links-none"')
             for link in links:
-                expired = link.expires_at is not None and link.expires_at <= now
                 with ui.column().classes("w-full gap-0").props(f'data-testid="link-row" data-id="{link.id}"'):
                     with ui.row().classes("w-full items-center gap-2 no-wrap"):
                         address = ui.input(value=self.url(link)).props(
@@ -71,16 +81,12 @@ class LinksDialog:
                         revoke.props('flat no-caps color=negative data-testid="link-revoke"')
                         revoke.props["aria-label"] = f"Revoke the link made {when(link.created_at)}"
                     views = f"{link.view_count} {'view' if link.view_count == 1 else 'views'}"
-                    ends = "never expires" if link.expires_at is None else f"expires {when(link.expires_at)}"
-                    if expired:
-                        ends = f"expired {when(link.expires_at)}"  # type: ignore[arg-type]
-                    ui.label(f"{views} · {ends} · made {when(link.created_at)}").classes("text-sm text-gray-500").props(
-                        'data-testid="link-details"'
-                    )
+                    ui.label(f"{views} · {ends(link.expires_at, now=now)} · made {when(link.created_at)}").classes(
+                        "text-sm text-gray-500"
+                    ).props('data-testid="link-details"')
 
     async def create(self) -> None:
-        days = self.expiry.value
-        expires_at = None if days == "never" else self._viewer.services.clock() + timedelta(days=int(days))
+        expires_at = expiry_of(self.expiry.value, now=self._viewer.services.clock())
         link = await self._links.create(await self._viewer.actor(), self._workspace_id, expires_at=expires_at)
         await self.refresh()
         self.copy(self.url(link), made=True)
@@ -90,8 +96,25 @@ class LinksDialog:
         ui.notify("Link made and copied." if made else "Link copied.")
 
     async def revoke(self, link: PublicShare) -> None:
-        if not await confirm("Revoke this link?", "Whoever has it can no longer open the workspace.", ok="Revoke"):
+        with self.container:  # not in the list, which redraws itself
+            sure = await confirm("Revoke this link?", "Whoever has it can no longer open the workspace.", ok="Revoke")
+        if not sure:
             return
         await self._links.revoke(await self._viewer.actor(), self._workspace_id, link.id)
         ui.notify("Link revoked.")
         await self.refresh()
+
+
+class LinksDialog:
+    """The public links alone, in a dialog of their own."""
+
+    def __init__(self, viewer: Viewer, workspace_id: UUID) -> None:
+        with ui.dialog() as self.dialog, ui.card().classes("w-[36rem] max-w-full").props('data-testid="links-dialog"'):
+            ui.label("Share: public links").classes("text-lg font-bold")
+            self.section = LinksSection(viewer, workspace_id)
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Close", on_click=self.dialog.close).props("flat no-caps")
+
+    async def open(self) -> None:
+        await self.section.refresh()
+        self.dialog.open()
