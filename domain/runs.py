@@ -240,6 +240,10 @@ class Executor:
         self._queue = queue
         self._versions: dict[Language, str] = {}
 
+    @property
+    def queue(self) -> JobQueue:
+        return self._queue
+
     async def _version(self, toolchain: Toolchain) -> str:
         if toolchain.language not in self._versions:
             self._versions[toolchain.language] = await self.runner.version(list(toolchain.version))
@@ -461,11 +465,14 @@ class RunService:
         gate: WorkspaceGate,
         executor: Executor,
         defaults: RunLimits | None = None,
+        on_finished: Callable[[RunResult], None] | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._gate = gate
         self.executor = executor
+        self._on_finished = on_finished
+        """Told of every run that ended, however it ended (the instance's metrics)."""
         self.defaults = defaults or RunLimits()
         """The limits of a run that asks for none (CODELOFT_RUN_LIMITS); every plan allows at least these."""
 
@@ -606,6 +613,8 @@ class RunService:
             await uow.jobs.add_compilation(compilation)
             await uow.jobs.add_run(run)
             await uow.commit()
+        if run.completed_at is not None:  # the compiler refused it: the run has ended already
+            self._finished(run)
         return _Job(run=run, toolchain=toolchain, files=files, main=main, limits=run_limits, build=build, tier=tier)
 
     async def _execute(
@@ -624,10 +633,16 @@ class RunService:
             # Never leave a run "running": record that it failed, then let the error through.
             run.status, run.reason, run.completed_at = RunStatus.ERROR, Reason.INTERNAL_ERROR, self._clock()
             await self._save(run)
+            self._finished(run)
             raise
         self._apply(run, outcome)
         await self._save(run)
+        self._finished(run)
         return run
+
+    def _finished(self, run: RunResult) -> None:
+        if self._on_finished is not None:
+            self._on_finished(run)
 
     def _apply(self, run: RunResult, outcome: Outcome) -> None:
         for name in Outcome.__slots__:

@@ -212,6 +212,12 @@ class BubblewrapRunner:
         return [*argv, "--", "/bin/sh", "-c", inputs.script, "sandbox", *request.argv]
 
     # --- the warm pool -------------------------------------------------------------------------
+
+    @property
+    def warm(self) -> int:
+        """Sandboxes started ahead and waiting for a run now."""
+        return len(self._pool)
+
     # A few sandboxes wait ready-made (namespaces, mounts, cgroups and limits in place) for the next
     # run with the default limits, which then only hands them its files: most of a sandbox's start-up
     # cost is paid before anybody waits for it. Each waits in its own cgroup as its own uid and

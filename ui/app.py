@@ -42,11 +42,14 @@ from persistence.secrets import KEY_FILE_NAME, FernetSecretBox, load_or_create_k
 from persistence.template_source import FolderTemplateSource
 from persistence.unit_of_work import SqlUnitOfWorkFactory
 from runners.artifacts import DiskArtifactStore
+from runners.bubblewrap import BubblewrapRunner
 from runners.queue import InProcessQueue
 from runners.remote import RemoteRunner
 from runners.select import choose_runner
 from runners.worker import build_worker
 from ui.context import Services
+from ui.metrics import CountingCache, Metrics
+from ui.metrics import install as install_metrics
 from ui.security import derive_key
 from ui.settings import Settings
 
@@ -120,11 +123,24 @@ def standalone_executor(settings: Settings) -> Executor:
     return executor(settings, MemoryCache(), local_sandbox(settings, multi_user=False))
 
 
-async def build_services(settings: Settings, *, runner: Runner | None = None) -> Services:
-    """Adapters and services for one event loop (the server's, or a CLI command's)."""
+def measure(metrics: Metrics, run_executor: Executor) -> None:
+    """The instance's gauges that are read at each scrape: the run queue and the warm sandbox pool."""
+    queue, runner = run_executor.queue, run_executor.runner
+    if isinstance(queue, InProcessQueue):
+        metrics.watch(metrics.queue_depth, lambda: queue.waiting)
+    if isinstance(runner, BubblewrapRunner):
+        metrics.watch(metrics.warm_pool, lambda: runner.warm)
+
+
+async def build_services(
+    settings: Settings, *, runner: Runner | None = None, metrics: Metrics | None = None
+) -> Services:
+    """Adapters and services for one event loop (the server's, or a CLI command's); `metrics`: the
+    server's, fed by its cache, runs and queue."""
     url = database_url(settings)
     engine = database.create_engine(url)
-    cache = make_cache(settings)
+    store = make_cache(settings)
+    cache: Cache = store if metrics is None else CountingCache(store, metrics)
     box = secret_box(settings)
     uow = SqlUnitOfWorkFactory(engine)
 
@@ -136,7 +152,7 @@ async def build_services(settings: Settings, *, runner: Runner | None = None) ->
             report.update(status="unavailable", database=error.message)
         try:
             await cache.ping()
-            report["cache"] = "redis: ok" if isinstance(cache, RedisCache) else "in-process: ok"
+            report["cache"] = "redis: ok" if isinstance(store, RedisCache) else "in-process: ok"
         except Unavailable as error:
             report.update(status="unavailable", cache=error.message)
         return report
@@ -145,15 +161,24 @@ async def build_services(settings: Settings, *, runner: Runner | None = None) ->
         await terminals.close_all()
         await previews.stop_all()
         await run_executor.runner.close()
-        if isinstance(cache, RedisCache):
-            await cache.close()
+        if isinstance(store, RedisCache):
+            await store.close()
         await engine.dispose()
 
     configure_plans(settings.plan_table)
     gate = WorkspaceGate(cache=cache, clock=utc_now)
     files = FileService(uow=uow, cache=cache, clock=utc_now, gate=gate, offload=asyncio.to_thread)
     run_executor = executor(settings, cache, runner)
-    runs = RunService(uow=uow, clock=utc_now, gate=gate, executor=run_executor, defaults=settings.run_defaults)
+    runs = RunService(
+        uow=uow,
+        clock=utc_now,
+        gate=gate,
+        executor=run_executor,
+        defaults=settings.run_defaults,
+        on_finished=None if metrics is None else metrics.run_finished,
+    )
+    if metrics is not None:
+        measure(metrics, run_executor)
     previews = PreviewService(
         uow=uow,
         clock=utc_now,
@@ -283,7 +308,7 @@ def serve(settings: Settings) -> None:
     # NiceGUI's own storage (each person's workbench per workspace) lives in the data directory, not in
     # whatever directory the server was started from. Read when nicegui is first imported: just below.
     os.environ.setdefault("NICEGUI_STORAGE_PATH", str(settings.data_dir / "nicegui"))
-    from nicegui import app, ui
+    from nicegui import Client, app, ui
 
     from ui import context, oauth, stylesheet
     from ui.api import docs, openapi, router
@@ -303,6 +328,10 @@ def serve(settings: Settings) -> None:
     app.add_middleware(SessionRenewal, secure=settings.secure_cookies)  # a renewed session token's cookie
     app.add_middleware(BodyLimits)  # inside SecurityHeaders, so its refusals carry the headers too
     app.add_middleware(SecurityHeaders)
+    metrics = Metrics()
+    install_metrics(app, metrics, allow=settings.metrics_allow, token=settings.metrics_token)  # outermost
+    metrics.watch(metrics.pages, lambda: len(Client.instances))
+    metrics.watch(metrics.websockets, lambda: sum(c.has_socket_connection for c in Client.instances.values()))
     app.include_router(router)
     app.include_router(public.router)  # /s/<token>: public links, plain HTML without any script
     oauth.install(app, settings, key=derive_key(secret_box(settings).primary_key, "oauth flow"))
@@ -316,7 +345,7 @@ def serve(settings: Settings) -> None:
     app.add_exception_handler(404, not_found_handler)  # instead of NiceGUI's generic "HTTPException: 404"
 
     async def start() -> None:
-        services = await build_services(settings, runner=runner)
+        services = await build_services(settings, runner=runner, metrics=metrics)
         context.install(services)
         app.timer(30, services.previews.expire)
         print(f"Codeloft is running at {settings.base_url} (sandbox: {runner.name})", flush=True)

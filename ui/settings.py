@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     public_url: str | None = None
     run_limits: dict[str, float] = Field(default_factory=dict)
     public_docs: bool = True
+    metrics_allow: str = "127.0.0.0/8 ::1/128"
+    metrics_token: str | None = None
     previews_per_person: int = Field(default=2, ge=1)
     previews_per_server: int = Field(default=20, ge=1)
     session_idle_minutes: int = Field(default=7 * 24 * 60, ge=1)
@@ -215,6 +217,9 @@ SETTINGS_HELP: dict[str, str] = {
     "CODELOFT_SESSION_GRACE_SECONDS": "how long a replaced session token is still accepted; after that, using "
     "it ends the whole session (default: 30)",
     "CODELOFT_PUBLIC_DOCS": "false hides the API documentation at /docs and /openapi.json (default: true)",
+    "CODELOFT_METRICS_ALLOW": "addresses or networks that may read /metrics without a token, when no proxy "
+    "relayed the request (default: 127.0.0.0/8 ::1/128)",
+    "CODELOFT_METRICS_TOKEN": "a bearer token that lets anyone who shows it read /metrics (default: none)",
     "CODELOFT_OPENAI_BASE_URL": "the OpenAI API that people's keys are checked with and the assistant calls "
     "(default: https://api.openai.com/v1)",
     "CODELOFT_GEMINI_BASE_URL": "the Gemini API (google-genai calls /v1/... under it) that people's keys are checked "
