@@ -50,7 +50,7 @@ class LinksSection:
                 self.expiry = (
                     ui.select(EXPIRIES, value="never", label="Expiry")
                     .classes("grow")
-                    .props('data-testid="link-expiry"')
+                    .props('dense outlined data-testid="link-expiry"')
                 )
                 ui.button("Create link", on_click=notify_errors(self.create)).props('no-caps data-testid="link-create"')
             self._listing([])

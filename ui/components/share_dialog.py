@@ -43,8 +43,8 @@ class ShareDialog:
         self._sharing = viewer.services.sharing
         self._on_transferred = on_transferred
         with ui.dialog() as self.dialog, ui.card().classes("w-[40rem] max-w-full").props('data-testid="share-dialog"'):
-            ui.label(f"Share {workspace.name}").classes("text-lg font-bold break-all")
-            with ui.tabs().props("dense no-caps align=left").classes("w-full") as tabs:
+            ui.label(f"Share {workspace.name}").classes("text-lg font-bold break-words")
+            with ui.tabs().props("dense no-caps inline-label align=left").classes("w-full") as tabs:
                 people = ui.tab("people", "People", icon="group").props('data-testid="share-tab-people"')
                 links = ui.tab("links", "Public links", icon="link").props('data-testid="share-tab-links"')
             with ui.tab_panels(tabs, value=people).classes("w-full"):
@@ -114,10 +114,10 @@ class ShareDialog:
                 with row.props(f'data-testid="share-row" data-id="{share.id}" role=listitem'):
                     with ui.column().classes("gap-0 grow min-w-0"):
                         name = f"{member.display_name or member.email}{' (you)' if me else ''}"
-                        ui.label(name).classes("font-medium truncate").props('data-testid="share-row-name"')
+                        ui.label(name).classes("w-full font-medium truncate").props('data-testid="share-row-name"')
                         details = [member.email] if member.display_name else []
                         details.append(ends(share.expires_at, now=now))
-                        ui.label(" · ".join(details)).classes("text-sm text-gray-500 truncate").props(
+                        ui.label(" · ".join(details)).classes("w-full text-sm text-gray-500 truncate").props(
                             'data-testid="share-row-details"'
                         )
                     if me:  # an admin leaves from the dashboard, and does not demote themselves here

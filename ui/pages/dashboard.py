@@ -132,9 +132,9 @@ class WorkspaceLists:
         with card_opening(f"/w/{workspace.id}").props('data-testid="shared-card"'):
             with ui.row().classes("w-full items-center justify-between no-wrap"):
                 ui.link(workspace.name, f"/w/{workspace.id}").classes(
-                    "text-base font-semibold no-underline text-inherit min-w-0 break-all"
+                    "text-base font-semibold no-underline text-inherit min-w-0 break-words"
                 ).props('data-testid="shared-open"')
-                with ui.row().classes("items-center gap-1 no-wrap"):
+                with ui.row().classes("items-center gap-1 no-wrap shrink-0"):
                     ui.badge(LANGUAGE_LABELS[workspace.language]).props("outline")
                     if share.permission_level == PermissionLevel.ADMIN:
                         icon_button("share", f"Share {workspace.name}", lambda w=workspace: self._share(w)).props(
