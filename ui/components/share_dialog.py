@@ -51,10 +51,11 @@ class ShareDialog:
                 with ui.tab_panel(people).classes("p-0 pt-2 gap-2") as self._people_panel:
                     self._invite_form()
                     self._people([])
+                    self._transfer_button: ui.button | None = None  # the owner's alone
                     if viewer.user.id == workspace.owner_id:
-                        ui.button("Transfer ownership…", icon="swap_horiz", on_click=self._transfer).props(
-                            'flat no-caps color=negative data-testid="share-transfer"'
-                        )
+                        self._transfer_button = ui.button(
+                            "Transfer ownership…", icon="swap_horiz", on_click=self._transfer
+                        ).props('flat no-caps color=negative data-testid="share-transfer"')
                 with ui.tab_panel(links).classes("p-0 pt-2"):
                     self.links = LinksSection(viewer, workspace.id)
             with ui.row().classes("w-full justify-end"):
@@ -190,6 +191,9 @@ class ShareDialog:
             return
         await self._sharing.transfer(await self._viewer.actor(), self._workspace.id, email=email)
         ui.notify(f"{name} now belongs to {email.strip()}; you are an admin of it.", type="positive")
+        if self._transfer_button is not None:  # no longer theirs to give, should the dialog open again
+            self._transfer_button.delete()
+            self._transfer_button = None
         self.dialog.close()
         if self._on_transferred is not None:
             await self._on_transferred()
