@@ -89,8 +89,9 @@ def test_the_share_dialog_makes_a_link_that_opens_and_revokes_it(browser: Browse
     api.put(ws, "main.py", "print('shared')\n")
     open_ide(page, server, ws)
 
-    page.get_by_test_id("open-links").click()
-    dialog = page.get_by_test_id("links-dialog")
+    page.get_by_test_id("open-share").click()
+    dialog = page.get_by_test_id("share-dialog")
+    dialog.get_by_test_id("share-tab-links").click()
     expect(dialog.get_by_text("No links yet.")).to_be_visible()
     dialog.get_by_test_id("link-create").click()
     address = dialog.get_by_role("textbox", name="Link address")

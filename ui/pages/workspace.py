@@ -22,12 +22,12 @@ from ui.components.command_palette import CommandPalette
 from ui.components.editor import EditorArea
 from ui.components.file_tree import FileTree
 from ui.components.frame import Frame, frame
-from ui.components.links_dialog import LinksDialog
 from ui.components.preview_pane import PreviewPane
 from ui.components.quick_open import QuickOpen
 from ui.components.run_panel import RunPanel
 from ui.components.search_pane import SearchPane
 from ui.components.settings_dialog import SettingsDialog
+from ui.components.share_dialog import ShareDialog
 from ui.components.terminal_panel import TerminalPanel
 from ui.components.timer import Timer
 from ui.context import Services
@@ -403,7 +403,7 @@ class WorkspacePage:
     def _build_dialogs(self) -> None:
         self.quick_open = QuickOpen(self.tree.all_paths, notify_errors(self.open_file))
         self.settings_dialog: SettingsDialog | None = None  # made when first opened
-        self.links_dialog: LinksDialog | None = None  # made when first opened
+        self.share_dialog: ShareDialog | None = None  # made when first opened
         self._dialogs = ui.element("div")  # where dialogs made later live
         self.palette = CommandPalette(self.commands)
 
@@ -431,7 +431,7 @@ class WorkspacePage:
         if Action.MANAGE in self.allowed:
             add("settings", "Settings: editor and entry point", self._open_settings)
         if Action.SHARE in self.allowed:
-            add("share", "Share: public read-only links", self._open_links)
+            add("share", "Share: people and public links", self._open_share)
         add("search", "Search in files", self.focus_search, keys="Ctrl+Shift+F")
         add("view.side", "Show or hide the side bar", self.toggle_side_bar, keys="Ctrl+B")
         add("view.bottom", "Show or hide the bottom panel", self.toggle_bottom_panel, keys="Ctrl+J")
@@ -449,7 +449,7 @@ class WorkspacePage:
             if Action.MANAGE in self.allowed:
                 self._header_button("settings", "settings", "Settings: editor and entry point", "open-settings")
             if Action.SHARE in self.allowed:
-                self._header_button("share", "share", "Share: public read-only links", "open-links")
+                self._header_button("share", "share", "Share: people and public links", "open-share")
 
     def _header_button(self, command: str, icon: str, label: str, test_id: str | None = None) -> ui.button:
         button = icon_button(icon, label, notify_errors(self.commands.get(command).run), props=HEADER_BUTTON)
@@ -532,11 +532,11 @@ class WorkspacePage:
                 )
         self.settings_dialog.open()
 
-    async def _open_links(self) -> None:
-        if self.links_dialog is None:
+    async def _open_share(self) -> None:
+        if self.share_dialog is None:
             with self._dialogs:
-                self.links_dialog = LinksDialog(self.viewer, self.workspace.id)
-        await self.links_dialog.open()
+                self.share_dialog = ShareDialog(self.viewer, self.workspace, on_transferred=self.access.check)
+        await self.share_dialog.open()
 
     async def open_file(self, path: str) -> None:
         await self.tree.reveal(path)
