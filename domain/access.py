@@ -25,7 +25,8 @@ class Role(StrEnum):
 class Action(StrEnum):
     VIEW = "view"  # open the workspace, read its files and past runs
     EDIT = "edit"  # create, change, move and delete files
-    RUN = "run"  # compile and run code, ask the assistant about it
+    RUN = "run"  # compile and run code
+    ASK = "ask"  # ask the assistant about it (signed in; the conversations are private to the asker)
     MANAGE = "manage"  # rename, describe, change settings
     SHARE = "share"  # invite people, create or revoke public links
     DELETE = "delete"  # delete the workspace itself
@@ -39,9 +40,9 @@ _ALL = frozenset(Action)
 ROLE_MATRIX: dict[Role, frozenset[Action]] = {
     Role.OWNER: _ALL,
     Role.ADMIN: _ALL - {Action.DELETE, Action.PUBLISH, Action.TRANSFER},
-    Role.WRITE: frozenset({Action.VIEW, Action.EDIT, Action.RUN, Action.STAR, Action.FORK}),
-    Role.READ: frozenset({Action.VIEW, Action.RUN, Action.STAR, Action.FORK}),
-    Role.PUBLIC_LINK: frozenset({Action.VIEW, Action.STAR, Action.FORK}),
+    Role.WRITE: frozenset({Action.VIEW, Action.EDIT, Action.RUN, Action.ASK, Action.STAR, Action.FORK}),
+    Role.READ: frozenset({Action.VIEW, Action.RUN, Action.ASK, Action.STAR, Action.FORK}),
+    Role.PUBLIC_LINK: frozenset({Action.VIEW, Action.ASK, Action.STAR, Action.FORK}),
     Role.ANONYMOUS: frozenset(),
 }
 

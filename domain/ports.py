@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import AsyncGenerator, Callable, Collection, Sequence
 from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 from uuid import UUID
 
 from domain.cache_keys import CacheKey
+from domain.chat import ChatEnd, ChatMessage, ChatRequest, Conversation, UsageRecord
 from domain.entities import (
     AIKey,
     CompilationJob,
@@ -362,6 +363,57 @@ class AIKeyChecker(Protocol):
         ...
 
 
+class ConversationRepository(Protocol):
+    """The assistant's conversations (`ai_conversations`)."""
+
+    async def add(self, conversation: Conversation) -> None: ...
+
+    async def get(self, conversation_id: UUID) -> Conversation | None: ...
+
+    async def of(self, user_id: UUID, workspace_id: UUID) -> Sequence[Conversation]:
+        """The person's conversations about the workspace, most recently active first."""
+        ...
+
+    async def update(self, conversation_id: UUID, *, title: str | None = None, at: datetime) -> None:
+        """Set `updated_at` to `at` and, if given, the title."""
+        ...
+
+    async def delete(self, conversation_id: UUID) -> None:
+        """Delete the conversation and its messages."""
+        ...
+
+
+class ChatMessageRepository(Protocol):
+    """Questions and answers (`ai_messages`)."""
+
+    async def add(self, message: ChatMessage) -> None: ...
+
+    async def of(self, conversation_id: UUID) -> Sequence[ChatMessage]:
+        """The conversation's messages, oldest first."""
+        ...
+
+
+class AIUsageRepository(Protocol):
+    """One row per request to an AI provider (`ai_usage_logs`)."""
+
+    async def add(self, record: UsageRecord) -> None: ...
+
+    async def of(self, user_id: UUID) -> Sequence[UsageRecord]:
+        """The person's requests, oldest first."""
+        ...
+
+
+class ChatProvider(Protocol):
+    """One AI provider's chat API (OpenAI, Gemini, an OpenAI-compatible server)."""
+
+    def stream(self, request: ChatRequest) -> AsyncGenerator[str | ChatEnd, None]:
+        """The answer: its text in pieces as they arrive, then one `ChatEnd` once the provider says it is
+        complete (a stream that stops without it was cut short). A refused key, 429, 5xx, no answer in time or
+        a broken connection raise `ProviderError` (a message for the person, without the key). Closing the
+        generator early ends the request."""
+        ...
+
+
 class TemplateSource(Protocol):
     def catalog(self) -> Sequence[Template]: ...
 
@@ -400,6 +452,15 @@ class UnitOfWork(Protocol):
 
     @property
     def ai_keys(self) -> AIKeyRepository: ...
+
+    @property
+    def conversations(self) -> ConversationRepository: ...
+
+    @property
+    def chat_messages(self) -> ChatMessageRepository: ...
+
+    @property
+    def ai_usage(self) -> AIUsageRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -251,6 +251,8 @@ class AIUsageLogRow(Base):
 
 class AIConversationRow(Base):
     __tablename__ = "ai_conversations"
+    # Codeloft's own addition (migration 0007): the assistant lists a person's conversations per workspace
+    __table_args__ = (Index("idx_ai_conversations_user_workspace", "user_id", "workspace_id"),)
 
     id: Mapped[uuid.UUID] = _id()
     user_id: Mapped[uuid.UUID | None] = _fk("users.id", "CASCADE")
@@ -262,6 +264,8 @@ class AIConversationRow(Base):
 
 class AIMessageRow(Base):
     __tablename__ = "ai_messages"
+    # Codeloft's own addition (migration 0007): a conversation's messages in order
+    __table_args__ = (Index("idx_ai_messages_conversation", "conversation_id", "created_at"),)
 
     id: Mapped[uuid.UUID] = _id()
     conversation_id: Mapped[uuid.UUID | None] = _fk("ai_conversations.id", "CASCADE")

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from domain.errors import Conflict
 from persistence.ai_keys import SqlAIKeyRepository
+from persistence.conversations import SqlAIUsageRepository, SqlChatMessageRepository, SqlConversationRepository
 from persistence.database import CONNECTION_ERRORS, unavailable
 from persistence.identities import SqlIdentityRepository
 from persistence.jobs import SqlJobRepository
@@ -35,6 +36,9 @@ class SqlUnitOfWork:
     files: SqlFileRepository
     jobs: SqlJobRepository
     ai_keys: SqlAIKeyRepository
+    conversations: SqlConversationRepository
+    chat_messages: SqlChatMessageRepository
+    ai_usage: SqlAIUsageRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -52,6 +56,9 @@ class SqlUnitOfWork:
         self.files = SqlFileRepository(session)
         self.jobs = SqlJobRepository(session)
         self.ai_keys = SqlAIKeyRepository(session)
+        self.conversations = SqlConversationRepository(session)
+        self.chat_messages = SqlChatMessageRepository(session)
+        self.ai_usage = SqlAIUsageRepository(session)
         return self
 
     async def __aexit__(

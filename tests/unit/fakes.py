@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from types import TracebackType
@@ -12,6 +12,7 @@ from typing import Any, Self
 from uuid import UUID
 
 from domain.cache_keys import CacheKey
+from domain.chat import ChatEnd, ChatMessage, ChatRequest, Conversation, UsageRecord
 from domain.entities import (
     FOLDER_MIME,
     AIKey,
@@ -30,7 +31,7 @@ from domain.entities import (
     WorkspaceFile,
     WorkspaceShare,
 )
-from domain.errors import Conflict, InvalidInput, Unavailable
+from domain.errors import Conflict, InvalidInput, ProviderError, Unavailable
 from domain.files import info_of
 from domain.sandbox import Cancellation, OutputSink, SandboxRequest, SandboxResult
 from domain.templates import Template
@@ -53,6 +54,9 @@ class Store:
         self.runs: dict[UUID, RunResult] = {}
         self.ai_keys: dict[UUID, AIKey] = {}
         self.stars: set[tuple[UUID, UUID]] = set()
+        self.conversations: dict[UUID, Conversation] = {}
+        self.chat_messages: list[ChatMessage] = []
+        self.ai_usage: list[UsageRecord] = []
         self.commits = 0
 
 
@@ -515,6 +519,75 @@ class FakeAIKeys(_Repo):
         self.data.ai_keys[key_id].encrypted_token = encrypted_token
 
 
+class FakeConversations(_Repo):
+    async def add(self, conversation: Conversation) -> None:
+        self.data.conversations[conversation.id] = conversation
+
+    async def get(self, conversation_id: UUID) -> Conversation | None:
+        return self.data.conversations.get(conversation_id)
+
+    async def of(self, user_id: UUID, workspace_id: UUID) -> Sequence[Conversation]:
+        mine = [c for c in self.data.conversations.values() if (c.user_id, c.workspace_id) == (user_id, workspace_id)]
+        return sorted(reversed(mine), key=lambda c: c.updated_at, reverse=True)
+
+    async def update(self, conversation_id: UUID, *, title: str | None = None, at: datetime) -> None:
+        conversation = self.data.conversations.get(conversation_id)
+        if conversation is not None:
+            conversation.updated_at = at
+            conversation.title = title if title is not None else conversation.title
+
+    async def delete(self, conversation_id: UUID) -> None:
+        self.data.conversations.pop(conversation_id, None)
+        self.data.chat_messages = [m for m in self.data.chat_messages if m.conversation_id != conversation_id]
+
+
+class FakeChatMessages(_Repo):
+    async def add(self, message: ChatMessage) -> None:
+        if message.conversation_id not in self.data.conversations:
+            raise Conflict("a message needs its conversation (foreign key)")
+        self.data.chat_messages.append(message)
+
+    async def of(self, conversation_id: UUID) -> Sequence[ChatMessage]:
+        return [m for m in self.data.chat_messages if m.conversation_id == conversation_id]
+
+
+class FakeAIUsage(_Repo):
+    async def add(self, record: UsageRecord) -> None:
+        self.data.ai_usage.append(record)
+
+    async def of(self, user_id: UUID) -> Sequence[UsageRecord]:
+        return [r for r in self.data.ai_usage if r.user_id == user_id]
+
+
+class FakeChatProvider:
+    """A chat provider that records each request and answers `deltas`, then a `ChatEnd` (tokens in: the
+    request's characters / 4, out: the number of deltas). `fail` is raised after `fail_after` deltas; `cut`
+    ends the stream without its ChatEnd. `closed` counts the streams that ended (closed early too)."""
+
+    def __init__(self, *deltas: str) -> None:
+        self.deltas = list(deltas or ("Hello", ", ", "world."))
+        self.requests: list[ChatRequest] = []
+        self.fail: ProviderError | None = None
+        self.fail_after = 0
+        self.cut = False
+        self.closed = 0
+
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[str | ChatEnd, None]:
+        self.requests.append(request)
+        try:
+            for index, delta in enumerate(self.deltas):
+                if self.fail is not None and index == self.fail_after:
+                    raise self.fail
+                yield delta
+            if self.fail is not None:
+                raise self.fail
+            if not self.cut:
+                size = sum(len(turn.content) for turn in request.turns)
+                yield ChatEnd(tokens_in=size // 4, tokens_out=len(self.deltas), finish_reason="stop")
+        finally:
+            self.closed += 1
+
+
 class FakeTemplateSource:
     def __init__(self) -> None:
         self.templates = {Template(language=language, name="blank", title="Blank"): {} for language in Language} | {
@@ -553,6 +626,9 @@ class FakeUnitOfWork:
         self.files = FakeFiles(self._work)
         self.jobs = FakeJobs(self._work)
         self.ai_keys = FakeAIKeys(self._work)
+        self.conversations = FakeConversations(self._work)
+        self.chat_messages = FakeChatMessages(self._work)
+        self.ai_usage = FakeAIUsage(self._work)
         return self
 
     async def __aexit__(

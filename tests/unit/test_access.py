@@ -52,14 +52,15 @@ def resource(*, link: PublicShare | None = None, public: bool = False, shares=SH
 V, E, R, M, S, D = Action.VIEW, Action.EDIT, Action.RUN, Action.MANAGE, Action.SHARE, Action.DELETE
 # star and fork also need a signed-in person (the services)
 ST, F, P, T = Action.STAR, Action.FORK, Action.PUBLISH, Action.TRANSFER
+A = Action.ASK  # the assistant: whoever may view (signed in: the service)
 # who, how they come, what they may do ("ok"), may see but not do ("denied"), or not even see ("hidden")
 MATRIX = [
-    ("owner", Actor(OWNER), None, {V, E, R, M, S, D, ST, F, P, T}),
-    ("admin", Actor(ADMIN), None, {V, E, R, M, S, ST, F}),
-    ("write", Actor(WRITER), None, {V, E, R, ST, F}),
-    ("read", Actor(READER), None, {V, R, ST, F}),
-    ("public link, anonymous", ANONYMOUS, LINK, {V, ST, F}),
-    ("public link, stranger", Actor(STRANGER), LINK, {V, ST, F}),
+    ("owner", Actor(OWNER), None, {V, E, R, A, M, S, D, ST, F, P, T}),
+    ("admin", Actor(ADMIN), None, {V, E, R, A, M, S, ST, F}),
+    ("write", Actor(WRITER), None, {V, E, R, A, ST, F}),
+    ("read", Actor(READER), None, {V, R, A, ST, F}),
+    ("public link, anonymous", ANONYMOUS, LINK, {V, A, ST, F}),
+    ("public link, stranger", Actor(STRANGER), LINK, {V, A, ST, F}),
     ("stranger", Actor(STRANGER), None, set()),
     ("anonymous", ANONYMOUS, None, set()),
 ]
