@@ -12,7 +12,7 @@ from nicegui import ui
 from domain.entities import ShareMember, Workspace
 from domain.values import PermissionLevel
 from ui.components.dialogs import ask_text, confirm
-from ui.components.links_dialog import EXPIRIES, LinksSection, ends, expiry_of
+from ui.components.links_section import EXPIRIES, LinksSection, ends, expiry_of
 from ui.errors import notify_errors
 from ui.viewer import Viewer
 

@@ -15,7 +15,7 @@ from domain.values import PermissionLevel
 from ui.components.accessible import icon_button
 from ui.components.dialogs import ask_text, confirm, disposable
 from ui.components.frame import frame
-from ui.components.links_dialog import when
+from ui.components.links_section import when
 from ui.components.new_workspace_dialog import LANGUAGE_LABELS, NewWorkspaceDialog
 from ui.components.share_dialog import ROLE_LABELS, ShareDialog
 from ui.errors import notify_errors

@@ -1,6 +1,6 @@
-"""A workspace's public read-only links: `LinksSection` lists them (each with its address, a Copy button, its
-view count and expiry), makes a new one (never expiring, or after a day, a week, 30 days) and revokes one;
-the Share dialog embeds it, and `LinksDialog` shows it on its own."""
+"""A workspace's public read-only links, the Share dialog's second tab: `LinksSection` lists them (each with
+its address, a Copy button, its view count and expiry), makes a new one (never expiring, or after a day, a
+week, 30 days) and revokes one. The expiry choices and how a moment reads serve the people's tab too."""
 
 from __future__ import annotations
 
@@ -103,18 +103,3 @@ class LinksSection:
         await self._links.revoke(await self._viewer.actor(), self._workspace_id, link.id)
         ui.notify("Link revoked.")
         await self.refresh()
-
-
-class LinksDialog:
-    """The public links alone, in a dialog of their own."""
-
-    def __init__(self, viewer: Viewer, workspace_id: UUID) -> None:
-        with ui.dialog() as self.dialog, ui.card().classes("w-[36rem] max-w-full").props('data-testid="links-dialog"'):
-            ui.label("Share: public links").classes("text-lg font-bold")
-            self.section = LinksSection(viewer, workspace_id)
-            with ui.row().classes("w-full justify-end"):
-                ui.button("Close", on_click=self.dialog.close).props("flat no-caps")
-
-    async def open(self) -> None:
-        await self.section.refresh()
-        self.dialog.open()
