@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 from collections.abc import AsyncGenerator, Awaitable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import asdict, dataclass, replace
@@ -52,6 +53,8 @@ ANSWER_TOKENS: Final = 2_048
 MAX_QUESTION_LENGTH: Final = 20_000
 MAX_CONTEXT_PART_LENGTH: Final = 200_000
 """Each part of a context as sent (the file, the selection, the output, the error); cut further to the budget."""
+MODEL_PATTERN: Final = "^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,99}$"
+"""A model's name as providers write them (`gpt-4o-mini`, `models/gemini-2.5-flash`, `llama3.2:8b`)."""
 MAX_TITLE_LENGTH: Final = 255
 AUTO_TITLE_LENGTH: Final = 60
 NO_SUCH_CONVERSATION = "conversation"
@@ -266,6 +269,14 @@ AnswerEvent = Accepted | Delta | Done | Failed
 # --- The service ----------------------------------------------------------------------------------------
 
 
+def model_name(value: str) -> str:
+    if not re.fullmatch(MODEL_PATTERN, value):
+        raise InvalidInput(
+            "A model's name is 1 to 100 letters, digits and . _ : / @ + - (starting with a letter or digit)."
+        )
+    return value
+
+
 def auto_title(question: str) -> str:
     line = " ".join(question.split())
     return line if len(line) <= AUTO_TITLE_LENGTH else line[: AUTO_TITLE_LENGTH - 1].rstrip() + "…"
@@ -341,7 +352,9 @@ class AssistantService:
     async def start(self, actor: Actor, workspace_id: UUID, title: str | None = None) -> Conversation:
         """A new conversation about the workspace (untitled: the first question will title it)."""
         user_id = actor.require_user()
-        name = require_text(title, what="conversation title", max_length=MAX_TITLE_LENGTH) if title else None
+        name = (
+            require_text(title, what="conversation title", max_length=MAX_TITLE_LENGTH) if title is not None else None
+        )
         now = self._clock()
         conversation = Conversation(
             user_id=user_id, workspace_id=workspace_id, title=name, created_at=now, updated_at=now
@@ -405,12 +418,10 @@ class AssistantService:
         if None; with the server's key only the configured models. `one_shot`: answered from this question and
         context alone (not the earlier messages), and the same one-shot question with the same context,
         provider and model is answered from the cache for an hour."""
-        question = require_text(
-            content.replace("\r\n", "\n"), what="question", max_length=MAX_QUESTION_LENGTH, lines=True
-        )
+        question = require_text(content, what="question", max_length=MAX_QUESTION_LENGTH, lines=True)
         given = (context or AskContext()).checked()
         backend = self.backend(provider)
-        chosen = model or backend.models[0]
+        chosen = model_name(model) if model is not None else backend.models[0]
         async with self._uow() as uow:
             conversation = await self._own(uow, actor, conversation_id)
             history = [] if one_shot else list(await uow.chat_messages.of(conversation_id))
@@ -558,9 +569,9 @@ class AssistantService:
                 f"This server has no {backend.title} key of its own: add yours under Account, AI keys, and ask again."
             )
         if model not in backend.models:
+            own = f", or add your own {backend.title} key to use {model}" if backend.own_keys else ""
             raise InvalidInput(
-                f"The server's {backend.title} key is for {', '.join(backend.models)} only: choose one of them, "
-                f"or add your own key to use {model}."
+                f"On the server's account, {model} is not offered: choose one of {', '.join(backend.models)}{own}."
             )
         await self._quotas.take_ai_request(user_id)
         return None, "server"

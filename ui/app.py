@@ -15,9 +15,12 @@ from typing import Any
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.engine import URL
 
+from ai.gemini_chat import GeminiChat
 from ai.key_check import ProviderKeyChecker
+from ai.openai_chat import OpenAIChat
 from domain.accounts import AccountService
 from domain.ai_keys import AIKeyService
+from domain.assistant import AssistantService, ChatBackend
 from domain.auth import AuthService
 from domain.clock import utc_now
 from domain.errors import CodeloftError, InvalidInput, Unavailable
@@ -158,6 +161,8 @@ async def build_services(
         return report
 
     async def close() -> None:
+        for adapter in chat_adapters:
+            await adapter.close()
         await terminals.close_all()
         await previews.stop_all()
         await run_executor.runner.close()
@@ -191,26 +196,67 @@ async def build_services(
     )
     terminals = TerminalService(uow=uow, clock=utc_now, gate=gate, files=files, runs=runs)
     auth = AuthService(uow=uow, clock=utc_now, policy=settings.session_policy)
+    ai_keys = AIKeyService(uow=uow, cache=cache, clock=utc_now, box=box, checker=key_checker(settings))
+    quotas = QuotaService(uow=uow, cache=cache, clock=utc_now)
+    backends = chat_backends(settings)
+    chat_adapters = [backend.provider for backend in backends if isinstance(backend.provider, OpenAIChat | GeminiChat)]
+    assistant = AssistantService(
+        uow=uow, cache=cache, clock=utc_now, gate=gate, keys=ai_keys, quotas=quotas, backends=backends
+    )
     return Services(
         settings=settings,
         clock=utc_now,
         auth=auth,
         identities=IdentityService(uow=uow, clock=utc_now, auth=auth, cache=cache),
         accounts=AccountService(uow=uow, cache=cache, clock=utc_now),
-        ai_keys=AIKeyService(uow=uow, cache=cache, clock=utc_now, box=box, checker=key_checker(settings)),
+        ai_keys=ai_keys,
+        assistant=assistant,
         workspaces=WorkspaceService(uow=uow, clock=utc_now, gate=gate, templates=TEMPLATES, files=files),
         explore=ExploreService(uow=uow, clock=utc_now, gate=gate),
         files=files,
         runs=runs,
         previews=previews,
         terminals=terminals,
-        quotas=QuotaService(uow=uow, cache=cache, clock=utc_now),
+        quotas=quotas,
         public_links=PublicLinkService(uow=uow, cache=cache, clock=utc_now, gate=gate, offload=asyncio.to_thread),
         sharing=SharingService(uow=uow, clock=utc_now, gate=gate),
         csrf_key=derive_key(box.primary_key, "csrf"),
         health=health,
         close=close,
     )
+
+
+def chat_backends(settings: Settings) -> list[ChatBackend]:
+    """The assistant's providers, as CODELOFT_AI_MODELS and each provider's address and key say; the first is the
+    default."""
+    backends = []
+    for name, models in settings.chat_models.items():
+        provider: OpenAIChat | GeminiChat
+        if name == "openai":
+            provider = OpenAIChat(base_url=settings.openai_base_url, api_key=settings.openai_api_key)
+            shared, own_keys = settings.openai_api_key is not None, True
+        elif name == "gemini":
+            provider = GeminiChat(base_url=settings.gemini_base_url, api_key=settings.gemini_api_key)
+            shared, own_keys = settings.gemini_api_key is not None, True
+        else:
+            assert settings.compatible_base_url is not None
+            title = "The OpenAI-compatible server"
+            provider = OpenAIChat(
+                base_url=settings.compatible_base_url, api_key=settings.compatible_api_key, title=title
+            )
+            shared, own_keys = True, False
+        backends.append(
+            ChatBackend(
+                name=name,
+                title=provider.title,
+                models=tuple(models),
+                provider=provider,
+                shared=shared,
+                own_keys=own_keys,
+                context_tokens=settings.ai_context_tokens,
+            )
+        )
+    return backends
 
 
 def key_checker(settings: Settings) -> ProviderKeyChecker:

@@ -8,6 +8,7 @@ from typing import Any
 
 from domain.accounts import AccountService
 from domain.ai_keys import AIKeyService
+from domain.assistant import AssistantService
 from domain.auth import AuthService
 from domain.explore import ExploreService
 from domain.files import FileService
@@ -31,6 +32,7 @@ class Services:
     identities: IdentityService
     accounts: AccountService
     ai_keys: AIKeyService
+    assistant: AssistantService
     workspaces: WorkspaceService
     explore: ExploreService
     files: FileService

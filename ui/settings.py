@@ -19,6 +19,13 @@ from domain.sandbox import RunLimits
 from domain.sessions import SessionPolicy
 from domain.values import Tier
 
+DEFAULT_AI_MODELS: dict[str, list[str]] = {
+    "openai": ["gpt-4o-mini", "gpt-4o"],
+    "gemini": ["gemini-2.5-flash", "gemini-2.5-pro"],
+    "compatible": [],
+}
+"""The assistant's models when CODELOFT_AI_MODELS does not name them (a compatible server's must be named)."""
+
 
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("codeloft", appauthor=False))
@@ -51,6 +58,12 @@ class Settings(BaseSettings):
     session_grace_seconds: int = Field(default=30, ge=0)
     openai_base_url: str = "https://api.openai.com/v1"
     gemini_base_url: str = "https://generativelanguage.googleapis.com"
+    openai_api_key: str | None = None
+    gemini_api_key: str | None = None
+    compatible_base_url: str | None = None
+    compatible_api_key: str | None = None
+    ai_models: dict[str, list[str]] = Field(default_factory=dict)
+    ai_context_tokens: int = Field(default=32_000, ge=4_096)
     github_client_id: str | None = None
     github_client_secret: str | None = None
     github_base_url: str = "https://github.com"
@@ -69,13 +82,42 @@ class Settings(BaseSettings):
             raise ValueError("give the provider's API address as http(s)://HOST[:PORT][/PATH]")
         return value.strip().rstrip("/") if isinstance(value, str) else value
 
+    @field_validator("compatible_base_url", mode="before")
+    @classmethod
+    def _compatible_url(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, str) and not re.match(r"^https?://[^\s/]+", value.strip()):
+            raise ValueError("give the server's OpenAI-compatible API address as http(s)://HOST[:PORT][/PATH]")
+        return value.strip().rstrip("/") if isinstance(value, str) else value
+
+    @field_validator("ai_models", mode="before")
+    @classmethod
+    def _models(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return {}
+        if isinstance(value, dict):
+            for provider, models in value.items():
+                if provider not in DEFAULT_AI_MODELS:
+                    raise ValueError(f"there is no AI provider {provider!r}; known are {', '.join(DEFAULT_AI_MODELS)}")
+                if not isinstance(models, list) or not all(isinstance(m, str) and m.strip() for m in models):
+                    raise ValueError(f"{provider} must map to a list of model names (the default first)")
+        return value
+
     @field_validator("database_url", "redis_url", "secret_keys", "public_url", "docker_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator(
-        "github_client_id", "github_client_secret", "google_client_id", "google_client_secret", mode="before"
+        "github_client_id",
+        "github_client_secret",
+        "google_client_id",
+        "google_client_secret",
+        "openai_api_key",
+        "gemini_api_key",
+        "compatible_api_key",
+        mode="before",
     )
     @classmethod
     def _blank_credential_is_unset(cls, value: object) -> object:
@@ -96,6 +138,18 @@ class Settings(BaseSettings):
             "google": self.google_client_id and self.google_client_secret,
         }
         return [provider for provider, credentials in configured.items() if credentials]
+
+    @property
+    def chat_models(self) -> dict[str, list[str]]:
+        """The assistant's providers and their models, the default first: OpenAI and Gemini always (people may
+        bring their own keys), the OpenAI-compatible server when its address is set; CODELOFT_AI_MODELS
+        replaces a provider's list (an empty one switches it off)."""
+        offered = {
+            name: [m.strip() for m in self.ai_models.get(name, models)] for name, models in DEFAULT_AI_MODELS.items()
+        }
+        if not self.compatible_base_url:
+            offered.pop("compatible")
+        return {name: models for name, models in offered.items() if models}
 
     @field_validator("plans", mode="before")
     @classmethod
@@ -224,6 +278,18 @@ SETTINGS_HELP: dict[str, str] = {
     "(default: https://api.openai.com/v1)",
     "CODELOFT_GEMINI_BASE_URL": "the Gemini API (google-genai calls /v1/... under it) that people's keys are checked "
     "with and the assistant calls (default: https://generativelanguage.googleapis.com)",
+    "CODELOFT_OPENAI_API_KEY": "the server's own OpenAI key for the assistant, counted against each person's "
+    "daily AI requests; a person's own key is used first (default: none, only people's own keys)",
+    "CODELOFT_GEMINI_API_KEY": "the server's own Gemini key for the assistant, counted like the OpenAI one "
+    "(default: none)",
+    "CODELOFT_COMPATIBLE_BASE_URL": "an OpenAI-compatible server for the assistant (Ollama http://HOST:11434/v1, "
+    "vLLM, llama.cpp, LM Studio); name its models in CODELOFT_AI_MODELS (default: none)",
+    "CODELOFT_COMPATIBLE_API_KEY": "the key that server wants, if any (default: none)",
+    "CODELOFT_AI_MODELS": 'JSON provider to the assistant\'s model names, the default first, e.g. {"openai": '
+    '["gpt-4o-mini"], "compatible": ["llama3.2"]}; an empty list switches a provider off (default: openai '
+    "gpt-4o-mini, gpt-4o; gemini gemini-2.5-flash, gemini-2.5-pro)",
+    "CODELOFT_AI_CONTEXT_TOKENS": "the models' window in tokens: the open file, selection, run output and earlier "
+    "messages are cut to fit it, leaving room for the answer (default: 32000)",
     "CODELOFT_GITHUB_CLIENT_ID": "client id of a GitHub OAuth app; with its secret, GitHub sign-in is on "
     "(callback: PUBLIC_URL/auth/github/callback) (default: none)",
     "CODELOFT_GITHUB_CLIENT_SECRET": "client secret of that GitHub OAuth app (default: none)",

@@ -76,13 +76,13 @@ def read_header_patterns(document: dict[str, Any]) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    # The AI providers that people's keys are checked with: local stand-ins taking every key, so that a
-    # well-formed key is stored (a refused one answers 422, which the document cannot tell apart).
+    # The AI providers that people's keys are checked with and the assistant asks: local stand-ins taking every
+    # key, so that a well-formed key is stored (a refused one answers 422, which the document cannot tell apart).
     with fake_providers(accept_any=True) as providers:
         # Schemathesis sends the cookie it was given and never takes a renewed one: no renewal during the run
         # (a replaced token used after its grace would end the session, as it should).
         running = start_server(
-            tmp_path_factory.mktemp("fuzz"), CODELOFT_SESSION_ROTATE_SECONDS="86400", **providers.settings()
+            tmp_path_factory.mktemp("fuzz"), CODELOFT_SESSION_ROTATE_SECONDS="86400", **providers.chat_settings()
         )
         yield running
         running.stop()

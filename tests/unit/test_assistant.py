@@ -260,7 +260,10 @@ async def test_the_servers_key_only_serves_the_configured_models(
 
     *_, refused = await collect(assistant.ask(owner, conversation.id, "Hi", model="gpt-4.5-preview"))
 
-    assert isinstance(refused, Failed) and "is for gpt-4o-mini, gpt-4o only" in refused.detail
+    assert isinstance(refused, Failed) and refused.detail == (
+        "On the server's account, gpt-4.5-preview is not offered: choose one of gpt-4o-mini, gpt-4o, "
+        "or add your own OpenAI key to use gpt-4.5-preview."
+    )
     assert provider.requests == []
 
 
@@ -334,6 +337,8 @@ async def test_rename_and_delete(assistant: AssistantService, owner: Actor, work
     assert (await assistant.rename(owner, conversation.id, "  Renamed ")).title == "Renamed"
     with pytest.raises(InvalidInput, match="conversation title cannot be empty"):
         await assistant.rename(owner, conversation.id, " ")
+    with pytest.raises(InvalidInput, match="conversation title cannot be empty"):
+        await assistant.start(owner, workspace, title="")
     await assistant.delete(owner, conversation.id)
 
     assert await assistant.conversations(owner, workspace) == []

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from ui.api import (
     account,
     ai_keys,
+    conversations,
     explore,
     files,
     links,
@@ -30,5 +31,6 @@ router.include_router(ai_keys.router)
 router.include_router(sessions.router)
 router.include_router(links.router)
 router.include_router(explore.router)
+router.include_router(conversations.router)
 
 __all__ = ["router"]
