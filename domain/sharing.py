@@ -14,7 +14,7 @@ from uuid import UUID
 from domain.access import Action, Actor
 from domain.ai_keys import expiry
 from domain.entities import SharedWorkspace, ShareMember, User, Workspace, WorkspaceShare
-from domain.errors import InvalidInput, NotFound
+from domain.errors import Conflict, InvalidInput, NotFound
 from domain.gate import WorkspaceGate
 from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from domain.quotas import check_fits, check_workspaces
@@ -30,12 +30,14 @@ def permission_of(value: str | PermissionLevel) -> PermissionLevel:
         raise InvalidInput("A share's permission is one of read, write or admin.") from None
 
 
-async def _account(uow: UnitOfWork, email: str) -> User:
+async def _account(uow: UnitOfWork, email: str, *, then: str) -> User:
+    """The account of `email`. An address no account has is `NotFound` (a well-formed request refused for
+    what is stored, as the API's 404; only those who may share or transfer the workspace get this far)."""
     address = Email(email)
     user = await uow.users.get_by_email(address.value)
     if user is None:
-        raise InvalidInput(
-            f"No Codeloft account has the e-mail address {address.value}: ask them to sign in once, then invite them."
+        raise NotFound(
+            f"No Codeloft account has the e-mail address {address.value}: ask them to sign in once, then {then}."
         )
     return user
 
@@ -62,10 +64,10 @@ class SharingService:
         user_id = actor.require_user()
         async with self._uow() as uow:
             workspace = await self._gate.require(uow, actor, Action.SHARE, workspace_id)
-            invitee = await _account(uow, email)
+            invitee = await _account(uow, email, then="invite them")
             if invitee.id == workspace.owner_id:
                 mine = invitee.id == user_id
-                raise InvalidInput("You own this workspace." if mine else f"{invitee.email} owns this workspace.")
+                raise Conflict("You own this workspace." if mine else f"{invitee.email} owns this workspace.")
             existing = next(iter(await uow.shares.for_user(workspace_id, invitee.id)), None)
             if existing is None:
                 share = WorkspaceShare(
@@ -150,9 +152,9 @@ class SharingService:
         now = self._clock()
         async with self._uow() as uow:
             workspace = await self._gate.require(uow, actor, Action.TRANSFER, workspace_id)
-            recipient = await _account(uow, email)
+            recipient = await _account(uow, email, then="transfer it")
             if recipient.id == owner_id:
-                raise InvalidInput("You own this workspace already.")
+                raise Conflict("You own this workspace already.")
             await check_workspaces(uow, recipient.id, whose=recipient.email)
             await check_fits(uow, recipient, workspace_id, theirs=True)
             await uow.workspaces.set_owner(workspace_id, recipient.id, at=now)

@@ -57,6 +57,20 @@ async def drop_postgres_database(url: URL) -> None:
         await connection.close()
 
 
+def server_url(url: URL) -> str:
+    """A test database's address as a server's CODELOFT_DATABASE_URL (or asyncpg) takes it."""
+    return POSTGRES_ADMIN_DSN.rsplit("/", 1)[0] + f"/{url.database}"
+
+
+@pytest.fixture(scope="module")
+async def postgres_dsn() -> AsyncIterator[str]:
+    """A throw-away PostgreSQL database for one test module, for the `codeloft serve` it starts
+    (`CODELOFT_DATABASE_URL`) and for reading the rows that server stored (asyncpg)."""
+    url = await create_postgres_database()
+    yield server_url(url)
+    await drop_postgres_database(url)
+
+
 @pytest.fixture
 async def empty_postgres() -> AsyncIterator[URL]:
     url = await create_postgres_database()

@@ -5,7 +5,7 @@ the new secret key so that the old one can be dropped."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,6 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from tests.ai_providers import GEMINI_KEY, OPENAI_KEY, FakeProviders, fake_providers
 from tests.api_client import User, refused, sign_in
-from tests.conftest import POSTGRES_ADMIN_DSN, create_postgres_database, drop_postgres_database
 from tests.serving import Server, codeloft, link_in, signed_in_client, start_server
 
 pytestmark = pytest.mark.postgres
@@ -31,15 +30,8 @@ def providers() -> Iterator[FakeProviders]:
         yield fake
 
 
-@pytest.fixture(scope="module")
-async def database() -> AsyncIterator[str]:
-    url = await create_postgres_database()
-    yield POSTGRES_ADMIN_DSN.rsplit("/", 1)[0] + f"/{url.database}"
-    await drop_postgres_database(url)
-
-
-def settings(providers: FakeProviders, database: str, secret_keys: str) -> dict[str, str]:
-    return {"CODELOFT_DATABASE_URL": database, "CODELOFT_SECRET_KEYS": secret_keys, **providers.settings()}
+def settings(providers: FakeProviders, postgres_dsn: str, secret_keys: str) -> dict[str, str]:
+    return {"CODELOFT_DATABASE_URL": postgres_dsn, "CODELOFT_SECRET_KEYS": secret_keys, **providers.settings()}
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +40,8 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(data_dir: Path, providers: FakeProviders, database: str) -> Iterator[Server]:
-    running = start_server(data_dir, **settings(providers, database, OLD_SECRET))
+def server(data_dir: Path, providers: FakeProviders, postgres_dsn: str) -> Iterator[Server]:
+    running = start_server(data_dir, **settings(providers, postgres_dsn, OLD_SECRET))
     yield running
     running.stop()
 
@@ -64,8 +56,8 @@ def bob(server: Server) -> User:
     return sign_in(server, "bob@example.com")
 
 
-async def stored_rows(database: str) -> list[dict[str, Any]]:
-    connection = await asyncpg.connect(database)
+async def stored_rows(postgres_dsn: str) -> list[dict[str, Any]]:
+    connection = await asyncpg.connect(postgres_dsn)
     try:
         rows = await connection.fetch("SELECT * FROM user_ai_tokens ORDER BY created_at, id")
     finally:
@@ -84,7 +76,7 @@ def listed(user: User) -> list[dict[str, Any]]:
 
 
 async def test_a_key_is_stored_encrypted_and_only_ever_shown_masked(
-    ada: User, server: Server, providers: FakeProviders, database: str
+    ada: User, server: Server, providers: FakeProviders, postgres_dsn: str
 ) -> None:
     created = add(ada, provider="openai", name="Work", key=OPENAI_KEY, expires_at="2030-01-01T00:00:00Z")
     assert created.status_code == 201, created.text
@@ -97,7 +89,7 @@ async def test_a_key_is_stored_encrypted_and_only_ever_shown_masked(
     assert gemini.status_code == 201 and gemini.json()["masked"] == "AIza…wxyz"
 
     everything_shown = created.text + gemini.text + ada.client.get(KEYS).text
-    rows = await stored_rows(database)
+    rows = await stored_rows(postgres_dsn)
     assert [row["token_name"] for row in rows] == ["Work", "Home"]
     for key in (OPENAI_KEY, GEMINI_KEY):
         assert key not in everything_shown
@@ -106,8 +98,8 @@ async def test_a_key_is_stored_encrypted_and_only_ever_shown_masked(
     assert [k["masked"] for k in listed(ada)] == ["sk-proj-…abcd", "AIza…wxyz"]
 
 
-async def test_a_key_the_provider_refuses_is_not_stored(ada: User, database: str) -> None:
-    before = await stored_rows(database)
+async def test_a_key_the_provider_refuses_is_not_stored(ada: User, postgres_dsn: str) -> None:
+    before = await stored_rows(postgres_dsn)
     for provider, key, reason in [
         ("openai", "sk-proj-thisIsNotAKeyOpenAITakes0000", "OpenAI refused this key (401 invalid_api_key)"),
         ("gemini", "AIzaThisIsNotAKeyGeminiTakes000000", "Gemini refused this key (400 API_KEY_INVALID)"),
@@ -115,12 +107,12 @@ async def test_a_key_the_provider_refuses_is_not_stored(ada: User, database: str
         response = add(ada, provider=provider, name="Refused", key=key)
         refused(response, 422, reason)
         assert "Nothing was stored" in response.json()["detail"] and key not in response.text
-    assert await stored_rows(database) == before
+    assert await stored_rows(postgres_dsn) == before
     assert "Refused" not in [k["name"] for k in listed(ada)]
 
 
-async def test_a_provider_that_is_down_stores_nothing(ada: User, providers: FakeProviders, database: str) -> None:
-    before = await stored_rows(database)
+async def test_a_provider_that_is_down_stores_nothing(ada: User, providers: FakeProviders, postgres_dsn: str) -> None:
+    before = await stored_rows(postgres_dsn)
     asked = len(providers.requests)
     providers.failing = 503
     try:
@@ -131,11 +123,13 @@ async def test_a_provider_that_is_down_stores_nothing(ada: User, providers: Fake
     finally:
         providers.failing = None
     assert len(providers.requests) == asked + 2  # asked once each: no retries
-    assert await stored_rows(database) == before
+    assert await stored_rows(postgres_dsn) == before
 
 
-async def test_bad_input_is_refused_and_nothing_is_stored(ada: User, providers: FakeProviders, database: str) -> None:
-    before = await stored_rows(database)
+async def test_bad_input_is_refused_and_nothing_is_stored(
+    ada: User, providers: FakeProviders, postgres_dsn: str
+) -> None:
+    before = await stored_rows(postgres_dsn)
     asked = len(providers.requests)
     cases = [
         ({"provider": "anthropic", "name": "X", "key": OPENAI_KEY}, "provider"),
@@ -150,10 +144,10 @@ async def test_bad_input_is_refused_and_nothing_is_stored(ada: User, providers: 
     conflict = add(ada, provider="openai", name="Work", key=OPENAI_KEY)
     refused(conflict, 409, "You have a OpenAI key named 'Work' already")
     assert len(providers.requests) == asked  # none of them reached the provider
-    assert await stored_rows(database) == before
+    assert await stored_rows(postgres_dsn) == before
 
 
-async def test_switch_off_and_on_rename_expiry_and_delete(ada: User, database: str) -> None:
+async def test_switch_off_and_on_rename_expiry_and_delete(ada: User, postgres_dsn: str) -> None:
     created = add(ada, provider="openai", name="Spare", key=OPENAI_KEY)
     assert created.status_code == 201, created.text
     url = f"{KEYS}/{created.json()['id']}"
@@ -172,13 +166,13 @@ async def test_switch_off_and_on_rename_expiry_and_delete(ada: User, database: s
 
     assert ada.client.delete(url, headers=ada.headers).status_code == 204
     assert created.json()["id"] not in [k["id"] for k in listed(ada)]
-    assert all(row["token_name"] != "Spare 3" for row in await stored_rows(database))
+    assert all(row["token_name"] != "Spare 3" for row in await stored_rows(postgres_dsn))
     refused(ada.client.delete(url, headers=ada.headers), 404, "No such AI key")
 
 
-async def test_nobody_else_can_see_change_or_delete_my_key(ada: User, bob: User, database: str) -> None:
+async def test_nobody_else_can_see_change_or_delete_my_key(ada: User, bob: User, postgres_dsn: str) -> None:
     mine = listed(ada)[0]
-    before = await stored_rows(database)
+    before = await stored_rows(postgres_dsn)
 
     assert listed(bob) == []
     url = f"{KEYS}/{mine['id']}"
@@ -186,16 +180,16 @@ async def test_nobody_else_can_see_change_or_delete_my_key(ada: User, bob: User,
     refused(bob.client.delete(url, headers=bob.headers), 404, "No such AI key")
     assert ada.client.patch(url, json={"is_active": False}).status_code == 403  # no CSRF token
 
-    assert await stored_rows(database) == before
+    assert await stored_rows(postgres_dsn) == before
     assert listed(ada)[0] == mine
 
 
 async def test_secrets_rotate_moves_every_key_to_the_new_secret_key(
-    ada: User, server: Server, data_dir: Path, providers: FakeProviders, database: str
+    ada: User, server: Server, data_dir: Path, providers: FakeProviders, postgres_dsn: str
 ) -> None:
-    before = await stored_rows(database)
+    before = await stored_rows(postgres_dsn)
     assert len(before) == 2
-    old_env = {**server.env, **settings(providers, database, OLD_SECRET)}
+    old_env = {**server.env, **settings(providers, postgres_dsn, OLD_SECRET)}
 
     wrong = codeloft("secrets", "rotate", env={**old_env, "CODELOFT_SECRET_KEYS": NEW_SECRET})
     assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
@@ -203,13 +197,13 @@ async def test_secrets_rotate_moves_every_key_to_the_new_secret_key(
         "error: 2 of 2 stored secrets cannot be decrypted with CODELOFT_SECRET_KEYS: keep the key they were "
         "encrypted with in the list (after the new first key) and run this again; nothing was re-encrypted."
     )
-    assert await stored_rows(database) == before
+    assert await stored_rows(postgres_dsn) == before
 
     rotated = codeloft("secrets", "rotate", env={**old_env, "CODELOFT_SECRET_KEYS": f"{NEW_SECRET},{OLD_SECRET}"})
     assert rotated.returncode == 0, rotated.stderr
     assert rotated.stdout.startswith("Re-encrypted 2 stored secrets under the first secret key")
 
-    rows = await stored_rows(database)
+    rows = await stored_rows(postgres_dsn)
     assert [row["id"] for row in rows] == [row["id"] for row in before]
     new_only, old_only = Fernet(NEW_SECRET.encode()), Fernet(OLD_SECRET.encode())
     assert [new_only.decrypt(row["encrypted_token"].encode()).decode() for row in rows] == [OPENAI_KEY, GEMINI_KEY]
@@ -218,7 +212,7 @@ async def test_secrets_rotate_moves_every_key_to_the_new_secret_key(
             old_only.decrypt(row["encrypted_token"].encode())
 
     server.stop()  # the old key dropped: a server with the new key alone reads every key
-    restarted = start_server(data_dir, **settings(providers, database, NEW_SECRET))
+    restarted = start_server(data_dir, **settings(providers, postgres_dsn, NEW_SECRET))
     try:
         ada_link = restarted.cli("user", "link", "ada@example.com")
         assert ada_link.returncode == 0, ada_link.stderr

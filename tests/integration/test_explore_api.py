@@ -4,28 +4,20 @@ why and changes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from tests.api_client import NOWHERE, User, refused, sign_in
-from tests.conftest import POSTGRES_ADMIN_DSN, create_postgres_database, drop_postgres_database
 from tests.serving import Server, start_server
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture(scope="module")
-async def database() -> AsyncIterator[str]:
-    url = await create_postgres_database()
-    yield POSTGRES_ADMIN_DSN.rsplit("/", 1)[0] + f"/{url.database}"
-    await drop_postgres_database(url)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, database: str) -> Iterator[Server]:
-    running = start_server(tmp_path_factory.mktemp("explore"), CODELOFT_DATABASE_URL=database)
+def server(tmp_path_factory: pytest.TempPathFactory, postgres_dsn: str) -> Iterator[Server]:
+    running = start_server(tmp_path_factory.mktemp("explore"), CODELOFT_DATABASE_URL=postgres_dsn)
     yield running
     running.stop()
 

@@ -180,7 +180,9 @@ def test_a_405_lists_in_allow_every_method_the_document_gives_its_path(
         if not path.startswith("/api/"):
             continue
         declared = {method.upper() for method in operations}
-        ids = {name: uuid4() for name in ("key_id", "session_id", "link_id", "conversation_id", "message_id")}
+        ids = {
+            name: uuid4() for name in ("key_id", "session_id", "link_id", "share_id", "conversation_id", "message_id")
+        }
         url = path.format(workspace_id=workspace, path="src/a.txt", **ids)
         for method in sorted({"GET", "PUT", "PATCH", "POST", "DELETE"} - declared):
             response = client.request(method, url)

@@ -9,7 +9,7 @@ import asyncio
 import io
 import re
 import zipfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
@@ -17,7 +17,6 @@ import httpx
 import pytest
 
 from tests.api_client import NOWHERE, User, refused, sign_in
-from tests.conftest import POSTGRES_ADMIN_DSN, create_postgres_database, drop_postgres_database
 from tests.serving import Server, csrf, signed_in_client, start_server
 
 pytestmark = pytest.mark.postgres
@@ -31,15 +30,8 @@ README = "# Demo\n\nSome *text* and <script>alert(1)</script> and [a link](javas
 
 
 @pytest.fixture(scope="module")
-async def database() -> AsyncIterator[str]:
-    url = await create_postgres_database()
-    yield POSTGRES_ADMIN_DSN.rsplit("/", 1)[0] + f"/{url.database}"
-    await drop_postgres_database(url)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, database: str) -> Iterator[Server]:
-    running = start_server(tmp_path_factory.mktemp("links"), CODELOFT_DATABASE_URL=database)
+def server(tmp_path_factory: pytest.TempPathFactory, postgres_dsn: str) -> Iterator[Server]:
+    running = start_server(tmp_path_factory.mktemp("links"), CODELOFT_DATABASE_URL=postgres_dsn)
     yield running
     running.stop()
 
@@ -161,8 +153,8 @@ def test_the_public_page_is_plain_html_with_the_tree_and_a_highlighted_file(
         assert {"main.py", "README.md", "pkg/util.py"} <= names
 
 
-async def expire(database: str, link_id: str) -> None:
-    connection = await asyncpg.connect(database)
+async def expire(postgres_dsn: str, link_id: str) -> None:
+    connection = await asyncpg.connect(postgres_dsn)
     try:
         await connection.execute(
             "UPDATE public_shares SET expires_at = now() - interval '1 minute' WHERE id = $1", link_id
@@ -172,10 +164,10 @@ async def expire(database: str, link_id: str) -> None:
 
 
 async def test_unknown_expired_and_revoked_links_answer_the_same_404(
-    server: Server, owner: User, project: str, database: str
+    server: Server, owner: User, project: str, postgres_dsn: str
 ) -> None:
     expired, revoked, live = make_link(owner, project), make_link(owner, project), make_link(owner, project)
-    await expire(database, expired["id"])
+    await expire(postgres_dsn, expired["id"])
     assert owner.client.delete(f"/api/v1/workspaces/{project}/links/{revoked['id']}", headers=owner.headers).is_success
     with anonymous(server) as client:
         answers = [

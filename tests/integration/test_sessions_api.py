@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
@@ -15,7 +15,6 @@ import httpx
 import pytest
 
 from tests.api_client import NOWHERE, refused
-from tests.conftest import POSTGRES_ADMIN_DSN, create_postgres_database, drop_postgres_database
 from tests.serving import Server, csrf, link_in, new_link, sign_in, start_server
 from ui.security import SESSION_COOKIE
 
@@ -31,17 +30,10 @@ SESSIONS = "/api/v1/sessions"
 
 
 @pytest.fixture(scope="module")
-async def database() -> AsyncIterator[str]:
-    url = await create_postgres_database()
-    yield POSTGRES_ADMIN_DSN.rsplit("/", 1)[0] + f"/{url.database}"
-    await drop_postgres_database(url)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, database: str) -> Iterator[Server]:
+def server(tmp_path_factory: pytest.TempPathFactory, postgres_dsn: str) -> Iterator[Server]:
     running = start_server(
         tmp_path_factory.mktemp("sessions"),
-        CODELOFT_DATABASE_URL=database,
+        CODELOFT_DATABASE_URL=postgres_dsn,
         CODELOFT_SESSION_ROTATE_SECONDS=str(ROTATE_SECONDS),
         CODELOFT_SESSION_GRACE_SECONDS=str(GRACE_SECONDS),
     )
@@ -62,8 +54,8 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-async def rows(database: str) -> list[dict[str, Any]]:
-    connection = await asyncpg.connect(database)
+async def rows(postgres_dsn: str) -> list[dict[str, Any]]:
+    connection = await asyncpg.connect(postgres_dsn)
     try:
         found = await connection.fetch("SELECT * FROM user_sessions ORDER BY created_at, id")
     finally:
@@ -90,12 +82,12 @@ def renewed(client: httpx.Client, path: str = "/api/v1/session") -> tuple[str, h
 
 
 async def test_an_api_call_renews_the_token_and_the_old_one_works_only_for_the_grace(
-    server: Server, database: str
+    server: Server, postgres_dsn: str
 ) -> None:
     client = browser(server, "rotate@example.com", CHROMIUM)
     old, _ = renewed(client)
     new = client.cookies[SESSION_COOKIE]
-    [row] = [row for row in await rows(database) if row["previous_token_hash"] == sha256(old)]
+    [row] = [row for row in await rows(postgres_dsn) if row["previous_token_hash"] == sha256(old)]
     assert row["refresh_token_hash"] == sha256(new)
     assert old not in str(row) and new not in str(row)  # only hashes are stored
     assert row["user_agent"] == CHROMIUM and row["address"] == "127.0.0.1"
@@ -108,7 +100,7 @@ async def test_an_api_call_renews_the_token_and_the_old_one_works_only_for_the_g
     reused = with_cookie(server, old)
     refused(reused, 401, "old copy of its sign-in was used again")
     assert reused.json()["error"] == "SessionReused"
-    assert row["id"] not in [other["id"] for other in await rows(database)]
+    assert row["id"] not in [other["id"] for other in await rows(postgres_dsn)]
     refused(client.get("/api/v1/session"), 401, "Your session has ended")  # the new cookie is refused too
     client.close()
 

@@ -11,7 +11,7 @@ import pytest
 from domain.access import Action, Actor
 from domain.accounts import AccountService
 from domain.entities import Workspace
-from domain.errors import InvalidInput, NotFound, PermissionDenied, QuotaExceeded
+from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied, QuotaExceeded
 from domain.files import FileService
 from domain.gate import WorkspaceGate
 from domain.plans import PLANS
@@ -75,9 +75,9 @@ async def test_inviting_again_changes_the_one_share(
 async def test_unknown_addresses_owners_and_bad_permissions_get_clear_messages(
     sharing: SharingService, project: Workspace, ada: Actor, bob: Actor
 ) -> None:
-    with pytest.raises(InvalidInput, match=r"No Codeloft account has the e-mail address nobody@example\.com"):
+    with pytest.raises(NotFound, match=r"No Codeloft account has the e-mail address nobody@example\.com"):
         await sharing.invite(ada, project.id, email="nobody@example.com", permission="read")
-    with pytest.raises(InvalidInput, match="You own this workspace"):
+    with pytest.raises(Conflict, match="You own this workspace"):
         await sharing.invite(ada, project.id, email="ada@example.com", permission="read")
     with pytest.raises(InvalidInput, match="read, write or admin"):
         await sharing.invite(ada, project.id, email="bob@example.com", permission="owner")

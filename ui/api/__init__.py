@@ -14,6 +14,7 @@ from ui.api import (
     runs_ws,
     session,
     sessions,
+    shares,
     sign_in,
     workspaces,
 )
@@ -30,6 +31,7 @@ router.include_router(account.router)
 router.include_router(ai_keys.router)
 router.include_router(sessions.router)
 router.include_router(links.router)
+router.include_router(shares.router)
 router.include_router(explore.router)
 router.include_router(conversations.router)
 
