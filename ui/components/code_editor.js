@@ -4,7 +4,9 @@
 // swaps in a state of its own instead of editing the text in place, so a load is never an undoable edit
 // and Ctrl+Z in one file never replays another file's history. Edits are reported with the document and
 // revision they were made in, so an edit still on its way when the server switched documents reaches the
-// right file. Problems (compile errors, tracebacks) are shown as gutter marks with their message.
+// right file. Problems (compile errors, tracebacks) are shown as gutter marks with their message. The
+// assistant reads the selection and inserts its code as ordinary transactions: typed-like edits that
+// Ctrl+Z undoes and that reach the server as every edit does.
 import Base from "codeloft-codemirror-base";
 import * as CM from "nicegui-codemirror";
 
@@ -134,6 +136,8 @@ export default {
         CM.Prec.highest(this.indentConfig.of(CM.indentUnit.of(this.indent))),
         CM.EditorView.contentAttributes.of({ "aria-label": this.label || "Code editor" }),
         editSender,
+        // Ctrl+I is the page's (the assistant), not CodeMirror's select-parent-syntax.
+        CM.Prec.highest(CM.keymap.of([{ key: "Mod-i", run: () => true }])),
         problemField,
         problemGutter,
         problemTheme,
@@ -169,9 +173,26 @@ export default {
     },
 
     emitCursor() {
-      const head = this.editor.state.selection.main.head;
+      const { head, from, to } = this.editor.state.selection.main;
       const line = this.editor.state.doc.lineAt(head);
-      this.$emit("cursor", { line: line.number, column: head - line.from + 1 });
+      this.$emit("cursor", { line: line.number, column: head - line.from + 1, selected: to - from });
+    },
+    selectionText() {
+      const { from, to } = this.editor.state.selection.main;
+      return this.editor.state.sliceDoc(from, to);
+    },
+    // Insert `text` at the cursor, or in place of the selection (`replace`), as one undoable edit.
+    insertText(text, replace) {
+      if (!this.editor) return;
+      const { head, from, to } = this.editor.state.selection.main;
+      const changes = this.editor.state.changes(replace ? { from, to, insert: text } : { from: head, insert: text });
+      this.editor.dispatch({
+        changes,
+        selection: { anchor: changes.mapPos(replace ? to : head, 1) },
+        scrollIntoView: true,
+        userEvent: "input.paste",
+      });
+      this.editor.focus();
     },
     forget(document) {
       this._states.delete(document);

@@ -4,7 +4,8 @@ A document is shown with `show(document, revision, text)`: a new document or a n
 (a reload) gets an editor state of its own, so loading text is never an edit that Ctrl+Z undoes, and
 each document keeps its own undo history while the person switches between them. Every edit comes
 back with the document and revision it was made in; `on_edit` receives it with a function that applies
-it to that document's text."""
+it to that document's text. The assistant reads the selection (`selected_text`) and puts its code in
+(`insert`), as edits made in the browser that come back like typing."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ def apply_change_set(text: str, sections: list[int], inserted: list[list[str]]) 
 
 class CodeEditor(ui.codemirror, component="code_editor.js"):
     def __init__(
-        self, *, label: str, on_edit: EditHandler, on_cursor: Callable[[int, int], None], **kwargs: Any
+        self, *, label: str, on_edit: EditHandler, on_cursor: Callable[[int, int, int], None], **kwargs: Any
     ) -> None:
         super().__init__("", **kwargs)
         self._on_edit = on_edit
@@ -58,7 +59,11 @@ class CodeEditor(ui.codemirror, component="code_editor.js"):
         self.props["problems"] = []
         self.props["dirty"] = False
         self._sent: tuple[str, int] | None = None  # the document and revision whose text the browser has
-        self.on("cursor", lambda e: on_cursor(int(e.args["line"]), int(e.args["column"])), throttle=0.05)
+        self.on(
+            "cursor",
+            lambda e: on_cursor(int(e.args["line"]), int(e.args["column"]), int(e.args.get("selected", 0))),
+            throttle=0.05,
+        )
 
     @property
     def document(self) -> str:
@@ -110,6 +115,15 @@ class CodeEditor(ui.codemirror, component="code_editor.js"):
     def go_to(self, line: int, column: int | None) -> None:
         """Put the cursor at the line and column (1-based) and scroll it into view."""
         self.run_method("goTo", line, column or 1)
+
+    async def selected_text(self) -> str:
+        """The text selected now (empty without a selection)."""
+        text = await self.run_method("selectionText")
+        return text if isinstance(text, str) else ""
+
+    def insert(self, text: str, *, replace_selection: bool = False) -> None:
+        """Insert `text` at the cursor (or in place of the selection) as the person's own edit would be."""
+        self.run_method("insertText", text, replace_selection)
 
     def _event_args_to_value(self, e: GenericEventArguments) -> str:
         args = e.args

@@ -1,7 +1,8 @@
 """The editor area: open files in tabs with a modified marker, one CodeMirror holding a state (and an
 undo history) per open file, saving without lost updates (a conflict or deleted-file dialog instead of a
 silent overwrite), autosave, a prompt before leaving with unsaved changes, problems marked in the
-gutter, previews of binary files, and a status bar (language, line and column, saved state)."""
+gutter, previews of binary files, and a status bar (language, line and column, saved state). The assistant
+reads the open file and its selection, and inserts code at the cursor or over the selection."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from uuid import UUID
 from nicegui import ui
 
 from domain.entities import FileInfo
-from domain.errors import CodeloftError, NotFound, PermissionDenied, Unauthenticated
+from domain.errors import CodeloftError, InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from domain.files import StaleFile, decode_text
 from domain.limits import human_size
 from domain.problems import Problem
@@ -74,6 +75,8 @@ class EditorArea:
         self.files: dict[str, OpenFile] = {}
         self.cursors: dict[str, tuple[int, int]] = {}
         """Where the cursor was last in each open file (line, column; 1-based)."""
+        self.selected = 0
+        """How many characters are selected in the open file."""
         self.current: OpenFile | None = None
         self.problems: dict[str, list[Problem]] = {}
         self.on_saved: Callable[[], Awaitable[None]] | None = None
@@ -232,10 +235,33 @@ class EditorArea:
             self.status_cursor.set_text("")
         self.status_state.set_text("Conflict" if file.conflicted else "Modified" if file.dirty else "Saved")
 
-    def _cursor_moved(self, line: int, column: int) -> None:
+    def _cursor_moved(self, line: int, column: int, selected: int) -> None:
         if self.current is not None and self.current.text is not None:
             self.status_cursor.set_text(f"Ln {line}, Col {column}")
             self.cursors[self.current.path] = (line, column)
+            self.selected = selected
+
+    # --- the assistant's view of the editor ------------------------------------------------------
+
+    @property
+    def text_file(self) -> OpenFile | None:
+        """The open file if it is text."""
+        return self.current if self.current is not None and self.current.text is not None else None
+
+    async def selected_text(self) -> str:
+        """What is selected in the open file ("" without a selection)."""
+        if self.text_file is None or not self.selected:
+            return ""
+        return await self.editor.selected_text()
+
+    def insert(self, text: str, *, replace_selection: bool = False) -> None:
+        """Put `text` into the open file at the cursor, or over the selection: an edit like typing (Ctrl+Z
+        undoes it, autosave saves it)."""
+        if not self.editable:
+            raise InvalidInput("You can read this workspace but not change it.")
+        if self.text_file is None:
+            raise InvalidInput("Open a text file to put the code into first.")
+        self.editor.insert(text, replace_selection=replace_selection)
 
     async def close(self, path: str) -> None:
         file = self.files.get(path)

@@ -3,7 +3,7 @@ sandbox (the person answers its prompts, Ctrl+C interrupts it); Run with input r
 the stdin box instead, its output streamed live to the Output tab in the order it was written (stderr in
 red); Stop; the result (status, reason, exit code, CPU and wall time, peak memory), problems
 (compile errors, tracebacks, stack traces) that open their file at the place, the web preview with its
-server's output, and the workspace's last 20 runs.
+server's output, and the workspace's last 20 runs. The assistant reads the last run's output and error.
 
 Output reaches the page in small batches on a timer, and the page keeps only the last lines: a program
 printing a flood of lines costs the browser a few small messages, never one that breaks its connection."""
@@ -186,6 +186,7 @@ class RunPanel:
         self._showing_preview: Preview | None = None
         self._preview_token: str | None = None
         self._runs: Sequence[RunResult] = ()
+        self._last: tuple[RunResult, bool] | None = None  # the run shown last, and whether on the console
         self._problems: list[Problem] = []
         self._tab_openers: dict[str, Callable[[], Awaitable[None]]] = {}
         self._on_preview = on_preview
@@ -399,7 +400,21 @@ class RunPanel:
             self.cancellation.cancel()
             self._set_status("Stopping…")
 
+    def last_run(self) -> tuple[str, str] | None:
+        """The output and the error of the run shown last (None before any): the compiler's output when the
+        build failed, else stderr; on the console a program's two streams are one, a failed run's its error."""
+        if self._last is None:
+            return None
+        run, console = self._last
+        if run.reason is not None and run.reason.value == "compile_error":
+            return run.stdout, run.compile_output
+        if console:
+            failed = run.status.value in ("error", "timeout")
+            return ("", run.stdout) if failed else (run.stdout, "")
+        return run.stdout, run.stderr
+
     async def show_result(self, run: RunResult, *, streamed: bool, console: bool = False) -> None:
+        self._last = (run, console)
         compile_error = run.reason is not None and run.reason.value == "compile_error"
         if console:
             if run.truncated:

@@ -1,6 +1,7 @@
 """The IDE page (`/w/<workspace id>`): file tree, editor tabs, run panel, quick open, command palette,
-settings. `WorkspacePage` owns the components of one person's page and wires them; the commands it
-registers are what the palette, the shortcuts and the header buttons run."""
+settings, and beside the editor the preview and the assistant. `WorkspacePage` owns the components of one
+person's page and wires them; the commands it registers are what the palette, the shortcuts and the header
+buttons run."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from domain.errors import NotFound
 from domain.toolchains import can_run
 from ui.components.access_notice import AccessNotice, AccessWatch
 from ui.components.accessible import icon_button
+from ui.components.chat_panel import ChatPanel, Workbench
 from ui.components.command_palette import CommandPalette
 from ui.components.editor import EditorArea
 from ui.components.file_tree import FileTree
@@ -54,6 +56,8 @@ MAIN_HEIGHT_UNDER_BANNER = "calc(100vh - 52px - 3.25rem)"
 """... and below the banner that says the person's access changed."""
 NARROW_PX = 640
 PHONE_SIDE_PERCENT = 85
+PHONE_RIGHT_PERCENT = 0
+"""On a phone a pane beside the editor (the preview, the assistant) takes the width while it is open."""
 
 
 @ui.page("/w/{workspace_id}", title="Workspace · Codeloft")
@@ -101,6 +105,10 @@ class WorkspacePage:
         self._remembered = self.state.to_dict()
         self.narrow = False
         """A phone-sized window: the side bar acts as a drawer."""
+        self.chat: ChatPanel | None = None
+        self.assistant_button: ui.button | None = None
+        self._right_open: list[str] = []  # the panes open beside the editor, the last opened last
+        self._right_shown: str | None = None
 
     def build(self) -> None:
         default = self.settings["theme"]  # the workspace's, for a person who never chose their own
@@ -140,6 +148,10 @@ class WorkspacePage:
         self.panes.add(
             Pane(id="search", title="Search (Ctrl+Shift+F)", icon="search", area="side", build=self._build_search)
         )
+        if Action.ASK in self.allowed:
+            self.panes.add(
+                Pane(id="assistant", title="Assistant", icon="smart_toy", area="right", build=self._build_assistant)
+            )
         ui.add_css(SPLITTER_CSS)
         self.main = ui.row().classes("w-full no-wrap gap-0 overflow-hidden").style(f"height: {MAIN_HEIGHT}")
         with self.main:
@@ -169,17 +181,14 @@ class WorkspacePage:
                 self.bottom_split = ui.splitter(horizontal=True, value=bottom, limits=(20, 100))
                 self.bottom_split.classes("w-full h-full").props('separator-class="cl-separator"')
                 with self.bottom_split.before:
-                    self.right_split = ui.splitter(value=100, limits=(20, 100)).classes("w-full h-full")
+                    self.right_split = ui.splitter(value=100, limits=(0, 100)).classes("w-full h-full")
                     self.right_split.props('separator-class="cl-separator"')
                     with self.right_split.before:
                         self.editor = EditorArea(
                             workspace.id, viewer, self.settings, services=self.services, editable=self.editable
                         )
-                    with self.right_split.after, ui.column().classes("w-full h-full gap-0") as self.right_pane:
-                        self.preview = PreviewPane(
-                            workspace.id, on_stop=lambda: self.run_panel.stop_preview(), on_close=self._preview_closed
-                        )
-                    self.right_pane.set_visibility(False)
+                    with self.right_split.after:
+                        self._build_right_pane()
                 with self.bottom_split.after, ui.column().classes("w-full h-full gap-0") as self.bottom_panel:
                     self.run_panel = RunPanel(
                         workspace.id,
@@ -211,7 +220,46 @@ class WorkspacePage:
                 )
         self.editor.on_saved = self._saved
         self.run_panel.show_entry(self.services.workspaces.run_entry(workspace))
+        if state.assistant_open and Action.ASK in self.allowed:
+            self._show_right("assistant")
         Timer(REMEMBER_SECONDS, self.remember)
+
+    def _build_right_pane(self) -> None:
+        """Beside the editor: the preview and the registered right panes, one at a time, with tabs to
+        switch while more than one is open."""
+        with ui.column().classes("w-full h-full gap-0 no-wrap") as self.right_pane:
+            self.right_tabs = ui.tabs(on_change=self._right_tab_chosen).props("dense no-caps inline-label align=left")
+            self.right_tabs.classes("w-full shrink-0 border-b")
+            with self.right_tabs:
+                self.right_tab = {"preview": ui.tab("preview", "Preview", icon="public")}
+                for pane in self.panes.in_area("right"):
+                    self.right_tab[pane.id] = ui.tab(pane.id, pane.title, icon=pane.icon)
+            with ui.column().classes("w-full grow min-h-0 gap-0") as preview_area:
+                self.preview = PreviewPane(
+                    self.workspace.id, on_stop=lambda: self.run_panel.stop_preview(), on_close=self._preview_closed
+                )
+            self.right_areas = {"preview": preview_area}
+            for pane in self.panes.in_area("right"):
+                self.right_areas[pane.id] = ui.column().classes("w-full grow min-h-0 gap-0")
+        self._layout_right()
+
+    def _build_assistant(self) -> None:
+        editor, run_panel = self.editor, self.run_panel
+        self.chat = ChatPanel(
+            self.workspace.id,
+            self.viewer,
+            assistant=self.services.assistant,
+            bench=Workbench(
+                open_file=lambda: (file.path, file.text or "") if (file := editor.text_file) else None,
+                selected=lambda: editor.selected if editor.text_file else 0,
+                selected_text=editor.selected_text,
+                last_run=run_panel.last_run,
+                editable=lambda: editor.editable,
+                insert=lambda text, replace: editor.insert(text, replace_selection=replace),
+                close=lambda: self._hide_right("assistant"),
+            ),
+        )
+        Timer(0, notify_errors(self.chat.load), once=True)
 
     async def _open_from_tree(self, path: str) -> None:
         await self.editor.open(path)
@@ -226,6 +274,8 @@ class WorkspacePage:
         self.narrow = isinstance(width, int | float) and width <= NARROW_PX
         if self.narrow and self.state.side_open:
             self.toggle_side_bar()
+        if self.narrow and self.right_pane.visible:
+            self.right_split.set_value(PHONE_RIGHT_PERCENT)
 
     def _build_tree(self) -> None:
         self.tree = FileTree(
@@ -262,22 +312,76 @@ class WorkspacePage:
     def _show_preview(self, token: str) -> None:
         """The preview opens in the right pane, beside the editor."""
         self.preview.show(token)
-        if not self.right_pane.visible:
-            self.right_pane.set_visibility(True)
-            self.right_split.set_value(self.state.right_size)
+        self._show_right("preview")
 
     def _preview_closed(self) -> None:
-        if self.right_pane.visible and self.right_split.value is not None and self.right_split.value < 100:
-            self.state.right_size = float(self.right_split.value)
-        self.right_pane.set_visibility(False)
-        self.right_split.set_value(100)
+        self._hide_right("preview")
         self.run_panel.preview_closed()
 
+    def toggle_assistant(self) -> None:
+        """Ctrl+I: the assistant beside the editor (in front of the preview if that is open), the keyboard
+        in its question box; again: closed."""
+        if self._right_shown == "assistant":
+            self._hide_right("assistant")
+            return
+        self._show_right("assistant")
+        if self.chat is not None:
+            self.chat.focus()
+
+    def _show_right(self, pane_id: str) -> None:
+        """Open a pane beside the editor, in front of the others open there."""
+        if pane_id != "preview":
+            self._build_pane(pane_id)
+        if pane_id not in self._right_open:
+            self._right_open.append(pane_id)
+        self._right_shown = pane_id
+        self._layout_right()
+
+    def _hide_right(self, pane_id: str) -> None:
+        if pane_id in self._right_open:
+            self._right_open.remove(pane_id)
+        if self._right_shown == pane_id:
+            self._right_shown = self._right_open[-1] if self._right_open else None
+        self._layout_right()
+
+    def _layout_right(self) -> None:
+        """The right pane as the open panes say: hidden without any, tabs with more than one."""
+        if self._right_open and not self.right_pane.visible:
+            self.right_pane.set_visibility(True)
+            self.right_split.set_value(PHONE_RIGHT_PERCENT if self.narrow else self.state.right_size)
+        elif not self._right_open:
+            self._keep_right_size()
+            self.right_pane.set_visibility(False)
+            self.right_split.set_value(100)
+        for pane_id, area in self.right_areas.items():
+            area.set_visibility(pane_id == self._right_shown)
+            self.right_tab[pane_id].set_visibility(pane_id in self._right_open)
+        self.right_tabs.set_visibility(len(self._right_open) > 1)
+        self.right_tabs.set_value(self._right_shown)
+        self._mark_assistant()
+
+    def _mark_assistant(self) -> None:
+        """The header's assistant button shows whether the assistant is in sight."""
+        if self.assistant_button is not None:
+            self.assistant_button.props["aria-pressed"] = "true" if self._right_shown == "assistant" else "false"
+
+    def _right_tab_chosen(self) -> None:
+        chosen = self.right_tabs.value
+        if chosen in self._right_open and chosen != self._right_shown:
+            self._right_shown = str(chosen)
+            self._layout_right()
+
+    def _keep_right_size(self) -> None:
+        """Remember the editor's width beside the right pane (not a phone's, where the pane takes it all)."""
+        value = self.right_split.value
+        if self.right_pane.visible and not self.narrow and value is not None and 0 < value < 100:
+            self.state.right_size = float(value)
+
     def _build_pane(self, pane_id: str) -> None:
-        """Make a side pane's content (once): a pane nobody opened costs the page nothing."""
+        """Make a pane's content (once): a pane nobody opened costs the page nothing."""
         if pane_id not in self._built_panes:
             self._built_panes.add(pane_id)
-            with self.side_panes[pane_id]:
+            with self.side_panes.get(pane_id) or self.right_areas[pane_id]:
                 self.panes.get(pane_id).build()
 
     def _show_side(self, pane_id: str) -> None:
@@ -375,8 +479,8 @@ class WorkspacePage:
             state.side_size = float(self.side_split.value)
         if state.bottom_open and self.bottom_split.value is not None and self.bottom_split.value < 100:
             state.bottom_size = float(self.bottom_split.value)
-        if self.right_pane.visible and self.right_split.value is not None and self.right_split.value < 100:
-            state.right_size = float(self.right_split.value)
+        self._keep_right_size()
+        state.assistant_open = "assistant" in self._right_open
         state.tabs = list(self.editor.files)
         state.active = self.editor.current.path if self.editor.current is not None else None
         state.cursors = {path: list(place) for path, place in self.editor.cursors.items() if path in self.editor.files}
@@ -433,6 +537,8 @@ class WorkspacePage:
         if Action.SHARE in self.allowed:
             add("share", "Share: people and public links", self._open_share)
         add("search", "Search in files", self.focus_search, keys="Ctrl+Shift+F")
+        if Action.ASK in self.allowed:
+            add("assistant", "Show or hide the assistant", self.toggle_assistant, keys="Ctrl+I")
         add("view.side", "Show or hide the side bar", self.toggle_side_bar, keys="Ctrl+B")
         add("view.bottom", "Show or hide the bottom panel", self.toggle_bottom_panel, keys="Ctrl+J")
         add("view.console", "Go to the terminal", self.focus_console, keys="Ctrl+`")
@@ -445,6 +551,11 @@ class WorkspacePage:
             self.read_only_badge.set_visibility(not self.editable)
             self._header_button("quick-open", "search", "Open a file by name (Ctrl+P)")
             self._header_button("palette", "terminal", "All commands (Ctrl+Shift+P)", "open-command-palette")
+            if Action.ASK in self.allowed:
+                self.assistant_button = self._header_button(
+                    "assistant", "smart_toy", "Assistant (Ctrl+I)", "toggle-assistant"
+                )
+                self._mark_assistant()
             self.save_button = self._header_button("save", "save", "Save (Ctrl+S)", "save") if self.editable else None
             if Action.MANAGE in self.allowed:
                 self._header_button("settings", "settings", "Settings: editor and entry point", "open-settings")
@@ -470,6 +581,8 @@ class WorkspacePage:
             self.editable = False
             self.editor.make_read_only()
             self.tree.make_read_only()
+            if self.chat is not None:
+                self.chat.redraw()  # its code blocks offer no Insert any more
             self.read_only_badge.set_visibility(True)
             if self.save_button is not None:
                 self.save_button.set_visibility(False)

@@ -22,6 +22,8 @@ class WorkbenchState:
     """Width of the editor beside the right pane, in %, while the right pane is open."""
     side_open: bool = True
     bottom_open: bool = True
+    assistant_open: bool = False
+    """The assistant's pane beside the editor."""
     side_pane: str = "files"
     tabs: list[str] = field(default_factory=list)
     active: str | None = None
@@ -38,7 +40,7 @@ class WorkbenchState:
             value = data.get(name)
             if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 100:
                 setattr(state, name, float(value))
-        for name in ("side_open", "bottom_open"):
+        for name in ("side_open", "bottom_open", "assistant_open"):
             if isinstance(data.get(name), bool):
                 setattr(state, name, data[name])
         if isinstance(data.get("side_pane"), str):
