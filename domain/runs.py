@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import signal
@@ -118,6 +119,10 @@ class ArtifactStore(Protocol):
     async def get(self, key: str) -> bytes | None: ...
 
     async def put(self, key: str, archive: bytes) -> None: ...
+
+
+SHUTTING_DOWN = "This server is shutting down: run it again in a moment."
+SHUT_DOWN_NOTE = "\n[codeloft] the server shut down before the program finished\n"
 
 
 class JobQueue(Protocol):
@@ -473,6 +478,8 @@ class RunService:
         self.executor = executor
         self._on_finished = on_finished
         """Told of every run that ended, however it ended (the instance's metrics)."""
+        self._running: set[asyncio.Task[Outcome]] = set()
+        self._draining = False
         self.defaults = defaults or RunLimits()
         """The limits of a run that asks for none (CODELOFT_RUN_LIMITS); every plan allows at least these."""
 
@@ -566,6 +573,8 @@ class RunService:
         """What every run does before its program starts: authorize, choose the file, settle the limits,
         compile (or find the compile cached), and record the compilation and the run."""
         user_id = actor.require_user()
+        if self._draining:
+            raise Unavailable(SHUTTING_DOWN)
         async with self._uow() as uow:
             workspace = await self._gate.require(uow, actor, Action.RUN, workspace_id)
             owner = await uow.users.get(workspace.owner_id)
@@ -627,18 +636,49 @@ class RunService:
             run.status = RunStatus.RUNNING
             await self._save(run)
 
+        task = asyncio.ensure_future(execute(started))
+        self._running.add(task)
         try:
-            outcome = await execute(started)
-        except BaseException:
-            # Never leave a run "running": record that it failed, then let the error through.
-            run.status, run.reason, run.completed_at = RunStatus.ERROR, Reason.INTERNAL_ERROR, self._clock()
-            await self._save(run)
-            self._finished(run)
+            outcome = await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if task.cancelled() and self._draining and not (current and current.cancelling()):
+                # Ended by `drain` (the server stops): recorded as the server's failure, answered normally.
+                run.status, run.reason, run.completed_at = RunStatus.ERROR, Reason.INTERNAL_ERROR, self._clock()
+                run.stderr += SHUT_DOWN_NOTE
+                await self._save(run)
+                self._finished(run)
+                return run
+            await self._failed(run)
             raise
+        except BaseException:
+            await self._failed(run)
+            raise
+        finally:
+            self._running.discard(task)
         self._apply(run, outcome)
         await self._save(run)
         self._finished(run)
         return run
+
+    async def _failed(self, run: RunResult) -> None:
+        """Never leave a run "running": record that it failed (the error goes on to the caller)."""
+        run.status, run.reason, run.completed_at = RunStatus.ERROR, Reason.INTERNAL_ERROR, self._clock()
+        await self._save(run)
+        self._finished(run)
+
+    async def drain(self, grace: float) -> int:
+        """The server stops: refuse new runs, let those running finish for up to `grace` seconds, then end
+        the rest as the server's failure (`internal_error`). How many had to be ended."""
+        self._draining = True
+        running = set(self._running)
+        if not running:
+            return 0
+        _, late = await asyncio.wait(running, timeout=grace)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+        return len(late)
 
     def _finished(self, run: RunResult) -> None:
         if self._on_finished is not None:

@@ -139,6 +139,14 @@ class RemoteRunner:
             chunk = json.loads(message["data"])
             await on_output(chunk["stream"], chunk["text"])
 
+    async def waiting(self) -> int:
+        """Runs queued for a worker now (`Unavailable` when Redis cannot be reached)."""
+        pool = await self._connect()
+        try:
+            return int(await pool.zcard(QUEUE))
+        except (RedisError, OSError) as error:
+            raise Unavailable(f"Cannot reach the run queue at {self._url} ({error}): is Redis running?") from None
+
     async def version(self, argv: list[str]) -> str:
         result = await self.execute(
             SandboxRequest(files={}, argv=argv, limits=RunLimits(cpu_seconds=10, wall_seconds=20))

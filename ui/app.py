@@ -51,6 +51,7 @@ from runners.remote import RemoteRunner
 from runners.select import choose_runner
 from runners.worker import build_worker
 from ui.context import Services
+from ui.drain import DRAIN
 from ui.metrics import CountingCache, Metrics
 from ui.metrics import install as install_metrics
 from ui.security import derive_key
@@ -126,6 +127,18 @@ def standalone_executor(settings: Settings) -> Executor:
     return executor(settings, MemoryCache(), local_sandbox(settings, multi_user=False))
 
 
+async def queue_health(run_executor: Executor) -> dict[str, str]:
+    """Where runs wait, and how many wait now: Redis (for `codeloft worker`s) or this process."""
+    runner, queue = run_executor.runner, run_executor.queue
+    if isinstance(runner, RemoteRunner):
+        try:
+            return {"queue": f"redis: ok, {await runner.waiting()} waiting"}
+        except Unavailable as error:
+            return {"queue": f"unavailable: {error.message}"}
+    waiting = queue.waiting if isinstance(queue, InProcessQueue) else 0
+    return {"queue": f"in-process: ok, {waiting} waiting"}
+
+
 def measure(metrics: Metrics, run_executor: Executor) -> None:
     """The instance's gauges that are read at each scrape: the run queue and the warm sandbox pool."""
     queue, runner = run_executor.queue, run_executor.runner
@@ -158,6 +171,10 @@ async def build_services(
             report["cache"] = "redis: ok" if isinstance(store, RedisCache) else "in-process: ok"
         except Unavailable as error:
             report.update(status="unavailable", cache=error.message)
+        report.update(await queue_health(run_executor))
+        if report["queue"].startswith("unavailable"):
+            report["status"] = "unavailable"
+        report["sandbox"] = run_executor.runner.name
         return report
 
     async def close() -> None:
@@ -355,6 +372,7 @@ def serve(settings: Settings) -> None:
     # whatever directory the server was started from. Read when nicegui is first imported: just below.
     os.environ.setdefault("NICEGUI_STORAGE_PATH", str(settings.data_dir / "nicegui"))
     from nicegui import Client, app, ui
+    from nicegui.server import Server
 
     from ui import context, oauth, stylesheet
     from ui.api import docs, openapi, router
@@ -393,6 +411,7 @@ def serve(settings: Settings) -> None:
     async def start() -> None:
         services = await build_services(settings, runner=runner, metrics=metrics)
         context.install(services)
+        DRAIN.install(services.runs, grace=settings.shutdown_grace, stop=stop_serving)
         app.timer(30, services.previews.expire)
         print(f"Codeloft is running at {settings.base_url} (sandbox: {runner.name})", flush=True)
         print(f"Open this one-time sign-in link (valid 24 hours):\n    {link}", flush=True)
@@ -400,6 +419,9 @@ def serve(settings: Settings) -> None:
     async def stop() -> None:
         await context.services().close()
         context.install(None)
+
+    def stop_serving() -> None:
+        Server.instance.should_exit = True  # as after Ctrl+C, but exiting with status 0
 
     app.on_startup(start)
     app.on_shutdown(stop)

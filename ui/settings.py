@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     run_limits: dict[str, float] = Field(default_factory=dict)
     public_docs: bool = True
     metrics_allow: str = "127.0.0.0/8 ::1/128"
+    shutdown_grace: float = Field(default=20.0, ge=0, le=3600)
     metrics_token: str | None = None
     previews_per_person: int = Field(default=2, ge=1)
     previews_per_server: int = Field(default=20, ge=1)
@@ -274,6 +275,8 @@ SETTINGS_HELP: dict[str, str] = {
     "CODELOFT_METRICS_ALLOW": "addresses or networks that may read /metrics without a token, when no proxy "
     "relayed the request (default: 127.0.0.0/8 ::1/128)",
     "CODELOFT_METRICS_TOKEN": "a bearer token that lets anyone who shows it read /metrics (default: none)",
+    "CODELOFT_SHUTDOWN_GRACE": "seconds a stopping server (SIGTERM) or worker lets running programs finish before "
+    "ending them as internal_error; meanwhile /readyz answers 503 and new runs are refused (default: 20)",
     "CODELOFT_OPENAI_BASE_URL": "the OpenAI API that people's keys are checked with and the assistant calls "
     "(default: https://api.openai.com/v1)",
     "CODELOFT_GEMINI_BASE_URL": "the Gemini API (google-genai calls /v1/... under it) that people's keys are checked "

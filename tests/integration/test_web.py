@@ -21,10 +21,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running.stop()
 
 
-def test_health_reports_database_and_cache(server: Server) -> None:
+def test_health_reports_database_cache_queue_and_sandbox_and_the_instance_is_ready(server: Server) -> None:
     response = httpx.get(f"{server.base_url}/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "cache": "in-process: ok"}
+    report = response.json()
+    assert report.pop("sandbox") in ("bubblewrap", "local")
+    assert report == {"status": "ok", "database": "ok", "cache": "in-process: ok", "queue": "in-process: ok, 0 waiting"}
+    ready = httpx.get(f"{server.base_url}/readyz")
+    assert (ready.status_code, ready.json()) == (200, {"ready": True})
 
 
 def test_the_printed_link_sets_a_safe_session_cookie_and_works_once(server: Server) -> None:
@@ -186,6 +190,8 @@ async def test_serve_on_postgresql_and_redis(tmp_path: Path) -> None:
             "status": "ok",
             "database": "ok",
             "cache": "redis: ok",
+            "queue": "redis: ok, 0 waiting",
+            "sandbox": "redis queue",
         }
         client = signed_in_client(running)
         created = client.post(
@@ -199,6 +205,8 @@ async def test_serve_on_postgresql_and_redis(tmp_path: Path) -> None:
         assert down.status_code == 503
         assert down.json()["status"] == "unavailable" and "Cannot reach PostgreSQL" in down.json()["database"]
         assert down.json()["cache"] == "redis: ok"
+        not_ready = httpx.get(f"{running.base_url}/readyz")
+        assert not_ready.status_code == 503 and "Cannot reach PostgreSQL" in not_ready.json()["reason"]["database"]
     finally:
         if running:
             running.stop()

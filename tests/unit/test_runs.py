@@ -14,7 +14,15 @@ import pytest
 from domain.access import ANONYMOUS, Actor
 from domain.accounts import AccountService
 from domain.entities import RunResult
-from domain.errors import Conflict, InvalidInput, LimitExceeded, NotFound, PermissionDenied, Unauthenticated
+from domain.errors import (
+    Conflict,
+    InvalidInput,
+    LimitExceeded,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+    Unavailable,
+)
 from domain.files import FileService
 from domain.plans import plan_for
 from domain.runs import (
@@ -867,3 +875,12 @@ def test_the_result_line_names_a_signal_only_when_the_program_got_one(reason: Re
         signal=9, time_ms=5,
     )  # fmt: skip
     assert summary(run) == shown
+
+
+async def test_a_draining_service_refuses_new_runs_and_records_nothing(
+    runs: RunService, runner: FakeRunner, store: Store, owner: Actor, python_ws: UUID
+) -> None:
+    assert await runs.drain(0) == 0  # nothing was running
+    with pytest.raises(Unavailable, match="shutting down"):
+        await runs.run(owner, python_ws)
+    nothing_recorded(store, runner)

@@ -13,6 +13,7 @@ from domain.errors import Unauthenticated
 from ui.api.deps import CallerDep
 from ui.api.routing import api_router
 from ui.context import services
+from ui.drain import DRAIN
 from ui.security import clear_session_cookie, csrf_token, session_token
 
 router = api_router()
@@ -67,5 +68,19 @@ async def signed_out(request: Request) -> Response:
 
 @router.get("/healthz", include_in_schema=False)
 async def healthz() -> JSONResponse:
+    """The database, the cache, the run queue and the sandbox, each on its own (503 if one is down)."""
     report = await services().health()
     return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
+
+
+@router.get("/readyz", include_in_schema=False)
+async def readyz() -> JSONResponse:
+    """Whether a load balancer should send this instance work: not while it stops (drains), nor while its
+    database, cache or queue is down."""
+    if DRAIN.draining:
+        return JSONResponse({"ready": False, "reason": "stopping: finishing the runs in flight"}, status_code=503)
+    report = await services().health()
+    if report["status"] != "ok":
+        down = {name: state for name, state in report.items() if name not in ("status", "sandbox")}
+        return JSONResponse({"ready": False, "reason": down}, status_code=503)
+    return JSONResponse({"ready": True})
