@@ -422,12 +422,8 @@ class AssistantService:
         given = (context or AskContext()).checked()
         backend = self.backend(provider)
         chosen = model_name(model) if model is not None else backend.models[0]
-        async with self._uow() as uow:
-            conversation = await self._own(uow, actor, conversation_id)
-            history = [] if one_shot else list(await uow.chat_messages.of(conversation_id))
         fitted, cuts = fit_context(given, backend.prompt_chars - len(SYSTEM_PROMPT) - framed_length(question, given))
         current = ChatTurn(Role.USER, render_question(question, fitted))
-        earlier, left_out = fit_history(history, backend.prompt_chars - len(SYSTEM_PROMPT) - len(current.content))
         now = self._clock()
         stored = ChatMessage(
             conversation_id=conversation_id,
@@ -440,11 +436,14 @@ class AssistantService:
             },
             created_at=now,
         )
-        async with self._uow() as uow:
+        async with self._uow() as uow:  # one transaction: check, read the history, store the question
+            conversation = await self._own(uow, actor, conversation_id)
+            history = [] if one_shot else list(await uow.chat_messages.of(conversation_id))
             await uow.chat_messages.add(stored)
             title = None if conversation.title else auto_title(question)
             await uow.conversations.update(conversation_id, title=title, at=now)
             await uow.commit()
+        earlier, left_out = fit_history(history, backend.prompt_chars - len(SYSTEM_PROMPT) - len(current.content))
         yield Accepted(stored, cuts, left_out)
         turns = (ChatTurn(Role.SYSTEM, SYSTEM_PROMPT), *earlier, current)
         async with aclosing(self._answer(actor, conversation, backend, chosen, turns, one_shot=one_shot)) as events:

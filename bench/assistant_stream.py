@@ -1,0 +1,188 @@
+"""What the assistant's stream costs on top of the model: the time to the first token and to the last through
+the whole REST path (`POST /api/v1/conversations/<id>/messages`, server-sent events: sign-in check, the
+question stored, the quota counted, the openai SDK to the provider, each piece relayed, the answer and its
+usage row stored), minus the fake provider's own delays, for 1 and for `--concurrent` conversations asking
+at once; and the server's memory per open stream.
+
+    .venv/bin/python bench/assistant_stream.py [--rounds 10] [--concurrent 20] [--tokens 20] [--delay 0.05]
+                                               [--open 50] [--postgres]
+
+Starts the real `codeloft serve` (the embedded default, SQLite in a temporary data directory; with
+`--postgres` a throw-away PostgreSQL database and Redis database 14 as the cache) against the local fake
+OpenAI of the tests (`tests/ai_providers.py`), which waits `--delay` seconds before each of `--tokens`
+tokens. Overheads: first token = arrival of the first `delta` event - one delay; last token = arrival of
+`done` - tokens x delay. Memory: the server's resident set with `--open` answers streaming at once (each
+read up to its first piece, the provider then holding back the rest) minus its resident set before, divided
+by `--open`. The exit status is 1 if any answer did not end in `done`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.ai_providers import ChatScript, FakeProviders, fake_providers
+from tests.conftest import POSTGRES_ADMIN_DSN, create_postgres_database, drop_postgres_database
+from tests.serving import FORM_TOKEN, Server, origin_of, start_server
+
+CSRF_HEADER = "X-CSRF-Token"
+REDIS_URL = "redis://127.0.0.1:6379/14"
+TIMEOUT = httpx.Timeout(120.0)
+
+
+@dataclass
+class Overheads:
+    first: list[float] = field(default_factory=list)
+    last: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def line(self, label: str) -> str:
+        return f"{label:<26} first token {spread(self.first)}   last token {spread(self.last)}"
+
+
+def spread(values: list[float]) -> str:
+    if not values:
+        return "no answers"
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return f"median {statistics.median(ordered) * 1000:6.1f} ms  p95 {p95 * 1000:6.1f} ms"
+
+
+async def signed_in(server: Server) -> httpx.AsyncClient:
+    http = httpx.AsyncClient(base_url=server.base_url, timeout=TIMEOUT, limits=httpx.Limits(max_connections=200))
+    form = FORM_TOKEN.search((await http.get(server.link)).text)
+    signed = await http.post(
+        "/login/token", data={"token": form.group(1) if form else ""}, headers={"Origin": origin_of(server.link)}
+    )
+    if signed.status_code != 303:
+        raise RuntimeError(f"sign-in answered {signed.status_code}")
+    http.headers[CSRF_HEADER] = (await http.get("/api/v1/session")).raise_for_status().json()["csrf_token"]
+    return http
+
+
+async def conversations(http: httpx.AsyncClient, count: int) -> list[str]:
+    ws = (await http.post("/api/v1/workspaces", json={"name": "bench", "language": "python"})).raise_for_status()
+    url = f"/api/v1/workspaces/{ws.json()['id']}/conversations"
+    made = await asyncio.gather(*(http.post(url, json={"title": f"bench {n}"}) for n in range(count)))
+    return [str(answer.raise_for_status().json()["id"]) for answer in made]
+
+
+async def ask(http: httpx.AsyncClient, conversation: str, *, stop_after_first: bool = False) -> tuple[float, float]:
+    """Seconds to the first `delta` and to `done` (to the first only, then the stream is left open, with
+    `stop_after_first`: the caller closes it)."""
+    started = time.perf_counter()
+    first = last = float("nan")
+    async with http.stream(
+        "POST", f"/api/v1/conversations/{conversation}/messages", json={"content": "Explain this, please."}
+    ) as response:
+        name = ""
+        async for line in response.aiter_lines():
+            if line.startswith("event: "):
+                name = line.removeprefix("event: ")
+            elif line.startswith("data: ") and name == "delta" and first != first:
+                first = time.perf_counter() - started
+                if stop_after_first:
+                    return first, last
+            elif line.startswith("data: ") and name in ("done", "error"):
+                if name == "error":
+                    raise RuntimeError(json.loads(line.removeprefix("data: "))["detail"])
+                last = time.perf_counter() - started
+    return first, last
+
+
+async def measure(http: httpx.AsyncClient, chats: list[str], *, rounds: int, tokens: int, delay: float) -> Overheads:
+    found = Overheads()
+    for _ in range(rounds):
+        results = await asyncio.gather(*(ask(http, chat) for chat in chats), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                found.failures.append(str(result))
+            else:
+                found.first.append(result[0] - delay)
+                found.last.append(result[1] - tokens * delay)
+    return found
+
+
+def resident_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+async def memory_per_stream(server: Server, providers: FakeProviders, http: httpx.AsyncClient, count: int) -> float:
+    """KB of the server's resident set per answer streaming at once."""
+    chats = await conversations(http, count)
+    providers.chat = ChatScript(tokens=("Hello", " there"), delay=0.0)
+    await asyncio.gather(*(ask(http, chat) for chat in chats))  # warm: each conversation once
+    await asyncio.sleep(1)
+    before = resident_kb(server.process.pid)
+    providers.chat = ChatScript(tokens=("Hello", *[" world"] * 50), delay=0.2)
+    opened = [asyncio.create_task(ask(http, chat, stop_after_first=True)) for chat in chats]
+    await asyncio.gather(*opened)  # every stream has had its first piece and is still open on the server
+    during = resident_kb(server.process.pid)
+    await asyncio.sleep(15)  # let the answers end before the server stops
+    return (during - before) / count
+
+
+async def run(server: Server, providers: FakeProviders, args: argparse.Namespace) -> int:
+    http = await signed_in(server)
+    try:
+        providers.chat = ChatScript(tokens=tuple(f" t{n}" for n in range(args.tokens)), delay=args.delay)
+        print(
+            f"fake provider: {args.tokens} tokens, {args.delay * 1000:g} ms before each; {args.rounds} rounds; "
+            "overhead = time through REST - the provider's own delays"
+        )
+        failures = []
+        for concurrent in (1, args.concurrent):
+            chats = await conversations(http, concurrent)
+            await measure(http, chats, rounds=1, tokens=args.tokens, delay=args.delay)  # warm-up
+            found = await measure(http, chats, rounds=args.rounds, tokens=args.tokens, delay=args.delay)
+            print(found.line(f"{concurrent} conversation{'s' if concurrent > 1 else ''} at once"))
+            failures += found.failures
+        per_stream = await memory_per_stream(server, providers, http, args.open)
+        print(f"server memory per open stream ({args.open} open at once): {per_stream:.0f} KB")
+    finally:
+        await http.aclose()
+    for failure in failures[:5]:
+        print(f"failed: {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+async def main(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory() as folder, fake_providers() as providers:
+        plans = Path(folder) / "plans.json"
+        plans.write_text(json.dumps({"free": {"ai_requests_per_day": 1_000_000}}))
+        settings = {"CODELOFT_PLANS": str(plans), **providers.chat_settings()}
+        database = await create_postgres_database() if args.postgres else None
+        if database is not None:
+            address = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0] + f"/{database.database}"
+            settings |= {"CODELOFT_DATABASE_URL": address, "CODELOFT_REDIS_URL": REDIS_URL}
+        server = start_server(Path(folder) / "data", **settings)
+        try:
+            print(f"server: codeloft serve on {'PostgreSQL + Redis' if database else 'SQLite'}")
+            return await run(server, providers, args)
+        finally:
+            server.stop()
+            if database is not None:
+                await drop_postgres_database(database)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--concurrent", type=int, default=20)
+    parser.add_argument("--tokens", type=int, default=20)
+    parser.add_argument("--delay", type=float, default=0.05)
+    parser.add_argument("--open", type=int, default=50)
+    parser.add_argument("--postgres", action="store_true")
+    sys.exit(asyncio.run(main(parser.parse_args())))
