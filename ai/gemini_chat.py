@@ -31,12 +31,19 @@ class GeminiChat:
         self._server_key = api_key
         self._quiet = quiet_seconds
         self._base_url = base_url
-        # Our own httpx client: google-genai would otherwise pick aiohttp when it is installed, whose
-        # connection errors are other classes.
-        self._http = httpx.AsyncClient()
+        self._shared: httpx.AsyncClient | None = None
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        """Our own httpx client, made at the first question: google-genai would otherwise pick aiohttp when it
+        is installed, whose connection errors are other classes."""
+        if self._shared is None:
+            self._shared = httpx.AsyncClient()
+        return self._shared
 
     async def close(self) -> None:
-        await self._http.aclose()
+        if self._shared is not None:
+            await self._shared.aclose()
 
     def _client(self, key: str) -> genai.Client:
         options = genai_types.HttpOptions(

@@ -31,17 +31,28 @@ class OpenAIChat:
     ) -> None:
         self.title = title
         self._server_key = api_key
-        self._client = openai.AsyncOpenAI(
-            api_key=api_key or NO_KEY,
-            base_url=base_url,
-            organization=None,
-            project=None,
-            max_retries=0,  # a failure is the person's to retry: a silent retry would double the cost
-            timeout=openai.Timeout(quiet_seconds, connect=connect_seconds),
-        )
+        self._base_url = base_url
+        self._timeout = openai.Timeout(quiet_seconds, connect=connect_seconds)
+        self._shared: openai.AsyncOpenAI | None = None
+
+    @property
+    def _client(self) -> openai.AsyncOpenAI:
+        """Made at the first question (loading the TLS certificates takes a while): a server whose assistant
+        is never asked pays nothing for it."""
+        if self._shared is None:
+            self._shared = openai.AsyncOpenAI(
+                api_key=self._server_key or NO_KEY,
+                organization=None,
+                project=None,
+                base_url=self._base_url,
+                max_retries=0,  # a failure is the person's to retry: a silent retry would double the cost
+                timeout=self._timeout,
+            )
+        return self._shared
 
     async def close(self) -> None:
-        await self._client.close()
+        if self._shared is not None:
+            await self._shared.close()
 
     async def stream(self, request: ChatRequest) -> AsyncGenerator[str | ChatEnd, None]:
         client = self._client.with_options(api_key=request.key) if request.key else self._client
