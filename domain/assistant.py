@@ -508,7 +508,7 @@ class AssistantService:
             message = await self._store_answer(conversation, "", usage, AnswerStatus.FAILED, error=refusal.message)
             yield Failed(refusal.message, message)
             return
-        request = ChatRequest(model=model, turns=turns, key=key, max_output_tokens=ANSWER_TOKENS)
+        request = ChatRequest(model=model, turns=turns, key=key)
         stream = backend.provider.stream(request)
         pieces: list[str] = []
         end: ChatEnd | None = None

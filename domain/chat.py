@@ -99,7 +99,6 @@ class ChatRequest:
     model: str
     turns: tuple[ChatTurn, ...]
     key: str | None = field(default=None, repr=False)
-    max_output_tokens: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
