@@ -8,10 +8,9 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain.ai_keys import (
-    EXPIRY_PATTERN,
     KEEP,
     KEY_PATTERN,
     MAX_KEY_LENGTH,
@@ -21,6 +20,7 @@ from domain.ai_keys import (
 )
 from ui.api.contract import NAME_PATTERN, documented
 from ui.api.deps import CallerDep
+from ui.api.expiry import Expiry
 from ui.api.routing import api_router, links
 from ui.context import services
 
@@ -47,19 +47,7 @@ ApiKeyText = Annotated[
         "before it is stored, stored encrypted, never shown again",
     ),
 ]
-Expiry = Annotated[
-    datetime,
-    Field(strict=False),  # a JSON string, as the document says
-    WithJsonSchema(
-        {
-            "type": "string",
-            "format": "date-time",
-            "pattern": EXPIRY_PATTERN,
-            "description": "When the key stops being used, in the years 2000 to 2999 (a time without a zone is "
-            "UTC); null: never",
-        }
-    ),
-]
+KEY_ENDS = "When the key stops being used; null: never"
 
 
 class AIKeyIn(BaseModel):
@@ -68,7 +56,7 @@ class AIKeyIn(BaseModel):
     provider: ProviderName
     name: KeyName
     key: ApiKeyText
-    expires_at: Expiry | None = None
+    expires_at: Expiry | None = Field(default=None, description=KEY_ENDS)
 
 
 class AIKeyPatch(BaseModel):
@@ -78,7 +66,7 @@ class AIKeyPatch(BaseModel):
 
     name: KeyName | None = None
     is_active: bool | None = None
-    expires_at: Expiry | None = None
+    expires_at: Expiry | None = Field(default=None, description=KEY_ENDS)
 
 
 class AIKeyOut(BaseModel):

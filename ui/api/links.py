@@ -4,39 +4,27 @@ one (with an optional expiry), revoking one. Only those who may share the worksp
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field
 
-from domain.ai_keys import EXPIRY_PATTERN
 from domain.entities import PublicShare
 from ui.api.deps import CallerDep
+from ui.api.expiry import Expiry
 from ui.api.routing import api_router, links
 from ui.context import services
 
 router = api_router(prefix="/api/v1/workspaces/{workspace_id:uuid}/links", tags=["sharing"])
 
-Expiry = Annotated[
-    datetime,
-    Field(strict=False),  # a JSON string, as the document says
-    WithJsonSchema(
-        {
-            "type": "string",
-            "format": "date-time",
-            "pattern": EXPIRY_PATTERN,
-            "description": "When the link stops working, in the years 2000 to 2999 (a time without a zone is "
-            "UTC; a time already past makes a link that has expired); null or left out: never",
-        }
-    ),
-]
+LINK_ENDS = "When the link stops working (a time already past makes a link that has expired); null or left out: never"
 
 
 class LinkIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    expires_at: Expiry | None = None
+    expires_at: Expiry | None = Field(default=None, description=LINK_ENDS)
 
 
 class LinkOut(BaseModel):

@@ -12,12 +12,12 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field
 
-from domain.ai_keys import EXPIRY_PATTERN
 from domain.entities import SharedWorkspace, ShareMember
 from ui.api.contract import CONTROL, SPACE, documented
 from ui.api.deps import CallerDep
+from ui.api.expiry import Expiry
 from ui.api.routing import api_router, links
 from ui.api.workspaces import WorkspaceOut, workspace_out
 from ui.context import services
@@ -39,19 +39,7 @@ AccountEmail = Annotated[
         "404 and nothing is stored: the person signs in once first",
     ),
 ]
-Expiry = Annotated[
-    datetime,
-    Field(strict=False),  # a JSON string, as the document says
-    WithJsonSchema(
-        {
-            "type": "string",
-            "format": "date-time",
-            "pattern": EXPIRY_PATTERN,
-            "description": "When the share ends by itself, in the years 2000 to 2999 (a time without a zone is "
-            "UTC; a time already past makes a share that has ended); null: never",
-        }
-    ),
-]
+SHARE_ENDS = "When the share ends by itself (a time already past makes a share that has ended); null: never"
 
 
 class ShareIn(BaseModel):
@@ -59,7 +47,7 @@ class ShareIn(BaseModel):
 
     email: AccountEmail
     permission: Permission
-    expires_at: Expiry | None = None
+    expires_at: Expiry | None = Field(default=None, description=SHARE_ENDS)
     """Left out or null: the share never ends by itself."""
 
 
@@ -69,7 +57,7 @@ class SharePatch(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     permission: Permission | None = None
-    expires_at: Expiry | None = None
+    expires_at: Expiry | None = Field(default=None, description=SHARE_ENDS)
 
 
 class ShareOut(BaseModel):
