@@ -23,7 +23,6 @@ README_STATUS = {
     "InvalidInput": 422,
     "QuotaExceeded": 429,
     "Unavailable": 503,
-    "ProviderError": 503,
 }
 """The README's REST API section, for every class in domain.errors but the base."""
 
