@@ -3,7 +3,7 @@ person, what happened and what to do, with the provider's own words when it gave
 
 from __future__ import annotations
 
-from domain.errors import ProviderError
+from domain.chat import ProviderError
 
 MAX_REASON_LENGTH = 300
 REFUSING_STATUSES = (401, 403)

@@ -12,8 +12,7 @@ from google.genai import errors as genai_errors
 from google.genai import types as genai_types
 
 from ai.chat_failures import broken, reason_in, scrub, status_failure, timed_out
-from domain.chat import ChatEnd, ChatRequest, Role
-from domain.errors import ProviderError
+from domain.chat import ChatEnd, ChatRequest, ProviderError, Role
 
 QUIET_SECONDS = 60.0
 """The longest wait for the first token, and between two tokens (google-genai sets one timeout per request

@@ -24,7 +24,7 @@ from contextlib import aclosing
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from uuid import UUID
 
 from domain import cache_keys
@@ -37,10 +37,11 @@ from domain.chat import (
     ChatRequest,
     ChatTurn,
     Conversation,
+    ProviderError,
     Role,
     UsageRecord,
 )
-from domain.errors import InvalidInput, NotFound, ProviderError, QuotaExceeded
+from domain.errors import InvalidInput, NotFound, QuotaExceeded
 from domain.gate import WorkspaceGate
 from domain.ports import Cache, ChatProvider, Clock, UnitOfWork, UnitOfWorkFactory
 from domain.quotas import QuotaService
@@ -293,16 +294,17 @@ def scrub(text: str, secret: str | None) -> str:
     return text.replace(secret, "…") if secret else text
 
 
+T = TypeVar("T")
 _SURVIVING: set[asyncio.Future[Any]] = set()
 
 
-async def survive(work: Awaitable[Any]) -> None:
-    """Finish `work` even if the task awaiting it is being cancelled (a client that went away mid-answer):
-    the caller still sees the cancellation, the work runs to its end."""
+async def survive(work: Awaitable[T]) -> T:
+    """`work`'s result, finished even if the task awaiting it is being cancelled (a client that went away
+    while an answer was stored): the caller still sees the cancellation, the work runs to its end."""
     task = asyncio.ensure_future(work)
     _SURVIVING.add(task)
     task.add_done_callback(_SURVIVING.discard)
-    await asyncio.shield(task)
+    return await asyncio.shield(task)
 
 
 class AssistantService:
@@ -618,13 +620,16 @@ class AssistantService:
         message = ChatMessage(
             conversation_id=conversation.id, role=Role.ASSISTANT, content=text, metadata=metadata, created_at=now
         )
+        await survive(self._write(conversation, message, record))
+        return message
+
+    async def _write(self, conversation: Conversation, message: ChatMessage, record: UsageRecord | None) -> None:
         async with self._uow() as uow:
             if record is not None:
                 await uow.ai_usage.add(record)
             await uow.chat_messages.add(message)
-            await uow.conversations.update(conversation.id, at=now)
+            await uow.conversations.update(conversation.id, at=message.created_at)
             await uow.commit()
-        return message
 
 
 ASK_FIELDS: Final = frozenset(("path", *PARTS))

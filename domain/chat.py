@@ -10,6 +10,15 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid4
 
+from domain.errors import Unavailable
+
+
+class ProviderError(Unavailable):
+    """An AI provider refused or failed a request: a key it does not take, too many requests (429), an error
+    of its own (5xx), no answer in time, or a stream that broke off before the answer was complete. The
+    message is for the person and never holds a key. The assistant turns it into a failed answer; it never
+    reaches an edge by itself."""
+
 
 class Role(StrEnum):
     USER = "user"

@@ -50,9 +50,3 @@ class LimitExceeded(CodeloftError):
 
 class Unavailable(CodeloftError):
     """A service Codeloft depends on cannot be reached right now."""
-
-
-class ProviderError(Unavailable):
-    """An AI provider refused or failed a request: a key it does not take, too many requests (429), an error
-    of its own (5xx), no answer in time, or a stream that stopped before the answer was complete. The
-    message is for the person and never holds a key."""

@@ -11,8 +11,7 @@ import pytest
 
 from ai.gemini_chat import GeminiChat
 from ai.openai_chat import OpenAIChat
-from domain.chat import ChatEnd, ChatRequest, ChatTurn, Role
-from domain.errors import ProviderError
+from domain.chat import ChatEnd, ChatRequest, ChatTurn, ProviderError, Role
 from tests.ai_providers import ANSWER, GEMINI_KEY, OPENAI_KEY, ChatScript, FakeProviders, fake_providers
 
 OWN_OPENAI_KEY = "sk-proj-personalKEYpersonalKEY00000000wxyz"

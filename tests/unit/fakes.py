@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Collection, Sequence
@@ -12,7 +13,7 @@ from typing import Any, Self
 from uuid import UUID
 
 from domain.cache_keys import CacheKey
-from domain.chat import ChatEnd, ChatMessage, ChatRequest, Conversation, UsageRecord
+from domain.chat import ChatEnd, ChatMessage, ChatRequest, Conversation, ProviderError, UsageRecord
 from domain.entities import (
     FOLDER_MIME,
     AIKey,
@@ -31,7 +32,7 @@ from domain.entities import (
     WorkspaceFile,
     WorkspaceShare,
 )
-from domain.errors import Conflict, InvalidInput, ProviderError, Unavailable
+from domain.errors import Conflict, InvalidInput, Unavailable
 from domain.files import info_of
 from domain.sandbox import Cancellation, OutputSink, SandboxRequest, SandboxResult
 from domain.templates import Template
@@ -561,8 +562,9 @@ class FakeAIUsage(_Repo):
 
 class FakeChatProvider:
     """A chat provider that records each request and answers `deltas`, then a `ChatEnd` (tokens in: the
-    request's characters / 4, out: the number of deltas). `fail` is raised after `fail_after` deltas; `cut`
-    ends the stream without its ChatEnd. `closed` counts the streams that ended (closed early too)."""
+    request's characters / 4, out: the number of deltas), waiting `pause` seconds before each delta. `fail` is
+    raised after `fail_after` deltas; `cut` ends the stream without its ChatEnd. `closed` counts the streams
+    that ended (closed early too)."""
 
     def __init__(self, *deltas: str) -> None:
         self.deltas = list(deltas or ("Hello", ", ", "world."))
@@ -570,6 +572,7 @@ class FakeChatProvider:
         self.fail: ProviderError | None = None
         self.fail_after = 0
         self.cut = False
+        self.pause = 0.0
         self.closed = 0
 
     async def stream(self, request: ChatRequest) -> AsyncGenerator[str | ChatEnd, None]:
@@ -578,6 +581,8 @@ class FakeChatProvider:
             for index, delta in enumerate(self.deltas):
                 if self.fail is not None and index == self.fail_after:
                     raise self.fail
+                if self.pause:
+                    await asyncio.sleep(self.pause)
                 yield delta
             if self.fail is not None:
                 raise self.fail

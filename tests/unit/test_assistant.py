@@ -5,6 +5,7 @@ cut to the model's budget, one-shot answers cached."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 from uuid import UUID, uuid4
 
@@ -29,8 +30,8 @@ from domain.assistant import (
     fit_context,
     quick_question,
 )
-from domain.chat import AnswerStatus, ChatTurn, Role
-from domain.errors import InvalidInput, NotFound, ProviderError, Unauthenticated
+from domain.chat import AnswerStatus, ChatTurn, ProviderError, Role
+from domain.errors import InvalidInput, NotFound, Unauthenticated
 from domain.gate import WorkspaceGate
 from domain.quotas import QuotaService
 from domain.values import PermissionLevel
@@ -160,6 +161,30 @@ async def test_stop_keeps_what_arrived_marked_stopped(
     assert provider.closed == 1  # the provider's request ended too
     (record,) = store.ai_usage
     assert record.success and record.request_type == "chat"
+
+
+async def test_a_client_gone_mid_answer_keeps_what_arrived_marked_stopped(
+    assistant: AssistantService, owner: Actor, workspace: UUID, provider: FakeChatProvider, store: Store
+) -> None:
+    conversation = await assistant.start(owner, workspace)
+    provider.pause = 0.05
+    arrived: list[AnswerEvent] = []
+
+    async def listen() -> None:
+        async for event in assistant.ask(owner, conversation.id, "Stream slowly"):
+            arrived.append(event)
+
+    listening = asyncio.create_task(listen())
+    while not any(isinstance(event, Delta) for event in arrived):
+        await asyncio.sleep(0.01)
+    listening.cancel()  # the connection closed: the request's task is cancelled mid-answer
+    with pytest.raises(asyncio.CancelledError):
+        await listening
+    await asyncio.sleep(0.05)  # the answer is stored by a task of its own
+
+    _, messages = await assistant.get(owner, conversation.id)
+    assert messages[-1].status is AnswerStatus.STOPPED and messages[-1].content == "Hello"
+    assert provider.closed == 1 and len(store.ai_usage) == 1
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,6 @@ ErrorKind = Literal[
     "LimitExceeded",
     "QuotaExceeded",
     "Unavailable",
-    "ProviderError",
 ]
 """The names of the errors the API answers with (`ui/errors.py`, `ui/body_limits.py`, `ui/api/routing.py`)."""
 
