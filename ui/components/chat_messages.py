@@ -86,7 +86,8 @@ class QuestionView:
         with (
             ui.chat_message(name="You", sent=True)
             .classes("cl-chat-question")
-            .props('data-testid="chat-question" bg-color="blue-1"')
+            .props('data-testid="chat-question" bg-color="blue-1"'),
+            ui.column().classes("gap-1"),  # one bubble: Quasar draws one for each child
         ):
             ui.label(question.content).classes("whitespace-pre-wrap break-words")
             with_what = context_note(question)
@@ -179,7 +180,8 @@ class AnswerView:
         with (
             ui.chat_message(name="Assistant")
             .classes("cl-chat-answer w-full")
-            .props('data-testid="chat-answer"') as self.bubble
+            .props('data-testid="chat-answer" bg-color="grey-2"') as self.bubble,
+            ui.column().classes("w-full gap-1 min-w-0"),  # one bubble: Quasar draws one for each child
         ):
             self.body = AnswerBody(actions)
             with ui.row().classes("w-full items-center gap-x-2 gap-y-0 text-xs text-gray-600") as self.footer:

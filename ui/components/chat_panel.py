@@ -50,8 +50,10 @@ CHAT_CSS: Final = """
 .cl-chat-codebar { background: #eef1f4; }
 .body--dark .cl-chat-codebar { background: #21262d; }
 .cl-chat-answer .q-message-text, .cl-chat-answer .q-message-container > div { max-width: 100%; min-width: 0; }
-.cl-chat-answer .q-message-container { width: 100%; }
-.cl-chat-answer .q-message-text-content { width: 100%; }
+.body--dark .cl-chat-answer .q-message-text { color: #2d333b !important; }
+.body--dark .cl-chat-question .q-message-text { color: #1e3a5f !important; }
+.body--dark .cl-chat-answer .q-message-text-content,
+.body--dark .cl-chat-question .q-message-text-content { color: #e6edf3; }
 """
 PART_ICONS: Final = {"file": "description", "selection": "highlight_alt", "output": "notes", "error": "error"}
 
@@ -105,7 +107,7 @@ class ChatPanel:
                 self.picker = (
                     ui.select({}, on_change=self._picked)
                     .props('dense outlined options-dense aria-label="Conversation" data-testid="chat-conversation"')
-                    .classes("grow min-w-0")
+                    .classes("grow basis-0 min-w-0")
                 )
                 icon_button("add_comment", "New conversation", self.new).props('data-testid="chat-new"')
                 self.rename_button = icon_button("edit", "Rename the conversation", self.rename).props(
@@ -375,7 +377,7 @@ class ChatPanel:
         self.conversations.insert(0, conversation)
         self._models[conversation.id] = model
         self._list_conversations()
-        self._draw([])
+        self.log.clear()
         return conversation
 
     async def _retry(self, message: ChatMessage) -> bool:
