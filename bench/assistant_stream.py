@@ -5,15 +5,15 @@ usage row stored), minus the fake provider's own delays, for 1 and for `--concur
 at once; and the server's memory per open stream.
 
     .venv/bin/python bench/assistant_stream.py [--rounds 10] [--concurrent 20] [--tokens 20] [--delay 0.05]
-                                               [--open 50] [--postgres]
+                                               [--open 100] [--postgres]
 
 Starts the real `codeloft serve` (the embedded default, SQLite in a temporary data directory; with
 `--postgres` a throw-away PostgreSQL database and Redis database 14 as the cache) against the local fake
 OpenAI of the tests (`tests/ai_providers.py`), which waits `--delay` seconds before each of `--tokens`
 tokens. Overheads: first token = arrival of the first `delta` event - one delay; last token = arrival of
 `done` - tokens x delay. Memory: the server's resident set with `--open` answers streaming at once (each
-read up to its first piece, the provider then holding back the rest) minus its resident set before, divided
-by `--open`. The exit status is 1 if any answer did not end in `done`."""
+read up to its first piece, then held open while the provider goes on) minus its resident set before,
+divided by `--open`. The exit status is 1 if any answer did not end in `done`."""
 
 from __future__ import annotations
 
@@ -76,9 +76,15 @@ async def conversations(http: httpx.AsyncClient, count: int) -> list[str]:
     return [str(answer.raise_for_status().json()["id"]) for answer in made]
 
 
-async def ask(http: httpx.AsyncClient, conversation: str, *, stop_after_first: bool = False) -> tuple[float, float]:
-    """Seconds to the first `delta` and to `done` (to the first only, then the stream is left open, with
-    `stop_after_first`: the caller closes it)."""
+async def ask(
+    http: httpx.AsyncClient,
+    conversation: str,
+    *,
+    opened: asyncio.Queue[None] | None = None,
+    hold: asyncio.Event | None = None,
+) -> tuple[float, float]:
+    """Seconds to the first `delta` and to `done`. With `hold`: after the first `delta` (reported on `opened`)
+    the stream stays open, unread, until `hold` is set, and is closed then (Stop)."""
     started = time.perf_counter()
     first = last = float("nan")
     async with http.stream(
@@ -90,7 +96,9 @@ async def ask(http: httpx.AsyncClient, conversation: str, *, stop_after_first: b
                 name = line.removeprefix("event: ")
             elif line.startswith("data: ") and name == "delta" and first != first:
                 first = time.perf_counter() - started
-                if stop_after_first:
+                if hold is not None and opened is not None:
+                    opened.put_nowait(None)
+                    await hold.wait()
                     return first, last
             elif line.startswith("data: ") and name in ("done", "error"):
                 if name == "error":
@@ -127,10 +135,15 @@ async def memory_per_stream(server: Server, providers: FakeProviders, http: http
     await asyncio.sleep(1)
     before = resident_kb(server.process.pid)
     providers.chat = ChatScript(tokens=("Hello", *[" world"] * 50), delay=0.2)
-    opened = [asyncio.create_task(ask(http, chat, stop_after_first=True)) for chat in chats]
-    await asyncio.gather(*opened)  # every stream has had its first piece and is still open on the server
+    opened: asyncio.Queue[None] = asyncio.Queue()
+    hold = asyncio.Event()
+    streams = [asyncio.create_task(ask(http, chat, opened=opened, hold=hold)) for chat in chats]
+    for _ in chats:  # every stream has had its first piece and is still open on the server
+        await opened.get()
     during = resident_kb(server.process.pid)
-    await asyncio.sleep(15)  # let the answers end before the server stops
+    hold.set()  # Stop, all of them
+    await asyncio.gather(*streams)
+    await asyncio.sleep(12)  # the provider's side of each stopped answer runs out
     return (during - before) / count
 
 
@@ -183,6 +196,6 @@ if __name__ == "__main__":
     parser.add_argument("--concurrent", type=int, default=20)
     parser.add_argument("--tokens", type=int, default=20)
     parser.add_argument("--delay", type=float, default=0.05)
-    parser.add_argument("--open", type=int, default=50)
+    parser.add_argument("--open", type=int, default=100)
     parser.add_argument("--postgres", action="store_true")
     sys.exit(asyncio.run(main(parser.parse_args())))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -287,11 +288,20 @@ def _handler(fake: FakeProviders) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class Listener(ThreadingHTTPServer):
+    request_queue_size = 128  # many answers at once (the benchmark) connect without waiting for a retry
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (Stop, a server shutting down) is no error of the fake's."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @contextmanager
 def fake_providers(**options: Any) -> Iterator[FakeProviders]:
     """The fake providers on a free port of 127.0.0.1 until the block ends."""
     fake = FakeProviders(**options)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    server = Listener(("127.0.0.1", 0), _handler(fake))
     server.daemon_threads = True
     fake.base = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
