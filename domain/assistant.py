@@ -58,7 +58,7 @@ MODEL_PATTERN: Final = "^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,99}$"
 """A model's name as providers write them (`gpt-4o-mini`, `models/gemini-2.5-flash`, `llama3.2:8b`)."""
 MAX_TITLE_LENGTH: Final = 255
 AUTO_TITLE_LENGTH: Final = 60
-NO_SUCH_CONVERSATION = "conversation"
+NO_SUCH_CONVERSATION = "No such conversation, or it is not yours."
 
 SYSTEM_PROMPT = (
     "You are the coding assistant of Codeloft, a browser IDE. Answer in Markdown and put code in fenced blocks "
@@ -374,6 +374,7 @@ class AssistantService:
             return conversation, list(await uow.chat_messages.of(conversation_id))
 
     async def rename(self, actor: Actor, conversation_id: UUID, title: str) -> Conversation:
+        """Give the conversation a title of your own (not blank, one line, at most MAX_TITLE_LENGTH)."""
         name = require_text(title, what="conversation title", max_length=MAX_TITLE_LENGTH)
         now = self._clock()
         async with self._uow() as uow:
@@ -393,12 +394,12 @@ class AssistantService:
         """The conversation if it is the actor's and they may still ask about its workspace; to anybody
         else, as to a missing one, `NotFound`."""
         conversation = await uow.conversations.get(conversation_id)
-        require_own(actor, conversation.user_id if conversation else None, what=NO_SUCH_CONVERSATION)
+        require_own(actor, conversation.user_id if conversation else None, what="conversation")
         assert conversation is not None
         try:
             await self._gate.require(uow, actor, Action.ASK, conversation.workspace_id)
         except NotFound:
-            raise NotFound(f"No such {NO_SUCH_CONVERSATION}, or it is not yours.") from None
+            raise NotFound(NO_SUCH_CONVERSATION) from None
         return conversation
 
     # asking
@@ -475,7 +476,7 @@ class AssistantService:
         one_shot = bool(question.metadata.get("one_shot"))
         history = [] if one_shot else messages[:question_at]
         earlier, left_out = fit_history(history, backend.prompt_chars - len(SYSTEM_PROMPT) - len(current.content))
-        yield Accepted(question, (), left_out)
+        yield Accepted(question, tuple(Cut(**cut) for cut in question.metadata.get("cut", [])), left_out)
         turns = (ChatTurn(Role.SYSTEM, SYSTEM_PROMPT), *earlier, current)
         async with aclosing(self._answer(actor, conversation, backend, chosen, turns, one_shot=one_shot)) as events:
             async for event in events:
