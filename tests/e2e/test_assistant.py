@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 
 from tests.ai_providers import ChatScript, FakeProviders, fake_providers
 from tests.e2e.ide import open_ide, replace_editor_text, signed_in
+from tests.e2e.test_accessibility import serious_violations
 from tests.serving import Server, start_server
 
 pytestmark = pytest.mark.browser
@@ -106,6 +107,12 @@ def test_an_answer_streams_in_its_code_goes_in_at_the_cursor_and_runs(
     expect(page.get_by_test_id("chat-usage")).to_have_text(re.compile(r"^gpt-4o-mini · \d+ in, 10 out tokens · "))
     expect(answer).to_contain_text("Run it to see.")
     shot(page, "answer-1280")
+    assert (found := serious_violations(page)) == [], "\n".join(found)
+    page.get_by_test_id("theme-toggle").click()
+    expect(page.locator("body.body--dark")).to_have_count(1)
+    shot(page, "answer-dark-1280")
+    assert (found := serious_violations(page)) == [], "\n".join(found)
+    page.get_by_test_id("theme-toggle").click()
 
     page.get_by_test_id("chat-insert").click()
     expect(page.locator(".cm-content")).to_contain_text("print('hello from the assistant')")
@@ -128,6 +135,38 @@ def test_an_answer_streams_in_its_code_goes_in_at_the_cursor_and_runs(
 
     page.keyboard.press("Control+i")
     expect(panel).to_be_hidden()
+
+
+def test_fix_the_last_error_then_replace_the_selection(
+    page: Page, chat_server: Server, providers: FakeProviders
+) -> None:
+    providers.chat = ChatScript(tokens=CODE_ANSWER)
+    open_assistant_on(page, chat_server, "fixer@example.com", "print(greeting)\n")
+    page.get_by_test_id("run-with-input").click()
+    expect(page.get_by_test_id("run-status")).to_contain_text("exited with an error")
+    expect(page.get_by_test_id("chat-chip-error")).to_contain_text("Run error")
+
+    page.get_by_test_id("chat-fix").click()
+
+    expect(page.get_by_test_id("chat-usage")).to_be_visible()
+    asked = providers.chats()[-1].body["messages"][-1]["content"]
+    assert "NameError" in asked and "print(greeting)" in asked and "failed with the error shown" in asked
+    expect(page.get_by_test_id("chat-context-used")).to_have_text("With main.py, the run's error")
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+a")
+    expect(page.get_by_test_id("chat-chip-selection")).to_contain_text("Selection (16 characters)")
+    page.get_by_test_id("chat-replace").click()
+    expect(page.locator(".cm-content")).to_have_text("print('hello from the assistant')")
+    expect(page.get_by_test_id("tab-modified")).to_be_visible()  # an edit like typing: saved like one
+
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+a")
+    page.get_by_test_id("chat-explain").click()
+    expect(page.get_by_test_id("chat-usage")).to_have_count(2)
+    asked = providers.chats()[-1].body["messages"][-1]["content"]
+    assert "Explain the selected code" in asked and "hello from the assistant" in asked
+    page.get_by_test_id("chat-explain").click()  # the same again: answered from the cache
+    expect(page.get_by_test_id("chat-usage").nth(2)).to_contain_text("from the cache")
 
 
 def test_stop_keeps_what_arrived(page: Page, chat_server: Server, providers: FakeProviders) -> None:

@@ -84,9 +84,7 @@ def usage_note(message: ChatMessage) -> str:
 class QuestionView:
     def __init__(self, question: ChatMessage, *, cuts: Sequence[Cut] = (), left_out: int = 0) -> None:
         with (
-            ui.chat_message(name="You", sent=True)
-            .classes("cl-chat-question")
-            .props('data-testid="chat-question" bg-color="blue-1"'),
+            ui.chat_message(name="You", sent=True).classes("cl-chat-question").props('data-testid="chat-question"'),
             ui.column().classes("gap-1"),  # one bubble: Quasar draws one for each child
         ):
             ui.label(question.content).classes("whitespace-pre-wrap break-words")
@@ -180,7 +178,7 @@ class AnswerView:
         with (
             ui.chat_message(name="Assistant")
             .classes("cl-chat-answer w-full")
-            .props('data-testid="chat-answer" bg-color="grey-2"') as self.bubble,
+            .props('data-testid="chat-answer"') as self.bubble,
             ui.column().classes("w-full gap-1 min-w-0"),  # one bubble: Quasar draws one for each child
         ):
             self.body = AnswerBody(actions)

@@ -50,10 +50,13 @@ CHAT_CSS: Final = """
 .cl-chat-codebar { background: #eef1f4; }
 .body--dark .cl-chat-codebar { background: #21262d; }
 .cl-chat-answer .q-message-text, .cl-chat-answer .q-message-container > div { max-width: 100%; min-width: 0; }
-.body--dark .cl-chat-answer .q-message-text { color: #2d333b !important; }
-.body--dark .cl-chat-question .q-message-text { color: #1e3a5f !important; }
-.body--dark .cl-chat-answer .q-message-text-content,
-.body--dark .cl-chat-question .q-message-text-content { color: #e6edf3; }
+.cl-chat-question .q-message-text { color: #e3f2fd; }  /* Quasar paints a bubble and its tail in currentColor */
+.cl-chat-answer .q-message-text { color: #f3f4f6; }
+.cl-chat-question .q-message-text-content, .cl-chat-answer .q-message-text-content { color: #111827; }
+.body--dark .cl-chat-question .q-message-text { color: #1e3a5f; }
+.body--dark .cl-chat-answer .q-message-text { color: #2d333b; }
+.body--dark .cl-chat-question .q-message-text-content,
+.body--dark .cl-chat-answer .q-message-text-content { color: #e6edf3; }
 """
 PART_ICONS: Final = {"file": "description", "selection": "highlight_alt", "output": "notes", "error": "error"}
 
@@ -210,7 +213,10 @@ class ChatPanel:
 
     async def _picked(self) -> None:
         chosen = str(self.picker.value or "")
-        if self.streaming or chosen == (str(self.current.id) if self.current else ""):
+        if chosen == (str(self.current.id) if self.current else ""):
+            return
+        if self.streaming:  # the answer on its way belongs to this one
+            self._list_conversations()
             return
         found = next((c for c in self.conversations if str(c.id) == chosen), None)
         await self._open(found)
