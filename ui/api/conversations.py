@@ -350,9 +350,13 @@ async def delete_conversation(conversation_id: UUID, caller: CallerDep) -> Respo
 
 @router.post("/api/v1/conversations/{conversation_id:uuid}/messages", response_class=EventStream, responses=STREAMED)
 async def ask(conversation_id: UUID, body: MessageIn, caller: CallerDep) -> EventStream:
-    """Ask a question: stored at once, then answered as server-sent events while the provider writes (see
-    the module's description). Your own key for the provider is used first; else the server's, counted against
-    your plan's AI requests a day."""
+    """Ask a question: stored at once, then answered as server-sent events while the provider writes:
+    `question` (`{message_id, cut, left_out}`: what of the context and of the earlier messages did not fit),
+    `delta`s (`{text}`), then `done` (`{message_id, usage}`) or `error` (`{detail, message_id}`: a refused key,
+    the day's AI requests used up, a provider that failed or broke off; the partial answer is kept, marked
+    failed, and retry asks again). Closing the connection is Stop: what arrived is kept, marked stopped. Your
+    own key for the provider is used first; else the server's, counted against your plan's AI requests a day.
+    A question that cannot be asked at all answers an error status before any event."""
     given = body.context.model_dump() if body.context else {}
     events = services().assistant.ask(
         caller.actor,
