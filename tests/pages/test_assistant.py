@@ -2,7 +2,8 @@
 providers (OpenAI's protocol through the real openai SDK): ask with the open file as context and see the
 answer with its model and tokens, a hostile answer as text, code blocks with Insert for editors only, a cut
 stream marked with Retry, Stop keeping what arrived, quick actions saying what they need, chips removed from
-the context, conversations renamed, deleted and new, and the pane remembered open."""
+the context, conversations renamed, deleted and new (and nobody else's shown), a refusing provider as a
+message, and the pane remembered open."""
 
 from __future__ import annotations
 
@@ -298,3 +299,31 @@ async def test_the_assistant_stays_open_for_the_person_and_workspace(user: User,
     find_testid(user, "toggle-assistant").click()
     await until(lambda: not with_testid(user, "chat-panel"), "the assistant closed")
     await until(lambda: app.storage.general.get(key, {}).get("assistant_open") is False, "the state kept", 6)
+
+
+async def test_a_refusing_provider_is_a_message_in_the_conversation(user: User, providers: FakeProviders) -> None:
+    providers.chat = ChatScript(status=429)
+    ada = await sign_in(user)
+    await ide(user, ada)
+    await open_assistant(user)
+
+    await ask(user, "Anyone there?")
+
+    await until(lambda: bool(with_testid(user, "chat-failed")), "the failure")
+    [failed] = texts(user, "chat-failed")
+    assert failed.startswith("Failed: ") and "Traceback" not in failed
+    find_testid(user, "chat-retry")
+
+
+async def test_another_persons_conversations_stay_theirs(user: User, providers: FakeProviders) -> None:
+    ada = await add_person("ada@example.com")
+    await sign_in(user, "bob@example.com")
+    workspace = await ada.services.workspaces.create(ada.actor, name="Together", language="python")
+    conversation = await ada.services.assistant.start(ada.actor, workspace.id, "Ada's own thoughts")
+    await ada.services.sharing.invite(ada.actor, workspace.id, email="bob@example.com", permission="write")
+
+    await user.open(f"/w/{workspace.id}")
+    await open_assistant(user)
+
+    assert options(user) == ["New conversation"]
+    await user.should_not_see(conversation.title or "")

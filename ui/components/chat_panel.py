@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
+from functools import partial
 from typing import Final
 from uuid import UUID
 
@@ -105,18 +106,18 @@ class ChatPanel:
             for model in models
         }
         ui.add_css(CHAT_CSS + code_css())
-        with ui.column().classes("w-full h-full gap-1 p-1 no-wrap").props('data-testid="chat-panel"'):
+        with ui.column().classes("w-full h-full gap-1 p-1 no-wrap").props('data-testid="chat-panel"') as self.root:
             with ui.row().classes("w-full items-center gap-1 no-wrap shrink-0"):
                 self.picker = (
-                    ui.select({}, on_change=self._picked)
+                    ui.select({}, on_change=notify_errors(self._picked))
                     .props('dense outlined options-dense aria-label="Conversation" data-testid="chat-conversation"')
                     .classes("grow basis-0 min-w-0")
                 )
-                icon_button("add_comment", "New conversation", self.new).props('data-testid="chat-new"')
-                self.rename_button = icon_button("edit", "Rename the conversation", self.rename).props(
+                icon_button("add_comment", "New conversation", notify_errors(self.new)).props('data-testid="chat-new"')
+                self.rename_button = icon_button("edit", "Rename the conversation", notify_errors(self.rename)).props(
                     'data-testid="chat-rename"'
                 )
-                self.delete_button = icon_button("delete", "Delete the conversation", self.delete).props(
+                self.delete_button = icon_button("delete", "Delete the conversation", notify_errors(self.delete)).props(
                     'data-testid="chat-delete"'
                 )
                 icon_button("close", "Close the assistant (Ctrl+I)", bench.close).props('data-testid="chat-close"')
@@ -135,34 +136,28 @@ class ChatPanel:
                     self._quick("Explain selection", "school", QuickAction.EXPLAIN, "chat-explain")
                     self._quick("Fix the last error", "build", QuickAction.FIX, "chat-fix")
                     self._quick("Write tests for this file", "checklist", QuickAction.TESTS, "chat-tests")
-                with (
-                    ui.row()
-                    .classes("w-full gap-1 items-center")
-                    .props(
-                        'role="group" aria-label="Context sent with the question" data-testid="chat-chips"'
-                    ) as self.chips
-                ):
-                    pass
+                self.chips = ui.row().classes("w-full gap-1 items-center")
+                self.chips.props('role="group" aria-label="Context sent with the question" data-testid="chat-chips"')
                 self.input = (
                     ui.textarea(placeholder="Ask about your code (Enter sends, Shift+Enter for a new line)")
                     .props('outlined dense autogrow rows=2 aria-label="Question" data-testid="chat-input"')
                     .classes("w-full")
                 )
-                self.input.on("keydown.enter.exact.prevent", self.send)
                 with ui.row().classes("w-full items-center gap-1 no-wrap"):
                     self.model = (
                         ui.select(self._model_options, on_change=self._model_chosen)
                         .props('dense borderless options-dense aria-label="Model" data-testid="chat-model"')
                         .classes("grow min-w-0 text-xs")
                     )
-                    self.send_button = icon_button("send", "Send (Enter)", self.send, props="dense round").props(
-                        'color=primary data-testid="chat-send"'
-                    )
+                    send = notify_errors(self.send)
+                    self.send_button = icon_button("send", "Send (Enter)", send, props="dense round")
+                    self.send_button.props('color=primary data-testid="chat-send"')
+                    self.input.on("keydown.enter.exact.prevent", send)
                     self.stop_button = icon_button("stop", "Stop the answer", self.stop, props="dense round").props(
                         'color=negative data-testid="chat-stop"'
                     )
                     self.stop_button.set_visibility(False)
-        self._flusher = Timer(FLUSH_SECONDS, self._flush, active=False)
+        self._flusher: Timer | None = None  # only while an answer streams
         Timer(WATCH_SECONDS, self._watch_context)
         if not self._model_options:
             self.input.props("readonly")
@@ -177,10 +172,10 @@ class ChatPanel:
         await self._open(self.conversations[0] if self.conversations else None)
 
     async def _open(self, conversation: Conversation | None) -> None:
-        self.current = conversation
         messages: list[ChatMessage] = []
         if conversation is not None:
             conversation, messages = await self.assistant.get(await self.viewer.actor(), conversation.id)
+        self.current = conversation
         self._list_conversations()
         self.model.set_value(self._model_of(conversation, messages))
         self._draw(messages)
@@ -234,11 +229,7 @@ class ChatPanel:
         title = await ask_text("Rename the conversation", label="Title", value=self.current.title or "", ok="Rename")
         if title is None:
             return
-        try:
-            renamed = await self.assistant.rename(await self.viewer.actor(), self.current.id, title)
-        except CodeloftError as error:
-            notify_error(error)
-            return
+        renamed = await self.assistant.rename(await self.viewer.actor(), self.current.id, title)
         self.current = renamed
         self.conversations = [renamed if c.id == renamed.id else c for c in self.conversations]
         self._list_conversations()
@@ -249,11 +240,7 @@ class ChatPanel:
             return
         if not await confirm("Delete the conversation?", f"{current.title or UNTITLED} and its messages go for good."):
             return
-        try:
-            await self.assistant.delete(await self.viewer.actor(), current.id)
-        except CodeloftError as error:
-            notify_error(error)
-            return
+        await self.assistant.delete(await self.viewer.actor(), current.id)
         self.conversations = [c for c in self.conversations if c.id != current.id]
         await self._open(self.conversations[0] if self.conversations else None)
 
@@ -308,7 +295,8 @@ class ChatPanel:
                 if part in self._dropped:
                     continue
                 chip = ui.chip(label, icon=PART_ICONS[part], removable=True, color="blue-1", text_color="black")
-                chip.props(f'dense data-testid="chat-chip-{part}" remove-aria-label="Leave out {label}"')
+                chip.props(f'dense data-testid="chat-chip-{part}"')
+                chip.props["remove-aria-label"] = f"Leave out {label}"
                 chip.classes("max-w-full text-xs")
                 chip.on_value_change(lambda _, p=part: self._drop(p))
 
@@ -344,34 +332,26 @@ class ChatPanel:
             await self._ask(question)
 
     def _quick(self, label: str, icon: str, action: QuickAction, testid: str) -> None:
-        ui.button(label, icon=icon, on_click=lambda: self._quick_action(action)).props(
+        ui.button(label, icon=icon, on_click=partial(notify_errors(self._quick_action), action)).props(
             f'flat dense no-caps size=sm data-testid="{testid}"'
         )
 
     async def _quick_action(self, action: QuickAction) -> None:
-        try:
-            question = quick_question(action, await self._context())
-        except CodeloftError as error:
-            notify_error(error)
-            return
-        await self._ask(question, one_shot=action is QuickAction.EXPLAIN, keep_input=True)
+        question = quick_question(action, await self._context())  # InvalidInput: what it needs
+        await self._ask(question, one_shot=action is QuickAction.EXPLAIN)
 
-    async def _ask(self, question: str, *, one_shot: bool = False, keep_input: bool = False) -> None:
+    async def _ask(self, question: str, *, one_shot: bool = False) -> None:
         if self.streaming or not self._model_options:
             return
         actor = await self.viewer.actor()
         provider, model = str(self.model.value or next(iter(self._model_options))).split("/", 1)
-        try:
-            context = (await self._context()).checked()
-            conversation = self.current or await self._start(actor, f"{provider}/{model}")
-        except CodeloftError as error:
-            notify_error(error)
+        context = (await self._context()).checked()
+        conversation = self.current or await self._start(actor, f"{provider}/{model}")
+        if self.streaming:  # asked twice in a row
             return
         events = self.assistant.ask(
             actor, conversation.id, question, context=context, provider=provider, model=model, one_shot=one_shot
         )
-        if not keep_input:
-            self.input.set_value("")
         self._dropped.clear()
         self._draw_chips()
         self._stream(events, retried=None)
@@ -428,6 +408,8 @@ class ChatPanel:
         await self._relist()
 
     def _begin_answer(self, accepted: Accepted, retried: ChatMessage | None) -> None:
+        if str(self.input.value or "").strip() == accepted.question.content:
+            self.input.set_value("")  # taken: a question refused before this stays in the box
         with self.log:
             if retried is None:
                 QuestionView(accepted.question, cuts=accepted.cuts, left_out=accepted.left_out)
@@ -457,7 +439,12 @@ class ChatPanel:
         self._live.finish(answer, question)
 
     def _streaming(self, streaming: bool) -> None:
-        self._flusher.active = streaming
+        if self._flusher is not None:
+            self._flusher.cancel()
+            self._flusher = None
+        if streaming:
+            with self.root:
+                self._flusher = Timer(FLUSH_SECONDS, self._flush)
         if self.log.is_deleted:
             return
         self.send_button.set_visibility(not streaming)

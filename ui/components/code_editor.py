@@ -26,6 +26,7 @@ assert _BASE is not None
 register_importmap_override("codeloft-codemirror-base", f"/_nicegui/{__version__}/components/{_BASE.key}")
 
 EditHandler = Callable[[str, int, Callable[[str], str]], None]
+SELECTION_SECONDS = 3.0
 
 
 def apply_change_set(text: str, sections: list[int], inserted: list[list[str]]) -> str:
@@ -118,7 +119,10 @@ class CodeEditor(ui.codemirror, component="code_editor.js"):
 
     async def selected_text(self) -> str:
         """The text selected now (empty without a selection)."""
-        text = await self.run_method("selectionText")
+        try:
+            text = await self.run_method("selectionText", timeout=SELECTION_SECONDS)
+        except TimeoutError:  # the browser went away
+            return ""
         return text if isinstance(text, str) else ""
 
     def insert(self, text: str, *, replace_selection: bool = False) -> None:
