@@ -235,3 +235,31 @@ def test_the_panel_on_a_phone(page: Page, chat_server: Server, providers: FakePr
     assert panel and panel["width"] >= 300  # the pane takes the width, not a sliver beside the editor
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, width  # nothing sticks out sideways
+
+
+def test_the_assistant_and_the_preview_share_the_pane_with_tabs(page: Page, chat_server: Server) -> None:
+    api = signed_in(page, chat_server, "previewer@example.com")
+    workspace = api.workspace("Served", language="javascript", template="express")
+    open_ide(page, chat_server, workspace)
+    page.get_by_test_id("preview").click()
+    preview = page.get_by_test_id("preview-pane")
+    expect(page.frame_locator("[data-testid=preview-frame]").locator("h1")).to_have_text("Hello from Codeloft!")
+    tabs = page.get_by_role("tab", name=re.compile("^(Preview|Assistant)$"))
+    expect(tabs).to_have_count(0)  # one pane: no tabs
+
+    page.get_by_test_id("toggle-assistant").click()
+    expect(page.get_by_test_id("chat-panel")).to_be_visible()
+    expect(preview).to_be_hidden()
+    expect(tabs).to_have_count(2)
+    shot(page, "with-preview-1280")
+    page.get_by_role("tab", name="Preview").click()
+    expect(preview).to_be_visible()
+    expect(page.get_by_test_id("chat-panel")).to_be_hidden()
+
+    page.keyboard.press("Control+i")  # the assistant to the front, then closed
+    expect(page.get_by_test_id("chat-panel")).to_be_visible()
+    page.keyboard.press("Control+i")
+    expect(preview).to_be_visible()
+    expect(tabs).to_have_count(0)
+    page.get_by_test_id("preview-close").click()
+    expect(preview).to_be_hidden()
