@@ -12,7 +12,12 @@ def test_a_state_is_kept_per_person_and_workspace() -> None:
     states = WorkbenchStates(store)
     ann, bob, workspace = uuid4(), uuid4(), uuid4()
     mine = WorkbenchState(
-        side_size=30, bottom_open=False, tabs=["a.py", "b.py"], active="b.py", cursors={"b.py": [3, 7]}
+        side_size=30,
+        bottom_open=False,
+        assistant_open=True,
+        tabs=["a.py", "b.py"],
+        active="b.py",
+        cursors={"b.py": [3, 7]},
     )
     states.save(ann, workspace, mine)
     assert states.load(ann, workspace) == mine
@@ -26,6 +31,7 @@ def test_what_is_malformed_is_dropped_not_fatal() -> None:
         "bottom_size": "68",
         "right_size": 40,
         "side_open": "yes",
+        "assistant_open": 1,
         "tabs": ["a.py", 3, None, "b.py"],
         "active": 5,
         "cursors": {"a.py": [2, 1], "b.py": [0, 1], "gone.py": [1, 1], "c": "x"},
