@@ -114,6 +114,11 @@ def test_an_answer_streams_in_its_code_goes_in_at_the_cursor_and_runs(
     assert (found := serious_violations(page)) == [], "\n".join(found)
     page.get_by_test_id("theme-toggle").click()
 
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=chat_server.base_url)
+    page.get_by_test_id("chat-copy").click()
+    expect(page.get_by_text("Copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == "print('hello from the assistant')\n"
+
     page.get_by_test_id("chat-insert").click()
     expect(page.locator(".cm-content")).to_contain_text("print('hello from the assistant')")
     page.get_by_test_id("save").click()

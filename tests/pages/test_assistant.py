@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from nicegui import ElementFilter, app, ui
@@ -327,3 +328,50 @@ async def test_another_persons_conversations_stay_theirs(user: User, providers: 
 
     assert options(user) == ["New conversation"]
     await user.should_not_see(conversation.title or "")
+
+
+async def test_a_person_lowered_to_read_loses_insert_but_keeps_the_conversation(
+    user: User, providers: FakeProviders
+) -> None:
+    providers.chat = ChatScript(tokens=FENCED)
+    ada = await add_person("ada@example.com")
+    await sign_in(user, "bob@example.com")
+    workspace = await ada.services.workspaces.create(ada.actor, name="Lent", language="python")
+    share = await ada.services.sharing.invite(ada.actor, workspace.id, email="bob@example.com", permission="write")
+    await user.open(f"/w/{workspace.id}")
+    await open_assistant(user)
+    await ask(user, "How?")
+    await answered(user)
+    find_testid(user, "chat-insert")
+
+    await ada.services.sharing.change(ada.actor, workspace.id, share.share.id, permission="read")
+
+    await until(lambda: not with_testid(user, "chat-insert"), "Insert gone", seconds=15)
+    await user.should_see("read only")
+    find_testid(user, "chat-copy")  # the answer is still there
+    assert not with_testid(user, "chat-replace")
+
+
+async def test_the_model_is_chosen_per_conversation(user: User, providers: FakeProviders) -> None:
+    ada = await sign_in(user)
+    await ide(user, ada)
+    await open_assistant(user)
+    model = find_testid(user, "chat-model").elements.pop()
+    assert list(model.options.values())[:2] == ["gpt-4o-mini (OpenAI)", "gpt-4o (OpenAI)"]  # type: ignore[attr-defined]
+    assert "llama3.2 (The OpenAI-compatible server)" in model.options.values()  # type: ignore[attr-defined]
+
+    with user:
+        model.set_value("compatible/llama3.2")  # type: ignore[attr-defined]
+    await ask(user, "Ask the local model")
+    await answered(user)
+    assert providers.chats()[-1].path == "/compatible/v1/chat/completions"
+    assert providers.chats()[-1].body["model"] == "llama3.2"
+    assert texts(user, "chat-usage")[0].startswith("llama3.2 · ")
+
+    find_testid(user, "chat-new").click()
+    await until(lambda: bool(with_testid(user, "chat-empty")), "an empty conversation")
+    assert model.value == "openai/gpt-4o-mini"  # type: ignore[attr-defined]  # a new one starts on the default
+    picker: Any = find_testid(user, "chat-conversation").elements.pop()
+    with user:
+        picker.set_value(next(key for key, title in picker.options.items() if title == "Ask the local model"))
+    await until(lambda: model.value == "compatible/llama3.2", "the conversation's model")  # type: ignore[attr-defined]
