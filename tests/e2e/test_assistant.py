@@ -194,6 +194,19 @@ def test_stop_keeps_what_arrived(page: Page, chat_server: Server, providers: Fak
     expect(answer).to_contain_text("word0")
 
 
+def test_leaving_mid_answer_keeps_what_arrived(page: Page, chat_server: Server, providers: FakeProviders) -> None:
+    providers.chat = ChatScript(tokens=SLOW_ANSWER, delay=0.5)
+    open_assistant_on(page, chat_server, "leaver@example.com")
+    ask(page, "Count slowly")
+    expect(page.get_by_test_id("chat-answer")).to_contain_text("word1")
+
+    page.reload()  # the page goes: its answer stops there
+
+    expect(page.get_by_test_id("chat-stopped")).to_be_visible()
+    expect(page.get_by_test_id("chat-answer")).to_contain_text("word1")
+    expect(page.get_by_test_id("chat-answer")).not_to_contain_text("word11")
+
+
 def test_a_cut_stream_is_marked_and_retry_answers(page: Page, chat_server: Server, providers: FakeProviders) -> None:
     providers.chat = ChatScript(cut_after=3)
     open_assistant_on(page, chat_server, "cut@example.com")

@@ -4,8 +4,9 @@ file, the selection, the last run's output and error; each can be left out), qui
 selection, fix the last error, write tests for the file) and the model of the conversation.
 
 Answers stream in: the text that arrives is drawn every FLUSH_SECONDS, only the answer's last blocks again.
-Stop cancels the wait for the next piece, which ends the service's answer stream (it keeps what arrived,
-marked stopped) and closes it."""
+Stop (or the page going away) cancels the wait for the next piece, which ends the service's answer stream
+(it keeps what arrived, marked stopped), and closes it. (`aclose()` alone cannot: the generator is busy
+awaiting the provider, and closing a generator that is running raises.)"""
 
 from __future__ import annotations
 
@@ -158,6 +159,7 @@ class ChatPanel:
                     )
                     self.stop_button.set_visibility(False)
         self._flusher: Timer | None = None  # only while an answer streams
+        self.root.client.on_disconnect(self.stop)  # a page that went away: its answer stops, what came is kept
         Timer(WATCH_SECONDS, self._watch_context)
         if not self._model_options:
             self.input.props("readonly")
@@ -391,7 +393,7 @@ class ChatPanel:
                         self._pending.append(event.text)
                     else:
                         self._flush()
-                        if self._live is not None and question is not None:
+                        if self._live is not None and question is not None and not self.log.is_deleted:
                             self._live.finish(event.message, question)
         except asyncio.CancelledError:
             if not self._stopping:
