@@ -176,9 +176,7 @@ class AnswerView:
         self._on_retry = on_retry
         self.text = ""
         with (
-            ui.chat_message(name="Assistant")
-            .classes("cl-chat-answer w-full")
-            .props('data-testid="chat-answer"') as self.bubble,
+            ui.chat_message(name="Assistant").classes("cl-chat-answer w-full").props('data-testid="chat-answer"'),
             ui.column().classes("w-full gap-1 min-w-0"),  # one bubble: Quasar draws one for each child
         ):
             self.body = AnswerBody(actions)
@@ -209,7 +207,6 @@ class AnswerView:
             if status is not AnswerStatus.COMPLETE and can_retry:
                 retry = ui.button("Retry", icon="refresh").props('flat dense no-caps data-testid="chat-retry"')
                 retry.on_click(partial(self._retry, retry, answer or question))
-        self.bubble.props(f'data-status="{status.value if status else "none"}"')
 
     async def _retry(self, button: ui.button, message: ChatMessage) -> None:
         if await self._on_retry(message):

@@ -64,7 +64,7 @@ PART_ICONS: Final = {"file": "description", "selection": "highlight_alt", "outpu
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Workbench:
+class ChatHooks:
     """What the panel reads from the rest of the IDE page and does to it."""
 
     open_file: Callable[[], tuple[str, str] | None]
@@ -81,11 +81,11 @@ class Workbench:
 
 
 class ChatPanel:
-    def __init__(self, workspace_id: UUID, viewer: Viewer, *, assistant: AssistantService, bench: Workbench) -> None:
+    def __init__(self, workspace_id: UUID, viewer: Viewer, *, assistant: AssistantService, hooks: ChatHooks) -> None:
         self.workspace_id = workspace_id
         self.viewer = viewer
         self.assistant = assistant
-        self.bench = bench
+        self.hooks = hooks
         self.conversations: list[Conversation] = []
         self.current: Conversation | None = None
         self._models: dict[UUID, str] = {}  # the model chosen per conversation ("provider/model")
@@ -96,7 +96,7 @@ class ChatPanel:
         self._live: AnswerView | None = None
         self._pending: list[str] = []
         self._actions = CodeActions(
-            editable=bench.editable,
+            editable=hooks.editable,
             insert=notify_errors(self._insert),
             replace=notify_errors(self._replace),
         )
@@ -121,7 +121,7 @@ class ChatPanel:
                 self.delete_button = icon_button("delete", "Delete the conversation", notify_errors(self.delete)).props(
                     'data-testid="chat-delete"'
                 )
-                icon_button("close", "Close the assistant (Ctrl+I)", bench.close).props('data-testid="chat-close"')
+                icon_button("close", "Close the assistant (Ctrl+I)", hooks.close).props('data-testid="chat-close"')
             # Newest at the bottom, kept in view as it grows: a reversed flex column scrolls from its end.
             with ui.element("div").classes("w-full grow min-h-0 overflow-y-auto flex flex-col-reverse"):
                 self.log = (
@@ -268,12 +268,12 @@ class ChatPanel:
     def _parts(self) -> dict[str, str]:
         """The context there is to send, by part, with the chip's label."""
         parts = {}
-        opened = self.bench.open_file()
+        opened = self.hooks.open_file()
         if opened is not None:
             parts["file"] = opened[0]
-            if self.bench.selected():
-                parts["selection"] = f"Selection ({self.bench.selected():,} characters)"
-        run = self.bench.last_run()
+            if self.hooks.selected():
+                parts["selection"] = f"Selection ({self.hooks.selected():,} characters)"
+        run = self.hooks.last_run()
         if run is not None:
             output, error = run
             if output:
@@ -309,12 +309,12 @@ class ChatPanel:
     async def _context(self) -> AskContext:
         """What goes with the question: the chips that are left."""
         parts = [part for part in self._parts() if part not in self._dropped]
-        opened = self.bench.open_file()
-        run = self.bench.last_run() or ("", "")
+        opened = self.hooks.open_file()
+        run = self.hooks.last_run() or ("", "")
         return AskContext(
             path=opened[0] if opened and ("file" in parts or "selection" in parts) else None,
             file=opened[1] if opened and "file" in parts else None,
-            selection=await self.bench.selected_text() if "selection" in parts else None,
+            selection=await self.hooks.selected_text() if "selection" in parts else None,
             output=run[0] if "output" in parts else None,
             error=run[1] if "error" in parts else None,
         )
@@ -468,10 +468,10 @@ class ChatPanel:
     # --- code into the editor ------------------------------------------------------------------------
 
     async def _insert(self, code: str) -> None:
-        self.bench.insert(code, False)
+        self.hooks.insert(code, False)
 
     async def _replace(self, code: str) -> None:
-        if not self.bench.selected():
+        if not self.hooks.selected():
             ui.notify("Select the code to replace first.")
             return
-        self.bench.insert(code, True)
+        self.hooks.insert(code, True)

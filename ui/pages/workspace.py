@@ -19,7 +19,7 @@ from domain.errors import NotFound
 from domain.toolchains import can_run
 from ui.components.access_notice import AccessNotice, AccessWatch
 from ui.components.accessible import icon_button
-from ui.components.chat_panel import ChatPanel, Workbench
+from ui.components.chat_panel import ChatHooks, ChatPanel
 from ui.components.command_palette import CommandPalette
 from ui.components.editor import EditorArea
 from ui.components.file_tree import FileTree
@@ -249,7 +249,7 @@ class WorkspacePage:
             self.workspace.id,
             self.viewer,
             assistant=self.services.assistant,
-            bench=Workbench(
+            hooks=ChatHooks(
                 open_file=lambda: (file.path, file.text or "") if (file := editor.text_file) else None,
                 selected=lambda: editor.selected if editor.text_file else 0,
                 selected_text=editor.selected_text,
