@@ -13,13 +13,15 @@ OpenAI of the tests (`tests/ai_providers.py`), which waits `--delay` seconds bef
 tokens. Overheads: first token = arrival of the first `delta` event - one delay; last token = arrival of
 `done` - tokens x delay. Memory: the server's resident set with `--open` answers streaming at once (each
 read up to its first piece, then held open while the provider goes on) minus its resident set before,
-divided by `--open`. The exit status is 1 if any answer did not end in `done`."""
+divided by `--open`. Also the server's CPU time (user and system) per answer, which the machine's other load
+does not change. The exit status is 1 if any answer did not end in `done`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -120,6 +122,12 @@ async def measure(http: httpx.AsyncClient, chats: list[str], *, rounds: int, tok
     return found
 
 
+def cpu_seconds(pid: int) -> float:
+    """The process's user and system CPU time so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def resident_kb(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -159,8 +167,11 @@ async def run(server: Server, providers: FakeProviders, args: argparse.Namespace
         for concurrent in (1, args.concurrent):
             chats = await conversations(http, concurrent)
             await measure(http, chats, rounds=1, tokens=args.tokens, delay=args.delay)  # warm-up
+            spent = cpu_seconds(server.process.pid)
             found = await measure(http, chats, rounds=args.rounds, tokens=args.tokens, delay=args.delay)
-            print(found.line(f"{concurrent} conversation{'s' if concurrent > 1 else ''} at once"))
+            per_answer = (cpu_seconds(server.process.pid) - spent) / max(len(found.last), 1)
+            label = f"{concurrent} conversation{'s' if concurrent > 1 else ''} at once"
+            print(f"{found.line(label)}   server CPU {per_answer * 1000:.1f} ms an answer")
             failures += found.failures
         per_stream = await memory_per_stream(server, providers, http, args.open)
         print(f"server memory per open stream ({args.open} open at once): {per_stream:.0f} KB")
