@@ -19,6 +19,7 @@ from nicegui.testing.user import User
 from domain.entities import Workspace
 from tests.ai_providers import ANSWER, ChatScript, FakeProviders, fake_providers
 from tests.pages.simulated import Person, add_person, find_testid, sign_in, with_testid
+from ui.components.chat_messages import AnswerBody
 from ui.components.code_editor import CodeEditor
 
 PROGRAM = "print('hello')\n"
@@ -375,3 +376,22 @@ async def test_the_model_is_chosen_per_conversation(user: User, providers: FakeP
     with user:
         picker.set_value(next(key for key, title in picker.options.items() if title == "Ask the local model"))
     await until(lambda: model.value == "compatible/llama3.2", "the conversation's model")  # type: ignore[attr-defined]
+
+
+async def test_a_quick_stream_is_drawn_in_batches_not_per_token(
+    user: User, providers: FakeProviders, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tokens = tuple(f"t{n} " for n in range(80))
+    providers.chat = ChatScript(tokens=tokens, delay=0.005)
+    drawn: list[str] = []
+    show = AnswerBody.show
+    monkeypatch.setattr(AnswerBody, "show", lambda body, text: (drawn.append(text), show(body, text))[1])
+    ada = await sign_in(user)
+    await ide(user, ada)
+    await open_assistant(user)
+
+    await ask(user, "Many small pieces")
+    await answered(user)
+
+    assert drawn[-1] == "".join(tokens)
+    assert len(drawn) < len(tokens) / 3, len(drawn)  # every 50 ms, whatever came meanwhile
