@@ -395,3 +395,17 @@ async def test_a_quick_stream_is_drawn_in_batches_not_per_token(
 
     assert drawn[-1] == "".join(tokens)
     assert len(drawn) < len(tokens) / 3, len(drawn)  # every 50 ms, whatever came meanwhile
+
+
+async def test_earlier_messages_left_out_are_counted(user: User, providers: FakeProviders) -> None:
+    ada = await sign_in(user)
+    await ide(user, ada, text="y = 2\n" * 16_000)  # 96,000 characters: fits once, not twice
+    await open_assistant(user)
+    await ask(user, "First look")
+    await answered(user)
+    assert not with_testid(user, "chat-cut")
+
+    await ask(user, "Second look")
+    await answered(user, 2)
+
+    assert texts(user, "chat-cut") == ["Cut to fit the model: 2 earlier messages."]
