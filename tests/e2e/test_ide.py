@@ -282,12 +282,13 @@ def test_a_reader_gets_a_read_only_ide(page: Page, browser: Browser, server: Ser
         expect(reader.locator(".cm-content")).to_have_attribute("contenteditable", "false")
         expect(reader.get_by_test_id("save")).to_be_hidden()
         expect(reader.get_by_test_id("tree-new-file")).to_have_count(0)
-        expect(reader.get_by_test_id("run")).to_be_disabled()
+        expect(reader.get_by_test_id("run")).to_be_enabled()  # readers may run (and preview) what they read
         expect(reader.get_by_test_id("open-settings")).to_have_count(0)
         reader.get_by_test_id("open-command-palette").click()
         reader.get_by_test_id("command-palette-input").fill("")
         offered = reader.get_by_test_id("command-palette-result").all_inner_texts()
         assert "Open a file by name" in offered and "Download the workspace as a ZIP" in offered
-        assert not {"Run", "Save", "New file", "Delete the selected file", "Upload files"} & set(offered), offered
+        assert "Run in the console" in offered
+        assert not {"Save", "New file", "Delete the selected file", "Upload files"} & set(offered), offered
     finally:
         context.close()
