@@ -22,6 +22,19 @@ class ArchiveLimits:
     max_file_bytes: int
 
 
+@dataclass(frozen=True, slots=True)
+class ArchiveWording:
+    """How refusals name what the archive is unpacked into, so one reader serves every kind of archive."""
+
+    root: str = "the workspace"
+    holder: str = "This workspace"
+    allowance: str = " on its owner's plan"
+    outcome: str = "nothing was imported"
+
+
+WORKSPACE = ArchiveWording()
+
+
 @dataclass(slots=True)
 class ArchiveContents:
     files: dict[str, bytes] = field(default_factory=dict)
@@ -41,67 +54,65 @@ def write_zip(files: dict[str, bytes], folders: set[str]) -> bytes:
     return buffer.getvalue()
 
 
-def _entry_path(name: str) -> str:
-    """The workspace path of an archive entry, refusing anything that could escape the root."""
+def _entry_path(name: str, wording: ArchiveWording) -> str:
+    """The path of an archive entry inside its root, refusing anything that could escape the root."""
     if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
-        raise InvalidInput(f"The archive entry {name!r} has an absolute path: nothing was imported.")
+        raise InvalidInput(f"The archive entry {name!r} has an absolute path: {wording.outcome}.")
     trimmed = name.rstrip("/")
     if ".." in trimmed.replace("\\", "/").split("/"):
-        raise InvalidInput(f"The archive entry {name!r} points outside the workspace ('..'): nothing was imported.")
+        raise InvalidInput(f"The archive entry {name!r} points outside {wording.root} ('..'): {wording.outcome}.")
     try:
         return WorkspacePath(trimmed).value
     except InvalidInput as error:
         raise InvalidInput(
-            f"The archive entry {name!r} is not a valid path ({error.message}) Nothing was imported."
+            f"The archive entry {name!r} is not a valid path ({error.message}) {wording.outcome.capitalize()}."
         ) from None
 
 
-def read_zip(data: bytes, limits: ArchiveLimits) -> ArchiveContents:
+def read_zip(data: bytes, limits: ArchiveLimits, wording: ArchiveWording = WORKSPACE) -> ArchiveContents:
     """Every entry, or an error and nothing: absolute paths, '..', symlinks, too many entries or too
     many bytes (counted while decompressing, so a lying header does not help a zip bomb)."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError):
-        raise InvalidInput("That file is not a ZIP archive: nothing was imported.") from None
+        raise InvalidInput(f"That file is not a ZIP archive: {wording.outcome}.") from None
     contents = ArchiveContents()
     with archive:
         entries = archive.infolist()
         if len(entries) > limits.max_entries:
             raise QuotaExceeded(
-                f"This workspace may hold at most {limits.max_entries} files and folders on its owner's plan; "
-                f"the archive holds {len(entries)} entries: nothing was imported."
+                f"{wording.holder} may hold at most {limits.max_entries} files and folders{wording.allowance}; "
+                f"the archive holds {len(entries)} entries: {wording.outcome}."
             )
         total = 0
         for info in entries:
-            path = _entry_path(info.orig_filename)  # `filename` stops at a NUL, which hides the rest
+            path = _entry_path(info.orig_filename, wording)  # `filename` stops at a NUL, which hides the rest
             mode = info.external_attr >> 16
             if stat.S_ISLNK(mode):
-                raise InvalidInput(f"The archive entry {info.filename!r} is a symbolic link: nothing was imported.")
+                raise InvalidInput(f"The archive entry {info.filename!r} is a symbolic link: {wording.outcome}.")
             if path in contents.files or path in contents.folders:
-                raise InvalidInput(f"The archive holds {path!r} twice: nothing was imported.")
+                raise InvalidInput(f"The archive holds {path!r} twice: {wording.outcome}.")
             if info.is_dir():
                 contents.folders.add(path)
                 continue
             if info.flag_bits & ENCRYPTED:
                 raise InvalidInput(
                     f"The archive entry {info.filename!r} is encrypted (password-protected) and Codeloft takes no "
-                    "passwords; make the archive without encryption: nothing was imported."
+                    f"passwords; make the archive without encryption: {wording.outcome}."
                 )
-            body = _read_capped(archive, info, limits.max_file_bytes)
+            body = _read_capped(archive, info, limits.max_file_bytes, wording)
             total += len(body)
             if total > limits.max_total_bytes:
                 raise QuotaExceeded(
-                    f"This workspace may hold at most {human_size(limits.max_total_bytes)} on its owner's plan; "
-                    "the archive unpacks to more: nothing was imported."
+                    f"{wording.holder} may hold at most {human_size(limits.max_total_bytes)}{wording.allowance}; "
+                    f"the archive unpacks to more: {wording.outcome}."
                 )
             contents.files[path] = body
     return contents
 
 
-def _read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> bytes:
-    too_big = LimitExceeded(
-        f"The archive entry {info.filename!r} is larger than {human_size(cap)}: nothing was imported."
-    )
+def _read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, wording: ArchiveWording) -> bytes:
+    too_big = LimitExceeded(f"The archive entry {info.filename!r} is larger than {human_size(cap)}: {wording.outcome}.")
     if info.file_size > cap:
         raise too_big
     try:
@@ -109,7 +120,7 @@ def _read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> b
             body = stream.read(cap + 1)
     except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as error:
         raise InvalidInput(
-            f"The archive entry {info.filename!r} cannot be read ({error}): nothing was imported."
+            f"The archive entry {info.filename!r} cannot be read ({error}): {wording.outcome}."
         ) from None
     if len(body) > cap:
         raise too_big
