@@ -3,6 +3,7 @@ extension calls `require` first; the role matrix lives here and nowhere else."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -132,4 +133,19 @@ def require_own(actor: Actor, owner_id: UUID | None, *, what: str) -> UUID:
     user_id = actor.require_user()
     if owner_id is None or owner_id != user_id:
         raise NotFound(f"No such {what}, or it is not yours.")
+    return user_id
+
+
+def is_moderator(email: str | None, moderators: Collection[str]) -> bool:
+    return email is not None and email.strip().lower() in {address.strip().lower() for address in moderators}
+
+
+def require_moderator(actor: Actor, email: str | None, moderators: Collection[str]) -> UUID:
+    """The marketplace's moderation (approve, reject, verify, feature extensions) is for the server's
+    administrators, the accounts whose e-mail is in `moderators` (`CODELOFT_ADMIN_EMAILS`). Anyone else who
+    is signed in gets `PermissionDenied`; nobody signed in is asked to sign in. `email` is the actor's
+    account's address. Returns the moderator's id."""
+    user_id = actor.require_user()
+    if not is_moderator(email, moderators):
+        raise PermissionDenied("Only Codeloft's administrators moderate extensions.")
     return user_id

@@ -27,6 +27,7 @@ from domain.entities import (
     WorkspaceFile,
     WorkspaceShare,
 )
+from domain.extension_entities import Extension, ExtensionStatus, ExtensionVersion, Installation, Review
 from domain.templates import Template
 from domain.values import PermissionLevel, Tier
 
@@ -420,6 +421,69 @@ class TemplateSource(Protocol):
     def files(self, template: Template) -> dict[str, bytes]: ...
 
 
+class ExtensionRepository(Protocol):
+    """The marketplace: extensions, their published versions, people's installations and reviews."""
+
+    async def add(self, extension: Extension) -> None: ...
+
+    async def get(self, name: str) -> Extension | None: ...
+
+    async def update(self, extension_id: UUID, changes: dict[str, Any], *, at: datetime) -> None: ...
+
+    async def lock(self, extension_id: UUID) -> None:
+        """Hold the extension's row until the transaction ends, so that what follows reads every change
+        committed before (reviews of one extension are counted one after the other)."""
+        ...
+
+    async def search(
+        self, query: str, *, category: str | None, sort: str, featured: bool | None, limit: int
+    ) -> Sequence[Extension]:
+        """Approved extensions whose name, description or tags match `query` (all when empty), sorted by
+        `sort`: downloads, rating or newest."""
+        ...
+
+    async def add_version(self, version: ExtensionVersion, package: bytes) -> None: ...
+
+    async def versions(self, extension_id: UUID) -> Sequence[ExtensionVersion]: ...
+
+    async def set_version_status(
+        self, version_id: UUID, status: ExtensionStatus, *, reason: str | None, at: datetime
+    ) -> None: ...
+
+    async def installation(self, user_id: UUID, extension_id: UUID) -> Installation | None: ...
+
+    async def install(self, installation: Installation) -> bool:
+        """Add the person's installation unless they have one (True: added). Atomic: of concurrent
+        installs by one person exactly one adds."""
+        ...
+
+    async def update_installation(
+        self, user_id: UUID, extension_id: UUID, changes: dict[str, Any], *, at: datetime
+    ) -> None: ...
+
+    async def uninstall(self, user_id: UUID, extension_id: UUID) -> bool: ...
+
+    async def installations(self, user_id: UUID) -> Sequence[tuple[Installation, Extension]]:
+        """The person's installations with their extensions, by extension name."""
+        ...
+
+    async def count_download(self, extension_id: UUID) -> None:
+        """download_count + 1, in the database (no read-modify-write)."""
+        ...
+
+    async def save_review(self, review: Review) -> None:
+        """Add the person's review of the extension, or replace their rating and text."""
+        ...
+
+    async def refresh_rating(self, extension_id: UUID) -> None:
+        """Recount rating_average (rounded to 2 places) and rating_count from the reviews."""
+        ...
+
+    async def reviews(self, extension_id: UUID, *, limit: int) -> Sequence[Review]:
+        """Newest first."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Entering opens it; leaving rolls back unless `commit()` was called."""
 
@@ -461,6 +525,9 @@ class UnitOfWork(Protocol):
 
     @property
     def ai_usage(self) -> AIUsageRepository: ...
+
+    @property
+    def extensions(self) -> ExtensionRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -370,6 +371,24 @@ class UserExtensionRow(Base):
     settings: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument, server_default=text("'{}'"))
     installed_at: Mapped[datetime | None] = _timestamp()
     updated_at: Mapped[datetime | None] = _timestamp()
+    granted_permissions: Mapped[list[str] | None] = mapped_column(TextArray)  # Codeloft's own (0008)
+
+
+class ExtensionVersionRow(Base):
+    """Codeloft's own table (0008): every published package of an extension, with its review status."""
+
+    __tablename__ = "extension_versions"
+    __table_args__ = (UniqueConstraint("extension_id", "version"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    extension_id: Mapped[uuid.UUID] = _fk("extensions.id", "CASCADE", nullable=False)
+    version: Mapped[str] = mapped_column(String(50))
+    manifest: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    package: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(20), server_default=text("'pending'"))
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime | None] = _timestamp()
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ExtensionReviewRow(Base):

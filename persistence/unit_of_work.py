@@ -12,6 +12,7 @@ from domain.errors import Conflict
 from persistence.ai_keys import SqlAIKeyRepository
 from persistence.conversations import SqlAIUsageRepository, SqlChatMessageRepository, SqlConversationRepository
 from persistence.database import CONNECTION_ERRORS, unavailable
+from persistence.extensions import SqlExtensionRepository
 from persistence.identities import SqlIdentityRepository
 from persistence.jobs import SqlJobRepository
 from persistence.repositories import (
@@ -39,6 +40,7 @@ class SqlUnitOfWork:
     conversations: SqlConversationRepository
     chat_messages: SqlChatMessageRepository
     ai_usage: SqlAIUsageRepository
+    extensions: SqlExtensionRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -59,6 +61,7 @@ class SqlUnitOfWork:
         self.conversations = SqlConversationRepository(session)
         self.chat_messages = SqlChatMessageRepository(session)
         self.ai_usage = SqlAIUsageRepository(session)
+        self.extensions = SqlExtensionRepository(session)
         return self
 
     async def __aexit__(

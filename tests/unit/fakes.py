@@ -33,6 +33,7 @@ from domain.entities import (
     WorkspaceShare,
 )
 from domain.errors import Conflict, InvalidInput, Unavailable
+from domain.extension_entities import Extension, ExtensionStatus, ExtensionVersion, Installation, Review
 from domain.files import info_of
 from domain.sandbox import Cancellation, OutputSink, SandboxRequest, SandboxResult
 from domain.templates import Template
@@ -58,6 +59,10 @@ class Store:
         self.conversations: dict[UUID, Conversation] = {}
         self.chat_messages: list[ChatMessage] = []
         self.ai_usage: list[UsageRecord] = []
+        self.extensions: dict[UUID, Extension] = {}
+        self.extension_versions: dict[UUID, tuple[ExtensionVersion, bytes]] = {}
+        self.installations: dict[tuple[UUID, UUID], Installation] = {}
+        self.reviews: dict[tuple[UUID, UUID], Review] = {}
         self.commits = 0
 
 
@@ -560,6 +565,101 @@ class FakeAIUsage(_Repo):
         return [r for r in self.data.ai_usage if r.user_id == user_id]
 
 
+class FakeExtensions(_Repo):
+    async def add(self, extension: Extension) -> None:
+        if any(e.name == extension.name for e in self.data.extensions.values()):
+            raise Conflict("That change clashes with something stored already.")
+        self.data.extensions[extension.id] = extension
+
+    async def get(self, name: str) -> Extension | None:
+        return next((e for e in self.data.extensions.values() if e.name == name), None)
+
+    async def update(self, extension_id: UUID, changes: dict[str, Any], *, at: datetime) -> None:
+        extension = self.data.extensions[extension_id]
+        for column, value in {**changes, "updated_at": at}.items():
+            setattr(extension, column, value)
+
+    async def lock(self, extension_id: UUID) -> None:
+        return None
+
+    async def search(
+        self, query: str, *, category: str | None, sort: str, featured: bool | None, limit: int
+    ) -> Sequence[Extension]:
+        words = query.lower().split()
+        found = [
+            e
+            for e in self.data.extensions.values()
+            if e.status == ExtensionStatus.APPROVED
+            and all(w in " ".join((e.name, e.display_name, e.description, *e.tags)).lower() for w in words)
+            and (category is None or e.category == category)
+            and (featured is None or e.is_featured == featured)
+        ]
+        key: Callable[[Extension], Any] = {
+            "downloads": lambda e: e.download_count,
+            "rating": lambda e: e.rating_average,
+            "newest": lambda e: e.published_at,
+        }[sort]
+        return sorted(found, key=key, reverse=True)[:limit]
+
+    async def add_version(self, version: ExtensionVersion, package: bytes) -> None:
+        self.data.extension_versions[version.id] = (version, package)
+
+    async def versions(self, extension_id: UUID) -> Sequence[ExtensionVersion]:
+        return [v for v, _ in self.data.extension_versions.values() if v.extension_id == extension_id]
+
+    async def set_version_status(
+        self, version_id: UUID, status: ExtensionStatus, *, reason: str | None, at: datetime
+    ) -> None:
+        version, _ = self.data.extension_versions[version_id]
+        version.status, version.rejection_reason, version.reviewed_at = status, reason, at
+
+    async def installation(self, user_id: UUID, extension_id: UUID) -> Installation | None:
+        return self.data.installations.get((user_id, extension_id))
+
+    async def install(self, installation: Installation) -> bool:
+        key = (installation.user_id, installation.extension_id)
+        if key in self.data.installations:
+            return False
+        self.data.installations[key] = installation
+        return True
+
+    async def update_installation(
+        self, user_id: UUID, extension_id: UUID, changes: dict[str, Any], *, at: datetime
+    ) -> None:
+        installation = self.data.installations[(user_id, extension_id)]
+        for column, value in {**changes, "updated_at": at}.items():
+            setattr(installation, column, value)
+
+    async def uninstall(self, user_id: UUID, extension_id: UUID) -> bool:
+        return self.data.installations.pop((user_id, extension_id), None) is not None
+
+    async def installations(self, user_id: UUID) -> Sequence[tuple[Installation, Extension]]:
+        pairs = [
+            (i, self.data.extensions[i.extension_id]) for (u, _), i in self.data.installations.items() if u == user_id
+        ]
+        return sorted(pairs, key=lambda pair: pair[1].name)
+
+    async def count_download(self, extension_id: UUID) -> None:
+        self.data.extensions[extension_id].download_count += 1
+
+    async def save_review(self, review: Review) -> None:
+        key = (review.extension_id, review.user_id)
+        earlier = self.data.reviews.get(key)
+        if earlier is not None:
+            review.created_at = earlier.created_at
+        self.data.reviews[key] = review
+
+    async def refresh_rating(self, extension_id: UUID) -> None:
+        ratings = [r.rating for (e, _), r in self.data.reviews.items() if e == extension_id]
+        extension = self.data.extensions[extension_id]
+        extension.rating_count = len(ratings)
+        extension.rating_average = round(sum(ratings) / len(ratings), 2) if ratings else 0.0
+
+    async def reviews(self, extension_id: UUID, *, limit: int) -> Sequence[Review]:
+        found = [r for (e, _), r in self.data.reviews.items() if e == extension_id]
+        return sorted(found, key=lambda r: r.updated_at, reverse=True)[:limit]
+
+
 class FakeChatProvider:
     """A chat provider that records each request and answers `deltas`, then a `ChatEnd` (tokens in: the
     request's characters / 4, out: the number of deltas), waiting `pause` seconds before each delta. `fail` is
@@ -634,6 +734,7 @@ class FakeUnitOfWork:
         self.conversations = FakeConversations(self._work)
         self.chat_messages = FakeChatMessages(self._work)
         self.ai_usage = FakeAIUsage(self._work)
+        self.extensions = FakeExtensions(self._work)
         return self
 
     async def __aexit__(

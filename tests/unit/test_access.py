@@ -13,7 +13,9 @@ from domain.access import (
     Actor,
     Role,
     WorkspaceResource,
+    is_moderator,
     require,
+    require_moderator,
     require_own,
     role_of,
 )
@@ -133,3 +135,32 @@ def test_only_the_owner_has_their_own_things(who, actor, refusal) -> None:
 def test_a_thing_of_nobody_is_nobodys() -> None:
     with pytest.raises(NotFound):
         require_own(Actor(OWNER), None, what="AI key")
+
+
+MODERATORS = ["Admin@Example.com", "second@example.com"]
+# who (their account's e-mail), and whether they moderate extensions
+MODERATION = [
+    ("listed", Actor(ADMIN), "admin@example.com", "ok"),
+    ("listed, other case and spaces", Actor(ADMIN), " ADMIN@example.COM ", "ok"),
+    ("second listed", Actor(ADMIN), "second@example.com", "ok"),
+    ("not listed", Actor(STRANGER), "someone@example.com", "denied"),
+    ("a workspace's owner", Actor(OWNER), "owner@example.com", "denied"),
+    ("account without e-mail", Actor(STRANGER), None, "denied"),
+    ("anonymous", ANONYMOUS, None, "sign in"),
+]
+
+
+@pytest.mark.parametrize(("who", "actor", "email", "outcome"), MODERATION, ids=[row[0] for row in MODERATION])
+def test_only_listed_administrators_moderate_extensions(who, actor, email, outcome) -> None:
+    assert is_moderator(email, MODERATORS) == (outcome == "ok")
+    if outcome == "ok":
+        assert require_moderator(actor, email, MODERATORS) == actor.user_id
+    else:
+        with pytest.raises(Unauthenticated if outcome == "sign in" else PermissionDenied) as caught:
+            require_moderator(actor, email, MODERATORS)
+        assert type(caught.value) is (Unauthenticated if outcome == "sign in" else PermissionDenied)
+
+
+def test_nobody_moderates_when_no_administrator_is_set() -> None:
+    with pytest.raises(PermissionDenied, match="Only Codeloft's administrators moderate extensions"):
+        require_moderator(Actor(ADMIN), "admin@example.com", [])
