@@ -371,6 +371,8 @@ def serve(settings: Settings) -> None:
     # NiceGUI's own storage (each person's workbench per workspace) lives in the data directory, not in
     # whatever directory the server was started from. Read when nicegui is first imported: just below.
     os.environ.setdefault("NICEGUI_STORAGE_PATH", str(settings.data_dir / "nicegui"))
+    if settings.redis_url:  # several instances: a person's state must not live in one of them only
+        os.environ.setdefault("NICEGUI_REDIS_URL", settings.redis_url)
     from nicegui import Client, app, ui
     from nicegui.server import Server
 
@@ -378,6 +380,7 @@ def serve(settings: Settings) -> None:
     from ui.api import docs, openapi, router
     from ui.body_limits import BodyLimits, BodyTooLarge, body_too_large_handler
     from ui.errors import api_error_handler, malformed_body_handler, validation_error_handler
+    from ui.instance import InstanceHeader
     from ui.pages import account, dashboard, explore, login, public, workspace
     from ui.pages.not_found import not_found_handler
     from ui.security import GzipExceptPreviews, SecurityHeaders, SessionRenewal
@@ -392,6 +395,8 @@ def serve(settings: Settings) -> None:
     app.add_middleware(SessionRenewal, secure=settings.secure_cookies)  # a renewed session token's cookie
     app.add_middleware(BodyLimits)  # inside SecurityHeaders, so its refusals carry the headers too
     app.add_middleware(SecurityHeaders)
+    if settings.instance_name:
+        app.add_middleware(InstanceHeader, name=settings.instance_name)
     metrics = Metrics()
     install_metrics(app, metrics, allow=settings.metrics_allow, token=settings.metrics_token)  # outermost
     metrics.watch(metrics.pages, lambda: len(Client.instances))

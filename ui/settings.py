@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     google_client_secret: str | None = None
     google_discovery_url: str = "https://accounts.google.com/.well-known/openid-configuration"
     plans: Path | None = None
+    instance_name: str | None = None
 
     @field_validator("openai_base_url", "gemini_base_url", mode="before")
     @classmethod
@@ -105,7 +106,9 @@ class Settings(BaseSettings):
                     raise ValueError(f"{provider} must map to a list of model names (the default first)")
         return value
 
-    @field_validator("database_url", "redis_url", "secret_keys", "public_url", "docker_url", mode="before")
+    @field_validator(
+        "database_url", "redis_url", "secret_keys", "public_url", "docker_url", "instance_name", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -304,6 +307,8 @@ SETTINGS_HELP: dict[str, str] = {
     "CODELOFT_GOOGLE_CLIENT_SECRET": "client secret of that Google OAuth client (default: none)",
     "CODELOFT_GOOGLE_DISCOVERY_URL": "Google's OpenID configuration "
     "(default: https://accounts.google.com/.well-known/openid-configuration)",
+    "CODELOFT_INSTANCE_NAME": "this instance's name, sent in the X-Codeloft-Instance header of every answer, to "
+    "tell instances behind a load balancer apart (default: none, no header)",
     "CODELOFT_PLANS": 'a JSON or TOML file overriding plan limits, e.g. {"free": {"ai_requests_per_day": 50}} '
     "(default: the built-in plans)",
 }
