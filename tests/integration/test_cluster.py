@@ -9,19 +9,15 @@ import os
 import re
 import shutil
 import signal
-import socket
-import subprocess
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-import redis
 
+from tests.cluster import INSTANCE, Cluster, running_cluster
 from tests.conftest import REDIS_TEST_URL
-from tests.serving import clean_env, free_port, link_in, sign_in
+from tests.serving import sign_in
 
 pytestmark = [
     pytest.mark.slow,
@@ -29,88 +25,15 @@ pytestmark = [
     pytest.mark.redis,
     pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed"),
 ]
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "cluster"
-CLUSTER_REDIS = REDIS_TEST_URL.rsplit("/", 1)[0] + "/9"
-DATABASE = "codeloft_cluster_test"
-INSTANCE = "X-Codeloft-Instance"
-
-
-@dataclass
-class Cluster:
-    url: str
-    link: str
-    env: dict[str, str]
-    data: Path
-
-    def script(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(SCRIPT), *args], env=self.env, capture_output=True, text=True, timeout=120, check=False
-        )
-
-    def pid(self, name: str) -> int:
-        return int((self.data / "run" / f"{name}.pid").read_text().split()[0])
-
-    def owner_link(self) -> str:
-        env = self.env | {"CODELOFT_DATA_DIR": str(self.data / "cli")}
-        codeloft = Path(sys.executable).parent / "codeloft"
-        result = subprocess.run(
-            [str(codeloft), "user", "link", "owner@localhost"], env=env, capture_output=True, text=True, check=False
-        )
-        assert result.returncode == 0, result.stderr
-        return link_in(result.stdout)
-
-
-def psql(sql: str) -> None:
-    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql], check=True, capture_output=True)
-
-
-def free_ports() -> int:
-    """A port whose two next ones are free too (the instances')."""
-    for _ in range(50):
-        port = free_port()
-        if port < 65000 and all(_free(p) for p in (port + 1, port + 2)):
-            return port
-    raise AssertionError("no three free ports in a row")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    psql(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-    psql(f"CREATE DATABASE {DATABASE}")
-    store = redis.Redis.from_url(CLUSTER_REDIS)
-    store.flushdb()
-    data = tmp_path_factory.mktemp("cluster")
-    port = free_ports()
-    env = clean_env(
-        CODELOFT_VENV=str(Path(sys.executable).parent.parent),
-        CODELOFT_DATA_DIR=str(data),
-        CODELOFT_CLUSTER_PORT=str(port),
-        CODELOFT_DATABASE_URL=f"postgresql://postgres@127.0.0.1:5432/{DATABASE}",
-        CODELOFT_REDIS_URL=CLUSTER_REDIS,
-        CODELOFT_SHUTDOWN_GRACE="5",
-    )
-    running = Cluster(url=f"http://127.0.0.1:{port}", link="", env=env, data=data)
-    try:
-        started = running.script()
-        assert started.returncode == 0, started.stdout + started.stderr
-        assert f"Codeloft cluster at {running.url}" in started.stdout
-        running.link = link_in(started.stdout)
-        running.env = env | {"CODELOFT_PUBLIC_URL": running.url}
+    redis_url = REDIS_TEST_URL.rsplit("/", 1)[0] + "/9"
+    with running_cluster(
+        tmp_path_factory.mktemp("cluster"), database="codeloft_cluster_test", redis_url=redis_url
+    ) as running:
         yield running
-    finally:
-        running.script("stop")
-        store.flushdb()
-        store.close()
-        psql(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
 
 
 def browser(cluster: Cluster, link: str) -> tuple[httpx.Client, dict[str, str], str]:
