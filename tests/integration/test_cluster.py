@@ -1,7 +1,8 @@
 """`scripts/cluster`: two web instances and two workers behind HAProxy, sharing PostgreSQL and Redis. A
 person is served by either instance with the same session; a save on one is seen at once on the other;
-runs go through Redis to a worker; when an instance dies, HAProxy sends its people to the other; and
-`scripts/cluster stop` leaves nothing of it running."""
+runs go through Redis to a worker; when an instance dies, HAProxy sends its people to the other; an
+instance that stops (SIGTERM) gets nobody new and finishes its runs; `/metrics` is not served through
+HAProxy; and `scripts/cluster stop` leaves nothing of it running."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import os
 import re
 import shutil
 import signal
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,12 +30,11 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    """A cluster of its own for each test: they end instances."""
     redis_url = REDIS_TEST_URL.rsplit("/", 1)[0] + "/9"
-    with running_cluster(
-        tmp_path_factory.mktemp("cluster"), database="codeloft_cluster_test", redis_url=redis_url
-    ) as running:
+    with running_cluster(tmp_path / "cluster", database="codeloft_cluster_test", redis_url=redis_url) as running:
         yield running
 
 
@@ -81,6 +83,10 @@ def test_two_instances_share_sessions_saves_and_runs_and_survive_losing_one(clus
     assert {home, elsewhere} == {"web1", "web2"}
     assert alice.get("/api/v1/session").headers[INSTANCE] == home  # sticky
     assert cluster.script("start").returncode == 1  # one cluster per data directory
+    assert httpx.get(f"{cluster.url}/metrics").status_code == 404  # not through the proxy
+    port = int(cluster.url.rsplit(":", 1)[1])
+    metrics = httpx.get(f"http://127.0.0.1:{port + 1}/metrics")  # but from this machine, on each instance
+    assert metrics.status_code == 200 and "codeloft_http_requests_total" in metrics.text
 
     body = {"name": "cluster", "language": "python", "template": "blank"}
     ws = alice.post("/api/v1/workspaces", json=body, headers=headers).json()["id"]
@@ -118,3 +124,27 @@ def test_two_instances_share_sessions_saves_and_runs_and_survive_losing_one(clus
     assert list((cluster.data / "run").iterdir()) == []
     alice.close()
     other.close()
+
+
+def test_an_instance_that_stops_gets_nobody_new_and_finishes_its_runs(cluster: Cluster) -> None:
+    alice, headers, home = browser(cluster, cluster.link)
+    body = {"name": "drain", "language": "python", "template": "blank"}
+    ws = alice.post("/api/v1/workspaces", json=body, headers=headers).json()["id"]
+    program = b"import time\ntime.sleep(3)\nprint('finished')\n"
+    assert alice.put(f"/api/v1/workspaces/{ws}/files/main.py", content=program, headers=headers).is_success
+    running: dict[str, httpx.Response] = {}
+    run = threading.Thread(
+        target=lambda: running.update(
+            answer=alice.post(f"/api/v1/workspaces/{ws}/runs", json={"path": "main.py"}, headers=headers)
+        )
+    )
+    run.start()
+    time.sleep(1)  # the program runs
+    os.kill(cluster.pid(home), signal.SIGTERM)
+    time.sleep(2.5)  # HAProxy's health checks: 2 failed, 1 s apart
+    visitors = {httpx.get(f"{cluster.url}/login").headers[INSTANCE] for _ in range(6)}
+    assert home not in visitors and len(visitors) == 1
+    run.join(timeout=30)
+    answer = running["answer"].json()
+    assert (answer["status"], answer["stdout"]) == ("success", "finished\n"), answer
+    alice.close()
