@@ -128,19 +128,22 @@ class ExtensionService:
         return ExtensionDetail(extension=detail.extension, versions=approved, reviews=detail.reviews)
 
     async def _cached_detail(self, uow: UnitOfWork, extension: Extension) -> ExtensionDetail:
+        """The extension as just read, with its versions and reviews from the `extension:<id>` entry (read and
+        stored on a miss). Its counters are never taken from the cache: an entry stored by a read that
+        raced a change may be older than the change that dropped it."""
         key = cache_keys.extension(extension.id)
         cached = await self._cache.get(key)
-        if cached is not None:
-            return _detail_from_json(cached)
-        detail = ExtensionDetail(
+        if cached is None:
+            versions = await uow.extensions.versions(extension.id)
+            reviews = await uow.extensions.reviews(extension.id, limit=SHOWN_REVIEWS)
+            cached = {"versions": [to_json(v) for v in versions], "reviews": [to_json(r) for r in reviews]}
+            await self._cache.set(key, cached)
+        stored = (from_json(ExtensionVersion, v) for v in cached["versions"])
+        return ExtensionDetail(
             extension=extension,
-            versions=tuple(
-                sorted(await uow.extensions.versions(extension.id), key=lambda v: version_key(v.version), reverse=True)
-            ),
-            reviews=tuple(await uow.extensions.reviews(extension.id, limit=SHOWN_REVIEWS)),
+            versions=tuple(sorted(stored, key=lambda v: version_key(v.version), reverse=True)),
+            reviews=tuple(from_json(Review, r) for r in cached["reviews"]),
         )
-        await self._cache.set(key, _detail_to_json(detail))
-        return detail
 
     async def search(
         self, query: str = "", *, category: str | None = None, sort: str = "downloads", featured: bool | None = None
@@ -359,22 +362,4 @@ def _new_extension(manifest: ExtensionManifest, author_id: UUID, now: datetime) 
         tags=manifest.tags,
         created_at=now,
         updated_at=now,
-    )
-
-
-def _detail_to_json(detail: ExtensionDetail) -> dict[str, Any]:
-    return {
-        "extension": to_json(detail.extension),
-        "versions": [to_json(v) for v in detail.versions],
-        "reviews": [to_json(r) for r in detail.reviews],
-    }
-
-
-def _detail_from_json(data: dict[str, Any]) -> ExtensionDetail:
-    extension = from_json(Extension, data["extension"])
-    extension.tags = tuple(extension.tags)
-    return ExtensionDetail(
-        extension=extension,
-        versions=tuple(from_json(ExtensionVersion, v) for v in data["versions"]),
-        reviews=tuple(from_json(Review, r) for r in data["reviews"]),
     )

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.errors import CodeloftError
+from domain.extension_package import MAX_PACKAGE_BYTES
 from domain.limits import MB, human_size
 from domain.plans import PLANS
 from ui.context import services
@@ -25,6 +26,7 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 _FILE_WRITE = re.compile(r"^/api/v1/workspaces/[^/]+/files/")
 _ARCHIVE_IMPORT = re.compile(r"^/api/v1/workspaces/(import|[^/]+/archive)/?$")
 _RUN = re.compile(r"^/api/v1/workspaces/[^/]+/runs/?$")
+_EXTENSION_PUBLISH = re.compile(r"^/api/v1/extensions/?$")
 
 
 def import_limit() -> int:
@@ -51,6 +53,8 @@ def body_limit(method: str, path: str) -> int:
         return import_limit()
     if method == "POST" and _RUN.match(path):
         return run_body_limit()
+    if method == "POST" and _EXTENSION_PUBLISH.match(path):
+        return MAX_PACKAGE_BYTES
     return JSON_BODY_LIMIT
 
 

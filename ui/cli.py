@@ -37,6 +37,8 @@ users = typer.Typer(help="Manage local accounts.", no_args_is_help=True)
 cli.add_typer(users, name="user")
 secrets = typer.Typer(help="Manage the secrets Codeloft stores encrypted.", no_args_is_help=True)
 cli.add_typer(secrets, name="secrets")
+extensions = typer.Typer(help="Publish extensions to the marketplace.", no_args_is_help=True)
+cli.add_typer(extensions, name="ext")
 
 T = TypeVar("T")
 
@@ -148,6 +150,37 @@ def user_set_tier(
         prepare(settings)
         user = asyncio.run(change(settings))
         typer.echo(f"{user.email} is on the {tier.value} plan now.")
+
+    _run(action)
+
+
+@extensions.command("publish")
+def ext_publish(
+    package: Annotated[Path, typer.Argument(help="The extension's ZIP (manifest.json at its root).", exists=True)],
+    author: Annotated[
+        str | None, typer.Option("--as", help="The author's e-mail address (default: the local owner).")
+    ] = None,
+) -> None:
+    """Publish an extension (or a newer version of one of yours); it waits for an administrator's approval."""
+    from domain.access import Actor
+    from ui.app import build_services, prepare
+
+    _private()
+
+    async def publish(settings: Settings) -> str:
+        services = await build_services(settings)
+        try:
+            accounts = services.accounts
+            user = await (accounts.find_by_email(author) if author else accounts.ensure_local_owner())
+            detail = await services.extensions.publish(Actor(user.id), package.read_bytes())
+            return f"Published {detail.extension.name} {detail.versions[0].version} as {user.email}: pending approval."
+        finally:
+            await services.close()
+
+    def action() -> None:
+        settings = _settings()
+        prepare(settings)
+        typer.echo(asyncio.run(publish(settings)))
 
     _run(action)
 

@@ -11,6 +11,7 @@ from domain.ai_keys import AIKeyService
 from domain.assistant import AssistantService
 from domain.auth import AuthService
 from domain.explore import ExploreService
+from domain.extensions import ExtensionService
 from domain.files import FileService
 from domain.identities import IdentityService
 from domain.ports import Clock
@@ -42,6 +43,7 @@ class Services:
     quotas: QuotaService
     public_links: PublicLinkService
     sharing: SharingService
+    extensions: ExtensionService
     csrf_key: bytes
     health: Callable[[], Awaitable[dict[str, Any]]]
     close: Callable[[], Awaitable[None]]

@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     google_client_secret: str | None = None
     google_discovery_url: str = "https://accounts.google.com/.well-known/openid-configuration"
     plans: Path | None = None
+    admin_emails: str = ""
     instance_name: str | None = None
 
     @field_validator("openai_base_url", "gemini_base_url", mode="before")
@@ -214,6 +215,11 @@ class Settings(BaseSettings):
     def secure_cookies(self) -> bool:
         return bool(self.public_url and self.public_url.startswith("https://"))
 
+    @property
+    def moderators(self) -> frozenset[str]:
+        """The administrators' e-mail addresses (CODELOFT_ADMIN_EMAILS, comma- or space-separated)."""
+        return frozenset(address.lower() for address in self.admin_emails.replace(",", " ").split())
+
     def key_list(self) -> list[str] | None:
         if not self.secret_keys:
             return None
@@ -309,6 +315,8 @@ SETTINGS_HELP: dict[str, str] = {
     "(default: https://accounts.google.com/.well-known/openid-configuration)",
     "CODELOFT_INSTANCE_NAME": "this instance's name, sent in the X-Codeloft-Instance header of every answer, to "
     "tell instances behind a load balancer apart (default: none, no header)",
+    "CODELOFT_ADMIN_EMAILS": "e-mail addresses of the accounts that moderate the extension marketplace (approve, "
+    "reject, verify, feature), comma-separated (default: none, nobody moderates)",
     "CODELOFT_PLANS": 'a JSON or TOML file overriding plan limits, e.g. {"free": {"ai_requests_per_day": 50}} '
     "(default: the built-in plans)",
 }

@@ -9,6 +9,7 @@ seed and example counts; signing out runs on its own session."""
 from __future__ import annotations
 
 import io
+import json
 import re
 import zipfile
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from schemathesis.schemas import BaseSchema
 
 from tests.ai_providers import fake_providers
 from tests.serving import Server, new_link, sign_in, start_server
+from ui.api.extensions import PACKAGE_MEDIA_TYPE
 from ui.security import SESSION_COOKIE
 
 SEED = 20261130
@@ -47,6 +49,31 @@ def zip_archives(draw: st.DrawFn) -> bytes:
 
 
 schemathesis.openapi.media_type("application/zip", zip_archives())
+
+
+@st.composite
+def extension_packages(draw: st.DrawFn) -> bytes:
+    """Extension packages (`application/vnd.codeloft.extension+zip`): a valid manifest, a few more files."""
+    manifest = {
+        "name": draw(st.from_regex(r"\A[a-z][a-z0-9]{0,7}(-[a-z0-9]{1,5})?\Z")),
+        "display_name": draw(st.text(min_size=1, max_size=20).filter(str.strip)),
+        "version": ".".join(str(draw(st.integers(0, 20))) for _ in range(3)),
+        "description": draw(st.text(min_size=1, max_size=40)),
+        "main": "README.md",
+        "category": draw(st.sampled_from(["theme", "language", "tool", "ai"])),
+        "permissions": draw(st.lists(st.sampled_from(["workspace:read", "workspace:write"]), unique=True)),
+        "contributes": {},
+    }
+    files = {"manifest.json": json.dumps(manifest).encode(), "README.md": b"# Readme\n"}
+    files.update(draw(st.dictionaries(NAMES, st.binary(max_size=64), max_size=3)))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+schemathesis.openapi.media_type(PACKAGE_MEDIA_TYPE, extension_packages())
 
 HEADER_PATTERNS: dict[str, dict[str, str]] = {}
 """Per operation label ("PUT /api/v1/..."), the pattern of each header parameter (lower-case name)."""

@@ -168,14 +168,20 @@ async def test_reviews_one_per_person_editable(
 
 
 async def test_the_cache_entry_is_dropped_on_change(
-    service: ExtensionService, approved: None, admin: Actor, person: Actor, cache: FakeCache, store: Store
+    service: ExtensionService, approved: None, author: Actor, person: Actor, cache: FakeCache, store: Store
 ) -> None:
-    extension_id = next(iter(store.extensions))
+    key = extension_key(next(iter(store.extensions)))
     await service.detail(person, "night-owl")
-    key = extension_key(extension_id)
-    assert cache.entries[key.name][0] == 6 * 3600
+    assert cache.entries[key.name][0] == 6 * 3600 and cache.entries[key.name][1]["reviews"] == []
+    await service.review(person, "night-owl", rating=4)
+    assert [r["rating"] for r in cache.entries[key.name][1]["reviews"]] == [4]
+    await service.publish(author, package("1.3.0"))
+    assert [v["version"] for v in cache.entries[key.name][1]["versions"]] == ["1.2.0", "1.3.0"]
+    assert [v.version for v in (await service.detail(author, "night-owl")).versions] == ["1.3.0", "1.2.0"]
+
+
+async def test_featured_and_verified(service: ExtensionService, approved: None, admin: Actor, person: Actor) -> None:
     await service.mark(admin, "night-owl", featured=True, verified=True)
-    assert cache.entries[key.name][1]["extension"]["is_featured"]  # dropped, then read afresh
     detail = await service.detail(person, "night-owl")
     assert detail.extension.is_featured and detail.extension.is_verified
     assert [e.name for e in await service.search("", featured=True)] == ["night-owl"]

@@ -7,6 +7,7 @@ from ui.api import (
     ai_keys,
     conversations,
     explore,
+    extensions,
     files,
     links,
     preview,
@@ -34,5 +35,6 @@ router.include_router(links.router)
 router.include_router(shares.router)
 router.include_router(explore.router)
 router.include_router(conversations.router)
+router.include_router(extensions.router)
 
 __all__ = ["router"]
