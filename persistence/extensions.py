@@ -258,7 +258,7 @@ class SqlExtensionRepository:
             .where(UserExtensionRow.user_id == user_id)
             .order_by(ExtensionRow.name)
         )
-        return [(_installation(mine), _extension(extension)) for mine, extension in rows.tuples()]
+        return [(_installation(mine), _extension(extension)) for mine, extension in rows.all()]
 
     async def count_download(self, extension_id: UUID) -> None:
         await self._session.execute(
