@@ -374,6 +374,7 @@ def serve(settings: Settings) -> None:
     # whatever directory the server was started from. Read when nicegui is first imported: just below.
     os.environ.setdefault("NICEGUI_STORAGE_PATH", str(settings.data_dir / "nicegui"))
     if settings.redis_url:  # several instances: a person's state must not live in one of them only
+        asyncio.run(check_redis(settings))  # one clear line when it is down, before NiceGUI's storage reaches for it
         os.environ.setdefault("NICEGUI_REDIS_URL", settings.redis_url)
     from nicegui import Client, app, ui
     from nicegui.server import Server
