@@ -7,6 +7,11 @@ at once; and the server's memory per open stream.
     .venv/bin/python bench/assistant_stream.py [--rounds 10] [--concurrent 20] [--tokens 20] [--delay 0.05]
                                                [--open 100] [--postgres]
 
+`--panel N` (default 3 rounds; 0: skip) also measures the same in the IDE's assistant panel in headless Chromium
+(Debian's /usr/bin/chromium through Playwright): from Enter in the question box to the first token drawn on
+the page, and to the answer's usage line, minus the same provider delays (the panel draws new text every 50 ms:
+that is part of what is measured).
+
 Starts the real `codeloft serve` (the embedded default, SQLite in a temporary data directory; with
 `--postgres` a throw-away PostgreSQL database and Redis database 14 as the cache) against the local fake
 OpenAI of the tests (`tests/ai_providers.py`), which waits `--delay` seconds before each of `--tokens`
@@ -39,6 +44,7 @@ from tests.serving import FORM_TOKEN, Server, origin_of, start_server
 CSRF_HEADER = "X-CSRF-Token"
 REDIS_URL = "redis://127.0.0.1:6379/14"
 TIMEOUT = httpx.Timeout(120.0)
+CHROMIUM = os.environ.get("CODELOFT_TEST_CHROMIUM", "/usr/bin/chromium")
 
 
 @dataclass
@@ -155,10 +161,59 @@ async def memory_per_stream(server: Server, providers: FakeProviders, http: http
     return (during - before) / count
 
 
+WATCH = """() => {
+    const log = document.querySelector('[data-testid="chat-panel"]');  // its message list is redrawn at times
+    const times = window.codeloftBench = {start: performance.now(), first: null, last: null};
+    const count = log.querySelectorAll('[data-testid="chat-answer"]').length;
+    const observer = new MutationObserver(() => {
+        const answers = log.querySelectorAll('[data-testid="chat-answer"]');
+        if (answers.length <= count) return;
+        const answer = answers[answers.length - 1];
+        if (times.first === null && answer.textContent.includes('t0')) times.first = performance.now() - times.start;
+        if (times.first !== null && answer.querySelector('[data-testid="chat-usage"]')) {
+            times.last = performance.now() - times.start;
+            observer.disconnect();
+        }
+    });
+    observer.observe(log, {childList: true, subtree: true, characterData: true});
+}"""
+"""Notes, from now, when the next answer's first token is drawn and when its usage line appears (ms)."""
+
+
+async def measure_panel(server: Server, http: httpx.AsyncClient, args: argparse.Namespace) -> Overheads:
+    from playwright.async_api import async_playwright
+
+    found = Overheads()
+    workspace = (await http.post("/api/v1/workspaces", json={"name": "panel", "language": "python"})).json()["id"]
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        context = await browser.new_context(viewport={"width": 1280, "height": 900})
+        host = httpx.URL(server.base_url).host
+        await context.add_cookies(
+            [{"name": c.name, "value": c.value or "", "domain": host, "path": "/"} for c in http.cookies.jar]
+        )
+        page = await context.new_page()
+        await page.goto(f"{server.base_url}/w/{workspace}")
+        await page.get_by_test_id("toggle-assistant").click()
+        box = page.get_by_test_id("chat-input")
+        for round_ in range(args.panel + 1):  # the first is a warm-up
+            await box.fill("Explain this, please.")
+            await page.evaluate(WATCH)
+            await box.press("Enter")
+            await page.wait_for_function("window.codeloftBench.last !== null", timeout=60_000)
+            first, last = await page.evaluate("[window.codeloftBench.first / 1000, window.codeloftBench.last / 1000]")
+            if round_:
+                found.first.append(first - args.delay)
+                found.last.append(last - args.tokens * args.delay)
+        await browser.close()
+    return found
+
+
 async def run(server: Server, providers: FakeProviders, args: argparse.Namespace) -> int:
     http = await signed_in(server)
     try:
-        providers.chat = ChatScript(tokens=tuple(f" t{n}" for n in range(args.tokens)), delay=args.delay)
+        script = ChatScript(tokens=tuple(f" t{n}" for n in range(args.tokens)), delay=args.delay)
+        providers.chat = script
         print(
             f"fake provider: {args.tokens} tokens, {args.delay * 1000:g} ms before each; {args.rounds} rounds; "
             "overhead = time through REST - the provider's own delays"
@@ -175,6 +230,9 @@ async def run(server: Server, providers: FakeProviders, args: argparse.Namespace
             failures += found.failures
         per_stream = await memory_per_stream(server, providers, http, args.open)
         print(f"server memory per open stream ({args.open} open at once): {per_stream:.0f} KB")
+        if args.panel:
+            providers.chat = script  # the memory measurement changed it
+            print((await measure_panel(server, http, args)).line("the IDE's panel, 1 at once"))
     finally:
         await http.aclose()
     for failure in failures[:5]:
@@ -209,4 +267,5 @@ if __name__ == "__main__":
     parser.add_argument("--delay", type=float, default=0.05)
     parser.add_argument("--open", type=int, default=100)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--panel", type=int, default=3)
     sys.exit(asyncio.run(main(parser.parse_args())))
