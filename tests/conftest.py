@@ -108,5 +108,13 @@ async def uow_factory(migrated_database: URL) -> AsyncIterator[SqlUnitOfWorkFact
 
 
 @pytest.fixture
+async def wide_uow(migrated_database: URL) -> AsyncIterator[SqlUnitOfWorkFactory]:
+    """A unit of work factory whose pool holds a connection for each of 20 requests at once."""
+    engine = create_engine(migrated_database, pool_size=20, max_overflow=0)
+    yield SqlUnitOfWorkFactory(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
 def anyio_backend() -> Iterator[str]:
     yield "asyncio"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import URL
 
@@ -17,19 +16,10 @@ from domain.files import FileService, StoredContent, new_file
 from domain.gate import WorkspaceGate
 from domain.workspaces import WorkspaceService
 from persistence.cache import MemoryCache
-from persistence.database import create_engine
 from persistence.models import FileRow, WorkspaceStarRow
 from persistence.template_source import FolderTemplateSource
 from persistence.unit_of_work import SqlUnitOfWorkFactory
 from tests.conftest import FrozenClock
-
-
-@pytest.fixture
-async def wide_uow(migrated_database: URL):
-    """A unit of work factory whose pool holds a connection for each of 20 requests at once."""
-    engine = create_engine(migrated_database, pool_size=20, max_overflow=0)
-    yield SqlUnitOfWorkFactory(engine)
-    await engine.dispose()
 
 
 class World:

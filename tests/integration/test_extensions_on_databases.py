@@ -6,27 +6,15 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-from sqlalchemy.engine import URL
-
 from domain.access import Actor
 from domain.accounts import AccountService
 from domain.extensions import ExtensionService
 from persistence.cache import MemoryCache
-from persistence.database import create_engine
 from persistence.unit_of_work import SqlUnitOfWorkFactory
 from tests.conftest import FrozenClock
 from tests.unit.test_extensions import package
 
 ADMIN = "admin@example.com"
-
-
-@pytest.fixture
-async def wide_uow(migrated_database: URL):
-    """A unit of work factory whose pool holds a connection for each of 20 requests at once."""
-    engine = create_engine(migrated_database, pool_size=20, max_overflow=0)
-    yield SqlUnitOfWorkFactory(engine)
-    await engine.dispose()
 
 
 class World:

@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
-from sqlalchemy.engine import URL
 
 from domain.access import Actor
 from domain.accounts import AccountService
@@ -22,21 +21,12 @@ from domain.quotas import QuotaService
 from domain.values import Language, RunStatus, Tier
 from domain.workspaces import WorkspaceService
 from persistence.cache import MemoryCache
-from persistence.database import create_engine
 from persistence.models import UserRow
 from persistence.template_source import FolderTemplateSource
 from persistence.unit_of_work import SqlUnitOfWorkFactory
 from tests.conftest import FrozenClock
 
 LIMIT = PLANS[Tier.FREE].ai_requests_per_day
-
-
-@pytest.fixture
-async def wide_uow(migrated_database: URL):
-    """A unit of work factory whose pool holds a connection for each of 20 requests at once."""
-    engine = create_engine(migrated_database, pool_size=20, max_overflow=0)
-    yield SqlUnitOfWorkFactory(engine)
-    await engine.dispose()
 
 
 async def set_used(uow: SqlUnitOfWorkFactory, user_id, used: int, **values) -> None:
