@@ -137,6 +137,8 @@ def test_the_ide_is_usable_at_800_px_and_on_a_phone(page: Page, server: Server, 
     assert toolbar[0] <= toolbar[1], toolbar  # the run toolbar fits: no sideways scrolling
     expect(page.get_by_role("button", name="Run with input")).to_be_visible()  # named, also as an icon
     if width <= 640:
+        sign_out = page.get_by_test_id("sign-out-narrow").bounding_box()
+        assert sign_out and sign_out["x"] + sign_out["width"] <= width, sign_out  # all of the header is on screen
         page.get_by_test_id("account-narrow").click()  # the account, reached from the phone's header
         expect(page.get_by_test_id("account-profile")).to_be_visible()
     page.screenshot(path=str(tmp_path / f"ide-{width}.png"))

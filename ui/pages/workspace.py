@@ -55,6 +55,8 @@ MAIN_HEIGHT = "calc(100vh - 52px)"
 MAIN_HEIGHT_UNDER_BANNER = "calc(100vh - 52px - 3.25rem)"
 """... and below the banner that says the person's access changed."""
 NARROW_PX = 640
+PHONE_HIDDEN = "max-sm:hidden"
+"""Header buttons left out at phone width (their commands stay in the palette), so the header keeps to one line."""
 PHONE_SIDE_PERCENT = 85
 PHONE_RIGHT_PERCENT = 0
 """On a phone a pane beside the editor (the preview, the assistant) takes the width while it is open."""
@@ -549,7 +551,8 @@ class WorkspacePage:
         with page.actions:
             self.read_only_badge = ui.badge("read only").props('color=orange data-testid="read-only"')
             self.read_only_badge.set_visibility(not self.editable)
-            self._header_button("quick-open", "search", "Open a file by name (Ctrl+P)")
+            # At phone width only what has no other way in keeps its button: the palette reaches the rest.
+            self._header_button("quick-open", "search", "Open a file by name (Ctrl+P)").classes(PHONE_HIDDEN)
             self._header_button("palette", "terminal", "All commands (Ctrl+Shift+P)", "open-command-palette")
             if Action.ASK in self.allowed:
                 self.assistant_button = self._header_button(
@@ -558,9 +561,12 @@ class WorkspacePage:
                 self._mark_assistant()
             self.save_button = self._header_button("save", "save", "Save (Ctrl+S)", "save") if self.editable else None
             if Action.MANAGE in self.allowed:
-                self._header_button("settings", "settings", "Settings: editor and entry point", "open-settings")
+                self._header_button(
+                    "settings", "settings", "Settings: editor and entry point", "open-settings"
+                ).classes(PHONE_HIDDEN)
             if Action.SHARE in self.allowed:
-                self._header_button("share", "share", "Share: people and public links", "open-share")
+                share = self._header_button("share", "share", "Share: people and public links", "open-share")
+                share.classes(PHONE_HIDDEN)
 
     def _header_button(self, command: str, icon: str, label: str, test_id: str | None = None) -> ui.button:
         button = icon_button(icon, label, notify_errors(self.commands.get(command).run), props=HEADER_BUTTON)
