@@ -124,6 +124,8 @@ class RemoteRunner:
             )
         except (RedisError, OSError) as error:
             return SandboxResult.failure(f"the run queue failed: {error}")
+        except Exception as error:  # the job itself failed: its worker stopped (past its grace) or broke
+            return SandboxResult.failure(f"the worker stopped before the program finished ({type(error).__name__})")
         finally:
             relay.cancel()
             with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):

@@ -30,6 +30,8 @@ TTY_GATE = ["/bin/sh", "-c", 'read _; exec "$@" <&1', "gate"]
 stdout), passed as a descriptor, never opened by path, so it is nobody's controlling terminal yet: the
 sandboxed program claims it in its own session (`setsid --ctty`)."""
 
+KILL_WAIT_SECONDS = 5
+"""How long a cancelled run's sandbox is waited for once killed."""
 POLL_SECONDS = 0.05
 COLLECT_LIMIT = 256 * 1024 * 1024
 
@@ -245,14 +247,23 @@ async def supervise(
     waiter = asyncio.ensure_future(reaper.wait_for(process.pid))
     deadline = started + limits.wall_seconds
     cpu_budget_ns = int(limits.cpu_seconds * 1e9)
-    while not waiter.done():
-        await asyncio.wait([waiter], timeout=POLL_SECONDS)
-        if waiter.done():
-            break
-        if time.monotonic() >= deadline:
-            stop(Stop.WALL)
-        elif launch.cgroup is not None and launch.cgroup.cpu_ns >= cpu_budget_ns:
-            stop(Stop.CPU)
+    try:
+        while not waiter.done():
+            await asyncio.wait([waiter], timeout=POLL_SECONDS)
+            if waiter.done():
+                break
+            if time.monotonic() >= deadline:
+                stop(Stop.WALL)
+            elif launch.cgroup is not None and launch.cgroup.cpu_ns >= cpu_budget_ns:
+                stop(Stop.CPU)
+    except asyncio.CancelledError:
+        # Whoever waited gave the run up (a server or worker stopping past its grace): the sandbox goes too,
+        # now, rather than at its wall limit, which nobody watches any more.
+        stop(Stop.CANCELLED)
+        with contextlib.suppress(BaseException):
+            await asyncio.wait_for(asyncio.shield(waiter), KILL_WAIT_SECONDS)
+        reaper.untrack(process.pid)
+        raise
     _, status, usage = await waiter
     process.returncode = status  # reaped here; keep Popen from trying again
     if feeding is not None:

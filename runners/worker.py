@@ -10,7 +10,9 @@ from runners.remote import FUNCTION, QUEUE, codeloft_execute, dumps, loads, redi
 MAX_JOB_SECONDS = 600
 
 
-def build_worker(redis_url: str, runner: Runner, *, jobs: int) -> Worker:
+def build_worker(redis_url: str, runner: Runner, *, jobs: int, grace: float = 20.0) -> Worker:
+    """On SIGTERM the worker takes no more runs and lets those running finish for `grace` seconds; it then
+    ends the rest (their sandboxes killed), which the web process reports as the worker's failure."""
     return Worker(
         functions=[func(codeloft_execute, name=FUNCTION, max_tries=1, timeout=MAX_JOB_SECONDS)],
         queue_name=QUEUE,
@@ -22,5 +24,6 @@ def build_worker(redis_url: str, runner: Runner, *, jobs: int) -> Worker:
         job_deserializer=loads,
         ctx={"runner": runner},
         handle_signals=True,
+        job_completion_wait=round(grace),
         log_results=False,
     )

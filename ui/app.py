@@ -457,7 +457,7 @@ def run_worker(settings: Settings, *, jobs: int | None = None) -> None:
     print(
         f"Codeloft worker: {workers} runs at once in the {runner.name} sandbox, queue {settings.redis_url}", flush=True
     )
-    build_worker(settings.redis_url, runner, jobs=workers).run()
+    build_worker(settings.redis_url, runner, jobs=workers, grace=settings.shutdown_grace).run()
 
 
 async def check_redis(settings: Settings) -> None:

@@ -24,11 +24,11 @@ def owner_of(server: Server) -> User:
     return User(client=client, headers=csrf(client))
 
 
-def run_in_background(owner: User, workspace: str) -> tuple[threading.Thread, dict[str, Any]]:
+def run_in_background(owner: User, workspace: str, path: str) -> tuple[threading.Thread, dict[str, Any]]:
     answer: dict[str, Any] = {}
 
     def run() -> None:
-        response = owner.post(f"/api/v1/workspaces/{workspace}/runs", json={}, timeout=60)
+        response = owner.post(f"/api/v1/workspaces/{workspace}/runs", json={"path": path}, timeout=60)
         answer.update(status_code=response.status_code, body=response.json())
 
     thread = threading.Thread(target=run)
@@ -46,8 +46,10 @@ def wait_until_running(owner: User, workspace: str) -> None:
 
 
 def sleeper(owner: User, seconds: int) -> str:
+    """A workspace whose main file sleeps; its name (`nap_<seconds>.py`) is in the sandboxed process's command
+    line, where pgrep sees it."""
     workspace = owner.create(f"Sleeps {seconds} s", language="python")
-    owner.write(workspace, "main.py", SLEEPER.format(seconds=seconds).encode())
+    owner.write(workspace, f"nap_{seconds}.py", SLEEPER.format(seconds=seconds).encode())
     return workspace
 
 
@@ -56,7 +58,7 @@ def test_a_stopping_server_finishes_its_runs_refuses_new_ones_and_exits_0(tmp_pa
     try:
         owner = owner_of(server)
         workspace = sleeper(owner, 3)
-        thread, answer = run_in_background(owner, workspace)
+        thread, answer = run_in_background(owner, workspace, "nap_3.py")
         wait_until_running(owner, workspace)
 
         server.process.send_signal(signal.SIGTERM)
@@ -79,7 +81,7 @@ def test_runs_past_the_grace_end_as_internal_errors_and_leave_nothing_running(tm
     try:
         owner = owner_of(server)
         workspace = sleeper(owner, 8)
-        thread, answer = run_in_background(owner, workspace)
+        thread, answer = run_in_background(owner, workspace, "nap_8.py")
         wait_until_running(owner, workspace)
 
         server.process.send_signal(signal.SIGTERM)
@@ -90,7 +92,7 @@ def test_runs_past_the_grace_end_as_internal_errors_and_leave_nothing_running(tm
         assert (run["status"], run["reason"]) == ("error", "internal_error")
         assert "the server shut down before the program finished" in run["stderr"]
         assert server.process.wait(timeout=30) == 0
-        left = subprocess.run(["pgrep", "-f", "time.sleep(8)"], capture_output=True, text=True, check=False)
+        left = subprocess.run(["pgrep", "-f", "nap_8.py"], capture_output=True, text=True, check=False)
         assert left.stdout == ""
     finally:
         server.stop()

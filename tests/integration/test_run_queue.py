@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,3 +77,43 @@ def test_without_a_worker_nothing_runs_in_the_web_process(server: Server) -> Non
                             headers=headers).json()  # fmt: skip
     with pytest.raises(httpx.ReadTimeout):
         client.post(f"/api/v1/workspaces/{workspace['id']}/runs", json={}, headers=headers, timeout=3)
+
+
+def test_a_stopping_worker_finishes_the_runs_it_has_within_its_grace(server: Server, tmp_path: Path) -> None:
+    grace, sleep = "20", 3
+    client, headers = signed_in(server, "draining@example.com")
+    workspace = client.post(
+        "/api/v1/workspaces", json={"name": "draining", "language": "python", "template": "blank"}, headers=headers
+    ).json()
+    source = f"import time\nprint('started', flush=True)\ntime.sleep({sleep})\nprint('finished')\n"
+    program = f"nap_{sleep}_seconds.py"  # its name is in the sandboxed process's command line, where pgrep sees it
+    client.put(f"/api/v1/workspaces/{workspace['id']}/files/{program}", content=source.encode(), headers=headers)
+    worker = start_worker(
+        clean_env(CODELOFT_REDIS_URL=QUEUE_REDIS, CODELOFT_DATA_DIR=str(tmp_path), CODELOFT_SHUTDOWN_GRACE=grace)
+    )
+    try:
+        answer: dict[str, object] = {}
+        thread = threading.Thread(
+            target=lambda: answer.update(
+                client.post(
+                    f"/api/v1/workspaces/{workspace['id']}/runs", json={"path": program}, headers=headers
+                ).json()
+            )
+        )
+        thread.start()
+        for _ in range(600):  # until the program runs in the worker's sandbox (visible on this machine)
+            if subprocess.run(["pgrep", "-f", program], capture_output=True, check=False).returncode == 0:
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the program never started")
+        worker.terminate()
+        thread.join(timeout=60)
+        assert (answer["status"], answer["stdout"]) == ("success", "started\nfinished\n"), answer
+        assert worker.wait(timeout=30) == 0
+        left = subprocess.run(["pgrep", "-f", program], capture_output=True, text=True, check=False)
+        assert left.stdout == ""
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
