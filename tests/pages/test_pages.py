@@ -51,8 +51,8 @@ async def test_creating_a_workspace_from_the_new_workspace_dialog_opens_it(user:
     assert not with_testid(user, "new-name")  # the dialog closed
     [workspace] = await ada.services.workspaces.list_accessible(ada.actor)
     assert (workspace.name, workspace.language.value, workspace.template) == ("Web shop", "javascript", "express")
+    await user.should_see("server.js")  # the IDE, its tree filled from the template (the navigation follows the notice)
     assert user.back_history[-1] == f"/w/{workspace.id}"
-    await user.should_see("server.js")  # the IDE, its tree filled from the template
 
 
 async def test_a_reader_of_a_workspace_gets_no_save_and_no_edit_tools(user: User) -> None:

@@ -325,10 +325,11 @@ class WorkspacePage:
         in its question box; again: closed."""
         if self._right_shown == "assistant":
             self._hide_right("assistant")
-            return
-        self._show_right("assistant")
-        if self.chat is not None:
-            self.chat.focus()
+        else:
+            self._show_right("assistant")
+            if self.chat is not None:
+                self.chat.focus()
+        self.remember()  # at once: a reload right after must find the pane as it was left
 
     def _show_right(self, pane_id: str) -> None:
         """Open a pane beside the editor, in front of the others open there."""
