@@ -7,6 +7,7 @@ from domain.accounts import AccountService
 from domain.auth import AuthService
 from domain.files import FileService
 from domain.gate import WorkspaceGate
+from domain.previews import PreviewService
 from domain.runs import Executor, RunService
 from domain.workspaces import WorkspaceService
 from tests.conftest import FrozenClock
@@ -17,6 +18,7 @@ from tests.unit.fakes import (
     FakeRunner,
     FakeTemplateSource,
     FakeUnitOfWork,
+    ServingRunner,
     Store,
 )
 
@@ -87,3 +89,16 @@ def runs(store: Store, clock: FrozenClock, gate: WorkspaceGate, executor: Execut
 async def owner(accounts: AccountService) -> Actor:
     """A local account that owns the workspaces of a test (modules may define their own)."""
     return Actor((await accounts.add_local_user("owner@example.com")).id)
+
+
+@pytest.fixture
+def serving() -> ServingRunner:
+    return ServingRunner()
+
+
+@pytest.fixture
+def previews(
+    store: Store, clock: FrozenClock, gate: WorkspaceGate, cache: FakeCache, serving: ServingRunner
+) -> PreviewService:
+    executor = Executor(runner=serving, cache=cache, artifacts=FakeArtifacts(), queue=FakeQueue())
+    return PreviewService(uow=lambda: FakeUnitOfWork(store), clock=clock, gate=gate, executor=executor, folder="/p")

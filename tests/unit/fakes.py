@@ -896,3 +896,27 @@ class FakeKeyChecker:
             raise Unavailable(f"{provider} could not be reached. Nothing was stored.")
         if key not in self.accepted:
             raise InvalidInput(f"{provider} refused this key (401 invalid_api_key). Nothing was stored.")
+
+
+class ServingRunner:
+    """A sandbox that serves (a preview) until stopped, like a web server."""
+
+    name = "bubblewrap"
+
+    def __init__(self) -> None:
+        self.requests: list[SandboxRequest] = []
+
+    async def execute(
+        self, request: SandboxRequest, *, on_output: Any = None, cancel: Cancellation | None = None
+    ) -> SandboxResult:
+        self.requests.append(request)
+        stopped = asyncio.Event()
+        assert cancel is not None
+        cancel.on_cancel(stopped.set)
+        await stopped.wait()
+        return SandboxResult(
+            exit_code=None, signal=9, stdout=b"", stderr=b"", truncated=False, cpu_ms=1, wall_ms=1, memory_kb=1
+        )
+
+    async def version(self, argv: list[str]) -> str:
+        return "test"

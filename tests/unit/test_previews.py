@@ -22,39 +22,6 @@ from tests.unit.builders import share
 from tests.unit.fakes import FakeArtifacts, FakeCache, FakeQueue, FakeUnitOfWork, Store
 
 
-class ServingRunner:
-    """Serves until cancelled, like a web server."""
-
-    name = "bubblewrap"
-
-    def __init__(self) -> None:
-        self.requests: list[SandboxRequest] = []
-
-    async def execute(self, request: SandboxRequest, *, on_output=None, cancel: Cancellation | None = None):
-        self.requests.append(request)
-        stopped = asyncio.Event()
-        assert cancel is not None
-        cancel.on_cancel(stopped.set)
-        await stopped.wait()
-        return SandboxResult(
-            exit_code=None, signal=9, stdout=b"", stderr=b"", truncated=False, cpu_ms=1, wall_ms=1, memory_kb=1
-        )
-
-    async def version(self, argv: list[str]) -> str:
-        return "test"
-
-
-@pytest.fixture
-def serving() -> ServingRunner:
-    return ServingRunner()
-
-
-@pytest.fixture
-def previews(store: Store, clock: FrozenClock, gate: WorkspaceGate, cache: FakeCache, serving: ServingRunner):
-    executor = Executor(runner=serving, cache=cache, artifacts=FakeArtifacts(), queue=FakeQueue())
-    return PreviewService(uow=lambda: FakeUnitOfWork(store), clock=clock, gate=gate, executor=executor, folder="/p")
-
-
 @pytest.fixture
 async def owner(accounts: AccountService) -> Actor:
     return Actor((await accounts.add_local_user("web@example.com")).id)

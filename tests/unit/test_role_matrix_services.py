@@ -15,7 +15,6 @@ signed-in person (run, preview, fork, invite, transfer) ask an anonymous caller 
 
 from __future__ import annotations
 
-import asyncio
 import copy
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -34,12 +33,11 @@ from domain.files import FileService, file_bytes
 from domain.gate import WorkspaceGate
 from domain.previews import PreviewService
 from domain.public_links import PublicLinkService
-from domain.runs import Executor, RunService
-from domain.sandbox import Cancellation, SandboxRequest, SandboxResult
+from domain.runs import RunService
 from domain.sharing import SharingService
 from domain.workspaces import WorkspaceService
 from tests.conftest import FrozenClock
-from tests.unit.fakes import FakeArtifacts, FakeCache, FakeQueue, FakeRunner, FakeUnitOfWork, Store
+from tests.unit.fakes import FakeCache, FakeRunner, FakeUnitOfWork, ServingRunner, Store
 
 ANSWERS: dict[str, Any] = {
     "ok": None,  # allowed: the service does it
@@ -78,30 +76,6 @@ GUEST = "guest@example.com"
 """Whom a cell invites or transfers the workspace to: an account with no role of its own."""
 
 
-class ServingRunner:
-    """A sandbox that serves (a preview) until stopped."""
-
-    name = "bubblewrap"
-
-    def __init__(self) -> None:
-        self.requests: list[SandboxRequest] = []
-
-    async def execute(
-        self, request: SandboxRequest, *, on_output: Any = None, cancel: Cancellation | None = None
-    ) -> SandboxResult:
-        self.requests.append(request)
-        stopped = asyncio.Event()
-        assert cancel is not None
-        cancel.on_cancel(stopped.set)
-        await stopped.wait()
-        return SandboxResult(
-            exit_code=None, signal=9, stdout=b"", stderr=b"", truncated=False, cpu_ms=1, wall_ms=1, memory_kb=1
-        )
-
-    async def version(self, argv: list[str]) -> str:
-        return "test"
-
-
 @dataclass
 class World:
     workspace_id: UUID
@@ -122,17 +96,6 @@ def explore(store: Store, clock: FrozenClock, gate: WorkspaceGate) -> ExploreSer
 @pytest.fixture
 def public_links(store: Store, cache: FakeCache, clock: FrozenClock, gate: WorkspaceGate) -> PublicLinkService:
     return PublicLinkService(uow=lambda: FakeUnitOfWork(store), cache=cache, clock=clock, gate=gate)
-
-
-@pytest.fixture
-def serving() -> ServingRunner:
-    return ServingRunner()
-
-
-@pytest.fixture
-def previews(store: Store, clock: FrozenClock, gate: WorkspaceGate, cache: FakeCache, serving: ServingRunner):
-    executor = Executor(runner=serving, cache=cache, artifacts=FakeArtifacts(), queue=FakeQueue())
-    return PreviewService(uow=lambda: FakeUnitOfWork(store), clock=clock, gate=gate, executor=executor, folder="/p")
 
 
 @pytest.fixture
