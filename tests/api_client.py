@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import stat
 import zipfile
 from dataclasses import dataclass
 from typing import Any
@@ -85,9 +86,14 @@ def refused(response: httpx.Response, status: int, message: str) -> None:
     assert message in response.json()["detail"], response.json()
 
 
-def make_zip(entries: list[tuple[str | zipfile.ZipInfo, bytes]]) -> bytes:
+def make_zip(entries: list[tuple[str | zipfile.ZipInfo, bytes]], *, symlink: str | None = None) -> bytes:
+    """A ZIP of `entries`; `symlink`: also a symbolic link of that name (to /etc/passwd)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, data in entries:
             archive.writestr(name, data)
+        if symlink:
+            info = zipfile.ZipInfo(symlink)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            archive.writestr(info, "/etc/passwd")
     return buffer.getvalue()

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import copy
-import io
 import json
 import random
-import stat
 import typing
-import zipfile
 from typing import Any
 
 import pytest
@@ -17,6 +14,7 @@ from nicegui.elements.codemirror.constants import SUPPORTED_LANGUAGES
 from domain.errors import InvalidInput, LimitExceeded, QuotaExceeded
 from domain.extension_manifest import EDITOR_MODES, parse_manifest, validate_manifest
 from domain.extension_package import read_package
+from tests.api_client import make_zip
 
 NIGHT_OWL = (
     '{"name": "night-owl", "display_name": "Night Owl", "version": "1.2.0", "description": "A dark theme", '
@@ -75,18 +73,6 @@ def changed(document: dict[str, Any], path: str, value: object) -> dict[str, Any
     else:
         target[last] = value
     return document
-
-
-def make_zip(entries: list[tuple[str, bytes]], *, symlink: str | None = None) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in entries:
-            archive.writestr(name, data)
-        if symlink:
-            info = zipfile.ZipInfo(symlink)
-            info.external_attr = (stat.S_IFLNK | 0o777) << 16
-            archive.writestr(info, "/etc/passwd")
-    return buffer.getvalue()
 
 
 def package(*extra: tuple[str, bytes], manifest: bytes = NIGHT_OWL.encode()) -> bytes:

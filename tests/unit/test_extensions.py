@@ -13,9 +13,10 @@ from domain.cache_keys import extension as extension_key
 from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from domain.extension_entities import ExtensionStatus
 from domain.extensions import ExtensionService, version_key
+from tests.api_client import make_zip
 from tests.conftest import FrozenClock
 from tests.unit.fakes import FakeCache, FakeUnitOfWork, Store
-from tests.unit.test_extension_manifest import make_zip, night_owl
+from tests.unit.test_extension_manifest import night_owl
 
 
 def package(version: str = "1.2.0", **changes: Any) -> bytes:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import re
-import stat
 import threading
 import zipfile
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from domain.limits import MB, human_size
 from domain.plans import plan_for
 from domain.values import PermissionLevel, Tier
 from domain.workspaces import WorkspaceService
+from tests.api_client import make_zip
 from tests.conftest import FrozenClock
 from tests.unit.builders import share
 from tests.unit.fakes import FakeCache, FakeUnitOfWork, Store
@@ -239,18 +239,6 @@ async def test_strangers_learn_no_paths(
         await files.existing(stranger, workspace_id, ["secret.txt"])
     with pytest.raises(NotFound):
         await files.first_of(stranger, workspace_id, [])
-
-
-def make_zip(entries: list[tuple[str, bytes]], *, symlink: str | None = None) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in entries:
-            archive.writestr(name, data)
-        if symlink:
-            info = zipfile.ZipInfo(symlink)
-            info.external_attr = (stat.S_IFLNK | 0o777) << 16
-            archive.writestr(info, "/etc/passwd")
-    return buffer.getvalue()
 
 
 async def test_zip_round_trip(
