@@ -19,6 +19,7 @@ from domain import cache_keys
 from domain.access import Actor, is_moderator, require_moderator
 from domain.codec import from_json, to_json
 from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from domain.extension_contributions import NONE, Contributions, EnabledExtension, contributions_of
 from domain.extension_entities import Extension, ExtensionStatus, ExtensionVersion, Installation, Review
 from domain.extension_manifest import ExtensionManifest, validate_manifest
 from domain.extension_package import read_package
@@ -264,6 +265,25 @@ class ExtensionService:
         async with self._uow() as uow:
             pairs = await uow.extensions.installations(user_id)
         return [InstalledExtension(installation=i, extension=e) for i, e in pairs]
+
+    async def contributions(self, actor: Actor) -> Contributions:
+        """What the person's enabled extensions add to the IDE, each from the version they installed
+        (a newer approved version changes nothing until they install it)."""
+        if actor.user_id is None:
+            return NONE
+        async with self._uow() as uow:
+            pairs = await uow.extensions.installations(actor.user_id)
+            enabled = []
+            for installation, extension in pairs:
+                if not installation.is_enabled:
+                    continue
+                manifest = extension.manifest
+                if installation.version != extension.version:
+                    versions = await uow.extensions.versions(extension.id)
+                    manifest = next((v.manifest for v in versions if v.version == installation.version), manifest)
+                granted = frozenset(installation.granted_permissions)
+                enabled.append(EnabledExtension(name=extension.name, manifest=manifest, granted=granted))
+        return contributions_of(enabled)
 
     async def _installed(self, actor: Actor, name: str) -> InstalledExtension:
         found = next((item for item in await self.installed(actor) if item.extension.name == name), None)

@@ -3,6 +3,8 @@ open a page answered with another status than 200."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from nicegui import ElementFilter, ui
@@ -84,3 +86,12 @@ async def open_with_status(user: User, path: str, status: int) -> None:
     finally:
         hooks.remove(accept)
     assert seen[-1] == status, f"{path} answered {seen[-1]}, expected {status}"
+
+
+async def until(condition: Callable[[], bool], what: str = "condition", seconds: float = 10) -> None:
+    """Wait for something the page does after an await of its own (a navigation, a refresh) to show."""
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no {what} within {seconds} s")

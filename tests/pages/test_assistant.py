@@ -7,9 +7,8 @@ message, and the pane remembered open."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,7 +17,7 @@ from nicegui.testing.user import User
 
 from domain.entities import Workspace
 from tests.ai_providers import ANSWER, ChatScript, FakeProviders, fake_providers
-from tests.pages.simulated import Person, add_person, find_testid, sign_in, with_testid
+from tests.pages.simulated import Person, add_person, find_testid, sign_in, until, with_testid
 from ui.components.chat_messages import AnswerBody
 from ui.components.code_editor import CodeEditor
 
@@ -47,14 +46,6 @@ async def open_assistant(user: User) -> None:
     find_testid(user, "toggle-assistant").click()
     await until(lambda: bool(with_testid(user, "chat-panel")), "the assistant's panel")
     await until(lambda: bool(with_testid(user, "chat-empty") or with_testid(user, "chat-answer")), "its conversation")
-
-
-async def until(condition: Callable[[], bool], what: str, seconds: float = 10) -> None:
-    for _ in range(int(seconds / 0.05)):
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"no {what} within {seconds} s")
 
 
 def texts(user: User, testid: str) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from nicegui.testing.user import User
 
-from tests.pages.simulated import add_person, find_testid, sign_in, with_testid
+from tests.pages.simulated import add_person, find_testid, sign_in, until, with_testid
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -44,7 +44,7 @@ async def test_starring_and_forking_from_explore(user: User) -> None:
     await user.should_see("Forked into Sorting (fork)")
     [fork] = [w for w in await ada.services.workspaces.list_accessible(ada.actor)]
     assert (fork.name, fork.forked_from) == ("Sorting (fork)", original.id)
-    assert user.back_history[-1] == f"/w/{fork.id}"
+    await until(lambda: user.back_history[-1:] == [f"/w/{fork.id}"], "navigation to the fork")
 
 
 async def test_a_published_template_is_offered_in_the_new_workspace_dialog(user: User) -> None:

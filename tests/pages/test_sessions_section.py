@@ -5,9 +5,6 @@ sign-in page by itself."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-
 import pytest
 from nicegui import ui
 from nicegui.testing.user import User
@@ -16,7 +13,7 @@ from nicegui.testing.user_interaction import UserInteraction
 from domain.auth import SignedIn
 from domain.errors import Unauthenticated
 from domain.sessions import ClientInfo
-from tests.pages.simulated import Person, add_person, find_testid, sign_in, with_testid
+from tests.pages.simulated import Person, add_person, find_testid, sign_in, until, with_testid
 from ui.components import frame
 
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
@@ -37,14 +34,6 @@ async def elsewhere(person: Person, agent: str, address: str) -> SignedIn:
     auth = person.services.auth
     link = await auth.issue_sign_in_link(person.account.id)
     return await auth.redeem_sign_in_link(link, client=ClientInfo(user_agent=agent, address=address))
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    for _ in range(200):
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    assert condition()
 
 
 def rows(user: User) -> list[str]:

@@ -193,3 +193,45 @@ async def test_featured_and_verified(service: ExtensionService, approved: None, 
 def test_semantic_versions_are_ordered() -> None:
     ordered = ["0.9.0", "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-beta", "1.0.0", "1.2.0", "1.10.0", "2.0.0"]
     assert sorted(reversed(ordered), key=version_key) == ordered
+
+
+async def test_contributions_come_from_enabled_installations_at_their_installed_version(
+    service: ExtensionService, author: Actor, admin: Actor, person: Actor, approved: None
+) -> None:
+    assert (await service.contributions(person)).themes == ()
+    await service.install(person, "night-owl", grant=[])
+    [theme] = (await service.contributions(person)).themes
+    assert (theme.key, theme.label, theme.kind, theme.colors["background"]) == (
+        "ext:night-owl/night-owl", "Night Owl", "dark", "#011627",
+    )  # fmt: skip
+
+    newer = {"themes": [{"id": "night-owl", "label": "Night Owl 2", "kind": "dark", "colors": {}}]}
+    await service.publish(author, package("1.3.0", contributes=newer))
+    await service.approve(admin, "night-owl")
+    [theme] = (await service.contributions(person)).themes
+    assert theme.label == "Night Owl"  # the installed 1.2.0 until the person installs 1.3.0
+
+    await service.configure(person, "night-owl", enabled=False)
+    assert (await service.contributions(person)).themes == ()
+    assert (await service.contributions(ANONYMOUS)).extensions == ()
+
+
+def test_contributed_languages_commands_and_snippets() -> None:
+    from domain.extension_contributions import EnabledExtension, contributions_of
+
+    manifest = {
+        "contributes": {
+            "languages": [{"id": "shell", "label": "Shell", "extensions": [".sh"], "mode": "Shell",
+                           "comments": {"line": "#"}, "run": ["bash", "{file}"]}],
+            "snippets": [{"language": "Shell", "prefix": "for", "body": "for x in *; do\n  echo $x\ndone"}],
+            "commands": [{"id": "fmt", "title": "Format", "run": ["true"], "permission": "workspace:write"}],
+        }
+    }  # fmt: skip
+    granted = contributions_of([EnabledExtension(name="sh", manifest=manifest, granted=frozenset({"workspace:write"}))])
+    language = granted.language_of("scripts/Build.SH")
+    assert language is not None and (language.run, language.line_comment) == (("bash", "{file}"), "#")
+    assert granted.language_of("main.py") is None
+    command = granted.command("sh.fmt")
+    assert command is not None and command.may_write and granted.snippets[0].prefix == "for"
+    refused = contributions_of([EnabledExtension(name="sh", manifest=manifest)])
+    assert refused.command("sh.fmt") is not None and not refused.command("sh.fmt").may_write  # type: ignore[union-attr]
