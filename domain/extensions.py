@@ -116,17 +116,53 @@ class ExtensionService:
 
     async def detail(self, actor: Actor, name: str) -> ExtensionDetail:
         async with self._uow() as uow:
-            extension = await uow.extensions.get(name)
-            if extension is None:
-                raise _no_such(name)
-            insider = await self._is_insider(uow, actor, extension)
-            if extension.status != ExtensionStatus.APPROVED and not insider:
-                raise _no_such(name)
+            extension, insider = await self._visible(uow, actor, name)
             detail = await self._cached_detail(uow, extension)
         if insider:
             return detail
         approved = tuple(v for v in detail.versions if v.status == ExtensionStatus.APPROVED)
         return ExtensionDetail(extension=detail.extension, versions=approved, reviews=detail.reviews)
+
+    async def readme(self, actor: Actor, name: str) -> str | None:
+        """The text of the shown version's `main` file (Markdown, shown sanitised), or None when its package
+        is not stored."""
+        async with self._uow() as uow:
+            extension, _ = await self._visible(uow, actor, name)
+            versions = await uow.extensions.versions(extension.id)
+            shown = next((v for v in versions if v.version == extension.version), None)
+            data = None if shown is None else await uow.extensions.package(shown.id)
+        if data is None:
+            return None
+        main = read_package(data).files.get(extension.manifest["main"])
+        return None if main is None else main.decode("utf-8", errors="replace")
+
+    async def authored(self, actor: Actor) -> Sequence[ExtensionDetail]:
+        """The person's own extensions, whatever their status, with every version (rejection reasons too)."""
+        user_id = actor.require_user()
+        async with self._uow() as uow:
+            return [await self._cached_detail(uow, e) for e in await uow.extensions.authored(user_id)]
+
+    async def waiting(self, actor: Actor) -> Sequence[ExtensionDetail]:
+        """Extensions with a version waiting for review (moderators only), with all their versions."""
+        async with self._uow() as uow:
+            await self._require_moderator(uow, actor)
+            return [await self._cached_detail(uow, e) for e in await uow.extensions.waiting()]
+
+    async def moderates(self, actor: Actor) -> bool:
+        """Whether `actor` moderates the marketplace (pages show moderation to them only)."""
+        async with self._uow() as uow:
+            return is_moderator(await self._email(uow, actor), self._moderators)
+
+    async def _visible(self, uow: UnitOfWork, actor: Actor, name: str) -> tuple[Extension, bool]:
+        """The extension named `name` if `actor` may see it, and whether they are an insider (its author or a
+        moderator); NotFound when it does not exist for them."""
+        extension = await uow.extensions.get(name)
+        if extension is None:
+            raise _no_such(name)
+        insider = await self._is_insider(uow, actor, extension)
+        if extension.status != ExtensionStatus.APPROVED and not insider:
+            raise _no_such(name)
+        return extension, insider
 
     async def _cached_detail(self, uow: UnitOfWork, extension: Extension) -> ExtensionDetail:
         """The extension as just read, with its versions and reviews from the `extension:<id>` entry (read and

@@ -446,6 +446,18 @@ class ExtensionRepository(Protocol):
 
     async def versions(self, extension_id: UUID) -> Sequence[ExtensionVersion]: ...
 
+    async def package(self, version_id: UUID) -> bytes | None:
+        """The version's package (the ZIP as published), None when no such version is stored."""
+        ...
+
+    async def authored(self, author_id: UUID) -> Sequence[Extension]:
+        """The author's extensions, whatever their status, by name."""
+        ...
+
+    async def waiting(self) -> Sequence[Extension]:
+        """The extensions with a version waiting for review, by name."""
+        ...
+
     async def set_version_status(
         self, version_id: UUID, status: ExtensionStatus, *, reason: str | None, at: datetime
     ) -> None: ...

@@ -201,6 +201,26 @@ class SqlExtensionRepository:
         )
         return [_version(row) for row in rows.scalars()]
 
+    async def package(self, version_id: UUID) -> bytes | None:
+        data = await self._session.scalar(
+            select(ExtensionVersionRow.package).where(ExtensionVersionRow.id == version_id)
+        )
+        return None if data is None else bytes(data)
+
+    async def authored(self, author_id: UUID) -> Sequence[Extension]:
+        rows = await self._session.scalars(
+            select(ExtensionRow).where(ExtensionRow.author_id == author_id).order_by(ExtensionRow.name)
+        )
+        return [_extension(row) for row in rows]
+
+    async def waiting(self) -> Sequence[Extension]:
+        pending = select(ExtensionVersionRow.id).where(
+            ExtensionVersionRow.extension_id == ExtensionRow.id,
+            ExtensionVersionRow.status == ExtensionStatus.PENDING.value,
+        )
+        rows = await self._session.scalars(select(ExtensionRow).where(pending.exists()).order_by(ExtensionRow.name))
+        return [_extension(row) for row in rows]
+
     async def set_version_status(
         self, version_id: UUID, status: ExtensionStatus, *, reason: str | None, at: datetime
     ) -> None:

@@ -607,6 +607,19 @@ class FakeExtensions(_Repo):
     async def versions(self, extension_id: UUID) -> Sequence[ExtensionVersion]:
         return [v for v, _ in self.data.extension_versions.values() if v.extension_id == extension_id]
 
+    async def package(self, version_id: UUID) -> bytes | None:
+        stored = self.data.extension_versions.get(version_id)
+        return None if stored is None else stored[1]
+
+    async def authored(self, author_id: UUID) -> Sequence[Extension]:
+        return sorted((e for e in self.data.extensions.values() if e.author_id == author_id), key=lambda e: e.name)
+
+    async def waiting(self) -> Sequence[Extension]:
+        pending = {
+            v.extension_id for v, _ in self.data.extension_versions.values() if v.status == ExtensionStatus.PENDING
+        }
+        return sorted((self.data.extensions[i] for i in pending), key=lambda e: e.name)
+
     async def set_version_status(
         self, version_id: UUID, status: ExtensionStatus, *, reason: str | None, at: datetime
     ) -> None:
