@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Callable, Collection, Sequence
 from datetime import date, datetime
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 from uuid import UUID
 
 from domain.cache_keys import CacheKey
@@ -30,6 +30,9 @@ from domain.entities import (
 from domain.extension_entities import Extension, ExtensionStatus, ExtensionVersion, Installation, Review
 from domain.templates import Template
 from domain.values import PermissionLevel, Tier
+
+if TYPE_CHECKING:  # domain.extension_bundles imports this module
+    from domain.extension_bundles import Bundle
 
 Clock = Callable[[], datetime]
 """Returns the current time, timezone-aware, in UTC."""
@@ -496,6 +499,22 @@ class ExtensionRepository(Protocol):
         ...
 
 
+class BundleRepository(Protocol):
+    """Bundles of extensions (extension_bundles, bundle_extensions)."""
+
+    async def all(self) -> Sequence[Bundle]:
+        """Every bundle with its extensions, whatever their status."""
+        ...
+
+    async def add(self, bundle: Bundle) -> None:
+        """Store the bundle with its extensions."""
+        ...
+
+    async def add_extensions(self, bundle_id: UUID, extension_ids: Collection[UUID]) -> None:
+        """Put these extensions in the bundle (those in it already stay, once)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Entering opens it; leaving rolls back unless `commit()` was called."""
 
@@ -540,6 +559,9 @@ class UnitOfWork(Protocol):
 
     @property
     def extensions(self) -> ExtensionRepository: ...
+
+    @property
+    def bundles(self) -> BundleRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

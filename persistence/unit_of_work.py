@@ -12,6 +12,7 @@ from domain.errors import Conflict
 from persistence.ai_keys import SqlAIKeyRepository
 from persistence.conversations import SqlAIUsageRepository, SqlChatMessageRepository, SqlConversationRepository
 from persistence.database import CONNECTION_ERRORS, unavailable
+from persistence.extension_bundles import SqlBundleRepository
 from persistence.extensions import SqlExtensionRepository
 from persistence.identities import SqlIdentityRepository
 from persistence.jobs import SqlJobRepository
@@ -41,6 +42,7 @@ class SqlUnitOfWork:
     chat_messages: SqlChatMessageRepository
     ai_usage: SqlAIUsageRepository
     extensions: SqlExtensionRepository
+    bundles: SqlBundleRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -62,6 +64,7 @@ class SqlUnitOfWork:
         self.chat_messages = SqlChatMessageRepository(session)
         self.ai_usage = SqlAIUsageRepository(session)
         self.extensions = SqlExtensionRepository(session)
+        self.bundles = SqlBundleRepository(session)
         return self
 
     async def __aexit__(

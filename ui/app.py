@@ -25,6 +25,7 @@ from domain.auth import AuthService
 from domain.clock import utc_now
 from domain.errors import CodeloftError, InvalidInput, Unavailable
 from domain.explore import ExploreService
+from domain.extension_bundles import BundleService
 from domain.extensions import ExtensionService
 from domain.files import FileService
 from domain.gate import WorkspaceGate
@@ -221,6 +222,7 @@ async def build_services(
     assistant = AssistantService(
         uow=uow, cache=cache, clock=utc_now, gate=gate, keys=ai_keys, quotas=quotas, backends=backends
     )
+    extensions = ExtensionService(uow=uow, clock=utc_now, cache=cache, moderators=settings.moderators)
     return Services(
         settings=settings,
         clock=utc_now,
@@ -238,7 +240,8 @@ async def build_services(
         quotas=quotas,
         public_links=PublicLinkService(uow=uow, cache=cache, clock=utc_now, gate=gate, offload=asyncio.to_thread),
         sharing=SharingService(uow=uow, clock=utc_now, gate=gate),
-        extensions=ExtensionService(uow=uow, clock=utc_now, cache=cache, moderators=settings.moderators),
+        extensions=extensions,
+        bundles=BundleService(uow=uow, extensions=extensions),
         csrf_key=derive_key(box.primary_key, "csrf"),
         health=health,
         close=close,

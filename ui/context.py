@@ -11,6 +11,7 @@ from domain.ai_keys import AIKeyService
 from domain.assistant import AssistantService
 from domain.auth import AuthService
 from domain.explore import ExploreService
+from domain.extension_bundles import BundleService
 from domain.extensions import ExtensionService
 from domain.files import FileService
 from domain.identities import IdentityService
@@ -44,6 +45,7 @@ class Services:
     public_links: PublicLinkService
     sharing: SharingService
     extensions: ExtensionService
+    bundles: BundleService
     csrf_key: bytes
     health: Callable[[], Awaitable[dict[str, Any]]]
     close: Callable[[], Awaitable[None]]

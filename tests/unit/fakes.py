@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import copy
+import dataclasses
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime
@@ -33,6 +34,7 @@ from domain.entities import (
     WorkspaceShare,
 )
 from domain.errors import Conflict, InvalidInput, Unavailable
+from domain.extension_bundles import Bundle
 from domain.extension_entities import Extension, ExtensionStatus, ExtensionVersion, Installation, Review
 from domain.files import info_of
 from domain.sandbox import Cancellation, OutputSink, SandboxRequest, SandboxResult
@@ -63,6 +65,8 @@ class Store:
         self.extension_versions: dict[UUID, tuple[ExtensionVersion, bytes]] = {}
         self.installations: dict[tuple[UUID, UUID], Installation] = {}
         self.reviews: dict[tuple[UUID, UUID], Review] = {}
+        self.bundles: dict[UUID, Bundle] = {}
+        self.bundle_extensions: set[tuple[UUID, UUID]] = set()
         self.commits = 0
 
 
@@ -673,6 +677,29 @@ class FakeExtensions(_Repo):
         return sorted(found, key=lambda r: r.updated_at, reverse=True)[:limit]
 
 
+class FakeBundles(_Repo):
+    async def all(self) -> Sequence[Bundle]:
+        return [
+            dataclasses.replace(
+                bundle,
+                extensions=tuple(
+                    sorted(
+                        (self.data.extensions[e] for b, e in self.data.bundle_extensions if b == bundle.id),
+                        key=lambda e: e.name,
+                    )
+                ),
+            )
+            for bundle in sorted(self.data.bundles.values(), key=lambda b: b.name)
+        ]
+
+    async def add(self, bundle: Bundle) -> None:
+        self.data.bundles[bundle.id] = dataclasses.replace(bundle, extensions=())
+        await self.add_extensions(bundle.id, [e.id for e in bundle.extensions])
+
+    async def add_extensions(self, bundle_id: UUID, extension_ids: Collection[UUID]) -> None:
+        self.data.bundle_extensions.update((bundle_id, e) for e in extension_ids)
+
+
 class FakeChatProvider:
     """A chat provider that records each request and answers `deltas`, then a `ChatEnd` (tokens in: the
     request's characters / 4, out: the number of deltas), waiting `pause` seconds before each delta. `fail` is
@@ -748,6 +775,7 @@ class FakeUnitOfWork:
         self.chat_messages = FakeChatMessages(self._work)
         self.ai_usage = FakeAIUsage(self._work)
         self.extensions = FakeExtensions(self._work)
+        self.bundles = FakeBundles(self._work)
         return self
 
     async def __aexit__(
