@@ -7,6 +7,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import logging
 import uuid
 from collections.abc import Awaitable
 from dataclasses import asdict
@@ -18,10 +19,18 @@ from redis.exceptions import RedisError
 
 from domain.errors import Unavailable
 from domain.sandbox import Cancellation, OutputSink, RunLimits, Runner, SandboxRequest, SandboxResult, Stop
+from runners.channels import LOST, Subscriptions
 
 QUEUE = "codeloft:runs"
 FUNCTION = "codeloft_execute"
 RESULT_MARGIN_S = 120
+WAKE = "codeloft:runs:wake"
+"""Published with every run enqueued: a waiting worker takes it now instead of at its next poll."""
+WEB = "codeloft:runs:web"
+"""The web process's pub/sub connection's permanent channel (nothing is published there)."""
+RESULT_POLL_S = 0.5
+"""How often the job's stored result is looked at too, in case the result's message was lost."""
+log = logging.getLogger("codeloft.queue")
 
 
 def dumps(value: dict[str, Any]) -> bytes:
@@ -78,6 +87,7 @@ class RemoteRunner:
     def __init__(self, url: str) -> None:
         self._url = url
         self._pool: ArqRedis | None = None
+        self._subscriptions: Subscriptions | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def _background(self, work: Awaitable[Any]) -> None:
@@ -97,49 +107,62 @@ class RemoteRunner:
                 )
             except (RedisError, OSError) as error:
                 raise Unavailable(f"Cannot reach the run queue at {self._url} ({error}): is Redis running?") from None
+            self._subscriptions = Subscriptions(self._pool, permanent=WEB)
         return self._pool
 
     async def execute(
         self, request: SandboxRequest, *, on_output: OutputSink | None = None, cancel: Cancellation | None = None
     ) -> SandboxResult:
         pool = await self._connect()
+        assert self._subscriptions is not None
         job_id = uuid.uuid4().hex
         output_channel, cancel_channel = channels(job_id)
-        pubsub = pool.pubsub()
-        await pubsub.subscribe(output_channel)
+        try:
+            messages = await self._subscriptions.subscribe(output_channel)
+        except (RedisError, OSError) as error:
+            return SandboxResult.failure(f"the run queue failed: {error}")
         if cancel is not None:
             cancel.on_cancel(lambda: self._background(pool.publish(cancel_channel, "cancel")))
-        relay = asyncio.create_task(self._relay(pubsub, on_output))
+        followed = asyncio.ensure_future(self._follow(messages, on_output))
+        stored: asyncio.Future[Any] | None = None
+        timeout = request.limits.wall_seconds + RESULT_MARGIN_S
         try:
             job = await pool.enqueue_job(FUNCTION, request_to_dict(request), _job_id=job_id, _queue_name=QUEUE)
             assert job is not None
-            timeout = request.limits.wall_seconds + RESULT_MARGIN_S
-            data = await Job(job_id, pool, _queue_name=QUEUE, _deserializer=loads).result(
-                timeout=timeout, poll_delay=0.02
+            await pool.publish(WAKE, job_id)
+            stored = asyncio.ensure_future(
+                Job(job_id, pool, _queue_name=QUEUE, _deserializer=loads).result(poll_delay=RESULT_POLL_S)
             )
-            return result_from_dict(data)
+            done, _ = await asyncio.wait({followed, stored}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            if not done:
+                raise TimeoutError
+            return result_from_dict(next(iter(done)).result())
         except TimeoutError:
-            return SandboxResult.failure(
-                f"no worker finished the run within {request.limits.wall_seconds + RESULT_MARGIN_S} s"
-            )
+            return SandboxResult.failure(f"no worker finished the run within {timeout} s")
         except (RedisError, OSError) as error:
             return SandboxResult.failure(f"the run queue failed: {error}")
         except Exception as error:  # the job itself failed: its worker stopped (past its grace) or broke
             return SandboxResult.failure(f"the worker stopped before the program finished ({type(error).__name__})")
         finally:
-            relay.cancel()
-            with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
-                await relay
-            with contextlib.suppress(RedisError, OSError):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+            for task in (followed, stored):
+                if task is not None and not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
+                        await task
+            await self._subscriptions.unsubscribe(output_channel)
 
     @staticmethod
-    async def _relay(pubsub: Any, on_output: OutputSink | None) -> None:
-        async for message in pubsub.listen():
-            if message.get("type") != "message" or on_output is None:
-                continue
-            chunk = json.loads(message["data"])
-            await on_output(chunk["stream"], chunk["text"])
+    async def _follow(messages: asyncio.Queue[bytes | None], on_output: OutputSink | None) -> dict[str, Any]:
+        """Hand the run's output on as it comes; the run's result, which the worker publishes last."""
+        while True:
+            data = await messages.get()
+            if data is LOST:
+                raise ConnectionError("the connection to the run queue was lost while the program ran")
+            message = loads(data)
+            if "result" in message:
+                return message["result"]  # type: ignore[no-any-return]
+            if on_output is not None:
+                await on_output(message["stream"], message["text"])
 
     async def waiting(self) -> int:
         """Runs queued for a worker now (`Unavailable` when Redis cannot be reached)."""
@@ -157,36 +180,41 @@ class RemoteRunner:
         return text.splitlines()[0] if text else "unknown"
 
     async def close(self) -> None:
+        if self._subscriptions is not None:
+            await self._subscriptions.close()
         if self._pool is not None:
             await self._pool.aclose()
 
 
 async def codeloft_execute(ctx: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-    """The worker's job: run one sandbox request, publishing output as it comes and obeying cancel."""
+    """The worker's job: run one sandbox request, publishing its output as it comes and its result last,
+    and obeying cancel."""
     runner: Runner = ctx["runner"]
     redis: ArqRedis = ctx["redis"]
+    subscriptions: Subscriptions = ctx["subscriptions"]
     output_channel, cancel_channel = channels(ctx["job_id"])
     cancellation = Cancellation()
-    pubsub = redis.pubsub()
-    await pubsub.subscribe(cancel_channel)
+    cancels = await subscriptions.subscribe(cancel_channel)
 
     async def watch_cancel() -> None:
-        async for message in pubsub.listen():
-            if message.get("type") == "message":
-                cancellation.cancel()
-                return
+        await cancels.get()  # a cancel, or the connection lost: the run cannot be followed any more
+        cancellation.cancel()
 
     watcher = asyncio.create_task(watch_cancel())
 
     async def publish(stream: str, text: str) -> None:
-        await redis.publish(output_channel, json.dumps({"stream": stream, "text": text}))
+        await redis.publish(output_channel, dumps({"stream": stream, "text": text}))
 
     try:
-        result = await runner.execute(request_from_dict(data), on_output=publish, cancel=cancellation)
+        result = result_to_dict(await runner.execute(request_from_dict(data), on_output=publish, cancel=cancellation))
+        with contextlib.suppress(RedisError, OSError):
+            await redis.publish(output_channel, dumps({"result": result}))  # first: the person waits for it
     finally:
         watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
+        with contextlib.suppress(asyncio.CancelledError):
             await watcher
-        with contextlib.suppress(RedisError, OSError):
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
-    return result_to_dict(result)
+        await subscriptions.unsubscribe(cancel_channel)
+        wake = ctx.get("wake")
+        if wake is not None:
+            wake.set()  # a slot is free: look for the next run now
+    return result
