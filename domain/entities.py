@@ -180,7 +180,8 @@ class CompilationJob:
     id: UUID = field(default_factory=uuid4)
     user_id: UUID
     workspace_id: UUID
-    language: Language
+    language: str
+    """A `Language`'s value, a contributed language's id ("shell"), or "command" (an extension's command)."""
     source_files: list[dict[str, Any]]
     compiler_options: dict[str, Any]
     status: RunStatus
@@ -201,7 +202,8 @@ class RunResult:
     compilation_job_id: UUID
     workspace_id: UUID
     path: str
-    language: Language
+    language: str
+    """A `Language` for the built-in toolchains, else the contributed language's id or "command"."""
     stdin: str = ""
     status: RunStatus = RunStatus.PENDING
     reason: Reason | None = None

@@ -67,6 +67,12 @@ class CommandContribution:
     """What the manifest says it needs: workspace:read or workspace:write."""
     may_write: bool
     """Whether the person granted workspace:write: only then are the files it changed written back."""
+    extension_label: str = ""
+    """The extension's display name (its name if it has none): the palette shows "<label>: <title>"."""
+
+    @property
+    def palette_label(self) -> str:
+        return f"{self.extension_label or self.extension}: {self.title}"
 
     @property
     def key(self) -> str:
@@ -161,6 +167,7 @@ def contributions_of(enabled: Iterable[EnabledExtension]) -> Contributions:
                     run=tuple(command["run"]),
                     permission=command["permission"],
                     may_write="workspace:write" in extension.granted,
+                    extension_label=str(extension.manifest.get("display_name") or extension.name),
                 )
             )
     return Contributions(

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
 
-from domain import cache_keys
-from domain.access import Action, Actor
+from domain import cache_keys, log_context
+from domain.access import Action, Actor, allowed
 from domain.entities import FOLDER_MIME, CompilationJob, RunResult, Workspace
 from domain.errors import Conflict, LimitExceeded, NotFound, Unavailable
+from domain.extension_contributions import NONE as NO_CONTRIBUTIONS
+from domain.extension_contributions import Contributions
 from domain.files import decode_text, file_bytes
 from domain.gate import WorkspaceGate
 from domain.limits import human_size
@@ -35,17 +37,42 @@ from domain.sandbox import (
     Stop,
     TerminalIO,
 )
-from domain.toolchains import BUILD_DIR, TOOLCHAINS, Toolchain, expand, program_main, toolchain_for
+from domain.toolchains import (
+    BUILD_DIR,
+    TOOLCHAINS,
+    AnyToolchain,
+    ContributionsOf,
+    ScriptToolchain,
+    Toolchain,
+    can_run,
+    expand,
+    program_main,
+    runnable_toolchain,
+    toolchain_for,
+)
 from domain.values import Language, Reason, RunStatus, Tier
 from domain.workspaces import run_entry
 
 HISTORY_LENGTH = 20
+LANGUAGE_CHARS = 50
+"""A run's recorded language (the column's width): a built-in's name or a contributed language's id."""
+PROGRAM_CHECK_LIMITS = RunLimits(cpu_seconds=5, wall_seconds=10, memory_mb=64)
+COMMAND_LANGUAGE = "command"
+"""The language an extension command's run records (its path is the command's key)."""
 MAX_RECORDED_SOURCE_BYTES = 1024 * 1024
 
 
 INTERACTIVE_WALL_SECONDS = 15 * 60
 """How long an interactive run may take in all (its CPU time stays the plan's): a console waits for a
 person, who may take minutes to answer a prompt."""
+
+
+def recorded_language(toolchain: AnyToolchain) -> str:
+    """What a run records as its language: the built-in `Language`, or the contributed language's id
+    (cut to the column's width)."""
+    if isinstance(toolchain, Toolchain):
+        return toolchain.language
+    return toolchain.language[:LANGUAGE_CHARS]
 
 
 def check_stdin(stdin: str, tier: Tier) -> None:
@@ -243,7 +270,8 @@ class Executor:
         self._cache = cache
         self._artifacts = artifacts
         self._queue = queue
-        self._versions: dict[Language, str] = {}
+        self._versions: dict[str, str] = {}
+        self._programs: dict[str, bool] = {}
 
     @property
     def queue(self) -> JobQueue:
@@ -254,18 +282,40 @@ class Executor:
             self._versions[toolchain.language] = await self.runner.version(list(toolchain.version))
         return self._versions[toolchain.language]
 
+    async def has_program(self, program: str) -> bool:
+        """Whether the sandbox finds `program` on its PATH (asked once per program and server: the sandbox's
+        toolchains do not change while it runs)."""
+        if program not in self._programs:
+            result = await self.runner.execute(
+                SandboxRequest(
+                    files={}, argv=["/bin/sh", "-c", 'command -v "$1"', "sh", program], limits=PROGRAM_CHECK_LIMITS
+                )
+            )
+            if result.internal_error:
+                return False  # asked again next time: the sandbox itself failed
+            self._programs[program] = result.exit_code == 0
+        return self._programs[program]
+
+    async def require_program(self, toolchain: ScriptToolchain) -> None:
+        """Refuse a contributed language whose program the sandbox does not have, naming it."""
+        if not await self.has_program(toolchain.program):
+            raise Conflict(
+                f"{toolchain.label} files (from the {toolchain.extension} extension) run with "
+                f"{toolchain.program!r}, which is not available in the sandbox."
+            )
+
     async def build(
-        self, toolchain: Toolchain, files: dict[str, bytes], main: str, *, limits: RunLimits = COMPILE_LIMITS
+        self, toolchain: AnyToolchain, files: dict[str, bytes], main: str, *, limits: RunLimits = COMPILE_LIMITS
     ) -> Build | None:
         """Compile under `limits`, or reuse the result (a success or a failure) of compiling exactly these
         files with this toolchain under the same limits. None for interpreted languages."""
-        if toolchain.compile is None:
+        if not isinstance(toolchain, Toolchain) or toolchain.compile is None:
             return None
         sources = sorted(p for p in files if toolchain.handles(p))
         argv = expand(toolchain.compile, main=main, sources=sources)
         digest = hashlib.sha256()
         bounds = f"{limits.memory_mb}:{limits.cpu_seconds:g}:{limits.wall_seconds:g}"
-        for part in (toolchain.language.value, await self._version(toolchain), json.dumps(argv), bounds):
+        for part in (str(toolchain.language), await self._version(toolchain), json.dumps(argv), bounds):
             digest.update(part.encode() + b"\0")
         for path in sorted(files):
             digest.update(path.encode() + b"\0" + hashlib.sha256(files[path]).digest())
@@ -310,7 +360,7 @@ class Executor:
 
     async def execute(
         self,
-        toolchain: Toolchain,
+        toolchain: AnyToolchain,
         files: dict[str, bytes],
         main: str,
         *,
@@ -336,7 +386,7 @@ class Executor:
 
     @staticmethod
     def _request(
-        toolchain: Toolchain,
+        toolchain: AnyToolchain,
         files: dict[str, bytes],
         main: str,
         *,
@@ -345,13 +395,16 @@ class Executor:
         build: Build | None,
         serve_folder: str | None = None,
     ) -> SandboxRequest:
-        argv = expand(
-            toolchain.run,
-            main=main,
-            sources=sorted(p for p in files if toolchain.handles(p)),
-            main_source=_text(files[main]),
-            heap_mb=max(16, limits.memory_mb * 3 // 4),
-        )
+        if isinstance(toolchain, ScriptToolchain):
+            argv = toolchain.argv(main)
+        else:
+            argv = expand(
+                toolchain.run,
+                main=main,
+                sources=sorted(p for p in files if toolchain.handles(p)),
+                main_source=_text(files[main]),
+                heap_mb=max(16, limits.memory_mb * 3 // 4),
+            )
         return SandboxRequest(
             files=files,
             argv=argv,
@@ -372,7 +425,7 @@ class Executor:
 
     async def execute_interactive(
         self,
-        toolchain: Toolchain,
+        toolchain: AnyToolchain,
         files: dict[str, bytes],
         main: str,
         *,
@@ -417,7 +470,7 @@ class _Job:
     """A recorded run, compiled and ready for its program to start."""
 
     run: RunResult
-    toolchain: Toolchain
+    toolchain: AnyToolchain
     files: dict[str, bytes]
     main: str
     limits: RunLimits
@@ -428,6 +481,23 @@ class _Job:
     def failed(self) -> bool:
         """The compile failed: the run ended there (and is recorded so)."""
         return self.build is not None and not self.build.ok
+
+
+WHOLE_WORK_FOLDER = "."
+"""`SandboxRequest.collect` for the whole work folder (an extension command's result)."""
+
+
+@dataclass(kw_only=True, slots=True)
+class CommandRun:
+    """A command's run (`RunService.run_command`): the recorded run, the files it started from with their
+    stored hashes, the work folder it left (None unless it succeeded), and whether the person may edit."""
+
+    run: RunResult
+    files: dict[str, bytes]
+    hashes: dict[str, str]
+    collected: bytes | None
+    may_edit: bool
+    role: str
 
 
 def as_terminal_text(text: str) -> bytes:
@@ -471,8 +541,11 @@ class RunService:
         executor: Executor,
         defaults: RunLimits | None = None,
         on_finished: Callable[[RunResult], None] | None = None,
+        contributions: ContributionsOf | None = None,
     ) -> None:
         self._uow = uow
+        self._contributions = contributions
+        """The person's extensions' languages: files they contribute a `run` for are runnable too."""
         self._clock = clock
         self._gate = gate
         self.executor = executor
@@ -500,6 +573,19 @@ class RunService:
                 "choose another in the settings, or clear it to run the open file."
             )
         return chosen
+
+    async def contributions_of(self, actor: Actor) -> Contributions:
+        """The person's extensions' contributions (none without a provider or signed out)."""
+        if self._contributions is None or actor.user_id is None:
+            return NO_CONTRIBUTIONS
+        return await self._contributions(actor)
+
+    async def toolchain(self, actor: Actor, path: str) -> AnyToolchain:
+        """How `path` runs: a built-in toolchain, else a language the person's extensions contribute (asked
+        only then); InvalidInput naming what runs otherwise."""
+        if can_run(path):
+            return toolchain_for(path)
+        return runnable_toolchain(path, await self.contributions_of(actor))
 
     async def history(self, actor: Actor, workspace_id: UUID) -> Sequence[RunResult]:
         async with self._uow() as uow:
@@ -586,7 +672,9 @@ class RunService:
         asked = path or self.entry(workspace, list(files))
         if asked not in files:
             raise NotFound(f"There is no file {asked} to run.")
-        toolchain = toolchain_for(asked)
+        toolchain = await self.toolchain(actor, asked)
+        if isinstance(toolchain, ScriptToolchain):
+            await self.executor.require_program(toolchain)
         main = program_main(toolchain, files, asked)
         ceiling = self.ceiling(tier)
         run_limits = self.defaults.with_changes(**(limits or {})).within(ceiling)
@@ -594,7 +682,7 @@ class RunService:
         compilation = CompilationJob(
             user_id=user_id,
             workspace_id=workspace_id,
-            language=toolchain.language,
+            language=recorded_language(toolchain),
             source_files=self._recorded_sources(files),
             compiler_options={"path": main},
             status=RunStatus.SUCCESS,
@@ -605,7 +693,7 @@ class RunService:
             compilation_job_id=compilation.id,
             workspace_id=workspace_id,
             path=main,
-            language=toolchain.language,
+            language=recorded_language(toolchain),
             stdin=stdin,
             created_at=now,
         )
@@ -626,6 +714,81 @@ class RunService:
             self._finished(run)
         return _Job(run=run, toolchain=toolchain, files=files, main=main, limits=run_limits, build=build, tier=tier)
 
+    async def run_command(
+        self,
+        actor: Actor,
+        workspace_id: UUID,
+        *,
+        argv: Sequence[str],
+        name: str,
+        on_output: OutputSink | None = None,
+        cancel: Cancellation | None = None,
+    ) -> CommandRun:
+        """Run a command line (an extension's command) in the sandbox over the workspace's files, in its
+        folder, as a run: the same access check (run), the runs-per-hour quota, the plan's run limits,
+        recorded (language "command", path `name`) and counted. The work folder comes back as a tar
+        archive (`collected`) when the command exits 0; both its streams are its output (its stdout
+        carried the archive out of the sandbox, so what it prints reaches the output as one stream)."""
+        user_id = actor.require_user()
+        if self._draining:
+            raise Unavailable(SHUTTING_DOWN)
+        async with self._uow() as uow:
+            workspace = await self._gate.require(uow, actor, Action.RUN, workspace_id)
+            role = await self._gate.check(uow, actor, Action.RUN, workspace)
+            owner = await uow.users.get(workspace.owner_id)
+            tier = owner.subscription_tier if owner else Tier.FREE
+            await check_runs(uow, user_id, now=self._clock())
+            stored = [f for f in await uow.files.list(workspace_id) if f.mime_type != FOLDER_MIME]
+        files = {f.path: file_bytes(f) for f in stored}
+        limits = self.defaults.within(self.ceiling(tier))
+        now = self._clock()
+        compilation = CompilationJob(
+            user_id=user_id,
+            workspace_id=workspace_id,
+            language=COMMAND_LANGUAGE,
+            source_files=self._recorded_sources(files),
+            compiler_options={"path": name, "command": list(argv)},
+            status=RunStatus.SUCCESS,
+            created_at=now,
+            completed_at=now,
+        )
+        run = RunResult(
+            compilation_job_id=compilation.id, workspace_id=workspace_id, path=name, language=COMMAND_LANGUAGE,
+            created_at=now,
+        )  # fmt: skip
+        async with self._uow() as uow:
+            await uow.jobs.add_compilation(compilation)
+            await uow.jobs.add_run(run)
+            await uow.commit()
+        job = _Job(run=run, toolchain=TOOLCHAINS[0], files=files, main=name, limits=limits, build=None, tier=tier)
+        request = SandboxRequest(files=files, argv=list(argv), limits=limits, collect=WHOLE_WORK_FOLDER)
+        collected: list[bytes | None] = [None]
+
+        async def relay(stream: str, text: str) -> None:
+            assert on_output is not None
+            await on_output("stdout", text)
+
+        async def execute(started: Callable[[], Awaitable[None]]) -> Outcome:
+            async with self.executor.queue.slot():
+                await started()
+                result = await self.executor.runner.execute(
+                    request, on_output=relay if on_output is not None else None, cancel=cancel
+                )
+            collected[0] = result.collected
+            outcome = outcome_of(result, limits, None)
+            outcome.stdout, outcome.stderr = outcome.stdout + outcome.stderr, ""
+            return outcome
+
+        await self._execute(job, execute)
+        return CommandRun(
+            run=run,
+            files=files,
+            hashes={f.path: f.content_hash for f in stored},
+            collected=collected[0] if run.status is RunStatus.SUCCESS else None,
+            may_edit=allowed(role, Action.EDIT),
+            role=str(role),
+        )
+
     async def _execute(
         self, job: _Job, execute: Callable[[Callable[[], Awaitable[None]]], Awaitable[Outcome]]
     ) -> RunResult:
@@ -636,7 +799,8 @@ class RunService:
             run.status = RunStatus.RUNNING
             await self._save(run)
 
-        task = asyncio.ensure_future(execute(started))
+        with log_context.bound(run_id=run.id, workspace_id=run.workspace_id):  # the run's task logs with them
+            task = asyncio.ensure_future(execute(started))
         self._running.add(task)
         try:
             outcome = await task

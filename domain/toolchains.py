@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
+from domain.access import Actor
 from domain.errors import InvalidInput
+from domain.extension_contributions import NONE, Contributions, LanguageContribution
 from domain.values import Language
 
 BUILD_DIR = ".build"
@@ -61,9 +63,87 @@ TOOLCHAINS: tuple[Toolchain, ...] = (
 )
 
 
-def can_run(path: str) -> bool:
-    """Whether Codeloft knows how to run this file (by its name)."""
-    return any(toolchain.handles(path) for toolchain in TOOLCHAINS)
+ContributionsOf = Callable[[Actor], Awaitable[Contributions]]
+"""What a person's enabled extensions contribute (ExtensionService.contributions), injected where runs
+need it so the run service does not depend on the marketplace."""
+
+FILE_PLACEHOLDER = "{file}"
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptToolchain:
+    """A language an installed extension contributes with a `run` command line (e.g. bash for .sh):
+    interpreted, no compile step, run in the same sandbox with the same limits as any program."""
+
+    language: str
+    """The contribution's id ("shell"): what the run records as its language."""
+    label: str
+    extension: str
+    extensions: tuple[str, ...]
+    run: tuple[str, ...]
+    compile: None = None
+    version: tuple[str, ...] = ()
+    main: None = None
+
+    @classmethod
+    def of(cls, contribution: LanguageContribution) -> ScriptToolchain | None:
+        if not contribution.run:
+            return None
+        return cls(
+            language=contribution.id,
+            label=contribution.label,
+            extension=contribution.extension,
+            extensions=tuple(e.lower() for e in contribution.extensions),
+            run=contribution.run,
+        )
+
+    @property
+    def program(self) -> str:
+        return self.run[0]
+
+    def handles(self, path: str) -> bool:
+        return path.rsplit("/", 1)[-1].lower().endswith(self.extensions)
+
+    def argv(self, main: str) -> list[str]:
+        """The command line with `{file}` replaced by the file's path (as `./path`, so a name starting
+        with a dash is never read as an option); nothing else in it is interpreted."""
+        return [part.replace(FILE_PLACEHOLDER, f"./{main}") for part in self.run]
+
+
+AnyToolchain = Toolchain | ScriptToolchain
+
+
+def contributed_toolchain(path: str, contributions: Contributions) -> ScriptToolchain | None:
+    """The toolchain of a file no built-in toolchain runs but a contributed language with `run` does."""
+    if any(toolchain.handles(path) for toolchain in TOOLCHAINS):
+        return None
+    for language in reversed(contributions.languages):  # the last installed wins, as for highlighting
+        if language.run and language.handles(path):
+            return ScriptToolchain.of(language)
+    return None
+
+
+def can_run(path: str, contributions: Contributions = NONE) -> bool:
+    """Whether Codeloft knows how to run this file (by its name), with the person's extensions' languages."""
+    return any(toolchain.handles(path) for toolchain in TOOLCHAINS) or (
+        contributed_toolchain(path, contributions) is not None
+    )
+
+
+def runnable_toolchain(path: str, contributions: Contributions = NONE) -> AnyToolchain:
+    """The built-in toolchain of the file, else the contributed language's, else InvalidInput naming
+    what can run."""
+    contributed = contributed_toolchain(path, contributions)
+    if contributed is not None:
+        return contributed
+    try:
+        return toolchain_for(path)
+    except InvalidInput:
+        extra = [e for language in contributions.languages if language.run for e in language.extensions]
+        if not extra:
+            raise
+        known = ", ".join([*(ext for t in TOOLCHAINS for ext in t.extensions), *extra])
+        raise InvalidInput(f"Codeloft does not know how to run {path}: it runs files ending in {known}.") from None
 
 
 def toolchain_for(path: str, *, language: str | None = None) -> Toolchain:
@@ -80,7 +160,7 @@ def toolchain_for(path: str, *, language: str | None = None) -> Toolchain:
     raise InvalidInput(f"Codeloft does not know how to run {path}: it runs files ending in {known}.")
 
 
-def program_main(toolchain: Toolchain, files: Mapping[str, bytes], path: str) -> str:
+def program_main(toolchain: AnyToolchain, files: Mapping[str, bytes], path: str) -> str:
     """The file whose program runs when `path` is asked for: `path` itself if it defines the entry
     function (or the language has none: a script is a program), else the one source of its language
     that does (C++ builds every source into one program; Java runs the class with main)."""

@@ -20,6 +20,15 @@ def _text(value: str | None) -> str | None:
     return value.replace("\x00", "\ufffd") if value else value
 
 
+def run_language(recorded: str) -> str:
+    """A recorded run's language: a `Language` for the built-in toolchains, else the string as stored (a
+    contributed language's id, "command")."""
+    try:
+        return Language(recorded)
+    except ValueError:
+        return recorded
+
+
 def _sources(files: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**entry, "content": _text(entry["content"])} if "content" in entry else entry for entry in files]
 
@@ -34,7 +43,7 @@ class SqlJobRepository:
                 id=job.id,
                 user_id=job.user_id,
                 workspace_id=job.workspace_id,
-                language=job.language.value,
+                language=str(job.language),
                 source_files=_sources(job.source_files),
                 compiler_options=job.compiler_options,
                 status=job.status.value,
@@ -107,7 +116,7 @@ class SqlJobRepository:
                     compilation_job_id=compilation.id,
                     workspace_id=compilation.workspace_id,
                     path=run.path or options.get("path", ""),
-                    language=Language(compilation.language),
+                    language=run_language(compilation.language),
                     stdin=run.stdin or "",
                     status=RunStatus(run.status or RunStatus.PENDING),
                     reason=Reason(run.reason) if run.reason else None,

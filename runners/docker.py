@@ -124,8 +124,11 @@ class DockerRunner:
         return runner
 
     def image_for(self, argv: list[str]) -> str:
-        language = _LANGUAGE_OF_COMMAND.get(posixpath.basename(argv[0])) if argv else None
-        return self._images.get(language or "", self._default_image)
+        """The image of the language whose program `argv` starts (CODELOFT_DOCKER_IMAGES, by language);
+        a program of no built-in language (an extension's `bash`) is looked up by its own name."""
+        program = posixpath.basename(argv[0]) if argv else ""
+        language = _LANGUAGE_OF_COMMAND.get(program, program)
+        return self._images.get(language, self._default_image)
 
     async def execute(
         self, request: SandboxRequest, *, on_output: OutputSink | None = None, cancel: Cancellation | None = None
@@ -440,6 +443,8 @@ def _prefixed(archive: bytes, parent: str) -> bytes:
 
 
 def _safe_folder(folder: str) -> bool:
+    if folder == ".":  # the whole work folder (an extension command's result)
+        return True
     parts = folder.split("/")
     return bool(folder) and not folder.startswith("/") and all(p not in ("", ".", "..") for p in parts)
 

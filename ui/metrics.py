@@ -71,9 +71,9 @@ class Metrics:
 
     def run_finished(self, run: RunResult) -> None:
         reason = run.reason.value if run.reason is not None else "none"
-        self.runs.labels(run.language.value, run.status.value, reason).inc()
+        self.runs.labels(str(run.language), run.status.value, reason).inc()
         if run.wall_ms is not None:
-            self.run_seconds.labels(run.language.value).observe(run.wall_ms / 1000)
+            self.run_seconds.labels(str(run.language)).observe(run.wall_ms / 1000)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
