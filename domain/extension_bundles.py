@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from uuid import UUID, uuid4
+from uuid import UUID, uuid4, uuid5
 
 from domain.access import Actor
-from domain.errors import InvalidInput, NotFound
+from domain.errors import Conflict, InvalidInput, NotFound
 from domain.extension_entities import Extension, ExtensionStatus
 from domain.extensions import ExtensionService, InstalledExtension
 from domain.ports import UnitOfWorkFactory
@@ -40,6 +40,14 @@ class OfficialBundle:
     name: str
     description: str
     extensions: tuple[str, ...]
+
+
+_OFFICIAL = UUID("3f0c7a52-8d1e-4b8e-9a57-6c1d2f0e9b41")
+
+
+def official_bundle_id(category: str) -> UUID:
+    """An official bundle's id, the same on every server: instances starting at once cannot both add it."""
+    return uuid5(_OFFICIAL, category)
 
 
 OFFICIAL_BUNDLES = (
@@ -110,10 +118,15 @@ class BundleService:
                 wanted = [name for name in spec.extensions if name not in have]
                 if bundle is not None and not wanted:
                     continue
-                found = [e for e in [await uow.extensions.get(name) for name in wanted] if e is not None]
+                candidates = [await uow.extensions.get(name) for name in wanted]
+                found = [e for e in candidates if e is not None and e.author_id is None]  # official ones only
                 if bundle is None:
                     bundle = Bundle(
-                        name=spec.name, description=spec.description, category=spec.category, is_official=True
+                        id=official_bundle_id(spec.category),
+                        name=spec.name,
+                        description=spec.description,
+                        category=spec.category,
+                        is_official=True,
                     )
                     await uow.bundles.add(bundle)
                     changed += 1
@@ -137,3 +150,25 @@ def _approved_only(bundle: Bundle) -> Bundle:
         is_official=bundle.is_official,
         extensions=approved,
     )
+
+
+async def seed_marketplace(
+    extensions: ExtensionService, bundles: BundleService, packages: Sequence[bytes]
+) -> list[str]:
+    """At every start: publish the shipped packages as official extensions, then add the official bundles
+    (nothing changes when all are in place). A clash with another instance seeding at the same moment is
+    tried once more; what still cannot be seeded (a name another author took) is returned, for the log."""
+    problems = []
+    for package in packages:
+        try:
+            try:
+                await extensions.publish_official(package)
+            except Conflict:
+                await extensions.publish_official(package)
+        except Conflict as error:
+            problems.append(error.message)
+    try:
+        await bundles.seed_official()
+    except Conflict:
+        await bundles.seed_official()
+    return problems

@@ -25,7 +25,7 @@ from domain.auth import AuthService
 from domain.clock import utc_now
 from domain.errors import CodeloftError, InvalidInput, Unavailable
 from domain.explore import ExploreService
-from domain.extension_bundles import BundleService
+from domain.extension_bundles import BundleService, seed_marketplace
 from domain.extensions import ExtensionService
 from domain.files import FileService
 from domain.gate import WorkspaceGate
@@ -44,6 +44,7 @@ from persistence import database
 from persistence.cache import MemoryCache, RedisCache
 from persistence.migrate import HEAD, current_revision, upgrade
 from persistence.secrets import KEY_FILE_NAME, FernetSecretBox, load_or_create_key_file
+from persistence.shipped_extensions import shipped_packages
 from persistence.template_source import FolderTemplateSource
 from persistence.unit_of_work import SqlUnitOfWorkFactory
 from runners.artifacts import DiskArtifactStore
@@ -360,11 +361,20 @@ def sign_in_url(settings: Settings, secret: str) -> str:
     return f"{settings.base_url}/login/token/{secret}"
 
 
+async def seed_shipped_extensions(services: Services) -> None:
+    """Publish the extensions shipped in `extensions/` as official ones (approved, verified) and seed the
+    official bundles: at every start, one read per extension when all are in place already."""
+    for problem in await seed_marketplace(services.extensions, services.bundles, shipped_packages()):
+        print(f"A shipped extension was not published: {problem}", file=sys.stderr, flush=True)
+
+
 async def owner_sign_in_link(settings: Settings) -> tuple[str, int]:
-    """A fresh sign-in link for the local owner, and how many accounts there are."""
+    """A fresh sign-in link for the local owner, and how many accounts there are; the shipped extensions
+    seeded on the way."""
     services = await build_services(settings)
     try:
         owner = await services.accounts.ensure_local_owner()
+        await seed_shipped_extensions(services)
         link = sign_in_url(settings, await services.auth.issue_sign_in_link(owner.id))
         return link, await services.accounts.count()
     finally:
