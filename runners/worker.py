@@ -16,6 +16,8 @@ from runners.remote import FUNCTION, QUEUE, WAKE, codeloft_execute, dumps, loads
 MAX_JOB_SECONDS = 600
 POLL_S = 0.25
 """How often the queue is looked at without a wake-up (one lost, or a run queued while all slots were busy)."""
+REDIS_RETRY_S = 1.0
+"""How often a worker whose Redis went away tries again."""
 
 
 class CodeloftWorker(Worker):
@@ -41,7 +43,12 @@ class CodeloftWorker(Worker):
         try:
             while True:
                 wake.clear()
-                await self._poll_iteration()
+                try:
+                    await self._poll_iteration()
+                except (RedisError, OSError) as error:  # Redis restarting: wait for it instead of exiting
+                    print(f"Codeloft worker: the run queue is unreachable ({error}); retrying", flush=True)
+                    await asyncio.sleep(REDIS_RETRY_S)
+                    continue
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), self.poll_delay_s)
         finally:
@@ -56,7 +63,7 @@ class CodeloftWorker(Worker):
             try:
                 wake_ups = await subscriptions.subscribe(WAKE)
             except (RedisError, OSError):
-                await asyncio.sleep(1)  # Redis is away: the poll goes on, and so do we once it is back
+                await asyncio.sleep(REDIS_RETRY_S)  # Redis is away: the poll goes on, and so do we once it is back
                 continue
             while await wake_ups.get() is not LOST:
                 wake.set()

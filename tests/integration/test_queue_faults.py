@@ -1,0 +1,142 @@
+"""The run queue when Redis goes away: a run in flight ends at once with a clear error and its sandbox is
+killed on the worker; the worker waits for Redis instead of exiting; once Redis is back, runs work again
+without restarting anything. A Redis server of the test's own, so that killing it harms nobody else."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from domain.sandbox import RunLimits, SandboxRequest
+from runners.remote import RemoteRunner
+from tests.serving import CODELOFT, clean_env
+
+pytestmark = [
+    pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed"),
+    pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class OwnRedis:
+    def __init__(self, folder: Path) -> None:
+        self.port = free_port()
+        self.folder = folder
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.folder)],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("redis-server did not start")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
+    server = OwnRedis(tmp_path)
+    server.start()
+    yield server
+    if server.process is not None and server.process.poll() is None:
+        server.kill()
+
+
+@pytest.fixture
+def worker(own_redis: OwnRedis, tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
+    process = subprocess.Popen(
+        [CODELOFT, "worker", "--jobs", "2"],
+        env=clean_env(CODELOFT_REDIS_URL=own_redis.url, CODELOFT_DATA_DIR=str(tmp_path / "worker")),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def program_running(name: str) -> bool:
+    return subprocess.run(["pgrep", "-f", name], capture_output=True).returncode == 0
+
+
+async def until(condition: object, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if callable(condition) and condition():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"not within {seconds} s")
+
+
+def hello() -> SandboxRequest:
+    return SandboxRequest(
+        files={"hello.py": b"print('hello')\n"}, argv=["python3", "hello.py"], limits=RunLimits(wall_seconds=20)
+    )
+
+
+async def test_redis_restarting_ends_runs_in_flight_and_the_queue_works_again(
+    own_redis: OwnRedis, worker: subprocess.Popen[str]
+) -> None:
+    runner = RemoteRunner(own_redis.url)
+    name = f"probe_{uuid.uuid4().hex}.py"
+    started = asyncio.Event()
+
+    async def output(stream: str, text: str) -> None:
+        started.set()
+
+    long_run = SandboxRequest(
+        files={name: b"import time\nprint('started', flush=True)\ntime.sleep(60)\n"},
+        argv=["python3", "-u", name],
+        limits=RunLimits(wall_seconds=120, cpu_seconds=5),
+    )
+    try:
+        running = asyncio.ensure_future(runner.execute(long_run, on_output=output))
+        await asyncio.wait_for(started.wait(), 30)
+        assert program_running(name)
+
+        own_redis.kill()
+        result = await asyncio.wait_for(running, 10)  # at once, not at the wall limit
+        assert result.internal_error is not None and "run queue" in result.internal_error, result
+        await until(lambda: not program_running(name), 15)  # the worker killed the sandbox
+
+        own_redis.start()
+        deadline = time.monotonic() + 30
+        while True:  # the worker comes back to the queue by itself
+            again = await asyncio.wait_for(runner.execute(hello()), 30)
+            if again.internal_error is None or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.5)
+        assert (again.internal_error, again.stdout) == (None, b"hello\n")
+        assert worker.poll() is None  # it waited for Redis instead of exiting
+    finally:
+        await runner.close()
