@@ -397,11 +397,11 @@ def serve(settings: Settings) -> None:
     from ui.body_limits import BodyLimits, BodyTooLarge, body_too_large_handler
     from ui.errors import api_error_handler, malformed_body_handler, validation_error_handler
     from ui.instance import InstanceHeader
-    from ui.pages import account, dashboard, explore, login, public, workspace
+    from ui.pages import account, dashboard, explore, extensions, login, public, workspace
     from ui.pages.not_found import not_found_handler
     from ui.security import GzipExceptPreviews, SecurityHeaders, SessionRenewal
 
-    del account, dashboard, explore, login, workspace  # imported for their @ui.page registrations
+    del account, dashboard, explore, extensions, login, workspace  # imported for their @ui.page registrations
     ensure_port_free(settings.host, settings.port)
     prepare(settings)
     link, accounts = asyncio.run(owner_sign_in_link(settings))
