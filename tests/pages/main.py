@@ -20,6 +20,8 @@ from ui.settings import Settings
 
 DATA_DIR_VARIABLE = "CODELOFT_PAGES_DATA_DIR"
 STORAGE_SECRET = "codeloft page tests"
+MODERATOR = "moderator@example.com"
+"""The page tests' administrator (CODELOFT_ADMIN_EMAILS): they moderate the extension marketplace."""
 PAGES = (
     "ui.pages.not_found",
     "ui.pages.login",
@@ -27,6 +29,7 @@ PAGES = (
     "ui.pages.workspace",
     "ui.pages.account",
     "ui.pages.explore",
+    "ui.pages.extensions",
 )
 
 
@@ -49,7 +52,14 @@ class NoSandbox:
 
 def settings_for(data_dir: Path) -> Settings:
     """The data directory's SQLite database and key file, whatever CODELOFT_* the shell has set."""
-    return Settings(data_dir=data_dir, database_url=None, redis_url=None, secret_keys=None, runner="local")
+    return Settings(
+        data_dir=data_dir,
+        database_url=None,
+        redis_url=None,
+        secret_keys=None,
+        runner="local",
+        admin_emails=MODERATOR,
+    )
 
 
 def in_thread(function, *args) -> None:  # type: ignore[no-untyped-def]

@@ -115,6 +115,8 @@ def frame(title: str, viewer: Viewer, *, wide: bool = False, default_theme: str 
         with ui.row().classes("items-center gap-3 no-wrap max-sm:gap-0"):
             explore = ui.link("Explore", "/explore").classes("text-sm text-white no-underline max-sm:hidden")
             explore.props('data-testid="explore-link"')
+            extensions = ui.link("Extensions", "/extensions").classes("text-sm text-white no-underline max-sm:hidden")
+            extensions.props('data-testid="extensions-link"')
             icon_button("travel_explore", "Explore", to_explore, props="flat color=white dense round").classes(
                 "sm:hidden"
             ).props('data-testid="explore-narrow"')
@@ -144,6 +146,7 @@ def frame(title: str, viewer: Viewer, *, wide: bool = False, default_theme: str 
     home.on("click.prevent", lambda: layout.leave("/"))
     account.on("click.prevent", lambda: layout.leave("/account"))
     explore.on("click.prevent", lambda: layout.leave("/explore"))
+    extensions.on("click.prevent", lambda: layout.leave("/extensions"))
     body = "w-full h-full p-0 gap-0" if wide else "w-full max-w-5xl mx-auto p-4 gap-4"
     with ui.column().classes(body):
         yield layout
