@@ -17,6 +17,7 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.jobs import Job
 from redis.exceptions import RedisError
 
+from domain import log_context
 from domain.errors import Unavailable
 from domain.sandbox import Cancellation, OutputSink, RunLimits, Runner, SandboxRequest, SandboxResult, Stop
 from runners.channels import LOST, Subscriptions
@@ -127,8 +128,13 @@ class RemoteRunner:
         stored: asyncio.Future[Any] | None = None
         timeout = request.limits.wall_seconds + RESULT_MARGIN_S
         try:
-            job = await pool.enqueue_job(FUNCTION, request_to_dict(request), _job_id=job_id, _queue_name=QUEUE)
+            # The request id, person, workspace and run go with the job: the worker's lines carry them too.
+            trace = log_context.current()
+            job = await pool.enqueue_job(
+                FUNCTION, request_to_dict(request), trace=trace, _job_id=job_id, _queue_name=QUEUE
+            )
             assert job is not None
+            log.info("queued job %s for a worker", job_id, extra={"job_id": job_id})
             await pool.publish(WAKE, job_id)
             stored = asyncio.ensure_future(
                 Job(job_id, pool, _queue_name=QUEUE, _deserializer=loads).result(poll_delay=RESULT_POLL_S)
@@ -218,3 +224,27 @@ async def codeloft_execute(ctx: dict[str, Any], data: dict[str, Any]) -> dict[st
         if wake is not None:
             wake.set()  # a slot is free: look for the next run now
     return result
+
+
+async def codeloft_job(
+    ctx: dict[str, Any], data: dict[str, Any], trace: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The worker's job (`codeloft_execute`), its log lines carrying the `trace` (request id, person,
+    workspace, run) of the web request that queued it."""
+    fields = {name: value for name, value in (trace or {}).items() if name in log_context.FIELDS}
+    with log_context.bound(**fields):
+        job_id = ctx["job_id"]
+        log.info("job %s started", job_id, extra={"job_id": job_id})
+        started = asyncio.get_running_loop().time()
+        try:
+            result = await codeloft_execute(ctx, data)
+        except BaseException as error:
+            log.warning("job %s ended without a result (%s)", job_id, type(error).__name__, extra={"job_id": job_id})
+            raise
+        log.info(
+            "job %s finished: exit %s in %s ms", job_id, result["exit_code"], result["wall_ms"],
+            extra={"job_id": job_id, "exit_code": result["exit_code"], "wall_ms": result["wall_ms"],
+                   "stopped": result["stopped"], "internal_error": bool(result.get("internal_error")),
+                   "duration_ms": round((asyncio.get_running_loop().time() - started) * 1000, 1)},
+        )  # fmt: skip
+        return result

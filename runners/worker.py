@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 
 from domain.sandbox import Runner
 from runners.channels import LOST, Subscriptions
-from runners.remote import FUNCTION, QUEUE, WAKE, codeloft_execute, dumps, loads, redis_settings
+from runners.remote import FUNCTION, QUEUE, WAKE, codeloft_job, dumps, loads, redis_settings
 
 MAX_JOB_SECONDS = 600
 POLL_S = 0.25
@@ -73,7 +73,7 @@ def build_worker(redis_url: str, runner: Runner, *, jobs: int, grace: float = 20
     """On SIGTERM the worker takes no more runs and lets those running finish for `grace` seconds; it then
     ends the rest (their sandboxes killed), which the web process reports as the worker's failure."""
     return CodeloftWorker(
-        functions=[func(codeloft_execute, name=FUNCTION, max_tries=1, timeout=MAX_JOB_SECONDS)],
+        functions=[func(codeloft_job, name=FUNCTION, max_tries=1, timeout=MAX_JOB_SECONDS)],
         queue_name=QUEUE,
         redis_settings=redis_settings(redis_url),
         max_jobs=jobs,

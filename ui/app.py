@@ -53,6 +53,7 @@ from runners.queue import InProcessQueue
 from runners.remote import RemoteRunner
 from runners.select import choose_runner
 from runners.worker import build_worker
+from ui import log_format
 from ui.context import Services
 from ui.drain import DRAIN
 from ui.metrics import CountingCache, Metrics
@@ -386,10 +387,11 @@ def serve(settings: Settings) -> None:
     # NiceGUI's own storage (each person's workbench per workspace) lives in the data directory, not in
     # whatever directory the server was started from. Read when nicegui is first imported: just below.
     os.environ.setdefault("NICEGUI_STORAGE_PATH", str(settings.data_dir / "nicegui"))
+    logs = log_format.configure(settings.log_format, instance=settings.instance_name, secrets=settings.secret_values())
     if settings.redis_url:  # several instances: a person's state must not live in one of them only
         asyncio.run(check_redis(settings))  # one clear line when it is down, before NiceGUI's storage reaches for it
         os.environ.setdefault("NICEGUI_REDIS_URL", settings.redis_url)
-    from nicegui import Client, app, ui
+    from nicegui import Client, app, core, ui
     from nicegui.server import Server
 
     from ui import context, oauth, stylesheet
@@ -404,7 +406,8 @@ def serve(settings: Settings) -> None:
     del account, dashboard, explore, extensions, login, workspace  # imported for their @ui.page registrations
     ensure_port_free(settings.host, settings.port)
     prepare(settings)
-    link, accounts = asyncio.run(owner_sign_in_link(settings))
+    log_format.mask(logs, settings.key_list() or load_or_create_key_file(settings.data_dir))  # DATA_DIR's key too
+    link, accounts = asyncio.run(owner_sign_in_link(settings))  # printed below for the operator, never logged
     runner = sandbox_for(settings, multi_user=accounts > 1)
 
     stylesheet.install()
@@ -414,7 +417,9 @@ def serve(settings: Settings) -> None:
     if settings.instance_name:
         app.add_middleware(InstanceHeader, name=settings.instance_name)
     metrics = Metrics()
-    install_metrics(app, metrics, allow=settings.metrics_allow, token=settings.metrics_token)  # outermost
+    install_metrics(app, metrics, allow=settings.metrics_allow, token=settings.metrics_token)
+    app.add_middleware(log_format.RequestIds, access_log=settings.log_format == "json")  # outermost
+    log_format.trace_page_events(core.sio)
     metrics.watch(metrics.pages, lambda: len(Client.instances))
     metrics.watch(metrics.websockets, lambda: sum(c.has_socket_connection for c in Client.instances.values()))
     app.include_router(router)
@@ -457,6 +462,7 @@ def serve(settings: Settings) -> None:
         show_welcome_message=False,
         tailwind=False,  # its CSS is made ahead of time: ui/stylesheet.py
         uvicorn_logging_level="warning",
+        log_config=None,  # uvicorn's lines go through the root handler (log_format.configure), redacted
     )
 
 
@@ -464,6 +470,7 @@ def run_worker(settings: Settings, *, jobs: int | None = None) -> None:
     """`codeloft worker`: execute queued runs in this machine's sandbox until interrupted."""
     if not settings.redis_url:
         raise InvalidInput("codeloft worker takes runs from Redis: set CODELOFT_REDIS_URL (the web app's too).")
+    log_format.configure(settings.log_format, instance=settings.instance_name, secrets=settings.secret_values())
     asyncio.run(check_redis(settings))
     runner = local_sandbox(settings, multi_user=True)
     workers = jobs or os.cpu_count() or 1

@@ -8,6 +8,7 @@ import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 
 import platformdirs
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
@@ -75,6 +76,7 @@ class Settings(BaseSettings):
     plans: Path | None = None
     admin_emails: str = ""
     instance_name: str | None = None
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("openai_base_url", "gemini_base_url", mode="before")
     @classmethod
@@ -113,6 +115,13 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip().lower() or "text"
+        return value
 
     @field_validator(
         "github_client_id",
@@ -225,6 +234,15 @@ class Settings(BaseSettings):
             return None
         return [key.strip() for key in self.secret_keys.split(",") if key.strip()]
 
+    def secret_values(self) -> list[str]:
+        """Every secret these settings hold (keys, tokens, client secrets, passwords in URLs): never logged."""
+        values = [*(self.key_list() or []), self.metrics_token, self.openai_api_key, self.gemini_api_key,
+                  self.compatible_api_key, self.github_client_secret, self.google_client_secret]  # fmt: skip
+        for url in (self.database_url, self.redis_url):
+            password = urlsplit(url).password if url else None
+            values.append(unquote(password) if password else None)
+        return [value for value in values if value]
+
 
 def read_plans(path: Path) -> dict[Tier, Plan]:
     """The plan table with the overrides of a JSON or TOML file (`{"free": {"ai_requests_per_day": 50}}`)."""
@@ -315,6 +333,9 @@ SETTINGS_HELP: dict[str, str] = {
     "(default: https://accounts.google.com/.well-known/openid-configuration)",
     "CODELOFT_INSTANCE_NAME": "this instance's name, sent in the X-Codeloft-Instance header of every answer, to "
     "tell instances behind a load balancer apart (default: none, no header)",
+    "CODELOFT_LOG_FORMAT": "text (warnings and errors, for a person) or json (one JSON object per line on "
+    "standard error: time, level, logger, message, instance, request_id, user_id, workspace_id, run_id, and an "
+    "access line per request) (default: text)",
     "CODELOFT_ADMIN_EMAILS": "e-mail addresses of the accounts that moderate the extension marketplace (approve, "
     "reject, verify, feature), comma-separated (default: none, nobody moderates)",
     "CODELOFT_PLANS": 'a JSON or TOML file overriding plan limits, e.g. {"free": {"ai_requests_per_day": 50}} '

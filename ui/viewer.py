@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 
+from domain import log_context
 from domain.access import Actor
 from domain.auth import SessionReused
 from domain.entities import User
@@ -31,6 +32,7 @@ class Viewer:
     async def actor(self) -> Actor:
         """Re-validate the session (it may have been signed out elsewhere, or timed out) before acting."""
         session = await self.services.auth.check(self.session_id)
+        log_context.bind(user_id=session.user_id)  # the page event's log lines name the person
         return Actor(user_id=session.user_id)
 
     async def signed_in(self) -> bool:
@@ -62,6 +64,7 @@ async def viewer(request: Request) -> Viewer | None:
     assert token is not None
     note_renewal(request, resumed)
     session = resumed.session
+    log_context.bind(user_id=session.user_id)
     user = await svc.accounts.profile(session.user_id)
     return Viewer(user=user, token=resumed.new_token or token, session_id=session.id, services=svc)
 

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from fastapi import Depends, Request
 
+from domain import log_context
 from domain.access import Actor
 from domain.errors import PermissionDenied
 from ui.context import services
@@ -30,6 +31,7 @@ async def authenticated(request: Request) -> Caller:
     resumed = await svc.auth.resume(session_token(request), client=client_info(request))
     note_renewal(request, resumed)
     session = resumed.session
+    log_context.bind(user_id=session.user_id)
     if request.method not in SAFE_METHODS and not csrf_valid(
         svc.csrf_key, session.id, request.headers.get(CSRF_HEADER)
     ):
