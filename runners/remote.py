@@ -31,6 +31,10 @@ WEB = "codeloft:runs:web"
 """The web process's pub/sub connection's permanent channel (nothing is published there)."""
 RESULT_POLL_S = 0.5
 """How often the job's stored result is looked at too, in case the result's message was lost."""
+HEARTBEAT_S = 1.0
+"""How often a worker running a run says it is alive."""
+SILENCE_S = 6.0
+"""A run whose worker said nothing for this long (once it had started) has lost its worker."""
 log = logging.getLogger("codeloft.queue")
 
 
@@ -70,6 +74,13 @@ def result_to_dict(result: SandboxResult) -> dict[str, Any]:
 
 def result_from_dict(data: dict[str, Any]) -> SandboxResult:
     return SandboxResult(**{**data, "stopped": Stop(data["stopped"]) if data["stopped"] else None})
+
+
+ALIVE = json.dumps({"alive": 1})
+
+
+class WorkerLost(Exception):
+    """The worker that took a run went silent."""
 
 
 def channels(job_id: str) -> tuple[str, str]:
@@ -145,6 +156,8 @@ class RemoteRunner:
             return result_from_dict(next(iter(done)).result())
         except TimeoutError:
             return SandboxResult.failure(f"no worker finished the run within {timeout} s")
+        except WorkerLost as error:
+            return SandboxResult.failure(str(error))
         except (RedisError, OSError) as error:
             return SandboxResult.failure(f"the run queue failed: {error}")
         except Exception as error:  # the job itself failed: its worker stopped (past its grace) or broke
@@ -159,14 +172,23 @@ class RemoteRunner:
 
     @staticmethod
     async def _follow(messages: asyncio.Queue[bytes | None], on_output: OutputSink | None) -> dict[str, Any]:
-        """Hand the run's output on as it comes; the run's result, which the worker publishes last."""
+        """Hand the run's output on as it comes; the run's result, which the worker publishes last. Once a
+        worker has taken the run it says it is alive every second: silence means it died (killed, its
+        machine gone), and the run ends at once instead of at its time limit."""
+        started = False
         while True:
-            data = await messages.get()
+            try:
+                data = await asyncio.wait_for(messages.get(), SILENCE_S if started else None)
+            except TimeoutError:
+                raise WorkerLost(f"the worker running it stopped answering (nothing for {SILENCE_S:g} s)") from None
+            started = True
             if data is LOST:
                 raise ConnectionError("the connection to the run queue was lost while the program ran")
             message = loads(data)
             if "result" in message:
                 return message["result"]  # type: ignore[no-any-return]
+            if "alive" in message:
+                continue
             if on_output is not None:
                 await on_output(message["stream"], message["text"])
 
@@ -208,6 +230,14 @@ async def codeloft_execute(ctx: dict[str, Any], data: dict[str, Any]) -> dict[st
 
     watcher = asyncio.create_task(watch_cancel())
 
+    async def heartbeat() -> None:
+        with contextlib.suppress(RedisError, OSError):
+            while True:
+                await redis.publish(output_channel, ALIVE)
+                await asyncio.sleep(HEARTBEAT_S)
+
+    beating = asyncio.create_task(heartbeat())
+
     async def publish(stream: str, text: str) -> None:
         await redis.publish(output_channel, dumps({"stream": stream, "text": text}))
 
@@ -216,9 +246,10 @@ async def codeloft_execute(ctx: dict[str, Any], data: dict[str, Any]) -> dict[st
         with contextlib.suppress(RedisError, OSError):
             await redis.publish(output_channel, dumps({"result": result}))  # first: the person waits for it
     finally:
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
+        for task in (watcher, beating):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await subscriptions.unsubscribe(cancel_channel)
         wake = ctx.get("wake")
         if wake is not None:

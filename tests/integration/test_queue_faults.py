@@ -140,3 +140,42 @@ async def test_redis_restarting_ends_runs_in_flight_and_the_queue_works_again(
         assert worker.poll() is None  # it waited for Redis instead of exiting
     finally:
         await runner.close()
+
+
+async def test_a_worker_killed_mid_run_ends_the_run_and_leaves_no_sandbox(
+    own_redis: OwnRedis, worker: subprocess.Popen[str], tmp_path: Path
+) -> None:
+    runner = RemoteRunner(own_redis.url)
+    name = f"probe_{uuid.uuid4().hex}.py"
+    started = asyncio.Event()
+
+    async def output(stream: str, text: str) -> None:
+        started.set()
+
+    long_run = SandboxRequest(
+        files={name: b"import time\nprint('started', flush=True)\ntime.sleep(60)\n"},
+        argv=["python3", "-u", name],
+        limits=RunLimits(wall_seconds=120, cpu_seconds=5),
+    )
+    replacement = None
+    try:
+        running = asyncio.ensure_future(runner.execute(long_run, on_output=output))
+        await asyncio.wait_for(started.wait(), 30)
+        worker.kill()
+        result = await asyncio.wait_for(running, 15)  # within seconds, not at the 120 s wall limit
+        assert result.internal_error is not None and "stopped answering" in result.internal_error, result
+        await until(lambda: not program_running(name), 10)  # the sandbox died with its worker
+
+        replacement = subprocess.Popen(
+            [CODELOFT, "worker", "--jobs", "2"],
+            env=clean_env(CODELOFT_REDIS_URL=own_redis.url, CODELOFT_DATA_DIR=str(tmp_path / "second")),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        again = await asyncio.wait_for(runner.execute(hello()), 60)
+        assert (again.internal_error, again.stdout) == (None, b"hello\n")
+    finally:
+        await runner.close()
+        if replacement is not None:
+            replacement.terminate()
+            replacement.wait(timeout=30)
