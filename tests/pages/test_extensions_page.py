@@ -14,6 +14,8 @@ from nicegui.testing.user import User
 from nicegui.testing.user_interaction import UserInteraction
 
 from domain.errors import NotFound
+from domain.extension_bundles import seed_marketplace
+from persistence.shipped_extensions import shipped_packages
 from tests.api_client import make_zip
 from tests.pages.main import MODERATOR
 from tests.pages.simulated import Person, add_person, find_testid, open_with_status, sign_in, until, with_testid
@@ -61,6 +63,11 @@ async def moderator_person() -> Person:
 
 def texts(user: User, testid: str) -> list[str]:
     return [element.text for element in with_testid(user, testid)]  # type: ignore[attr-defined]
+
+
+def words(element: ui.element) -> set[str]:
+    """The texts of the element's labels and links."""
+    return {text for e in element.descendants() if isinstance(text := getattr(e, "text", None), str)}
 
 
 async def upload(user: User, data: bytes, name: str = "extension.zip") -> None:
@@ -324,3 +331,25 @@ async def test_the_header_links_to_the_marketplace(user: User) -> None:
     await user.open("/")
     find_testid(user, "extensions-link").click()
     await user.should_see("Publish an extension")
+
+
+async def test_a_bundle_installs_all_its_extensions_after_showing_their_permissions(user: User) -> None:
+    ada = await sign_in(user)
+    services = context.services()
+    assert await seed_marketplace(services.extensions, services.bundles, shipped_packages()) == []
+
+    await user.open("/extensions")
+    await user.should_see("Bundles")
+    assert texts(user, "bundle-name") == ["Beginner", "Data science", "Web development"]
+    [web] = [card for card in with_testid(user, "bundle-card") if "Web development" in words(card)]
+    [install] = [e for e in web.descendants() if e.props.get("data-testid") == "bundle-install"]
+    UserInteraction(user, {install}, None).click()
+    await until(lambda: bool(with_testid(user, "bundle-dialog")), "the bundle's dialog")
+    await user.should_see("The files its commands change in the sandbox are written back to your workspace.")
+    [dialog] = with_testid(user, "bundle-dialog")
+    assert {"workspace:write", "Format JSON 1.0.0", "Theme Pack 1.0.0"} <= words(dialog)  # the union asked
+    find_testid(user, "bundle-ok").click()
+    await user.should_see("Installed 2 extensions of Web development")
+    installed = await ada.services.extensions.installed(ada.actor)
+    assert sorted(i.extension.name for i in installed) == ["format-json", "theme-pack"]
+    assert all(i.installation.granted_permissions == tuple(i.extension.manifest["permissions"]) for i in installed)

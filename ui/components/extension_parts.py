@@ -13,6 +13,7 @@ from typing import Any
 
 from nicegui import ui
 
+from domain.extension_bundles import Bundle
 from domain.extension_entities import Extension, ExtensionStatus, ExtensionVersion
 from domain.extension_manifest import PERMISSIONS
 from ui.components.accessible import page_style
@@ -176,6 +177,50 @@ async def ask_to_install(extension: Extension, asked: Collection[str], *, new: C
     result = await dialog
     dialog.delete()
     return result is True
+
+
+async def ask_to_install_bundle(bundle: Bundle) -> bool:
+    """Show the bundle's extensions and every permission they ask, together; True when the person installs
+    them all, granting those."""
+    with ui.dialog() as dialog, ui.card().classes("w-[28rem]").props('data-testid="bundle-dialog"'):
+        ui.label(f"Install the {bundle.name} bundle?").classes("text-lg font-bold")
+        ui.label("It installs:").classes("text-sm")
+        for extension in bundle.extensions:
+            ui.label(f"{extension.display_name} {extension.version}").classes("text-sm font-semibold").props(
+                'data-testid="bundle-dialog-extension"'
+            )
+        if bundle.permissions:
+            ui.label("Together they ask for these permissions; installing grants them:").classes("text-sm")
+        permission_list(bundle.permissions, testid="bundle-permission")
+        with ui.row().classes("w-full justify-end"):
+            ui.button("Cancel", on_click=lambda: dialog.submit(False)).props('flat data-testid="bundle-cancel"')
+            ui.button("Install all", on_click=lambda: dialog.submit(True)).props('data-testid="bundle-ok"')
+    result = await dialog
+    dialog.delete()
+    return result is True
+
+
+def bundle_card(bundle: Bundle, *, installed: Collection[str], on_install: Callable[[Bundle], Any] | None) -> None:
+    """A bundle: its name, description, extensions (links), what they ask, and Install all."""
+    with ui.card().classes("w-64 max-sm:w-full").props('data-testid="bundle-card"'):
+        with ui.row().classes("items-center gap-2"):
+            ui.label(bundle.name).classes("text-base font-semibold").props('data-testid="bundle-name"')
+            if bundle.is_official:
+                ui.badge("Official").props("outline color=primary")
+        ui.label(bundle.description).classes("text-sm text-gray-600 break-words")
+        for extension in bundle.extensions:
+            with ui.row().classes("items-center gap-1"):
+                ui.link(extension.display_name, f"/extensions/{extension.name}").classes("text-sm").props(
+                    'data-testid="bundle-extension"'
+                )
+                if extension.name in installed:
+                    ui.badge("Installed").props("outline color=green")
+        if not bundle.extensions:
+            ui.label("No extension of it is published yet.").classes("text-sm text-gray-500")
+        elif on_install is not None:
+            ui.button("Install all", icon="download", on_click=lambda: on_install(bundle)).props(
+                'dense data-testid="bundle-install"'
+            )
 
 
 class ModerationControls:

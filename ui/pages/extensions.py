@@ -18,6 +18,7 @@ from nicegui import ui
 
 from domain.access import ANONYMOUS, Actor
 from domain.errors import Conflict, InvalidInput, LimitExceeded, NotFound
+from domain.extension_bundles import Bundle
 from domain.extension_entities import Extension, ExtensionStatus
 from domain.extensions import ExtensionDetail, InstalledExtension
 from ui.components.chat_markdown import clean
@@ -26,6 +27,8 @@ from ui.components.extension_parts import (
     SORT_LABELS,
     ModerationControls,
     ask_to_install,
+    ask_to_install_bundle,
+    bundle_card,
     contributions,
     downloads_text,
     extension_card,
@@ -64,6 +67,7 @@ class Marketplace:
         self.authored: list[ExtensionDetail] = []
         self.waiting: list[ExtensionDetail] = []
         self.moderator = False
+        self.bundles: list[Bundle] = []
         self._loads = 0
 
     async def actor(self) -> Actor:
@@ -78,6 +82,7 @@ class Marketplace:
         category = None if self.category == ALL else self.category
         results = list(await market.search(self.query, category=category, sort=self.sort))
         featured = list(await market.search("", featured=True))
+        self.bundles = list(await self.services.bundles.bundles())
         if self._viewer is not None:
             actor = await self.actor()
             installed = {item.extension.name for item in await market.installed(actor)}
@@ -96,6 +101,7 @@ class Marketplace:
             self.featured_row.refresh()
             self.authored_list.refresh()
             self.waiting_list.refresh()
+            self.bundles_row.refresh()
 
     async def build(self) -> None:
         await self.load()
@@ -106,6 +112,7 @@ class Marketplace:
             self.waiting_list()
             self.authored_list()
         self.featured_row()
+        self.bundles_row()
         with ui.row().classes("w-full items-center gap-2 no-wrap"):
             search = ui.input(placeholder="Search by name, description or tag").props(
                 'clearable dense outlined debounce=250 data-testid="ext-search"'
@@ -204,6 +211,30 @@ class Marketplace:
             for extension in self.featured[:6]:
                 with ui.column().classes("w-64 max-sm:w-full"):
                     extension_card(extension, installed=extension.name in self.installed, testid="ext-featured-card")
+
+    @ui.refreshable_method
+    def bundles_row(self) -> None:
+        if not self.bundles:
+            return
+        ui.label("Bundles").classes("text-lg font-bold pt-2")
+        with ui.row().classes("w-full gap-2").props('data-testid="bundles-row"'):
+            for bundle in self.bundles:
+                bundle_card(
+                    bundle,
+                    installed=self.installed,
+                    on_install=self._install_bundle if self._viewer is not None else None,
+                )
+
+    @notify_errors
+    async def _install_bundle(self, bundle: Bundle) -> None:
+        if not await ask_to_install_bundle(bundle):
+            return
+        installed = await self.services.bundles.install_bundle(
+            await self.actor(), bundle.category, grant=bundle.permissions
+        )
+        count = len(installed)
+        ui.notify(f"Installed {count} extension{'' if count == 1 else 's'} of {bundle.name}", type="positive")
+        await self.refresh()
 
     @ui.refreshable_method
     def results_list(self) -> None:
