@@ -48,7 +48,13 @@ class CommandOutcome:
 
     @property
     def ok(self) -> bool:
-        return self.run.status is RunStatus.SUCCESS and not self.conflicts and not self.not_saved
+        """It ran to the end and everything it changed was saved."""
+        return (
+            self.run.status is RunStatus.SUCCESS
+            and not self.conflicts
+            and not self.not_saved
+            and len(self.written) == len(self.changed)
+        )
 
 
 def _files(count: int) -> str:

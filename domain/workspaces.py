@@ -10,12 +10,14 @@ from domain.access import ROLE_MATRIX, Action, Actor
 from domain.editor_settings import editor_settings, validate_editor_settings
 from domain.entities import FOLDER_MIME, Workspace
 from domain.errors import Conflict, NotFound
+from domain.extension_contributions import NONE as NO_CONTRIBUTIONS
+from domain.extension_contributions import Contributions
 from domain.files import FileService, StoredContent, new_file
 from domain.gate import WorkspaceGate
 from domain.ports import Clock, TemplateSource, UnitOfWorkFactory
 from domain.quotas import check_workspaces
 from domain.templates import Template, find_template, templates_for
-from domain.toolchains import can_run, toolchain_for
+from domain.toolchains import ContributionsOf, can_run, runnable_toolchain
 from domain.values import Language, WorkspacePath, parse_enum, require_text
 
 MAX_NAME_LENGTH = 255
@@ -37,9 +39,9 @@ def template_settings(template: Template) -> dict[str, Any]:
     return {"run": {"entry": template.entry}}
 
 
-def _entry(path: str) -> str:
+def _entry(path: str, contributions: Contributions = NO_CONTRIBUTIONS) -> str:
     checked = WorkspacePath(path).value
-    toolchain_for(checked)  # refuses a file Codeloft cannot run, naming what it can
+    runnable_toolchain(checked, contributions)  # refuses a file Codeloft cannot run, naming what it can
     return checked
 
 
@@ -63,12 +65,20 @@ class WorkspaceService:
         gate: WorkspaceGate,
         templates: TemplateSource,
         files: FileService,
+        contributions: ContributionsOf | None = None,
     ) -> None:
+        self._contributions = contributions
+        """The person's extensions: a file of a language they contribute with a `run` may be the entry point."""
         self._uow = uow
         self._clock = clock
         self._gate = gate
         self._templates = templates
         self._files = files
+
+    async def _contributions_for(self, actor: Actor, entry: str) -> Contributions:
+        if self._contributions is None or actor.user_id is None or can_run(entry):
+            return NO_CONTRIBUTIONS
+        return await self._contributions(actor)
 
     def templates(self, language: Language) -> list[Template]:
         return templates_for(self._templates.catalog(), language)
@@ -163,7 +173,7 @@ class WorkspaceService:
         if description is not None:
             changes["description"] = _description(description)
         checked_editor = validate_editor_settings(editor) if editor else {}
-        checked_entry = _entry(entry) if entry else entry
+        checked_entry = _entry(entry, await self._contributions_for(actor, entry)) if entry else entry
         now = self._clock()
         async with self._uow() as uow:
             workspace = await self._gate.require(uow, actor, Action.MANAGE, workspace_id)

@@ -26,6 +26,7 @@ from domain.clock import utc_now
 from domain.errors import CodeloftError, InvalidInput, Unavailable
 from domain.explore import ExploreService
 from domain.extension_bundles import BundleService, seed_marketplace
+from domain.extension_commands import ExtensionCommandService
 from domain.extensions import ExtensionService
 from domain.files import FileService
 from domain.gate import WorkspaceGate
@@ -195,6 +196,7 @@ async def build_services(
     gate = WorkspaceGate(cache=cache, clock=utc_now)
     files = FileService(uow=uow, cache=cache, clock=utc_now, gate=gate, offload=asyncio.to_thread)
     run_executor = executor(settings, cache, runner)
+    extensions = ExtensionService(uow=uow, clock=utc_now, cache=cache, moderators=settings.moderators)
     runs = RunService(
         uow=uow,
         clock=utc_now,
@@ -202,6 +204,7 @@ async def build_services(
         executor=run_executor,
         defaults=settings.run_defaults,
         on_finished=None if metrics is None else metrics.run_finished,
+        contributions=extensions.contributions,  # files of the person's extensions' languages run too
     )
     if metrics is not None:
         measure(metrics, run_executor)
@@ -224,7 +227,6 @@ async def build_services(
     assistant = AssistantService(
         uow=uow, cache=cache, clock=utc_now, gate=gate, keys=ai_keys, quotas=quotas, backends=backends
     )
-    extensions = ExtensionService(uow=uow, clock=utc_now, cache=cache, moderators=settings.moderators)
     return Services(
         settings=settings,
         clock=utc_now,
@@ -233,7 +235,9 @@ async def build_services(
         accounts=AccountService(uow=uow, cache=cache, clock=utc_now),
         ai_keys=ai_keys,
         assistant=assistant,
-        workspaces=WorkspaceService(uow=uow, clock=utc_now, gate=gate, templates=TEMPLATES, files=files),
+        workspaces=WorkspaceService(
+            uow=uow, clock=utc_now, gate=gate, templates=TEMPLATES, files=files, contributions=extensions.contributions
+        ),
         explore=ExploreService(uow=uow, clock=utc_now, gate=gate),
         files=files,
         runs=runs,
@@ -244,6 +248,7 @@ async def build_services(
         sharing=SharingService(uow=uow, clock=utc_now, gate=gate),
         extensions=extensions,
         bundles=BundleService(uow=uow, extensions=extensions),
+        extension_commands=ExtensionCommandService(runs=runs, files=files),
         csrf_key=derive_key(box.primary_key, "csrf"),
         health=health,
         close=close,

@@ -12,6 +12,7 @@ from domain.assistant import AssistantService
 from domain.auth import AuthService
 from domain.explore import ExploreService
 from domain.extension_bundles import BundleService
+from domain.extension_commands import ExtensionCommandService
 from domain.extensions import ExtensionService
 from domain.files import FileService
 from domain.identities import IdentityService
@@ -46,6 +47,7 @@ class Services:
     sharing: SharingService
     extensions: ExtensionService
     bundles: BundleService
+    extension_commands: ExtensionCommandService
     csrf_key: bytes
     health: Callable[[], Awaitable[dict[str, Any]]]
     close: Callable[[], Awaitable[None]]

@@ -21,6 +21,8 @@ from nicegui.events import ValueChangeEventArguments
 
 from domain.entities import RunResult
 from domain.errors import CodeloftError, Unauthenticated
+from domain.extension_commands import CommandOutcome
+from domain.extension_contributions import CommandContribution
 from domain.previews import Preview, preview_refusal
 from domain.problems import Problem, find_problems
 from domain.runs import output_cut_notice
@@ -371,6 +373,45 @@ class RunPanel:
 
     def _path(self) -> str | None:
         return None if self.entry else self.target()  # None: the service runs the entry point
+
+    async def run_extension_command(
+        self, command: CommandContribution, on_written: Callable[[list[str]], Awaitable[None]]
+    ) -> CommandOutcome | None:
+        """An extension's command from the palette: everything saved first, then it runs in the sandbox
+        over the workspace's files, its output streamed to the Output tab like a run's; the outcome (what
+        was saved, what was not and why) shows as a notification and in the status line, and the files it
+        wrote are handed to `on_written` (the tree and the open tabs follow)."""
+        if not self._begin():
+            return None
+        await self._show_problems([])
+        self.tabs.set_value("output")
+        self._clear_output()
+        self._set_status(f"{command.title}: running in the sandbox…")
+
+        async def stream(kind: str, text: str) -> None:
+            self.lines.feed(kind, text)
+
+        try:
+            await self.before_run()
+            outcome = await self.services.extension_commands.run(
+                await self.viewer.actor(), self.workspace_id, command.key, on_output=stream, cancel=self.cancellation
+            )
+        except CodeloftError as error:
+            self._failed(error)
+            return None
+        finally:
+            self.lines.end()
+            self._end()
+        run = outcome.run
+        if run.truncated:
+            self.lines.note(output_cut_notice(self.services.runs.defaults.output_bytes))
+        self.lines.note(outcome.message, "note" if not outcome.ok else "muted")
+        self._last = (run, False)
+        self._set_status(outcome.message, run.status.value if not outcome.ok else "success")
+        ui.notify(outcome.message, type="positive" if outcome.ok else "warning", multi_line=True)
+        if outcome.written:
+            await on_written(outcome.written)
+        return outcome
 
     def _begin(self) -> bool:
         """One run at a time: False while one is running."""

@@ -16,6 +16,8 @@ from nicegui import app, ui
 from domain.access import Action
 from domain.entities import Workspace
 from domain.errors import NotFound
+from domain.extension_contributions import NONE as NO_CONTRIBUTIONS
+from domain.extension_contributions import CommandContribution, Contributions
 from domain.toolchains import can_run
 from ui.components.access_notice import AccessNotice, AccessWatch
 from ui.components.accessible import icon_button
@@ -36,7 +38,7 @@ from ui.context import Services
 from ui.errors import notify_errors
 from ui.pages.not_found import show_not_found
 from ui.viewer import Viewer, to_sign_in, viewer
-from ui.workbench.commands import CommandRegistry
+from ui.workbench.commands import Command, CommandRegistry
 from ui.workbench.panes import Pane, PaneRegistry
 from ui.workbench.state import WorkbenchStates
 
@@ -111,6 +113,8 @@ class WorkspacePage:
         self.assistant_button: ui.button | None = None
         self._right_open: list[str] = []  # the panes open beside the editor, the last opened last
         self._right_shown: str | None = None
+        self.contributions: Contributions = NO_CONTRIBUTIONS
+        """The person's extensions' languages (runnable files) and commands (in the palette)."""
 
     def build(self) -> None:
         default = self.settings["theme"]  # the workspace's, for a person who never chose their own
@@ -131,6 +135,7 @@ class WorkspacePage:
         """Fill the tree, offer the preview if the entry point serves, and open the tabs the person left
         open (or the entry point). On a phone the side bar starts closed: it is a drawer there."""
         Timer(0.1, self._close_drawer_on_phones, once=True)  # once the browser is there to ask
+        await self._add_extensions()
         await self.tree.refresh()
         Timer(0, self.run_panel.check_preview, once=True)  # after the page is out: it reads the entry point
         if await self._restore_tabs():
@@ -308,6 +313,19 @@ class WorkspacePage:
             file = self.editor.files.get(path)
             if file is not None and not file.dirty:
                 await self.editor.reload(path)
+
+    async def _add_extensions(self) -> None:
+        """The person's extensions: their languages' files become runnable, and for people who may run,
+        their commands join the palette ("<extension>: <title>"), each run in the sandbox from the run panel."""
+        self.contributions = await self.services.runs.contributions_of(await self.viewer.actor())
+        if not self.run_panel.can_run:
+            return
+        for command in self.contributions.commands:
+            handler = partial(self._run_command, command)
+            self.commands.add(Command(id=f"ext:{command.key}", label=command.palette_label, handler=handler))
+
+    async def _run_command(self, command: CommandContribution) -> None:
+        await self.run_panel.run_extension_command(command, self._replaced)
 
     # --- panes ---------------------------------------------------------------------------------------
 
@@ -633,7 +651,7 @@ class WorkspacePage:
     def runnable(self) -> str | None:
         """The open file if Codeloft can run it, else None (the workspace's main file runs)."""
         current = self.editor.current
-        return current.path if current is not None and can_run(current.path) else None
+        return current.path if current is not None and can_run(current.path, self.contributions) else None
 
     async def _before_run(self) -> None:
         """Save everything, and note the workspace's files once per run: its problems link to them."""
@@ -648,7 +666,7 @@ class WorkspacePage:
                     {**self.settings, "theme": self.frame.theme},
                     notify_errors(self._save_settings),
                     entry=lambda: self.run_panel.entry,
-                    runnable_files=lambda: [path for path in self._settings_paths if can_run(path)],
+                    runnable_files=lambda: [p for p in self._settings_paths if can_run(p, self.contributions)],
                 )
         self.settings_dialog.open()
 
