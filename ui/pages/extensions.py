@@ -20,7 +20,9 @@ from domain.access import ANONYMOUS, Actor
 from domain.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from domain.extension_bundles import Bundle
 from domain.extension_entities import Extension, ExtensionStatus
+from domain.extension_package import MAX_PACKAGE_BYTES
 from domain.extensions import ExtensionDetail, InstalledExtension
+from domain.limits import human_size
 from ui.components.chat_markdown import clean
 from ui.components.extension_parts import (
     CATEGORY_LABELS,
@@ -136,11 +138,23 @@ class Marketplace:
                 "anyone else can find it."
             ).classes("text-sm text-gray-600")
             self.publish_upload = (
-                ui.upload(label="Extension ZIP", auto_upload=True, on_upload=self._publish)
+                ui.upload(
+                    label="Extension ZIP",
+                    auto_upload=True,
+                    max_file_size=MAX_PACKAGE_BYTES,
+                    on_upload=self._publish,
+                    on_rejected=self._too_large,
+                )
                 .props('accept=".zip,application/zip" data-testid="ext-upload"')
                 .classes("w-full")
             )
             self.publish_result = ui.label("").classes("text-sm break-words").props('data-testid="ext-publish-result"')
+
+    def _too_large(self) -> None:
+        self.publish_result.text = (
+            f"An extension package may be at most {human_size(MAX_PACKAGE_BYTES)}: nothing was published."
+        )
+        self.publish_result.classes(replace="text-sm break-words text-red-700")
 
     @notify_errors
     async def _publish(self, event: Any) -> None:
@@ -421,9 +435,8 @@ class ExtensionPage:
         for review in self.detail.reviews:
             with ui.card().classes("w-full").props('data-testid="ext-review"'):
                 with ui.row().classes("items-center gap-2"):
-                    ui.label(stars(review.rating)).props('data-testid="ext-review-stars"').props["aria-label"] = (
-                        f"{review.rating} of 5 stars"
-                    )
+                    rating = ui.label(stars(review.rating)).props('data-testid="ext-review-stars"')
+                    rating.props["aria-label"] = f"{review.rating} of 5 stars"
                     ui.label(self.names.get(review.user_id, "Someone")).classes("text-sm font-semibold")
                     ui.label(f"{review.updated_at:%Y-%m-%d}").classes("text-xs text-gray-500")
                 if review.text:
