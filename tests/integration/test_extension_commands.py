@@ -17,7 +17,13 @@ from domain.access import Actor
 from domain.accounts import AccountService
 from domain.errors import Conflict
 from domain.extension_commands import CommandOutcome, ExtensionCommandService
-from domain.extension_contributions import CommandContribution, Contributions, LanguageContribution
+from domain.extension_contributions import (
+    CommandContribution,
+    Contributions,
+    EnabledExtension,
+    LanguageContribution,
+    contributions_of,
+)
 from domain.files import FileService
 from domain.gate import WorkspaceGate
 from domain.runs import Executor, RunService
@@ -198,3 +204,30 @@ async def test_a_runaway_command_is_stopped_by_the_limits_and_writes_nothing(sta
     assert outcome.run.wall_ms is not None and outcome.run.wall_ms < (LIMITS.wall_seconds + 2) * 1000
     assert outcome.message == "Probe used up its CPU time: nothing was saved."
     assert (await stack.files.read(stack.owner, ws, "a.json"))[1] == b'{"b":1}'
+
+
+def shipped(name: str, granted: frozenset[str] = frozenset({"workspace:write"})) -> Contributions:
+    manifest = json.loads((REPOSITORY / "extensions" / name / "manifest.json").read_text())
+    return contributions_of([EnabledExtension(name=manifest["name"], manifest=manifest, granted=granted)])
+
+
+async def test_the_shipped_format_json_command_formats_and_names_what_is_not_json(stack: Stack) -> None:
+    ws = await stack.workspace(
+        "shipped", {"a.json": b'{"b":1,"a":"\xc3\xa9"}', "bad.json": b"{nope", "ok.json": b'{\n  "x": 1\n}\n'}
+    )
+    stack.contributions = shipped("format-json")
+    (command,) = stack.contributions.commands
+    assert command.palette_label == "Format JSON: Format JSON files"
+    outcome = await stack.commands.run(stack.owner, ws, command.key)
+    assert outcome.written == ["a.json"] and outcome.ok, outcome.message
+    assert (await stack.files.read(stack.owner, ws, "a.json"))[1] == '{\n  "a": "é",\n  "b": 1\n}\n'.encode()
+    assert (await stack.files.read(stack.owner, ws, "bad.json"))[1] == b"{nope"
+    assert "bad.json: not valid JSON, left as it is" in outcome.run.stdout
+    assert "1 file(s) formatted." in outcome.run.stdout
+
+
+async def test_the_shipped_shell_language_runs_a_bash_file(stack: Stack) -> None:
+    ws = await stack.workspace("shipped-sh", {"greet.bash": b'greet() { echo "Hello, $1"; }\ngreet "${0##*/}"\n'})
+    stack.contributions = shipped("shell-language", frozenset())
+    run = await stack.runs.run(stack.owner, ws, path="greet.bash")
+    assert run.stdout == "Hello, greet.bash\n" and run.language == "shell", run.stderr

@@ -26,7 +26,7 @@ from domain.values import PermissionLevel, Reason, RunStatus, Tier
 from domain.workspaces import WorkspaceService
 from tests.conftest import FrozenClock
 from tests.unit.builders import share
-from tests.unit.fakes import FakeRunner, FakeUnitOfWork, Store, sandbox_result
+from tests.unit.fakes import FakeRunner, FakeTemplateSource, FakeUnitOfWork, Store, sandbox_result
 
 FORMAT = CommandContribution(
     extension="json-tools",
@@ -340,3 +340,29 @@ def test_a_contribution_never_takes_a_built_in_languages_files() -> None:
     python_too = replace(SHELL, extensions=(".py", ".sh"))
     assert can_run("x.py", Contributions(languages=(python_too,)))
     assert contributed_toolchain("x.py", Contributions(languages=(python_too,))) is None
+
+
+async def test_a_contributed_languages_file_may_be_the_entry_point_run_by_run(
+    store: Store,
+    clock: FrozenClock,
+    gate: WorkspaceGate,
+    files: FileService,
+    runs: RunService,
+    runner: FakeRunner,
+    provider: Provider,
+    owner: Actor,
+    ws: UUID,
+) -> None:
+    await files.write(owner, ws, "run.sh", b"echo entry\n")
+    plain = WorkspaceService(
+        uow=lambda: FakeUnitOfWork(store), clock=clock, gate=gate, templates=FakeTemplateSource(), files=files
+    )
+    with pytest.raises(InvalidInput, match=r"does not know how to run run\.sh"):
+        await plain.update(owner, ws, entry="run.sh")
+    with_extensions = WorkspaceService(
+        uow=lambda: FakeUnitOfWork(store), clock=clock, gate=gate, templates=FakeTemplateSource(), files=files,
+        contributions=provider,
+    )  # fmt: skip
+    await with_extensions.update(owner, ws, entry="run.sh")
+    run = await runs.run(owner, ws)  # no path: the entry point
+    assert run.path == "run.sh" and runner.run_requests[-1].argv == ["bash", "./run.sh"]
