@@ -79,9 +79,17 @@ def test_without_a_worker_nothing_runs_in_the_web_process(server: Server) -> Non
         client.post(f"/api/v1/workspaces/{workspace['id']}/runs", json={}, headers=headers, timeout=3)
 
 
-def test_a_stopping_worker_finishes_the_runs_it_has_within_its_grace(server: Server, tmp_path: Path) -> None:
-    grace, sleep = "20", 3
-    client, headers = signed_in(server, "draining@example.com")
+@pytest.mark.parametrize(
+    ("grace", "sleep", "ending"),
+    [
+        ("20", 3, ("success", "ok")),  # finished within the grace
+        ("1", 8, ("error", "internal_error")),  # past it: ended, its sandbox killed, and said so
+    ],
+)
+def test_a_stopping_worker_finishes_the_runs_it_has_within_its_grace(
+    server: Server, tmp_path: Path, grace: str, sleep: int, ending: tuple[str, str]
+) -> None:
+    client, headers = signed_in(server, f"draining-{grace}@example.com")
     workspace = client.post(
         "/api/v1/workspaces", json={"name": "draining", "language": "python", "template": "blank"}, headers=headers
     ).json()
@@ -109,7 +117,11 @@ def test_a_stopping_worker_finishes_the_runs_it_has_within_its_grace(server: Ser
             raise AssertionError("the program never started")
         worker.terminate()
         thread.join(timeout=60)
-        assert (answer["status"], answer["stdout"]) == ("success", "started\nfinished\n"), answer
+        assert (answer["status"], answer["reason"]) == ending, answer
+        if ending[0] == "success":
+            assert answer["stdout"] == "started\nfinished\n"
+        else:
+            assert "worker" in str(answer["stderr"]), answer
         assert worker.wait(timeout=30) == 0
         left = subprocess.run(["pgrep", "-f", program], capture_output=True, text=True, check=False)
         assert left.stdout == ""
