@@ -110,9 +110,7 @@ class Marketplace:
         with ui.row().classes("w-full items-center justify-between"):
             ui.label("Extensions").classes("text-xl font-bold")
         if self._viewer is not None:
-            self._publisher()
             self.waiting_list()
-            self.authored_list()
         self.featured_row()
         self.bundles_row()
         with ui.row().classes("w-full items-center gap-2 no-wrap"):
@@ -129,6 +127,9 @@ class Marketplace:
                 'dense outlined data-testid="ext-sort"'
             ).classes("w-48 max-sm:w-36")
         self.results_list()
+        if self._viewer is not None:
+            self.authored_list()
+            self._publisher()
 
     def _publisher(self) -> None:
         with ui.card().classes("w-full").props('data-testid="ext-publish"'):
@@ -360,9 +361,9 @@ class ExtensionPage:
                 if self.readme is None:
                     ui.label("This extension has no README.").classes("text-gray-500")
                 else:
-                    ui.html(readme_html(self.readme), sanitize=clean).classes("nicegui-markdown w-full").props(
-                        'data-testid="ext-readme"'
-                    )
+                    ui.html(readme_html(self.readme), sanitize=clean).classes(
+                        "nicegui-markdown w-full [&_h1]:text-2xl [&_h2]:text-xl [&_h3]:text-lg"
+                    ).props('data-testid="ext-readme"')
             with ui.tab_panel(permissions):
                 permission_list(extension.manifest.get("permissions", ()))
             with ui.tab_panel(features):
