@@ -4,6 +4,7 @@ Messages name a setting as the settings dialog shows it ("Tab size"), never by i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,17 @@ DEFAULTS: dict[str, Any] = {
     "autosave_delay_ms": 1000,
 }
 THEMES = ("light", "dark")
+"""A workspace's default theme (for a person who never chose one of their own)."""
+EXTENSION_THEME = re.compile(r"ext:[a-z0-9]+(-[a-z0-9]+)*/[a-z0-9]+(-[a-z0-9]+)*")
+"""An extension's theme as a person chooses it: `ext:<extension>/<theme id>` (both slugs)."""
+
+
+def is_person_theme(value: Any) -> bool:
+    """Whether `value` may be a person's theme: light, dark or an extension theme's key (whether that
+    extension is still installed is for the page to see; an unknown one is drawn as the default)."""
+    if value in THEMES:
+        return True
+    return isinstance(value, str) and len(value) <= 140 and EXTENSION_THEME.fullmatch(value) is not None
 
 
 @dataclass(frozen=True, slots=True)

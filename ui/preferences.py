@@ -1,4 +1,5 @@
-"""A person's own preferences, the same on every page and every computer: for now the theme. Kept in
+"""A person's own preferences, the same on every page and every computer: for now the theme (light, dark or an
+extension's theme, `ext:<extension>/<theme>`). Kept in
 NiceGUI's general storage (in the data directory, or Redis when NiceGUI's storage is there), by user."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from collections.abc import MutableMapping
 from typing import Any
 from uuid import UUID
 
-from domain.editor_settings import THEMES
+from domain.editor_settings import is_person_theme
 
 
 class Preferences:
@@ -22,10 +23,10 @@ class Preferences:
         """The person's theme, or None if they never chose one."""
         stored = self._store.get(self.key(user_id))
         theme = stored.get("theme") if isinstance(stored, dict) else None
-        return theme if theme in THEMES else None
+        return theme if is_person_theme(theme) else None
 
     def set_theme(self, user_id: UUID, theme: str) -> None:
-        if theme not in THEMES:
+        if not is_person_theme(theme):
             raise ValueError(f"unknown theme {theme!r}")
         stored = self._store.get(self.key(user_id))
         self._store[self.key(user_id)] = {**(stored if isinstance(stored, dict) else {}), "theme": theme}

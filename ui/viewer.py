@@ -14,6 +14,7 @@ from domain.access import Actor
 from domain.auth import SessionReused
 from domain.entities import User
 from domain.errors import Unauthenticated
+from domain.extension_contributions import NONE, Contributions
 from ui.context import Services, services
 from ui.security import client_info, csrf_token, note_renewal, session_token
 
@@ -28,6 +29,8 @@ class Viewer:
     session_id: UUID
     services: Services
     """What the page's components act through, handed to them with the viewer."""
+    contributions: Contributions = NONE
+    """What the person's enabled extensions add (themes, languages, snippets, commands), as the page opened."""
 
     async def actor(self) -> Actor:
         """Re-validate the session (it may have been signed out elsewhere, or timed out) before acting."""
@@ -66,7 +69,10 @@ async def viewer(request: Request) -> Viewer | None:
     session = resumed.session
     log_context.bind(user_id=session.user_id)
     user = await svc.accounts.profile(session.user_id)
-    return Viewer(user=user, token=resumed.new_token or token, session_id=session.id, services=svc)
+    contributions = await svc.extensions.contributions(Actor(user_id=session.user_id))
+    return Viewer(
+        user=user, token=resumed.new_token or token, session_id=session.id, services=svc, contributions=contributions
+    )
 
 
 _why_signed_out: ContextVar[str | None] = ContextVar("why_signed_out", default=None)

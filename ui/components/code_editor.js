@@ -6,7 +6,8 @@
 // revision they were made in, so an edit still on its way when the server switched documents reaches the
 // right file. Problems (compile errors, tracebacks) are shown as gutter marks with their message. The
 // assistant reads the selection and inserts its code as ordinary transactions: typed-like edits that
-// Ctrl+Z undoes and that reach the server as every edit does.
+// Ctrl+Z undoes and that reach the server as every edit does. Highlighted syntax also carries stable classes
+// (cl-tok-keyword, ...) an extension's theme colours, and the completion offers the extensions' snippets.
 import Base from "codeloft-codemirror-base";
 import * as CM from "nicegui-codemirror";
 
@@ -62,9 +63,90 @@ const problemTheme = CM.EditorView.baseTheme({
   "&dark .cl-problem-line-warning": { backgroundColor: "#47351a" },
 });
 
+// Stable classes for highlighted syntax, beside the theme's own: an extension's theme colours them (its CSS
+// is made by extension_theme.py). A tag's modifier decides first (a called or defined function), then the
+// tag and its parents by name, the most specific first.
+const TOKEN_OF_MODIFIER = { function: "function", standard: "function", constant: "constant" };
+const TOKEN_OF_TAG = {
+  tagName: "tag", attributeName: "attribute", className: "class", typeName: "type", namespace: "type",
+  propertyName: "property", variableName: "variable", labelName: "variable", macroName: "function", name: "variable",
+  string: "string", character: "string", attributeValue: "string", docString: "string", url: "string",
+  number: "number", integer: "number", float: "number", unit: "number",
+  bool: "constant", null: "constant", atom: "constant", color: "constant", self: "keyword",
+  regexp: "regexp", keyword: "keyword", comment: "comment", operator: "operator", punctuation: "punctuation",
+  invalid: "invalid",
+};
+const NAMES = new Set(["variableName", "propertyName", "name"]);
+function tokenOf(tag) {
+  if (NAMES.has(tag.name)) {
+    for (const modifier of tag.modified || []) {
+      if (TOKEN_OF_MODIFIER[modifier.name]) return TOKEN_OF_MODIFIER[modifier.name];
+    }
+  }
+  for (const kind of tag.set || [tag]) {
+    if (Object.hasOwn(TOKEN_OF_TAG, kind.name)) return TOKEN_OF_TAG[kind.name];
+  }
+  return null;
+}
+const tokenClasses = {
+  style(tags) {
+    const classes = new Set();
+    for (const tag of tags) {
+      const token = tokenOf(tag);
+      if (token) classes.add("cl-tok-" + token);
+    }
+    return classes.size ? [...classes].join(" ") : null;
+  },
+};
+
+// A snippet's body in VS Code's syntax, simply: ${1:text} is its text, $1 and ${1} are empty, \$ is a $. The
+// cursor goes to the first field ($1, else $0, else the end) with its text selected.
+function expandSnippet(body) {
+  const pattern = /\\\$|\$\{(\d+)(?::([^}]*))?\}|\$(\d+)/g;
+  const fields = [];
+  let text = "";
+  let last = 0;
+  let match;
+  while ((match = pattern.exec(body))) {
+    text += body.slice(last, match.index);
+    if (match[0] === "\\$") text += "$";
+    else {
+      const value = match[2] ?? "";
+      fields.push({ number: Number(match[1] ?? match[3]), from: text.length, to: text.length + value.length });
+      text += value;
+    }
+    last = pattern.lastIndex;
+  }
+  text += body.slice(last);
+  const numbered = fields.filter((field) => field.number > 0).sort((a, b) => a.number - b.number);
+  const first = numbered[0] || fields.find((field) => field.number === 0) || { from: text.length, to: text.length };
+  return { text, first };
+}
+
+function applySnippet(body) {
+  return (view, completion, from, to) => {
+    const indent = /^\s*/.exec(view.state.doc.lineAt(from).text)[0];
+    const { text, first } = expandSnippet(body.split("\n").join("\n" + indent));
+    view.dispatch({
+      changes: { from, to, insert: text },
+      selection: { anchor: from + first.from, head: from + first.to },
+      scrollIntoView: true,
+      userEvent: "input.complete",
+    });
+  };
+}
+
 export default {
   ...Base,
-  props: { ...Base.props, document: String, revision: Number, problems: Array, dirty: Boolean, label: String },
+  props: {
+    ...Base.props,
+    document: String,
+    revision: Number,
+    problems: Array,
+    dirty: Boolean,
+    label: String,
+    snippets: Object,
+  },
   watch: {
     ...Base.watch,
     problems() {
@@ -131,8 +213,28 @@ export default {
           }
         },
       );
+      // The extensions' snippets of the shown mode, offered as the prefix is typed (and by Ctrl+Space).
+      const snippetSource = (context) => {
+        const snippets = (self.snippets || {})[self.language] || [];
+        if (!snippets.length) return null;
+        const word = context.matchBefore(/[\w#!@$:.\-]+/);
+        if (!word && !context.explicit) return null;
+        return {
+          from: word ? word.from : context.pos,
+          options: snippets.map((snippet) => ({
+            label: snippet.prefix,
+            detail: snippet.detail,
+            info: snippet.body,
+            type: "text",
+            apply: applySnippet(snippet.body),
+          })),
+          validFor: /^[\w#!@$:.\-]*$/,
+        };
+      };
       this._extensions = [
         ...Base.methods.setupExtensions.call(this),
+        CM.syntaxHighlighting(tokenClasses),
+        CM.EditorState.languageData.of(() => [{ autocomplete: snippetSource }]),
         CM.Prec.highest(this.indentConfig.of(CM.indentUnit.of(this.indent))),
         CM.EditorView.contentAttributes.of({ "aria-label": this.label || "Code editor" }),
         editSender,

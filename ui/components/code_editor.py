@@ -5,11 +5,14 @@ A document is shown with `show(document, revision, text)`: a new document or a n
 each document keeps its own undo history while the person switches between them. Every edit comes
 back with the document and revision it was made in; `on_edit` receives it with a function that applies
 it to that document's text. The assistant reads the selection (`selected_text`) and puts its code in
-(`insert`), as edits made in the browser that come back like typing."""
+(`insert`), as edits made in the browser that come back like typing.
+
+Syntax is tagged with stable classes (`cl-tok-keyword`, ...) besides the theme's own, so an extension's
+theme colours it; the completion offers the snippets of the person's extensions for the shown mode."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from itertools import accumulate, chain, repeat
 from typing import Any
 
@@ -18,6 +21,7 @@ from nicegui.dependencies import register_importmap_override
 from nicegui.elements.codemirror.constants import SUPPORTED_LANGUAGES
 from nicegui.events import GenericEventArguments
 
+from domain.extension_contributions import SnippetContribution
 from domain.problems import Problem
 
 # code_editor.js extends NiceGUI's own component, which it imports by this name.
@@ -59,6 +63,7 @@ class CodeEditor(ui.codemirror, component="code_editor.js"):
         self.props["revision"] = 0
         self.props["problems"] = []
         self.props["dirty"] = False
+        self.props["snippets"] = {}
         self._sent: tuple[str, int] | None = None  # the document and revision whose text the browser has
         self.on(
             "cursor",
@@ -104,6 +109,16 @@ class CodeEditor(ui.codemirror, component="code_editor.js"):
     def show_problems(self, problems: list[Problem]) -> None:
         """Problems of the document shown now."""
         self.props["problems"] = [_problem_prop(problem) for problem in problems]
+
+    def set_snippets(self, snippets: Iterable[SnippetContribution]) -> None:
+        """The snippets completion offers, by editor mode (text only: the browser inserts them as text)."""
+        by_mode: dict[str, list[dict[str, str]]] = {}
+        for snippet in snippets:
+            detail = f"{snippet.description} · {snippet.extension}" if snippet.description else snippet.extension
+            by_mode.setdefault(snippet.language, []).append(
+                {"prefix": snippet.prefix, "body": snippet.body, "detail": detail}
+            )
+        self.props["snippets"] = by_mode
 
     def set_dirty(self, dirty: bool) -> None:
         """Whether leaving the page would lose edits: the browser asks before it does."""

@@ -19,12 +19,14 @@ from nicegui import ui
 
 from domain.entities import FileInfo
 from domain.errors import CodeloftError, InvalidInput, NotFound, PermissionDenied, Unauthenticated
+from domain.extension_contributions import NONE, Contributions
 from domain.files import StaleFile, decode_text
 from domain.limits import human_size
 from domain.problems import Problem
 from ui.components.code_editor import CodeEditor
 from ui.components.dialogs import Choice, choose
-from ui.components.languages import language_of
+from ui.components.extension_theme import is_dark
+from ui.components.languages import language_label, language_of
 from ui.components.timer import Timer
 from ui.context import Services
 from ui.errors import notify_error
@@ -65,9 +67,18 @@ class OpenFile:
 
 class EditorArea:
     def __init__(
-        self, workspace_id: UUID, viewer: Viewer, settings: dict[str, Any], *, services: Services, editable: bool
+        self,
+        workspace_id: UUID,
+        viewer: Viewer,
+        settings: dict[str, Any],
+        *,
+        services: Services,
+        editable: bool,
+        contributions: Contributions = NONE,
     ) -> None:
         self.workspace_id = workspace_id
+        self.contributions = contributions
+        """The person's extensions' languages (a file's mode and name) and snippets (offered by completion)."""
         self.viewer = viewer
         self.services = services
         self.editable = editable
@@ -99,6 +110,7 @@ class EditorArea:
                 .props('data-testid="editor"')
             )
             self.editor.set_visibility(False)
+            self.editor.set_snippets(contributions.snippets)
             self.editor.set_enabled(editable)  # readers see the code; they cannot type into it
             with ui.column().classes("w-full p-4 items-start"):
                 self._binary_preview()
@@ -117,7 +129,8 @@ class EditorArea:
 
     def apply_settings(self, settings: dict[str, Any]) -> None:
         self.settings = settings
-        self.editor.theme = "vscodeDark" if settings["theme"] == "dark" else "vscodeLight"
+        # An extension's theme is drawn over its base; its colours are the page's stylesheet (see frame()).
+        self.editor.theme = "vscodeDark" if is_dark(settings["theme"], self.contributions) else "vscodeLight"
         self.editor.props(f'indent="{" " * int(settings["tab_size"])}"')
         self.editor.line_wrapping = bool(settings["word_wrap"])
         self.editor.style(f"font-size: {int(settings['font_size'])}px")
@@ -150,7 +163,7 @@ class EditorArea:
                 file.document,
                 file.revision,
                 file.text,
-                language=language_of(file.path),
+                language=language_of(file.path, self.contributions),
                 problems=self.problems.get(file.path, []),
             )
             self.editor.set_visibility(True)
@@ -230,7 +243,8 @@ class EditorArea:
             for label in (self.status_language, self.status_cursor, self.status_state):
                 label.set_text("")
             return
-        self.status_language.set_text(language_of(file.path) or ("Binary" if file.text is None else "Plain text"))
+        named = language_label(file.path, self.contributions)
+        self.status_language.set_text(named or ("Binary" if file.text is None else "Plain text"))
         if file.text is None:
             self.status_cursor.set_text("")
         self.status_state.set_text("Conflict" if file.conflicted else "Modified" if file.dirty else "Saved")

@@ -10,7 +10,10 @@ from uuid import UUID
 
 from nicegui import app, ui
 
+from domain.extension_contributions import Contributions, ThemeContribution
 from ui.components.accessible import icon_button, page_style
+from ui.components.extension_theme import is_dark, theme_css, xterm_colours
+from ui.components.theme_style import ThemeStyle
 from ui.components.timer import Timer
 from ui.errors import notify_errors
 from ui.preferences import Preferences
@@ -47,19 +50,45 @@ class Frame:
     title: ui.label
     dark: ui.dark_mode
     theme: str
-    """The page's theme: the person's own, else the page's default."""
+    """The page's theme: the person's own (light, dark or an extension's key), else the page's default."""
     preferences: Preferences
     user_id: UUID
+    style: ThemeStyle
+    """The extension theme's stylesheet (empty for light and dark)."""
+    contributions: Contributions
+    """What the person's enabled extensions add (the page's components draw their languages and snippets)."""
     # Asked before the header leaves the page (home, sign out); False keeps the person on it.
     before_leave: Callable[[], Awaitable[bool]] | None = None
     on_theme: list[Callable[[str], None]] = field(default_factory=list)
     """Told when the person switches the theme (the editor and terminals follow)."""
 
+    @property
+    def is_dark(self) -> bool:
+        """Whether the page is drawn on the dark base (the dark theme, or an extension's dark one)."""
+        return is_dark(self.theme, self.contributions)
+
+    @property
+    def extension_theme(self) -> ThemeContribution | None:
+        return self.contributions.theme(self.theme)
+
+    @property
+    def terminal_colours(self) -> dict[str, str]:
+        """The terminals' colours (xterm.js's theme) in the page's theme."""
+        return xterm_colours(self.theme, self.contributions)
+
+    def theme_choices(self) -> dict[str, str]:
+        """The themes a person may choose, by key: Light, Dark and every theme of their enabled extensions."""
+        choices = {"light": "Light", "dark": "Dark"}
+        choices.update({theme.key: f"{theme.label} (from {theme.extension})" for theme in self.contributions.themes})
+        return choices
+
     def set_theme(self, theme: str) -> None:
-        """The person's theme, from now on on every page they open."""
+        """The person's theme, from now on on every page they open (an extension's theme is its base with
+        its colours over it)."""
         self.preferences.set_theme(self.user_id, theme)
         self.theme = theme
-        self.dark.set_value(theme == "dark")
+        self.dark.set_value(self.is_dark)
+        self.style.set_css(theme_css(self.extension_theme))
         for listener in self.on_theme:
             listener(theme)
 
@@ -75,13 +104,21 @@ def frame(title: str, viewer: Viewer, *, wide: bool = False, default_theme: str 
     ui.add_head_html(KEEP_SHORTCUTS + NAME_LOADING_BAR)
     page_style()
     preferences = Preferences(app.storage.general)
+    contributions = viewer.contributions
     theme = preferences.theme(viewer.user.id) or default_theme
-    dark = ui.dark_mode(theme == "dark")
+    if theme not in ("light", "dark") and contributions.theme(theme) is None:
+        theme = default_theme  # its extension was uninstalled or disabled: the default, until they choose again
+    dark = ui.dark_mode(is_dark(theme, contributions))
+    style = ThemeStyle(theme_css(contributions.theme(theme)))
 
     def switch_theme() -> None:
-        layout.set_theme("light" if layout.theme == "dark" else "dark")
-        theme_button.props["icon"] = "light_mode" if layout.theme == "dark" else "dark_mode"
-        theme_button.props["aria-pressed"] = "true" if layout.theme == "dark" else "false"
+        """From an extension's theme to the other plain base, between light and dark otherwise."""
+        layout.set_theme("light" if layout.is_dark else "dark")
+
+    def show_theme(_: str) -> None:
+        theme_button.props["icon"] = "light_mode" if layout.is_dark else "dark_mode"
+        theme_button.props["aria-pressed"] = "true" if layout.is_dark else "false"
+        theme_button.update()
 
     @notify_errors
     async def sign_out() -> None:
@@ -121,12 +158,12 @@ def frame(title: str, viewer: Viewer, *, wide: bool = False, default_theme: str 
                 "sm:hidden"
             ).props('data-testid="explore-narrow"')
             theme_button = icon_button(
-                "light_mode" if theme == "dark" else "dark_mode",
+                "light_mode" if dark.value else "dark_mode",
                 THEME_LABEL,
                 switch_theme,
                 props="flat color=white dense round",
             ).props('data-testid="theme-toggle"')
-            theme_button.props["aria-pressed"] = "true" if theme == "dark" else "false"
+            theme_button.props["aria-pressed"] = "true" if dark.value else "false"
             account = ui.link(viewer.user.label, "/account").classes("text-sm text-white no-underline max-sm:hidden")
             account.props('data-testid="user-label" title="Your account"')
             ui.button("Sign out", on_click=sign_out).props('flat color=white dense data-testid="sign-out"').classes(
@@ -141,8 +178,16 @@ def frame(title: str, viewer: Viewer, *, wide: bool = False, default_theme: str 
                 'data-testid="sign-out-narrow"'
             )
     layout = Frame(
-        actions=actions, title=heading, dark=dark, theme=theme, preferences=preferences, user_id=viewer.user.id
+        actions=actions,
+        title=heading,
+        dark=dark,
+        theme=theme,
+        preferences=preferences,
+        user_id=viewer.user.id,
+        style=style,
+        contributions=contributions,
     )
+    layout.on_theme.append(show_theme)
     home.on("click.prevent", lambda: layout.leave("/"))
     account.on("click.prevent", lambda: layout.leave("/account"))
     explore.on("click.prevent", lambda: layout.leave("/explore"))

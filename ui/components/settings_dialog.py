@@ -27,17 +27,26 @@ class SettingsDialog:
         *,
         entry: Callable[[], str | None],
         runnable_files: Callable[[], list[str]],
+        themes: dict[str, str] | None = None,
+        on_theme: Callable[[str], None] | None = None,
+        theme: Callable[[], str] | None = None,
     ) -> None:
+        """`themes`: the themes to choose from by key (Light, Dark and the extensions'); choosing one calls
+        `on_theme` at once; `theme` tells the person's theme when the dialog opens again."""
         self._on_save = on_save
+        self._on_theme = on_theme
+        self._current_theme = theme
         self._runnable_files = runnable_files
         self._entry = entry
         with ui.dialog() as self.dialog, ui.card().classes("w-[28rem]").props('data-testid="settings-dialog"'):
             ui.label("Editor settings").classes("text-lg font-bold")
-            with ui.row().classes("items-center gap-3"):
+            choices = themes or {"light": "Light", "dark": "Dark"}
+            with ui.column().classes("gap-0"):
                 ui.label("Theme (yours, on every page)")
-                self.theme = ui.toggle({"light": "Light", "dark": "Dark"}, value=current["theme"]).props(
-                    'data-testid="settings-theme"'
-                )
+                self.theme = ui.radio(
+                    choices, value=current["theme"] if current["theme"] in choices else "light"
+                ).props('data-testid="settings-theme" aria-label="Theme" inline dense')
+                self.theme.on_value_change(self._theme_chosen)
             # No min/max on the fields: NiceGUI would quietly clamp 99 to 8 on blur. The domain's rule
             # checks each field as it is typed and on Save, in the words the dialog uses.
             self.numbers = {
@@ -74,7 +83,17 @@ class SettingsDialog:
         choices.update({path: f"Always {path}" for path in paths})
         return choices
 
+    def _theme_chosen(self) -> None:
+        if self._on_theme is not None and self.theme.value and self.theme.value != self._shown_theme():
+            self._on_theme(str(self.theme.value))
+
+    def _shown_theme(self) -> str | None:
+        return self._current_theme() if self._current_theme is not None else None
+
     def open(self) -> None:
+        current = self._shown_theme()
+        if current is not None and current in self.theme.options:
+            self.theme.set_value(current)  # switched since, in the header
         self.entry.set_options(self._choices(), value=self._entry() or OPEN_FILE)
         self.dialog.open()
 

@@ -5,18 +5,19 @@ fast it comes, typing and resizes handed on, and the page's shortcuts let throug
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from nicegui import ui
 from nicegui.events import XtermDataEventArguments, XtermResizeEventArguments
 
+from ui.components.extension_theme import XTERM_DARK, XTERM_LIGHT, colour
 from ui.components.timer import Timer
 
 FLUSH_SECONDS = 0.05
 MAX_MESSAGE = 64 * 1024
 """Output bytes per message to the page; the rest follows on the next tick."""
-LIGHT = {"background": "#ffffff", "foreground": "#1f2937", "cursor": "#1f2937", "selectionBackground": "#bfdbfe"}
-DARK = {"background": "#1e1e1e", "foreground": "#d4d4d4", "cursor": "#d4d4d4", "selectionBackground": "#264f78"}
+LIGHT = XTERM_LIGHT
+DARK = XTERM_DARK
 KEYS = """
 (() => {
   const terminal = getElement(%(id)d).terminal;
@@ -48,6 +49,7 @@ class XtermView:
         tab_leaves: bool,
     ) -> None:
         self._dark = dark
+        self._colours: dict[str, str] | None = None  # an extension theme's, over the base's
         self._test_id = test_id
         self._label = label
         self._tab_leaves = tab_leaves
@@ -63,7 +65,7 @@ class XtermView:
     def _mount(self) -> ui.xterm:
         options = {"fontSize": 13, "cursorBlink": True, "convertEol": False, "scrollback": 5000}
         with self.box:
-            term = ui.xterm({**options, "theme": DARK if self._dark else LIGHT}).classes("w-full h-full min-h-[4rem]")
+            term = ui.xterm({**options, "theme": self._palette()}).classes("w-full h-full min-h-[4rem]")
         term.props(f'data-testid="{self._test_id}"')
         term.props["aria-label"] = self._label
         term.on_data(self._typed)
@@ -107,10 +109,23 @@ class XtermView:
 
     def set_dark(self, dark: bool) -> None:
         """Follow the page's theme (the person switched it)."""
+        self.set_colours(dark, None)
+
+    def set_colours(self, dark: bool, colours: Mapping[str, str] | None) -> None:
+        """Follow the page's theme: the light or dark base, with an extension theme's colours (xterm.js's
+        theme keys) over it."""
         self._dark = dark
+        self._colours = dict(colours) if colours else None
         if self.term is not None:
-            colours = json.dumps(DARK if dark else LIGHT)  # constants, no user data
-            ui.run_javascript(f"getElement({self.term.id}).terminal.options.theme = {colours}")
+            palette = json.dumps(self._palette())  # constants and colours checked again, nothing else
+            ui.run_javascript(f"getElement({self.term.id}).terminal.options.theme = {palette}")
+
+    def _palette(self) -> dict[str, str]:
+        base = dict(DARK if self._dark else LIGHT)
+        for key, value in (self._colours or {}).items():
+            if key in base and colour(value) is not None:
+                base[key] = value
+        return base
 
     def _typed(self, event: XtermDataEventArguments) -> None:
         self._on_typed(event.data.encode())

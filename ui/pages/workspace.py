@@ -127,6 +127,8 @@ class WorkspacePage:
             self._build_header(self.frame)
         self.frame.before_leave = self.editor.confirm_leave
         self.frame.on_theme.append(self._theme_switched)
+        if self.frame.extension_theme is not None:
+            self._theme_switched(self.frame.theme)  # the terminals take its colours too
         self.access = AccessWatch(self.services, self.viewer, self.workspace.id, self.allowed, self._access_changed)
         self.editor.on_refused = self.access.check
         ui.keyboard(on_key=notify_errors(self._on_key), ignore=[])
@@ -192,7 +194,12 @@ class WorkspacePage:
                     self.right_split.props('separator-class="cl-separator"')
                     with self.right_split.before:
                         self.editor = EditorArea(
-                            workspace.id, viewer, self.settings, services=self.services, editable=self.editable
+                            workspace.id,
+                            viewer,
+                            self.settings,
+                            services=self.services,
+                            editable=self.editable,
+                            contributions=self.frame.contributions,
                         )
                     with self.right_split.after:
                         self._build_right_pane()
@@ -209,7 +216,7 @@ class WorkspacePage:
                         language=workspace.language,
                         on_problems=self.editor.show_problems,
                         on_preview=self._show_preview,
-                        dark=self.settings["theme"] == "dark",
+                        dark=self.frame.is_dark,
                     )
         self.side_bar.set_visibility(state.side_open)
         self.bottom_panel.set_visibility(state.bottom_open)
@@ -223,7 +230,7 @@ class WorkspacePage:
                     services=self.services,
                     on_files_changed=self._replaced,
                     on_conflict=self._terminal_conflict,
-                    dark=self.settings["theme"] == "dark",
+                    dark=self.frame.is_dark,
                 )
         self.editor.on_saved = self._saved
         self.run_panel.show_entry(self.services.workspaces.run_entry(workspace))
@@ -644,9 +651,9 @@ class WorkspacePage:
     def _theme_switched(self, theme: str) -> None:
         """The person switched the theme: the editor and the terminals follow the page."""
         self.editor.apply_settings({**self.editor.settings, "theme": theme})
-        self.run_panel.console.set_dark(theme == "dark")
+        self.run_panel.console.view.set_colours(self.frame.is_dark, self.frame.terminal_colours)
         if self.terminal is not None:
-            self.terminal.set_dark(theme == "dark")
+            self.terminal.view.set_colours(self.frame.is_dark, self.frame.terminal_colours)
 
     def runnable(self) -> str | None:
         """The open file if Codeloft can run it, else None (the workspace's main file runs)."""
@@ -667,6 +674,9 @@ class WorkspacePage:
                     notify_errors(self._save_settings),
                     entry=lambda: self.run_panel.entry,
                     runnable_files=lambda: [p for p in self._settings_paths if can_run(p, self.contributions)],
+                    themes=self.frame.theme_choices(),
+                    on_theme=self.frame.set_theme,
+                    theme=lambda: self.frame.theme,
                 )
         self.settings_dialog.open()
 
