@@ -577,3 +577,20 @@ def test_nul_bytes_in_stdin_on_postgresql(pg_ann: User) -> None:
     response = start(pg_ann, ws, stdin="x\u0000y\n")
     assert response.status_code == 201, response.text
     assert response.json()["stdout"] == "3\n"
+
+
+def test_a_sh_file_runs_over_rest_with_the_shipped_shell_extension_installed(server: Server) -> None:
+    """Without the extension Codeloft does not run .sh files; with the shipped Shell language installed
+    POST runs runs one with bash in the sandbox, and the history keeps the language's id."""
+    cat = sign_in(server, "cat.shell@example.com")
+    try:
+        ws = cat.create("Shell", language="python")
+        cat.write(ws, "hello.sh", b'echo "hello from $BASH"\n')
+        refused(start(cat, ws, path="hello.sh"), 422, "does not know how to run hello.sh")
+        assert cat.post("/api/v1/extensions/shell-language/install").status_code == 200
+        done = run(cat, ws, path="hello.sh")
+        assert (done["status"], done["language"]) == ("success", "shell"), done
+        assert done["stdout"].startswith("hello from /") and done["stdout"].endswith("/bash\n")
+        assert history(cat, ws)[0]["language"] == "shell"
+    finally:
+        cat.client.close()
