@@ -5,6 +5,7 @@ buttons run."""
 
 from __future__ import annotations
 
+import contextlib
 from functools import partial
 from typing import Any
 from uuid import UUID
@@ -329,7 +330,8 @@ class WorkspacePage:
             return
         for command in self.contributions.commands:
             handler = partial(self._run_command, command)
-            self.commands.add(Command(id=f"ext:{command.key}", label=command.palette_label, handler=handler))
+            with contextlib.suppress(ValueError):  # a manifest naming two commands alike: the first one
+                self.commands.add(Command(id=f"ext:{command.key}", label=command.palette_label, handler=handler))
 
     async def _run_command(self, command: CommandContribution) -> None:
         await self.run_panel.run_extension_command(command, self._replaced)
