@@ -7,12 +7,14 @@ from __future__ import annotations
 import io
 import tarfile
 from dataclasses import replace
-from uuid import UUID
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
 
 import pytest
 
 from domain.access import Actor
 from domain.accounts import AccountService
+from domain.entities import RunResult
 from domain.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
 from domain.extension_commands import ExtensionCommandService, work_folder
 from domain.extension_contributions import CommandContribution, Contributions, LanguageContribution
@@ -27,6 +29,7 @@ from domain.workspaces import WorkspaceService
 from tests.conftest import FrozenClock
 from tests.unit.builders import share
 from tests.unit.fakes import FakeRunner, FakeTemplateSource, FakeUnitOfWork, Store, sandbox_result
+from ui.metrics import Metrics
 
 FORMAT = CommandContribution(
     extension="json-tools",
@@ -366,3 +369,16 @@ async def test_a_contributed_languages_file_may_be_the_entry_point_run_by_run(
     await with_extensions.update(owner, ws, entry="run.sh")
     run = await runs.run(owner, ws)  # no path: the entry point
     assert run.path == "run.sh" and runner.run_requests[-1].argv == ["bash", "./run.sh"]
+
+
+def test_metrics_count_a_contributed_languages_and_a_commands_runs_by_their_names() -> None:
+    metrics = Metrics()
+    for language in ("shell", "command"):
+        run = RunResult(
+            compilation_job_id=uuid4(), workspace_id=uuid4(), path="x", language=language,
+            status=RunStatus.SUCCESS, reason=Reason.OK, wall_ms=10, created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        )  # fmt: skip
+        metrics.run_finished(run)
+    text = metrics.render().decode()
+    assert 'codeloft_runs_total{language="shell",reason="ok",status="success"} 1.0' in text
+    assert 'codeloft_runs_total{language="command",reason="ok",status="success"} 1.0' in text
