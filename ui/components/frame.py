@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from nicegui import app, ui
+from nicegui import ui
 
 from domain.extension_contributions import Contributions, ThemeContribution
 from ui.components.accessible import icon_button, page_style
@@ -17,6 +17,7 @@ from ui.components.theme_style import ThemeStyle
 from ui.components.timer import Timer
 from ui.errors import notify_errors
 from ui.preferences import Preferences
+from ui.shared_state import page_state
 from ui.viewer import Viewer
 
 # Ctrl+S, Ctrl+P, Ctrl+Shift+P, Ctrl+B, Ctrl+J and F1 belong to the IDE, not to the browser's "save
@@ -103,7 +104,7 @@ def frame(title: str, viewer: Viewer, *, wide: bool = False, default_theme: str 
     ui.page_title(f"{title} · Codeloft")
     ui.add_head_html(KEEP_SHORTCUTS + NAME_LOADING_BAR)
     page_style()
-    preferences = Preferences(app.storage.general)
+    preferences = Preferences(page_state())
     contributions = viewer.contributions
     theme = preferences.theme(viewer.user.id) or default_theme
     if theme not in ("light", "dark") and contributions.theme(theme) is None:

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
-from nicegui import app, ui
+from nicegui import ui
 
 from domain.access import Action
 from domain.entities import Workspace
@@ -38,6 +38,7 @@ from ui.components.timer import Timer
 from ui.context import Services
 from ui.errors import notify_errors
 from ui.pages.not_found import show_not_found
+from ui.shared_state import page_state
 from ui.viewer import Viewer, to_sign_in, viewer
 from ui.workbench.commands import Command, CommandRegistry
 from ui.workbench.panes import Pane, PaneRegistry
@@ -78,7 +79,7 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
         show_not_found(current)
         return None
     allowed = await svc.workspaces.permissions(actor, workspace)
-    page = WorkspacePage(svc, current, workspace, allowed, WorkbenchStates(app.storage.general))
+    page = WorkspacePage(svc, current, workspace, allowed, WorkbenchStates(page_state()))
     page.build()
     await page.start()
     return None
