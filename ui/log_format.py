@@ -92,7 +92,11 @@ class Redacting(logging.Filter):
         self.secrets = tuple(sorted({*self.secrets, *(s for s in secrets if s and len(s) >= 6)}, key=len, reverse=True))
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = redact(record.getMessage(), self.secrets), None
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a caller's arguments that do not fit its format: keep both, as text
+            message = f"{record.msg} {record.args}"
+        record.msg, record.args = redact(message, self.secrets), None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:

@@ -294,3 +294,9 @@ def test_every_page_event_gets_a_request_id_of_its_own() -> None:
     asyncio.run(main())
     ids = [fields["request_id"] for fields in seen]
     assert len(set(ids)) == 2 and "the-socket" not in ids
+
+
+def test_a_line_whose_arguments_do_not_fit_its_format_is_still_written(logs: io.StringIO) -> None:
+    logging.getLogger("codeloft.test").warning("two %s %s", f"/s/{SHARE}")
+    [line] = lines(logs)
+    assert str(line["message"]).startswith("two %s %s") and SHARE not in logs.getvalue()
