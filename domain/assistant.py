@@ -19,7 +19,7 @@ import asyncio
 import hashlib
 import json
 import re
-from collections.abc import AsyncGenerator, Awaitable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
@@ -318,8 +318,11 @@ class AssistantService:
         keys: AIKeyService,
         quotas: QuotaService,
         backends: Sequence[ChatBackend],
+        on_answer: Callable[[AnswerUsage, AnswerStatus], None] | None = None,
     ) -> None:
         self._uow = uow
+        self._on_answer = on_answer
+        """Told of every answer that ended, however it ended, with its usage (the instance's metrics)."""
         self._cache = cache
         self._clock = clock
         self._gate = gate
@@ -614,6 +617,8 @@ class AssistantService:
         error: str | None = None,
         record: UsageRecord | None = None,
     ) -> ChatMessage:
+        if self._on_answer is not None:
+            self._on_answer(usage, status)
         now = self._clock()
         metadata: dict[str, Any] = {**asdict(usage), "status": status.value}
         if error is not None:

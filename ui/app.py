@@ -225,8 +225,9 @@ async def build_services(
     backends = chat_backends(settings)
     chat_adapters = [backend.provider for backend in backends if isinstance(backend.provider, OpenAIChat | GeminiChat)]
     assistant = AssistantService(
-        uow=uow, cache=cache, clock=utc_now, gate=gate, keys=ai_keys, quotas=quotas, backends=backends
-    )
+        uow=uow, cache=cache, clock=utc_now, gate=gate, keys=ai_keys, quotas=quotas, backends=backends,
+        on_answer=None if metrics is None else metrics.answer_finished,
+    )  # fmt: skip
     return Services(
         settings=settings,
         clock=utc_now,

@@ -1,6 +1,6 @@
 """Prometheus metrics of one Codeloft instance (prometheus-client): HTTP requests by route and status with
 their latency, runs by language, status and reason with their duration, the run queue, the warm sandbox
-pool, open pages and their WebSockets, cache hits and misses.
+pool, open pages and their WebSockets, cache hits and misses, assistant answers with their tokens and time.
 
 `GET /metrics` is not public. It answers a request that comes straight from an address in
 `CODELOFT_METRICS_ALLOW` (default: loopback) — not one relayed by a proxy (`X-Forwarded-For`), which would
@@ -21,7 +21,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from domain.assistant import AnswerUsage
 from domain.cache_keys import CacheKey
+from domain.chat import AnswerStatus
 from domain.entities import RunResult
 from domain.ports import Cache
 
@@ -62,6 +64,23 @@ class Metrics:
         self.warm_pool = Gauge(
             "codeloft_sandbox_warm_pool", "Sandboxes started ahead, waiting for a run", registry=registry
         )
+        self.ai_requests = Counter(
+            "codeloft_ai_requests",
+            "Assistant answers that ended, by provider, model, whose key (own, server, or cache: no request) "
+            "and how they ended",
+            ["provider", "model", "key", "status"],
+            registry=registry,
+        )
+        self.ai_tokens = Counter(
+            "codeloft_ai_tokens", "Tokens the providers counted", ["provider", "model", "direction"], registry=registry
+        )
+        self.ai_seconds = Histogram(
+            "codeloft_ai_answer_duration_seconds",
+            "Time from the request to the provider to the answer's end",
+            ["provider"],
+            buckets=RUN_BUCKETS,
+            registry=registry,
+        )
         self.pages = Gauge("codeloft_open_pages", "NiceGUI pages this instance holds", registry=registry)
         self.websockets = Gauge("codeloft_websockets", "Pages connected by a WebSocket now", registry=registry)
 
@@ -74,6 +93,14 @@ class Metrics:
         self.runs.labels(str(run.language), run.status.value, reason).inc()
         if run.wall_ms is not None:
             self.run_seconds.labels(str(run.language)).observe(run.wall_ms / 1000)
+
+    def answer_finished(self, usage: AnswerUsage, status: AnswerStatus) -> None:
+        self.ai_requests.labels(usage.provider, usage.model, usage.key, status.value).inc()
+        for direction, tokens in (("in", usage.tokens_in), ("out", usage.tokens_out)):
+            if tokens:
+                self.ai_tokens.labels(usage.provider, usage.model, direction).inc(tokens)
+        if not usage.cached and usage.latency_ms:
+            self.ai_seconds.labels(usage.provider).observe(usage.latency_ms / 1000)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -487,3 +487,27 @@ def test_quick_actions_name_what_they_need() -> None:
     ]:
         with pytest.raises(InvalidInput, match=message):
             quick_question(action, AskContext())
+
+
+async def test_every_answer_that_ends_reaches_the_instances_metrics(
+    store: Store, cache: FakeCache, clock: FrozenClock, gate: WorkspaceGate, keys: AIKeyService,
+    provider: FakeChatProvider, owner: Actor, workspace: UUID,
+) -> None:  # fmt: skip
+    from tests.unit.test_metrics import samples
+    from ui.metrics import Metrics
+
+    metrics = Metrics()
+    measured = AssistantService(
+        uow=lambda: FakeUnitOfWork(store), cache=cache, clock=clock, gate=gate, keys=keys,
+        quotas=QuotaService(uow=lambda: FakeUnitOfWork(store), cache=cache, clock=clock),
+        backends=[backend(provider)], on_answer=metrics.answer_finished,
+    )  # fmt: skip
+    conversation = await measured.start(owner, workspace)
+    await collect(measured.ask(owner, conversation.id, "Hi?", provider="openai"))
+    await collect(measured.ask(owner, conversation.id, "Again?", provider="openai"))
+
+    found = samples(metrics)
+    labels = (("key", "server"), ("model", "gpt-4o-mini"), ("provider", "openai"), ("status", "complete"))
+    assert found[("codeloft_ai_requests_total", labels)] == 2
+    out = (("direction", "out"), ("model", "gpt-4o-mini"), ("provider", "openai"))
+    assert found[("codeloft_ai_tokens_total", out)] == 6
