@@ -24,6 +24,7 @@ from domain.extension_contributions import CommandContribution
 from domain.files import FileService, StaleFile
 from domain.runs import RunService
 from domain.sandbox import Cancellation, OutputSink
+from domain.toolchains import BUILD_DIR
 from domain.values import RunStatus, WorkspacePath
 
 WRITE = "workspace:write"
@@ -68,8 +69,9 @@ def _listed(paths: list[str], most: int = 5) -> str:
 
 def work_folder(archive: bytes) -> tuple[dict[str, bytes], dict[str, str]]:
     """The regular files of the work folder the sandbox handed back (a tar archive), by workspace path,
-    and what was left out with why (links, devices, names no workspace takes). Nothing is followed or
-    created anywhere: the archive is only read in memory."""
+    and what was left out with why (links, devices, names no workspace takes); the build folder is left
+    out as a terminal's sync leaves it. Nothing is followed or created anywhere: the archive is only read
+    in memory."""
     files: dict[str, bytes] = {}
     skipped: dict[str, str] = {}
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
@@ -78,7 +80,7 @@ def work_folder(archive: bytes) -> tuple[dict[str, bytes], dict[str, str]]:
             while name.startswith("./"):
                 name = name[2:]
             name = name.rstrip("/")
-            if not name or name == "." or member.isdir():
+            if not name or name == "." or member.isdir() or name.split("/", 1)[0] == BUILD_DIR:
                 continue
             if not member.isreg():
                 skipped[name] = "not a regular file (a link or a device): left out"

@@ -485,6 +485,9 @@ class _Job:
 
 WHOLE_WORK_FOLDER = "."
 """`SandboxRequest.collect` for the whole work folder (an extension command's result)."""
+COMMAND_ENV = {"HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1"}  # noqa: S108 - the sandbox's own /tmp
+"""A command's home (caches, histories) is outside the work folder, and Python leaves no bytecode there:
+what comes back is what the command meant to write."""
 
 
 @dataclass(kw_only=True, slots=True)
@@ -761,7 +764,9 @@ class RunService:
             await uow.jobs.add_run(run)
             await uow.commit()
         job = _Job(run=run, toolchain=TOOLCHAINS[0], files=files, main=name, limits=limits, build=None, tier=tier)
-        request = SandboxRequest(files=files, argv=list(argv), limits=limits, collect=WHOLE_WORK_FOLDER)
+        request = SandboxRequest(
+            files=files, argv=list(argv), limits=limits, collect=WHOLE_WORK_FOLDER, env=dict(COMMAND_ENV)
+        )
         collected: list[bytes | None] = [None]
 
         async def relay(stream: str, text: str) -> None:
