@@ -326,7 +326,7 @@ class WorkspacePage:
     async def _add_extensions(self) -> None:
         """The person's extensions: their languages' files become runnable, and for people who may run,
         their commands join the palette ("<extension>: <title>"), each run in the sandbox from the run panel."""
-        self.contributions = await self.services.runs.contributions_of(await self.viewer.actor())
+        self.contributions = self.viewer.contributions  # read once per page, with the person's theme
         if not self.run_panel.can_run:
             return
         for command in self.contributions.commands:
