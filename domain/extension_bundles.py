@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from uuid import UUID, uuid4, uuid5
 
 from domain.access import Actor
-from domain.errors import Conflict, InvalidInput, NotFound
+from domain.errors import Conflict, NotFound
 from domain.extension_entities import Extension, ExtensionStatus
 from domain.extensions import ExtensionService, InstalledExtension
 from domain.ports import UnitOfWorkFactory
@@ -94,14 +94,14 @@ class BundleService:
         self, actor: Actor, category: str, *, grant: Collection[str]
     ) -> Sequence[InstalledExtension]:
         """Install every approved extension of the bundle; `grant` must hold every permission they ask,
-        else InvalidInput naming what is missing and nothing is installed."""
+        else Conflict naming what is missing (as ExtensionService.install) and nothing is installed."""
         actor.require_user()
         bundle = await self.bundle(category)
         if not bundle.extensions:
-            raise InvalidInput(f"The {bundle.name} bundle has no extension to install yet.")
+            raise Conflict(f"The {bundle.name} bundle has no extension to install yet.")
         missing = [permission for permission in bundle.permissions if permission not in set(grant)]
         if missing:
-            raise InvalidInput(
+            raise Conflict(
                 f"The {bundle.name} bundle asks for {', '.join(missing)}: grant it to install (nothing was installed)."
             )
         return [await self._extensions.install(actor, e.name, grant=grant) for e in bundle.extensions]

@@ -276,8 +276,9 @@ class ExtensionService:
         return await self.detail(actor, name)
 
     async def install(self, actor: Actor, name: str, *, grant: Collection[str]) -> InstalledExtension:
-        """Install the approved version with the permissions it asks, which `grant` must hold; installing
-        again moves to the newest approved version (counted once per person)."""
+        """Install the approved version with the permissions it asks, which `grant` must hold (else Conflict:
+        what the stored version asks, not the request's form, decides); installing again moves to the newest
+        approved version (counted once per person)."""
         user_id = actor.require_user()
         now = self._clock()
         async with self._uow() as uow:
@@ -285,7 +286,7 @@ class ExtensionService:
             asked = tuple(sorted(extension.manifest["permissions"]))
             missing = [permission for permission in asked if permission not in set(grant)]
             if missing:
-                raise InvalidInput(
+                raise Conflict(
                     f"{extension.display_name} {extension.version} asks for {', '.join(missing)}: grant it to install."
                 )
             installation = Installation(

@@ -141,7 +141,7 @@ def test_a_new_version_waits_and_asks_again_for_more(ann: User, bob: User, admin
     assert [(m["extension"]["name"], m["update_available"], m["new_permissions"]) for m in mine] == [
         ("owl-three", True, ["workspace:read"])
     ]
-    refused(bob.post("/api/v1/extensions/owl-three/install", json={"permissions": []}), 422, "asks for workspace:read")
+    refused(bob.post("/api/v1/extensions/owl-three/install", json={"permissions": []}), 409, "asks for workspace:read")
     updated = bob.post("/api/v1/extensions/owl-three/install", json={"permissions": ["workspace:read"]})
     assert updated.json()["version"] == "1.1.0" and updated.json()["granted_permissions"] == ["workspace:read"]
     assert updated.json()["extension"]["download_count"] == 1

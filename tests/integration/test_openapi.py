@@ -183,7 +183,9 @@ def test_a_405_lists_in_allow_every_method_the_document_gives_its_path(
         ids = {
             name: uuid4() for name in ("key_id", "session_id", "link_id", "share_id", "conversation_id", "message_id")
         }
-        url = path.format(workspace_id=workspace, path="src/a.txt", name="no-such-extension", **ids)
+        url = path.format(
+            workspace_id=workspace, path="src/a.txt", name="no-such-extension", category="no-such-bundle", **ids
+        )
         for method in sorted({"GET", "PUT", "PATCH", "POST", "DELETE"} - declared):
             response = client.request(method, url)
             assert response.status_code == 405, (method, path, response.text)

@@ -9,7 +9,7 @@ import pytest
 
 from domain.access import ANONYMOUS, Actor
 from domain.accounts import AccountService
-from domain.errors import InvalidInput, NotFound, Unauthenticated
+from domain.errors import Conflict, NotFound, Unauthenticated
 from domain.extension_bundles import Bundle, BundleService, official_bundle_id, seed_marketplace
 from domain.extensions import ExtensionService
 from persistence.shipped_extensions import shipped_packages
@@ -78,7 +78,7 @@ async def test_a_bundle_installs_every_extension_it_holds(
 async def test_without_the_permissions_nothing_is_installed(
     market: ExtensionService, bundles: BundleService, seeded: None, person: Actor
 ) -> None:
-    with pytest.raises(InvalidInput, match=r"Data science bundle asks for workspace:write: grant it"):
+    with pytest.raises(Conflict, match=r"Data science bundle asks for workspace:write: grant it"):
         await bundles.install_bundle(person, "data-science", grant=["workspace:read"])
     assert await market.installed(person) == []
     assert all(e.download_count == 0 for e in await market.search(""))
@@ -140,5 +140,5 @@ async def test_bundles_seeded_before_their_extensions_are_completed_at_the_next_
 
 async def test_an_empty_bundle_cannot_be_installed(bundles: BundleService, person: Actor) -> None:
     await bundles.seed_official()
-    with pytest.raises(InvalidInput, match="has no extension to install yet"):
+    with pytest.raises(Conflict, match="has no extension to install yet"):
         await bundles.install_bundle(person, "beginner", grant=[])

@@ -128,7 +128,7 @@ async def test_a_new_version_waits_while_the_approved_one_stays_installable(
     await service.approve(admin, "night-owl")
     mine = (await service.installed(person))[0]
     assert mine.update_available and mine.new_permissions == ("workspace:read",)
-    with pytest.raises(InvalidInput, match=r"Night Owl 1\.3\.0 asks for workspace:read: grant it to install"):
+    with pytest.raises(Conflict, match=r"Night Owl 1\.3\.0 asks for workspace:read: grant it to install"):
         await service.install(person, "night-owl", grant=[])
     updated = await service.install(person, "night-owl", grant=["workspace:read"])
     assert updated.installation.version == "1.3.0" and updated.installation.granted_permissions == ("workspace:read",)

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from ui.api import (
     account,
     ai_keys,
+    bundles,
     conversations,
     explore,
     extensions,
@@ -36,5 +37,6 @@ router.include_router(shares.router)
 router.include_router(explore.router)
 router.include_router(conversations.router)
 router.include_router(extensions.router)
+router.include_router(bundles.router)
 
 __all__ = ["router"]

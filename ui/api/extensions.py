@@ -223,7 +223,7 @@ async def get_extension(name: ExtensionName, viewer: ViewerDep) -> ExtensionDeta
 
 @router.post("/extensions/{name}/install")
 async def install_extension(name: ExtensionName, caller: CallerDep, body: InstallIn | None = None) -> InstalledOut:
-    """Install the approved version, granting the permissions it asks (all of them, or 422); installing again
+    """Install the approved version, granting the permissions it asks (all of them, or 409); installing again
     updates to the newest approved version. Counted in `download_count` once a person."""
     grant = [] if body is None else body.permissions
     return installed_out(await services().extensions.install(caller.actor, name, grant=grant))

@@ -33,7 +33,7 @@ def document_templates(schema: dict[str, Any], catalog: Sequence[Template]) -> d
     return schema
 
 
-OPEN_TO_ALL = {"explore", "list_extensions", "get_extension"}
+OPEN_TO_ALL = {"explore", "list_extensions", "get_extension", "list_extension_bundles"}
 """Operations that answer anyone, signed in or not (a signed-in caller's answer may say more)."""
 
 
