@@ -125,7 +125,9 @@ def test_the_request_id_of_a_run_reaches_the_worker_through_redis(tmp_path: Path
         assert [line["message"].split(":")[0] for line in job_lines] == [
             f"job {queued['job_id']} started", f"job {queued['job_id']} finished",
         ]  # fmt: skip
+        assert queued["user_id"]  # the signed-in person, bound by the API's authentication
         for line in job_lines:
+            assert line["user_id"] == queued["user_id"]
             assert (line["request_id"], line["run_id"], line["workspace_id"], line["instance"]) == (
                 "run-trace-7", run_id, workspace["id"], "worker-q",
             )  # fmt: skip
