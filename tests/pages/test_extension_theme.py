@@ -4,7 +4,6 @@ snippets handed to the editor's completion; disabled, all of it is gone on the n
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -12,7 +11,7 @@ from nicegui import ElementFilter, app, ui
 from nicegui.testing.user import User
 from nicegui.testing.user_interaction import UserInteraction
 
-from tests.api_client import make_zip
+from tests.owl_pack import owl_pack
 from tests.pages.simulated import Person, add_person, find_testid, sign_in, until, with_testid
 from ui.components.code_editor import CodeEditor
 from ui.components.theme_style import ThemeStyle
@@ -20,29 +19,6 @@ from ui.workbench.state import WorkbenchState, WorkbenchStates
 
 MODERATOR = "moderator@example.com"
 NIGHT_OWL = "ext:owl-pack/night-owl"
-MANIFEST: dict[str, Any] = {
-    "name": "owl-pack",
-    "display_name": "Owl pack",
-    "version": "1.0.0",
-    "description": "Two owls and a shell",
-    "main": "README.md",
-    "category": "theme",
-    "permissions": [],
-    "contributes": {
-        "themes": [
-            {"id": "night-owl", "label": "Night Owl", "kind": "dark",
-             "colors": {"background": "#011627", "foreground": "#d6deeb", "accent": "#7fdbca"},
-             "tokens": {"keyword": "#c792ea", "string": "#ecc48d", "comment": "#637777"}},
-            {"id": "light-owl", "label": "Light Owl", "kind": "light", "colors": {"background": "#fbfbfb"}},
-        ],
-        "languages": [{"id": "owl-shell", "label": "Owl shell", "extensions": [".sh", ".owl"], "mode": "Shell"}],
-        "snippets": [
-            {"language": "Shell", "prefix": "fori", "body": "for ${1:x} in *; do\n  echo $1\ndone",
-             "description": "For loop"},
-            {"language": "Python", "prefix": "ifmain", "body": "if __name__ == \"__main__\":\n    main()"},
-        ],
-    },
-}  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
@@ -54,8 +30,7 @@ async def install_owl_pack(person: Person) -> None:
     """Published by an author, approved by a moderator, installed by `person`."""
     author, moderator = await add_person("author@example.com"), await add_person(MODERATOR)
     market = person.services.extensions
-    package = make_zip([("manifest.json", json.dumps(MANIFEST).encode()), ("README.md", b"# Owls\n")])
-    await market.publish(author.actor, package)
+    await market.publish(author.actor, owl_pack())
     await market.approve(moderator.actor, "owl-pack")
     await market.install(person.actor, "owl-pack", grant=[])
 

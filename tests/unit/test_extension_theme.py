@@ -48,6 +48,7 @@ def test_the_colours_become_custom_properties_and_rules_that_use_them() -> None:
     assert "color: var(--cl-tok-string) !important;" in declarations(css, "html body .cm-editor .cl-tok-string")
     assert "--q-primary: var(--cl-accent);" in css  # Quasar's primary colour is the accent
     assert "--q-dark-page: var(--cl-background);" in css  # a dark theme's page under Quasar's dark mode
+    assert "--q-dark: var(--cl-background);" in css  # its cards and menus too, as it sets no surface
     # White on the light accent would not read: the accent's buttons get black text.
     assert "color: #000000 !important;" in declarations(css, "html body .bg-primary")
 
@@ -63,6 +64,10 @@ def test_editor_colours_go_where_codemirror_draws_them() -> None:
         css, "html body .cm-editor .cm-gutters .cm-gutterElement"
     )
     assert "--cl-background" not in css  # what the theme leaves out stays the base's
+    light = ThemeContribution(
+        extension="owls", id="day", label="Day", kind="light", colors={"background": "#fbfbfb"}, tokens={}
+    )
+    assert "q-card" not in theme_css(light) and "--q-dark" not in theme_css(light)  # white cards stay white
 
 
 @pytest.mark.parametrize(

@@ -99,8 +99,8 @@ const tokenClasses = {
   },
 };
 
-// A snippet's body in VS Code's syntax, simply: ${1:text} is its text, $1 and ${1} are empty, \$ is a $. The
-// cursor goes to the first field ($1, else $0, else the end) with its text selected.
+// A snippet's body in VS Code's syntax, simply: ${1:text} is its text, a later $1 or ${1} repeats it (else it is
+// empty), \$ is a $. The cursor goes to the first field ($1, else $0, else the end) with its text selected.
 function expandSnippet(body) {
   const pattern = /\\\$|\$\{(\d+)(?::([^}]*))?\}|\$(\d+)/g;
   const fields = [];
@@ -111,8 +111,9 @@ function expandSnippet(body) {
     text += body.slice(last, match.index);
     if (match[0] === "\\$") text += "$";
     else {
-      const value = match[2] ?? "";
-      fields.push({ number: Number(match[1] ?? match[3]), from: text.length, to: text.length + value.length });
+      const number = Number(match[1] ?? match[3]);
+      const value = match[2] ?? fields.find((field) => field.number === number)?.value ?? "";
+      fields.push({ number, value, from: text.length, to: text.length + value.length });
       text += value;
     }
     last = pattern.lastIndex;

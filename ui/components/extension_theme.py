@@ -122,8 +122,8 @@ def theme_css(theme: ThemeContribution | None) -> str:
         rules.append(_rule(panels, {"background-color": var("surface"), "color": readable_on(surface, foreground)}))
         if dark:
             rules.append(_rule("html body", {"--q-dark": var("surface")}, important=False))
-    elif background:  # a card on the page's own background
-        rules.append(_rule("html body .q-card, html body .q-menu", {"background-color": var("background")}))
+    elif background and dark:  # Quasar's dark cards and menus on the page's own background, not its grey
+        rules.append(_rule("html body", {"--q-dark": var("background")}, important=False))
     if accent:
         rules.append(_rule("html body", {"--q-primary": var("accent")}, important=False))
         rules.append(_rule("html body .bg-primary", {"color": readable_on(accent)}))
