@@ -62,6 +62,7 @@ def test_an_extension_themes_the_ide_highlights_its_language_and_offers_its_snip
     keyword = page.locator(".cm-content .cl-tok-keyword", has_text="def")
     expect(keyword).to_have_css("color", "rgb(199, 146, 234)")  # #c792ea
     expect(page.locator(".cm-content .cl-tok-string").first).to_have_css("color", "rgb(236, 196, 141)")
+    expect(page.locator(".xterm-viewport").first).to_have_css("background-color", "rgb(1, 22, 39)")  # the console
 
     page.reload()  # remembered
     expect(page.locator(".cm-editor")).to_have_css("background-color", "rgb(1, 22, 39)")
@@ -78,6 +79,11 @@ def test_an_extension_themes_the_ide_highlights_its_language_and_offers_its_snip
     expect(option).to_contain_text("For loop · owl-pack")
     option.click()
     expect(page.locator(".cm-content")).to_contain_text("for x in *; do  echo xdone")  # $1 repeats ${1:x}
+    page.keyboard.press("End")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Control+Space")  # asked for: every snippet of the mode
+    expect(page.locator(".cm-tooltip-autocomplete li", has_text="fori")).to_be_visible()
+    page.keyboard.press("Escape")
     if SCREENSHOT:
         page.screenshot(path=SCREENSHOT)
 
