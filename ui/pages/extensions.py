@@ -469,7 +469,10 @@ class ExtensionPage:
         if enabled == self.mine.installation.is_enabled:
             return
         self.mine = await self.services.extensions.configure(await self.actor(), self.name, enabled=enabled)
-        ui.notify(f"{self.extension.display_name} is {'enabled' if enabled else 'disabled'}")
+        ui.notify(
+            f"{self.extension.display_name} is {'enabled' if enabled else 'disabled'}: "
+            "open IDE pages show it after a reload"
+        )
 
     @notify_errors
     async def _save_settings(self) -> None:
