@@ -46,9 +46,9 @@ def test_the_colours_become_custom_properties_and_rules_that_use_them() -> None:
     assert "background-color: var(--cl-background) !important;" in declarations(css, "html body .cm-editor")
     assert "color: var(--cl-tok-keyword) !important;" in declarations(css, "html body .cm-editor .cl-tok-keyword")
     assert "color: var(--cl-tok-string) !important;" in declarations(css, "html body .cm-editor .cl-tok-string")
-    assert "--q-primary: var(--cl-accent);" in css  # Quasar's primary colour is the accent
-    assert "--q-dark-page: var(--cl-background);" in css  # a dark theme's page under Quasar's dark mode
-    assert "--q-dark: var(--cl-background);" in css  # its cards and menus too, as it sets no surface
+    assert "--q-primary: var(--cl-accent) !important;" in css  # Quasar's primary colour is the accent
+    assert "--q-dark-page: var(--cl-background) !important;" in css  # a dark theme's page under Quasar's dark mode
+    assert "--q-dark: var(--cl-background) !important;" in css  # its cards and menus too, as it sets no surface
     # White on the light accent would not read: the accent's buttons get black text.
     assert "color: #000000 !important;" in declarations(css, "html body .bg-primary")
 

@@ -99,6 +99,7 @@ def theme_css(theme: ThemeContribution | None) -> str:
     variables = {property_name(key): value for key, value in colours.items()}
     variables.update({f"--cl-tok-{key}": value for key, value in tokens_of(theme).items()})
     rules = [_rule("html body", variables, important=False)]
+    # Quasar's own variables are set on <body> by the page (ui.colors): only !important wins over them.
 
     def var(key: str) -> str:
         return f"var({property_name(key)})"
@@ -109,7 +110,7 @@ def theme_css(theme: ThemeContribution | None) -> str:
     if background:
         page["background-color"] = var("background")
         if dark:
-            rules.append(_rule("html body", {"--q-dark-page": var("background")}, important=False))
+            rules.append(_rule("html body", {"--q-dark-page": var("background")}))
     if foreground:
         page["color"] = var("foreground")
     if page:
@@ -121,11 +122,11 @@ def theme_css(theme: ThemeContribution | None) -> str:
         panels = "html body .q-card, html body .q-menu, html body .q-dialog .q-card"
         rules.append(_rule(panels, {"background-color": var("surface"), "color": readable_on(surface, foreground)}))
         if dark:
-            rules.append(_rule("html body", {"--q-dark": var("surface")}, important=False))
+            rules.append(_rule("html body", {"--q-dark": var("surface")}))
     elif background and dark:  # Quasar's dark cards and menus on the page's own background, not its grey
-        rules.append(_rule("html body", {"--q-dark": var("background")}, important=False))
+        rules.append(_rule("html body", {"--q-dark": var("background")}))
     if accent:
-        rules.append(_rule("html body", {"--q-primary": var("accent")}, important=False))
+        rules.append(_rule("html body", {"--q-primary": var("accent")}))
         rules.append(_rule("html body .bg-primary", {"color": readable_on(accent)}))
         if background is None or contrast(accent, background) >= 3:
             rules.append(_rule("html body .text-primary, html body.body--dark .text-primary", {"color": var("accent")}))
@@ -136,7 +137,10 @@ def theme_css(theme: ThemeContribution | None) -> str:
     rules.extend(_editor_rules(colours))
     for key in tokens_of(theme):
         rules.append(_rule(f"{EDITOR} .{HIGHLIGHT_CLASS}{key}", {"color": f"var(--cl-tok-{key})"}))
-    return "\n".join(rules) + "\n"
+    # In NiceGUI's first cascade layer, `theme`: between layers the first one's !important wins, so these beat
+    # Quasar's (`.text-white`, a later layer) and the editor theme's (in none) whatever their selectors; in the
+    # layer, the `html body` in front of each selector beats the page's own dark-theme shades (accessible.py).
+    return "@layer theme {\n" + "\n".join(rules) + "\n}\n"
 
 
 def _editor_rules(colours: Mapping[str, str]) -> list[str]:
