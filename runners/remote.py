@@ -11,7 +11,7 @@ import logging
 import uuid
 from collections.abc import Awaitable
 from dataclasses import asdict
-from typing import Any
+from typing import Any, cast
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.jobs import Job
@@ -19,7 +19,18 @@ from redis.exceptions import RedisError
 
 from domain import log_context
 from domain.errors import Unavailable
-from domain.sandbox import Cancellation, OutputSink, RunLimits, Runner, SandboxRequest, SandboxResult, Stop
+from domain.sandbox import (
+    Cancellation,
+    InteractiveRunner,
+    OutputSink,
+    ResizableTerminal,
+    RunLimits,
+    Runner,
+    SandboxRequest,
+    SandboxResult,
+    Stop,
+    TerminalIO,
+)
 from runners.channels import LOST, Subscriptions
 
 QUEUE = "codeloft:runs"
@@ -87,6 +98,23 @@ def channels(job_id: str) -> tuple[str, str]:
     return f"codeloft:run:{job_id}:output", f"codeloft:run:{job_id}:cancel"
 
 
+def input_list(job_id: str) -> str:
+    """An interactive run's keystrokes and terminal sizes, in order: a list, so that what is typed before
+    the worker has started the program waits for it instead of being lost."""
+    return f"codeloft:run:{job_id}:input"
+
+
+INPUT_TTL_S = 3600
+INPUT_POLL_S = 1
+
+
+async def _push_input(pool: ArqRedis, job_id: str, message: dict[str, Any]) -> None:
+    async with pool.pipeline(transaction=False) as pipe:
+        pipe.rpush(input_list(job_id), dumps(message))
+        pipe.expire(input_list(job_id), INPUT_TTL_S)
+        await pipe.execute()
+
+
 def redis_settings(url: str) -> RedisSettings:
     return RedisSettings.from_dsn(url)
 
@@ -125,6 +153,23 @@ class RemoteRunner:
     async def execute(
         self, request: SandboxRequest, *, on_output: OutputSink | None = None, cancel: Cancellation | None = None
     ) -> SandboxResult:
+        return await self._submit(request, cancel=cancel, on_output=on_output)
+
+    async def execute_interactive(
+        self, request: SandboxRequest, terminal: TerminalIO, *, cancel: Cancellation | None = None
+    ) -> SandboxResult:
+        """The program on a pseudo-terminal in a worker's sandbox: what is typed goes to the worker through
+        Redis (in order, kept until the program reads it), what the program writes comes back."""
+        return await self._submit(request, cancel=cancel, terminal=terminal)
+
+    async def _submit(
+        self,
+        request: SandboxRequest,
+        *,
+        cancel: Cancellation | None,
+        on_output: OutputSink | None = None,
+        terminal: TerminalIO | None = None,
+    ) -> SandboxResult:
         pool = await self._connect()
         assert self._subscriptions is not None
         job_id = uuid.uuid4().hex
@@ -135,15 +180,20 @@ class RemoteRunner:
             return SandboxResult.failure(f"the run queue failed: {error}")
         if cancel is not None:
             cancel.on_cancel(lambda: self._background(pool.publish(cancel_channel, "cancel")))
-        followed = asyncio.ensure_future(self._follow(messages, on_output))
+        followed = asyncio.ensure_future(self._follow(messages, on_output, terminal))
+        sizes: list[list[int]] = []
+        if isinstance(terminal, ResizableTerminal):  # known now (the start's size) and as it changes
+            terminal.on_resize(lambda rows, columns: self._resized(pool, job_id, sizes, [rows, columns]))
+        typing = None if terminal is None else asyncio.ensure_future(self._send_input(pool, job_id, terminal))
         stored: asyncio.Future[Any] | None = None
         timeout = request.limits.wall_seconds + RESULT_MARGIN_S
         try:
             # The request id, person, workspace and run go with the job: the worker's lines carry them too.
             trace = log_context.current()
             job = await pool.enqueue_job(
-                FUNCTION, request_to_dict(request), trace=trace, _job_id=job_id, _queue_name=QUEUE
-            )
+                FUNCTION, request_to_dict(request), trace=trace, interactive=terminal is not None,
+                size=sizes[-1] if sizes else None, _job_id=job_id, _queue_name=QUEUE,
+            )  # fmt: skip
             assert job is not None
             log.info("queued job %s for a worker", job_id, extra={"job_id": job_id})
             await pool.publish(WAKE, job_id)
@@ -163,15 +213,30 @@ class RemoteRunner:
         except Exception as error:  # the job itself failed: its worker stopped (past its grace) or broke
             return SandboxResult.failure(f"the worker stopped before the program finished ({type(error).__name__})")
         finally:
-            for task in (followed, stored):
+            for task in (followed, stored, typing):
                 if task is not None and not task.done():
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
                         await task
             await self._subscriptions.unsubscribe(output_channel)
+            if terminal is not None:
+                self._background(pool.delete(input_list(job_id)))
+
+    def _resized(self, pool: ArqRedis, job_id: str, sizes: list[list[int]], size: list[int]) -> None:
+        sizes.append(size)
+        self._background(_push_input(pool, job_id, {"size": size}))
 
     @staticmethod
-    async def _follow(messages: asyncio.Queue[bytes | None], on_output: OutputSink | None) -> dict[str, Any]:
+    async def _send_input(pool: ArqRedis, job_id: str, terminal: TerminalIO) -> None:
+        with contextlib.suppress(RedisError, OSError):
+            while (data := await terminal.read()) is not None:
+                await _push_input(pool, job_id, {"data": data})
+            await _push_input(pool, job_id, {"eof": 1})
+
+    @staticmethod
+    async def _follow(
+        messages: asyncio.Queue[bytes | None], on_output: OutputSink | None, terminal: TerminalIO | None = None
+    ) -> dict[str, Any]:
         """Hand the run's output on as it comes; the run's result, which the worker publishes last. Once a
         worker has taken the run it says it is alive every second: silence means it died (killed, its
         machine gone), and the run ends at once instead of at its time limit."""
@@ -188,6 +253,10 @@ class RemoteRunner:
             if "result" in message:
                 return message["result"]  # type: ignore[no-any-return]
             if "alive" in message:
+                continue
+            if "tty" in message:
+                if terminal is not None:
+                    await terminal.write(message["tty"])
                 continue
             if on_output is not None:
                 await on_output(message["stream"], message["text"])
@@ -214,9 +283,46 @@ class RemoteRunner:
             await self._pool.aclose()
 
 
-async def codeloft_execute(ctx: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+class QueuedTerminal:
+    """The worker's side of an interactive run's terminal: what the person typed (and the terminal's size)
+    from the run's input list, what the program writes published on its output channel."""
+
+    def __init__(self, redis: ArqRedis, job_id: str, size: list[int] | None) -> None:
+        self._redis = redis
+        self._key = input_list(job_id)
+        self._output, _ = channels(job_id)
+        self._resized: list[Any] = []
+        self._size: tuple[int, int] | None = (int(size[0]), int(size[1])) if size else None
+
+    async def read(self) -> bytes | None:
+        while True:
+            popped = await cast(Awaitable[Any], self._redis.blpop([self._key], timeout=INPUT_POLL_S))
+            if popped is None:
+                continue
+            message = loads(popped[1])
+            if "size" in message:
+                self._size = (int(message["size"][0]), int(message["size"][1]))
+                for callback in self._resized:
+                    callback(*self._size)
+                continue
+            if "eof" in message:
+                return None
+            return message["data"]  # type: ignore[no-any-return]
+
+    async def write(self, data: bytes) -> None:
+        await self._redis.publish(self._output, dumps({"tty": data}))
+
+    def on_resize(self, callback: Any) -> None:
+        self._resized.append(callback)
+        if self._size is not None:
+            callback(*self._size)
+
+
+async def codeloft_execute(
+    ctx: dict[str, Any], data: dict[str, Any], *, interactive: bool = False, size: list[int] | None = None
+) -> dict[str, Any]:
     """The worker's job: run one sandbox request, publishing its output as it comes and its result last,
-    and obeying cancel."""
+    and obeying cancel; an interactive one on a pseudo-terminal fed from the run's input list."""
     runner: Runner = ctx["runner"]
     redis: ArqRedis = ctx["redis"]
     subscriptions: Subscriptions = ctx["subscriptions"]
@@ -242,7 +348,16 @@ async def codeloft_execute(ctx: dict[str, Any], data: dict[str, Any]) -> dict[st
         await redis.publish(output_channel, dumps({"stream": stream, "text": text}))
 
     try:
-        result = result_to_dict(await runner.execute(request_from_dict(data), on_output=publish, cancel=cancellation))
+        request = request_from_dict(data)
+        if not interactive:
+            ended = await runner.execute(request, on_output=publish, cancel=cancellation)
+        elif isinstance(runner, InteractiveRunner):
+            ended = await runner.execute_interactive(
+                request, QueuedTerminal(redis, ctx["job_id"], size), cancel=cancellation
+            )
+        else:
+            ended = SandboxResult.failure(f"the worker's {runner.name} sandbox cannot run programs on a terminal")
+        result = result_to_dict(ended)
         with contextlib.suppress(RedisError, OSError):
             await redis.publish(output_channel, dumps({"result": result}))  # first: the person waits for it
     finally:
@@ -258,7 +373,11 @@ async def codeloft_execute(ctx: dict[str, Any], data: dict[str, Any]) -> dict[st
 
 
 async def codeloft_job(
-    ctx: dict[str, Any], data: dict[str, Any], trace: dict[str, str] | None = None
+    ctx: dict[str, Any],
+    data: dict[str, Any],
+    trace: dict[str, str] | None = None,
+    interactive: bool = False,
+    size: list[int] | None = None,
 ) -> dict[str, Any]:
     """The worker's job (`codeloft_execute`), its log lines carrying the `trace` (request id, person,
     workspace, run) of the web request that queued it."""
@@ -268,7 +387,7 @@ async def codeloft_job(
         log.info("job %s started", job_id, extra={"job_id": job_id})
         started = asyncio.get_running_loop().time()
         try:
-            result = await codeloft_execute(ctx, data)
+            result = await codeloft_execute(ctx, data, interactive=interactive, size=size)
         except BaseException as error:
             log.warning("job %s ended without a result (%s)", job_id, type(error).__name__, extra={"job_id": job_id})
             raise

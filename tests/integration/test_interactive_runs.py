@@ -8,14 +8,17 @@ import asyncio
 import json
 import shutil
 import signal
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import redis
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Origin
@@ -23,7 +26,9 @@ from websockets.typing import Origin
 from domain.sandbox import RunLimits, SandboxRequest
 from runners.bubblewrap import BubblewrapRunner
 from runners.local import LocalRunner
-from tests.serving import Server, link_in, sign_in, start_server
+from runners.remote import RemoteRunner
+from tests.conftest import REDIS_TEST_URL
+from tests.serving import CODELOFT, Server, clean_env, link_in, sign_in, start_server
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
 
@@ -110,11 +115,32 @@ def refusal(socket: ClientConnection) -> tuple[int | None, dict[str, Any]]:
 # --- fixtures --------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running = start_server(tmp_path_factory.mktemp("interactive"), CODELOFT_RUNNER="bubblewrap")
+QUEUE_REDIS = REDIS_TEST_URL.rsplit("/", 1)[0] + "/11"
+
+
+@pytest.fixture(scope="module", params=["in-process", "redis-queue"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Every test twice: the sandbox in the web process, and through Redis to a `codeloft worker` (the
+    web process runs nothing; keystrokes and the terminal travel through Redis)."""
+    folder = tmp_path_factory.mktemp("interactive")
+    if request.param == "in-process":
+        running = start_server(folder, CODELOFT_RUNNER="bubblewrap")
+        yield running
+        running.stop()
+        return
+    redis.Redis.from_url(QUEUE_REDIS).flushdb()
+    running = start_server(folder, CODELOFT_REDIS_URL=QUEUE_REDIS)
+    worker = subprocess.Popen(
+        [CODELOFT, "worker", "--jobs", "2"],
+        env=clean_env(CODELOFT_REDIS_URL=QUEUE_REDIS, CODELOFT_DATA_DIR=str(folder / "worker")),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     yield running
     running.stop()
+    worker.terminate()
+    worker.wait(timeout=30)
+    redis.Redis.from_url(QUEUE_REDIS).flushdb()
 
 
 @pytest.fixture(scope="module")
@@ -286,6 +312,28 @@ async def test_the_runners_give_the_terminal_its_size_and_ctrl_c(make: Callable[
         result = await runner.execute_interactive(request, terminal)
     finally:
         await runner.close()
+    assert b"os.terminal_size(columns=120, lines=40)" in result.stdout
+    assert (result.signal, result.stopped) == (signal.SIGINT, None)
+    assert result.stdout == bytes(terminal.shown)
+
+
+async def test_through_the_queue_the_terminal_has_its_size_and_ctrl_c(tmp_path: Path) -> None:
+    redis.Redis.from_url(QUEUE_REDIS).flushdb()
+    worker = subprocess.Popen(
+        [CODELOFT, "worker", "--jobs", "1"],
+        env=clean_env(CODELOFT_REDIS_URL=QUEUE_REDIS, CODELOFT_DATA_DIR=str(tmp_path)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    runner = RemoteRunner(QUEUE_REDIS)
+    try:
+        terminal = Scripted(after=b"columns=120", typed=b"\x03")
+        request = SandboxRequest(files={"main.py": SIZED}, argv=["python3", "main.py"], limits=RunLimits())
+        result = await runner.execute_interactive(request, terminal)
+    finally:
+        await runner.close()
+        worker.terminate()
+        worker.wait(timeout=30)
     assert b"os.terminal_size(columns=120, lines=40)" in result.stdout
     assert (result.signal, result.stopped) == (signal.SIGINT, None)
     assert result.stdout == bytes(terminal.shown)
