@@ -10,7 +10,8 @@ import asyncpg
 import httpx
 import pytest
 
-from persistence.shipped_extensions import SHIPPED_ROOT, package_folder
+from domain.extension_package import read_package
+from persistence.shipped_extensions import SHIPPED_ROOT, package_folder, shipped_packages
 from tests.api_client import User, refused, sign_in
 from tests.serving import Server, start_server
 
@@ -48,11 +49,11 @@ def ann(server: Server) -> User:
 
 async def test_starting_twice_seeds_once(server: Server, postgres_dsn: str) -> None:
     stored = await rows(postgres_dsn)
+    shipped = sorted((p.manifest.name, p.manifest.version) for p in map(read_package, shipped_packages()))
     assert [tuple(r) for r in stored["extensions"]] == [  # type: ignore[attr-defined]
-        ("format-json", "1.0.0", "approved", None, True),
-        ("shell-language", "1.0.0", "approved", None, True),
-        ("theme-pack", "1.0.0", "approved", None, True),
+        (name, version, "approved", None, True) for name, version in shipped
     ]
+    assert [name for name, _ in shipped] == ["format-json", "shell-language", "theme-pack"]
     assert stored["versions"] == 3 and stored["members"] == 6
     assert [tuple(r) for r in stored["bundles"]] == [  # type: ignore[attr-defined]
         ("beginner", True),
