@@ -134,6 +134,9 @@ def frame(title: str, viewer: Viewer, *, wide: bool = False, default_theme: str 
     async def to_explore() -> None:
         await layout.leave("/explore")
 
+    async def to_extensions() -> None:
+        await layout.leave("/extensions")
+
     async def check_session() -> None:
         """A page whose session was ended elsewhere leaves for the sign-in page by itself."""
         if not await viewer.signed_in():
@@ -151,13 +154,17 @@ def frame(title: str, viewer: Viewer, *, wide: bool = False, default_theme: str 
             heading.props('data-testid="page-title"')
         actions = ui.row().classes("items-center gap-1 grow justify-end no-wrap max-sm:gap-0")
         with ui.row().classes("items-center gap-3 no-wrap max-sm:gap-0"):
-            explore = ui.link("Explore", "/explore").classes("text-sm text-white no-underline max-sm:hidden")
+            # Below 1024 px (the IDE's header is full of its own buttons) Explore and Extensions are icons.
+            explore = ui.link("Explore", "/explore").classes("text-sm text-white no-underline max-lg:hidden")
             explore.props('data-testid="explore-link"')
-            extensions = ui.link("Extensions", "/extensions").classes("text-sm text-white no-underline max-sm:hidden")
+            extensions = ui.link("Extensions", "/extensions").classes("text-sm text-white no-underline max-lg:hidden")
             extensions.props('data-testid="extensions-link"')
             icon_button("travel_explore", "Explore", to_explore, props="flat color=white dense round").classes(
-                "sm:hidden"
+                "lg:hidden"
             ).props('data-testid="explore-narrow"')
+            icon_button("extension", "Extensions", to_extensions, props="flat color=white dense round").classes(
+                "lg:hidden"
+            ).props('data-testid="extensions-narrow"')
             theme_button = icon_button(
                 "light_mode" if dark.value else "dark_mode",
                 THEME_LABEL,
