@@ -127,6 +127,21 @@ def executor(settings: Settings, cache: Cache, runner: Runner | None = None) -> 
     )
 
 
+def preview_executor(settings: Settings, cache: Cache, run_executor: Executor) -> Executor:
+    """Where previews run. A preview serves on a Unix socket that this process proxies to, so with runs going
+    to workers through Redis, previews still run here, in this machine's bubblewrap (no sandboxes kept
+    ready for them): every instance serves its own visitors' previews. A web machine without bubblewrap
+    refuses previews, saying why."""
+    if not isinstance(run_executor.runner, RemoteRunner) or not BubblewrapRunner.usable():
+        return run_executor
+    return Executor(
+        runner=BubblewrapRunner(warm=0),
+        cache=cache,
+        artifacts=DiskArtifactStore(settings.data_dir / "artifacts"),
+        queue=InProcessQueue(),
+    )
+
+
 def standalone_executor(settings: Settings) -> Executor:
     """For `codeloft run`: this machine's sandbox with a compile cache of this process only."""
     return executor(settings, MemoryCache(), local_sandbox(settings, multi_user=False))
@@ -188,6 +203,8 @@ async def build_services(
         await terminals.close_all()
         await previews.stop_all()
         await run_executor.runner.close()
+        if serving is not run_executor:
+            await serving.runner.close()
         if isinstance(store, RedisCache):
             await store.close()
         await engine.dispose()
@@ -208,11 +225,12 @@ async def build_services(
     )
     if metrics is not None:
         measure(metrics, run_executor)
+    serving = preview_executor(settings, cache, run_executor)
     previews = PreviewService(
         uow=uow,
         clock=utc_now,
         gate=gate,
-        executor=run_executor,
+        executor=serving,
         folder=shared_preview_folder(),
         per_person=settings.previews_per_person,
         per_server=settings.previews_per_server,

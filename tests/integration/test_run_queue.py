@@ -129,3 +129,22 @@ def test_a_stopping_worker_finishes_the_runs_it_has_within_its_grace(
         if worker.poll() is None:
             worker.kill()
             worker.wait()
+
+
+def test_previews_run_on_the_web_instance_while_runs_go_to_workers(server: Server) -> None:
+    """A preview serves on a socket its instance proxies to: it runs in that instance's own sandbox."""
+    client, headers = signed_in(server, "previewer@example.com")
+    workspace = client.post(
+        "/api/v1/workspaces", json={"name": "site", "language": "javascript", "template": "blank"}, headers=headers
+    ).json()
+    server_js = b'require("http").createServer((q, s) => s.end("hi from " + q.url)).listen(process.env.PORT);\n'
+    client.put(f"/api/v1/workspaces/{workspace['id']}/files/server.js", content=server_js, headers=headers)
+    started = client.post(f"/api/v1/workspaces/{workspace['id']}/preview", headers=headers)
+    assert started.status_code == 201, started.text
+    address = started.json()["address"]
+    deadline = time.monotonic() + 30
+    while (answer := httpx.get(f"{server.base_url}{address}page?x=1")).status_code != 200:
+        assert time.monotonic() < deadline, answer.text
+        time.sleep(0.2)
+    assert answer.text == "hi from /page?x=1"
+    assert client.delete(f"/api/v1/workspaces/{workspace['id']}/preview", headers=headers).status_code == 204
