@@ -28,6 +28,7 @@ from domain.ports import Clock, UnitOfWorkFactory
 from domain.runs import RunService
 from domain.sandbox import (
     ResizableTerminal,
+    Runner,
     SandboxRequest,
     SandboxResult,
     ShellHandle,
@@ -296,10 +297,14 @@ class TerminalService:
         gate: WorkspaceGate,
         files: FileService,
         runs: RunService,
+        shells: Runner | None = None,
         check_seconds: float = CHECK_SECONDS,
         max_sessions: int = TERMINALS_PER_SERVER,
     ) -> None:
+        """`shells`: the sandbox terminals run in, when not the runs' (a terminal lives on the instance
+        whose page it is attached to, also when runs go to workers)."""
         self._uow = uow
+        self._shells = shells
         self.clock = clock
         self._gate = gate
         self._files = files
@@ -310,7 +315,7 @@ class TerminalService:
         self._opening = asyncio.Lock()
 
     def shell_runner(self) -> ShellRunner:
-        runner = self._runs.executor.runner
+        runner = self._shells or self._runs.executor.runner
         if not isinstance(runner, ShellRunner):
             raise Unavailable(f"The {runner.name} sandbox has no terminal: use the bubblewrap sandbox for one.")
         return runner

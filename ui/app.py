@@ -128,10 +128,10 @@ def executor(settings: Settings, cache: Cache, runner: Runner | None = None) -> 
 
 
 def preview_executor(settings: Settings, cache: Cache, run_executor: Executor) -> Executor:
-    """Where previews run. A preview serves on a Unix socket that this process proxies to, so with runs going
-    to workers through Redis, previews still run here, in this machine's bubblewrap (no sandboxes kept
-    ready for them): every instance serves its own visitors' previews. A web machine without bubblewrap
-    refuses previews, saying why."""
+    """Where previews and terminals run. A preview serves on a Unix socket that this process proxies to and
+    a terminal is attached to one of this process's pages, so with runs going to workers through Redis they
+    still run here, in this machine's bubblewrap (no sandboxes kept ready for them): every instance serves
+    its own visitors' previews and terminals. A web machine without bubblewrap refuses them, saying why."""
     if not isinstance(run_executor.runner, RemoteRunner) or not BubblewrapRunner.usable():
         return run_executor
     return Executor(
@@ -236,7 +236,10 @@ async def build_services(
         per_server=settings.previews_per_server,
         run_defaults=settings.run_defaults,
     )
-    terminals = TerminalService(uow=uow, clock=utc_now, gate=gate, files=files, runs=runs)
+    terminals = TerminalService(
+        uow=uow, clock=utc_now, gate=gate, files=files, runs=runs,
+        shells=None if serving is run_executor else serving.runner,  # with workers: this instance's bubblewrap
+    )  # fmt: skip
     auth = AuthService(uow=uow, clock=utc_now, policy=settings.session_policy)
     ai_keys = AIKeyService(uow=uow, cache=cache, clock=utc_now, box=box, checker=key_checker(settings))
     quotas = QuotaService(uow=uow, cache=cache, clock=utc_now)

@@ -14,8 +14,12 @@ import httpx
 import pytest
 import redis
 
+from runners.bubblewrap import BubblewrapRunner
+from runners.remote import RemoteRunner
 from tests.conftest import REDIS_TEST_URL
 from tests.serving import CODELOFT, Server, clean_env, link_in, sign_in, start_server
+from ui.app import build_services
+from ui.settings import Settings
 
 pytestmark = [
     pytest.mark.redis,
@@ -148,3 +152,13 @@ def test_previews_run_on_the_web_instance_while_runs_go_to_workers(server: Serve
         time.sleep(0.2)
     assert answer.text == "hi from /page?x=1"
     assert client.delete(f"/api/v1/workspaces/{workspace['id']}/preview", headers=headers).status_code == 204
+
+
+async def test_terminals_and_previews_use_this_machines_sandbox_while_runs_go_to_workers(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, database_url=None, redis_url=QUEUE_REDIS, secret_keys=None)
+    services = await build_services(settings)
+    try:
+        assert isinstance(services.runs.executor.runner, RemoteRunner)
+        assert isinstance(services.terminals.shell_runner(), BubblewrapRunner)
+    finally:
+        await services.close()
