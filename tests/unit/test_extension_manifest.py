@@ -194,3 +194,15 @@ BAD_PACKAGES = [
 def test_a_bad_package_is_refused(data: bytes, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         read_package(data)
+
+
+def test_the_readmes_example_is_accepted_as_it_is() -> None:
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme[readme.index("## Extensions") :]
+    example = re.search(r"```json\n(.*?)```", section, re.S)
+    assert example is not None
+    manifest = parse_manifest(example.group(1).encode())
+    assert (manifest.name, manifest.version) == ("night-owl", "1.2.0")
