@@ -25,7 +25,7 @@ from domain.files import FileService, StaleFile
 from domain.runs import RunService
 from domain.sandbox import Cancellation, OutputSink
 from domain.toolchains import BUILD_DIR
-from domain.values import RunStatus, WorkspacePath
+from domain.values import REASON_WORDS, Reason, RunStatus, WorkspacePath
 
 WRITE = "workspace:write"
 
@@ -177,18 +177,8 @@ def _write_refusal(command: CommandContribution, *, may_edit: bool, role: str) -
 
 
 def _failure(run: RunResult) -> str:
-    reasons = {
-        "time_limit": "used up its CPU time",
-        "wall_time_limit": "ran out of wall-clock time",
-        "memory_limit": "ran out of memory",
-        "output_limit": "wrote too much output",
-        "stopped": "was stopped",
-        "internal_error": "could not be run: the sandbox failed",
-        "signal": "was killed by a signal",
-    }
-    reason = run.reason.value if run.reason else ""
-    if reason in reasons:
-        return reasons[reason]
+    if run.reason is not None and run.reason not in (Reason.OK, Reason.COMPILE_ERROR, Reason.RUNTIME_ERROR):
+        return REASON_WORDS[run.reason]
     return f"failed (exit code {run.exit_code})"
 
 

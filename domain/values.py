@@ -165,3 +165,18 @@ class Reason(StrEnum):
     OUTPUT_LIMIT = "output_limit"
     STOPPED = "stopped"
     INTERNAL_ERROR = "internal_error"
+
+
+REASON_WORDS: dict[str, str] = {
+    Reason.OK: "finished",
+    Reason.COMPILE_ERROR: "did not compile",
+    Reason.RUNTIME_ERROR: "exited with an error",
+    Reason.SIGNAL: "was killed by a signal",
+    Reason.TIME_LIMIT: "used up its CPU time",
+    Reason.WALL_TIME_LIMIT: "ran out of wall-clock time",
+    Reason.MEMORY_LIMIT: "ran out of memory",
+    Reason.OUTPUT_LIMIT: "wrote too much output",
+    Reason.STOPPED: "was stopped",
+    Reason.INTERNAL_ERROR: "could not be run: the sandbox failed",
+}
+"""How a run ended, said after its name ("main.py ran out of memory")."""

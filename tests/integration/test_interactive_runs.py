@@ -9,11 +9,11 @@ import json
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -303,7 +303,30 @@ class Scripted:
 SIZED = b"import os\nprint(os.get_terminal_size())\nwhile True: pass\n"
 
 
-@pytest.mark.parametrize("make", [lambda: BubblewrapRunner(warm=0), LocalRunner], ids=["bubblewrap", "local"])
+class QueuedRunner(RemoteRunner):
+    """The queue with a `codeloft worker` of its own, stopped on close."""
+
+    def __init__(self) -> None:
+        super().__init__(QUEUE_REDIS)
+        redis.Redis.from_url(QUEUE_REDIS).flushdb()
+        self.folder = tempfile.mkdtemp()
+        self.worker = subprocess.Popen(
+            [CODELOFT, "worker", "--jobs", "1"],
+            env=clean_env(CODELOFT_REDIS_URL=QUEUE_REDIS, CODELOFT_DATA_DIR=self.folder),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    async def close(self) -> None:
+        await super().close()
+        self.worker.terminate()
+        self.worker.wait(timeout=30)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: BubblewrapRunner(warm=0), LocalRunner, QueuedRunner], ids=["bubblewrap", "local", "queue"]
+)
 async def test_the_runners_give_the_terminal_its_size_and_ctrl_c(make: Callable[[], Any]) -> None:
     runner = make()
     try:
@@ -312,28 +335,6 @@ async def test_the_runners_give_the_terminal_its_size_and_ctrl_c(make: Callable[
         result = await runner.execute_interactive(request, terminal)
     finally:
         await runner.close()
-    assert b"os.terminal_size(columns=120, lines=40)" in result.stdout
-    assert (result.signal, result.stopped) == (signal.SIGINT, None)
-    assert result.stdout == bytes(terminal.shown)
-
-
-async def test_through_the_queue_the_terminal_has_its_size_and_ctrl_c(tmp_path: Path) -> None:
-    redis.Redis.from_url(QUEUE_REDIS).flushdb()
-    worker = subprocess.Popen(
-        [CODELOFT, "worker", "--jobs", "1"],
-        env=clean_env(CODELOFT_REDIS_URL=QUEUE_REDIS, CODELOFT_DATA_DIR=str(tmp_path)),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    runner = RemoteRunner(QUEUE_REDIS)
-    try:
-        terminal = Scripted(after=b"columns=120", typed=b"\x03")
-        request = SandboxRequest(files={"main.py": SIZED}, argv=["python3", "main.py"], limits=RunLimits())
-        result = await runner.execute_interactive(request, terminal)
-    finally:
-        await runner.close()
-        worker.terminate()
-        worker.wait(timeout=30)
     assert b"os.terminal_size(columns=120, lines=40)" in result.stdout
     assert (result.signal, result.stopped) == (signal.SIGINT, None)
     assert result.stdout == bytes(terminal.shown)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.sandbox import RunLimits, SandboxRequest
+from domain.sandbox import RunLimits, SandboxRequest, SandboxResult
 from runners.remote import RemoteRunner
 from tests.serving import CODELOFT, clean_env
 
@@ -98,16 +98,8 @@ async def until(condition: object, seconds: float) -> None:
     raise AssertionError(f"not within {seconds} s")
 
 
-def hello() -> SandboxRequest:
-    return SandboxRequest(
-        files={"hello.py": b"print('hello')\n"}, argv=["python3", "hello.py"], limits=RunLimits(wall_seconds=20)
-    )
-
-
-async def test_redis_restarting_ends_runs_in_flight_and_the_queue_works_again(
-    own_redis: OwnRedis, worker: subprocess.Popen[str]
-) -> None:
-    runner = RemoteRunner(own_redis.url)
+async def start_long_run(runner: RemoteRunner) -> tuple[str, asyncio.Future[SandboxResult]]:
+    """A run that sleeps a minute, once its program is running: its file's name (pgrep finds it) and the run."""
     name = f"probe_{uuid.uuid4().hex}.py"
     started = asyncio.Event()
 
@@ -119,9 +111,23 @@ async def test_redis_restarting_ends_runs_in_flight_and_the_queue_works_again(
         argv=["python3", "-u", name],
         limits=RunLimits(wall_seconds=120, cpu_seconds=5),
     )
+    running = asyncio.ensure_future(runner.execute(long_run, on_output=output))
+    await asyncio.wait_for(started.wait(), 30)
+    return name, running
+
+
+def hello() -> SandboxRequest:
+    return SandboxRequest(
+        files={"hello.py": b"print('hello')\n"}, argv=["python3", "hello.py"], limits=RunLimits(wall_seconds=20)
+    )
+
+
+async def test_redis_restarting_ends_runs_in_flight_and_the_queue_works_again(
+    own_redis: OwnRedis, worker: subprocess.Popen[str]
+) -> None:
+    runner = RemoteRunner(own_redis.url)
     try:
-        running = asyncio.ensure_future(runner.execute(long_run, on_output=output))
-        await asyncio.wait_for(started.wait(), 30)
+        name, running = await start_long_run(runner)
         assert program_running(name)
 
         own_redis.kill()
@@ -146,21 +152,9 @@ async def test_a_worker_killed_mid_run_ends_the_run_and_leaves_no_sandbox(
     own_redis: OwnRedis, worker: subprocess.Popen[str], tmp_path: Path
 ) -> None:
     runner = RemoteRunner(own_redis.url)
-    name = f"probe_{uuid.uuid4().hex}.py"
-    started = asyncio.Event()
-
-    async def output(stream: str, text: str) -> None:
-        started.set()
-
-    long_run = SandboxRequest(
-        files={name: b"import time\nprint('started', flush=True)\ntime.sleep(60)\n"},
-        argv=["python3", "-u", name],
-        limits=RunLimits(wall_seconds=120, cpu_seconds=5),
-    )
     replacement = None
     try:
-        running = asyncio.ensure_future(runner.execute(long_run, on_output=output))
-        await asyncio.wait_for(started.wait(), 30)
+        name, running = await start_long_run(runner)
         worker.kill()
         result = await asyncio.wait_for(running, 15)  # within seconds, not at the 120 s wall limit
         assert result.internal_error is not None and "stopped answering" in result.internal_error, result

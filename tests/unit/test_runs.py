@@ -884,3 +884,9 @@ async def test_a_draining_service_refuses_new_runs_and_records_nothing(
     with pytest.raises(Unavailable, match="shutting down"):
         await runs.run(owner, python_ws)
     nothing_recorded(store, runner)
+
+
+def test_every_way_a_run_ends_has_its_words() -> None:
+    from domain.values import REASON_WORDS, Reason
+
+    assert set(REASON_WORDS) == set(Reason)

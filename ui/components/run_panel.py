@@ -27,7 +27,7 @@ from domain.previews import Preview, preview_refusal
 from domain.problems import Problem, find_problems
 from domain.runs import output_cut_notice
 from domain.sandbox import Cancellation
-from domain.values import Language
+from domain.values import REASON_WORDS, Language
 from ui.components.accessible import icon_button
 from ui.components.console import Console
 from ui.components.timer import Timer
@@ -35,18 +35,6 @@ from ui.context import Services
 from ui.errors import notify_error
 from ui.viewer import Viewer
 
-REASONS = {
-    "ok": "finished",
-    "compile_error": "did not compile",
-    "runtime_error": "exited with an error",
-    "signal": "was killed by a signal",
-    "time_limit": "used up its CPU time",
-    "wall_time_limit": "ran out of wall-clock time",
-    "memory_limit": "ran out of memory",
-    "output_limit": "wrote too much output",
-    "stopped": "was stopped",
-    "internal_error": "could not be run: the sandbox failed",
-}
 STATUS_COLOURS = {"success": "text-green-700", "error": "text-red-700", "timeout": "text-orange-700"}
 """Colour of the status line by run status; anything else (stopped, running) stays neutral."""
 BADGE_COLOURS = {"success": "positive", "error": "negative", "timeout": "deep-orange-10"}
@@ -65,7 +53,7 @@ STATUS_CLASSES = "text-xs grow truncate"
 
 def summary(run: RunResult) -> str:
     reason = run.reason.value if run.reason else ""
-    parts = [f"{run.path} {REASONS.get(reason, 'is running')}"]
+    parts = [f"{run.path} {REASON_WORDS.get(reason, 'is running')}"]
     if run.exit_code is not None:
         parts.append(f"exit code {run.exit_code}")
     if run.signal is not None and reason == "signal":  # else it is the sandbox's own kill, named by the reason
