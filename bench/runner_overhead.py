@@ -101,12 +101,57 @@ async def flood_figures(executor: Executor, runs: int = 5) -> None:
               f"({', '.join(sorted(reasons))})")  # fmt: skip
 
 
+async def throughput_figures(
+    executor: Executor, folder: Path, files: dict[str, bytes], *, jobs: int, clients: int
+) -> None:
+    """`jobs` hello worlds from `clients` concurrent clients through the run service, against the same
+    program started bare by as many clients at once."""
+
+    async def box_job() -> str:
+        outcome = await executor.run_files(files, "main.py", limits=RunLimits())
+        return outcome.stdout
+
+    async def bare_job() -> str:
+        process = await asyncio.create_subprocess_exec(
+            PYTHON, "-u", str(folder / "main.py"), stdout=asyncio.subprocess.PIPE
+        )
+        out, _ = await process.communicate()
+        return out.decode()
+
+    async def drive(job: object) -> tuple[float, int]:
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        for n in range(jobs):
+            queue.put_nowait(n)
+        done: list[str] = []
+
+        async def client() -> None:
+            while not queue.empty():
+                queue.get_nowait()
+                done.append(await job())  # type: ignore[operator]
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+        return elapsed, sum(1 for out in done if out == "Hello, Codeloft!\n")
+
+    bare_elapsed, bare_ok = await drive(bare_job)
+    box_elapsed, box_ok = await drive(box_job)
+    workers = InProcessQueue().workers
+    print(f"Throughput: {jobs} runs from {clients} concurrent clients (worker pool: {workers})")
+    print(f"  bare python3                   {bare_ok}/{jobs} correct   {jobs / bare_elapsed:6.1f} runs/s")
+    print(f"  run service, bubblewrap        {box_ok}/{jobs} correct   {jobs / box_elapsed:6.1f} runs/s"
+          f"   {(jobs / box_elapsed) / (jobs / bare_elapsed):4.2f}x bare")  # fmt: skip
+    if box_ok != jobs or bare_ok != jobs:
+        raise SystemExit("some runs were lost or wrong")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--flood-only", action="store_true", help="only the flood figures")
+    parser.add_argument("--throughput-only", action="store_true", help="only the throughput figures")
     args = parser.parse_args()
     if not BubblewrapRunner.usable():
         raise SystemExit("bubblewrap is not installed: nothing to measure")
@@ -120,10 +165,14 @@ async def main() -> None:
             artifacts=DiskArtifactStore(folder / "artifacts"),
             queue=InProcessQueue(),
         )
+        files = {"main.py": HELLO}
         if args.flood_only:
             await flood_figures(executor)
             return
-        files = {"main.py": HELLO}
+        if args.throughput_only:
+            await sandboxed(executor, files, "main.py")
+            await throughput_figures(executor, folder, files, jobs=args.jobs, clients=args.clients)
+            return
         for _ in range(3):  # warm the page cache for both
             await bare(folder)
             await sandboxed(executor, files, "main.py")
@@ -152,44 +201,7 @@ async def main() -> None:
         print(f"  first run (compiles)                         {first * 1000:7.1f} ms")
         print(line("later runs (compile cache hit)", second))
 
-        async def box_job() -> str:
-            outcome = await executor.run_files(files, "main.py", limits=RunLimits())
-            return outcome.stdout
-
-        async def bare_job() -> str:
-            process = await asyncio.create_subprocess_exec(
-                PYTHON, "-u", str(folder / "main.py"), stdout=asyncio.subprocess.PIPE
-            )
-            out, _ = await process.communicate()
-            return out.decode()
-
-        async def clients(job: object) -> tuple[float, int]:
-            queue: asyncio.Queue[int] = asyncio.Queue()
-            for n in range(args.jobs):
-                queue.put_nowait(n)
-            done: list[str] = []
-
-            async def client() -> None:
-                while not queue.empty():
-                    queue.get_nowait()
-                    done.append(await job())  # type: ignore[operator]
-
-            started = time.perf_counter()
-            await asyncio.gather(*(client() for _ in range(args.clients)))
-            elapsed = time.perf_counter() - started
-            return elapsed, sum(1 for out in done if out == "Hello, Codeloft!\n")
-
-        bare_elapsed, bare_ok = await clients(bare_job)
-        box_elapsed, box_ok = await clients(box_job)
-        workers = InProcessQueue().workers
-        print(f"Throughput: {args.jobs} runs from {args.clients} concurrent clients (worker pool: {workers})")
-        print(
-            f"  bare python3                   {bare_ok}/{args.jobs} correct   {args.jobs / bare_elapsed:6.1f} runs/s"
-        )
-        print(f"  run service, bubblewrap        {box_ok}/{args.jobs} correct   {args.jobs / box_elapsed:6.1f} runs/s"
-              f"   {(args.jobs / box_elapsed) / (args.jobs / bare_elapsed):4.2f}x bare")  # fmt: skip
-        if box_ok != args.jobs or bare_ok != args.jobs:
-            raise SystemExit("some runs were lost or wrong")
+        await throughput_figures(executor, folder, files, jobs=args.jobs, clients=args.clients)
 
 
 if __name__ == "__main__":

@@ -23,11 +23,11 @@ from domain.sandbox import (
     ShellHandle,
     TerminalIO,
 )
-from runners import reaper, seccomp
+from runners import reaper, seccomp, uids
 from runners.archive import archive_members, memory_file, tar_of, tar_of_members
 from runners.cgroups import RunCgroup, available
 from runners.shell import SandboxShell, shell_environment
-from runners.supervise import InfoPipe, Launch, Spawned, rlimit_prefix, spawn, supervise
+from runners.supervise import InfoPipe, Launch, Spawned, rlimits, spawn, supervise
 from runners.uids import Uids
 
 SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -40,7 +40,7 @@ RUN_SCRIPT = f'tar -xf {INPUT} -C /work && {{ [ ! -f {EXTRA} ] || tar -xf {EXTRA
 # The same for a compile step: compiler output goes to stderr, stdout carries the built folder.
 COLLECT_SCRIPT = f'tar -xf {INPUT} -C /work && cd /work && mkdir -p "$COLLECT" && "$@" 1>&2 && tar -cf - "$COLLECT"'
 SERVE_MOUNT = "/run/serve"
-ENV = shutil.which("env") or "/usr/bin/env"
+SETPRIV = shutil.which("setpriv", path="/usr/bin:/bin") or "/usr/bin/setpriv"
 CLAIM_TTY = ["setsid", "--wait", "--ctty"]
 """How an interactive program gets its terminal inside the sandbox. `--new-session` makes bubblewrap's
 init (pid 1) a session leader with no controlling terminal, so the pty (inherited as a descriptor) is
@@ -157,11 +157,12 @@ class BubblewrapRunner:
         warm_limits: RunLimits | None = None,
         bwrap: str | None = None,
     ) -> None:
-        self._bwrap = bwrap or shutil.which("bwrap") or "bwrap"
+        self._bwrap = os.path.abspath(bwrap or shutil.which("bwrap") or "/usr/bin/bwrap")
         seccomp.filter_bpf()  # refuses to start without the filter (SeccompUnavailable)
         reaper.become_subreaper()
         self._mounts = read_only_mounts()
         self._as_root = os.geteuid() == 0
+        self._thread_uid = uids.thread_switch_available()
         self._cgroups = self._as_root and available()
         # each run's uid is locked machine-wide: other servers and `codeloft run` take others
         self._uids = Uids(slots=slots, locking=self._as_root)
@@ -184,11 +185,12 @@ class BubblewrapRunner:
             env["COLLECT"] = request.collect
         if request.serve_folder:
             env["PORT"] = f"{SERVE_MOUNT}/{SERVE_SOCKET}"
-        argv = rlimit_prefix(limits, nproc=not self._cgroups)
-        if self._as_root:
+        argv: list[str] = []
+        if self._as_root and not self._thread_uid:
             # Drop to a uid of our own for this slot before bubblewrap starts: a sandbox uid mapped back
-            # to root could still read root's files through the bind mounts.
-            argv += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
+            # to root could still read root's files through the bind mounts. (Where a spawner thread can
+            # start the sandbox as its uid, `Launch.user` does the same without this process.)
+            argv += [SETPRIV, f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
             argv += ["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
         options = ["--info-fd", str(info.write), "--unshare-all", "--die-with-parent", "--new-session"]
         # No new user namespace inside (so no root of its own), and the kernel calls Docker refuses an
@@ -203,10 +205,10 @@ class BubblewrapRunner:
         if request.serve_folder:
             options += ["--bind", request.serve_folder, SERVE_MOUNT]
         options += ["--remount-ro", "/", "--hostname", "sandbox", "--chdir", "/work"]
-        # The options go in on a descriptor (`--args`), and bubblewrap starts with an empty environment:
-        # the sandbox's init is bubblewrap's own process, and what the program can read of it
-        # (/proc/1/cmdline, /proc/1/environ) names no host path, mount or setting.
-        argv += [ENV, "-i", self._bwrap, "--args", str(inputs.add_fd(memory_file("args", _nul_separated(options))))]
+        # The options go in on a descriptor (`--args`), and bubblewrap starts with an empty environment
+        # (`Launch.env`): the sandbox's init is bubblewrap's own process, and what the program can read of
+        # it (/proc/1/cmdline, /proc/1/environ) names no host path, mount or setting.
+        argv += [self._bwrap, "--args", str(inputs.add_fd(memory_file("args", _nul_separated(options))))]
         if inputs.script is None:
             return [*argv, "--", *request.argv]
         return [*argv, "--", "/bin/sh", "-c", inputs.script, "sandbox", *request.argv]
@@ -241,7 +243,8 @@ class BubblewrapRunner:
     async def _fill(self) -> None:
         while len(self._pool) < self._pool_size and (uid := self._uids.take_nowait()) is not None:
             try:
-                waiting = await asyncio.to_thread(self._start_waiting, uid)
+                spawner = uids.spawner() if self._thread_uid else None
+                waiting = await asyncio.get_running_loop().run_in_executor(spawner, self._start_waiting, uid)
             except (OSError, ValueError):
                 self._uids.give_back(uid)
                 return
@@ -261,8 +264,10 @@ class BubblewrapRunner:
             launch = Launch(
                 argv=self._argv(SandboxRequest(files={}, argv=[], limits=limits), uid, inputs, info),
                 limits=limits,
-                env={"PATH": "/usr/bin:/bin"},
+                env={},
                 pass_fds=[*inputs.fds, info.write],
+                rlimits=rlimits(limits, nproc=not self._cgroups),
+                user=uid if self._thread_uid else None,
                 cgroup=cgroup,
                 info=info,
             )
@@ -380,8 +385,10 @@ class BubblewrapRunner:
             launch = Launch(
                 argv=argv,
                 limits=request.limits,
-                env={"PATH": "/usr/bin:/bin"},
+                env={},
                 pass_fds=[*inputs.fds, info.write],
+                rlimits=rlimits(request.limits, nproc=not self._cgroups),
+                user=uid if self._thread_uid else None,
                 stdin_path=f"/proc/self/fd/{stdin}" if stdin is not None else "/dev/null",
                 cgroup=cgroup,
                 collect=request.collect is not None,

@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import os
 import re
+import resource
 import signal
 import struct
 import subprocess
@@ -17,18 +19,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from domain.sandbox import Cancellation, OutputSink, ResizableTerminal, RunLimits, SandboxResult, Stop, TerminalIO
-from runners import reaper
+from runners import reaper, uids
 from runners.cgroups import RunCgroup
 from runners.output import Output
 
-GATE = ["/bin/sh", "-c", 'read _; f=$1; shift; exec "$@" < "$f"', "gate"]
-"""Holds the command until it has joined its cgroups, so not one fork escapes them, then starts it
-with the program's stdin (a file, a memory file's /proc/PID/fd path, or the gate's own stdin)."""
+GATE = ["/bin/sh", "-c", 'kill -STOP $$; unset PWD; exec "$@"', "gate"]
+"""Stops itself until the server has put it in its cgroups and set its rlimits, so not one fork escapes
+them, and lets it go on (SIGCONT); stdin, stdout and stderr are already the program's. The shell's own
+PWD goes: the command starts with exactly the environment it was given."""
 
-TTY_GATE = ["/bin/sh", "-c", 'read _; exec "$@" <&1', "gate"]
-"""The gate of an interactive run: stdin, stdout and stderr all become the pty's slave side (open on
-stdout), passed as a descriptor, never opened by path, so it is nobody's controlling terminal yet: the
-sandboxed program claims it in its own session (`setsid --ctty`)."""
+TTY_PATH_GATE = ["/bin/sh", "-c", 'kill -STOP $$; unset PWD; f=$1; shift; exec "$@" <"$f"', "gate"]
+"""The same for a program that claims its pty by opening it by name (the local runner): opened by the
+run's session leader, it becomes the session's controlling terminal."""
 
 KILL_WAIT_SECONDS = 5
 """How long a cancelled run's sandbox is waited for once killed."""
@@ -47,6 +49,10 @@ class Launch:
     collect: bool = False
     """stdout carries a tar archive (the collected folder), not program output."""
     stdin_path: str = "/dev/null"
+    rlimits: Sequence[tuple[int, int, int]] = ()
+    """(resource, soft, hard) set on the held command before it starts (see `rlimits`)."""
+    user: int | None = None
+    """Start the command as this uid and gid, on a spawner thread (`runners.uids.thread_as`)."""
     info: InfoPipe | None = None
     """Where bubblewrap tells the pid of the sandbox's init (`--info-fd`), which is ours to reap."""
     claim_tty: bool = False
@@ -101,6 +107,22 @@ class InfoPipe:
             self.read = -1
 
 
+def rlimits(limits: RunLimits, *, nproc: bool) -> list[tuple[int, int, int]]:
+    """The rlimits `rlimit_prefix` sets, for `Launch.rlimits`: set from here on the command while the gate
+    holds it, which spares a `prlimit` process per run."""
+    cpu = max(1, int(limits.cpu_seconds + 0.999))
+    fsize = limits.file_size_mb * 1024 * 1024
+    found = [
+        (resource.RLIMIT_CPU, cpu, cpu + 1),
+        (resource.RLIMIT_FSIZE, fsize, fsize),
+        (resource.RLIMIT_CORE, 0, 0),
+        (resource.RLIMIT_NOFILE, 1024, 1024),
+    ]
+    if nproc:
+        found.append((resource.RLIMIT_NPROC, limits.processes, limits.processes))
+    return found
+
+
 def rlimit_prefix(limits: RunLimits, *, nproc: bool) -> list[str]:
     """`prlimit` settings for the command: CPU seconds, file size, no core dumps, open files."""
     cpu = max(1, int(limits.cpu_seconds + 0.999))
@@ -121,54 +143,87 @@ class Spawned:
 
 
 def spawn(launch: Launch, *, job_pipe: bool = False, tty: int | None = None) -> Spawned:
-    """Start the command behind the gate, put it in its cgroups, then let it go; with `tty` (a pty's
-    slave side) as its terminal: stdin, stdout and stderr."""
-    job_write = None
-    stdin_path, pass_fds = launch.stdin_path, tuple(launch.pass_fds)
-    gate: list[str] = GATE
-    if tty is not None:
-        gate, stdin_path = (GATE, os.ttyname(tty)) if launch.claim_tty else (TTY_GATE, "")
-    named = re.fullmatch(r"/proc/self/fd/(\d+)", stdin_path)
-    if named:
-        # The gate opens this process's descriptor by path and the program gets it as its stdin only,
-        # never as a descriptor of its own (the caller keeps it open until the program has ended).
-        stdin_path = f"/proc/{os.getpid()}/fd/{named.group(1)}"
-        pass_fds = tuple(fd for fd in pass_fds if fd != int(named.group(1)))
-    if job_pipe:
-        stdin_path = "/dev/stdin"  # the job follows the go line on the gate's own stdin
+    """Start the command behind the gate, put it in its cgroups and give it its rlimits, then let it go;
+    with `tty` (a pty's slave side) as its terminal: stdin, stdout and stderr. Blocks for as long as the
+    gate takes to start (a few milliseconds): call it on a worker thread (`spawn_soon`)."""
+    job_write = stdin_fd = None
+    stdin: int | None = subprocess.DEVNULL
+    pass_fds, gate = tuple(launch.pass_fds), [*GATE]
+    if tty is not None and launch.claim_tty:
+        gate = [*TTY_PATH_GATE, os.ttyname(tty)]
+    elif tty is not None:
+        stdin = tty
+    elif job_pipe:
+        stdin = subprocess.PIPE  # the job comes on it once the sandbox goes on
+    elif launch.stdin_path != "/dev/null":
+        named = re.fullmatch(r"/proc/self/fd/(\d+)", launch.stdin_path)
+        if named:
+            # The program gets this descriptor's file as its stdin only, opened afresh for reading, never
+            # as a descriptor of its own (the caller keeps it open until the program has ended).
+            pass_fds = tuple(fd for fd in pass_fds if fd != int(named.group(1)))
+        stdin = stdin_fd = os.open(launch.stdin_path, os.O_RDONLY | os.O_CLOEXEC)
+    process: subprocess.Popen[bytes] | None = None
     try:
-        process = subprocess.Popen(  # noqa: S603 - a fixed command line; Popen returns at once
-            [*gate, *([stdin_path] if gate is GATE else []), *launch.argv],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE if tty is None else tty,
-            stderr=subprocess.PIPE if tty is None else tty,
-            pass_fds=pass_fds,
-            env=launch.env,
-            cwd=launch.cwd,
-            start_new_session=True,
-            close_fds=True,
-        )
-    finally:
-        if launch.info is not None:
-            launch.info.started()
-    reaper.track(process.pid)
-    try:
+        # As the run's uid (when it has one), for as long as the gate needs it: started as that uid, and
+        # its rlimits lowered by it (root here may lack CAP_SYS_RESOURCE; a process may lower its own).
+        with uids.thread_as(launch.user) if launch.user is not None else contextlib.nullcontext():
+            process = subprocess.Popen(  # noqa: S603 - a fixed command line; Popen returns at once
+                [*gate, *launch.argv],
+                stdin=stdin,
+                stdout=subprocess.PIPE if tty is None else tty,
+                stderr=subprocess.PIPE if tty is None else tty,
+                pass_fds=pass_fds,
+                env=launch.env,
+                cwd=launch.cwd,
+                start_new_session=True,
+                close_fds=True,
+            )
+            reaper.track(process.pid)
+            _stopped(process)
+            for which, soft, hard in launch.rlimits:
+                resource.prlimit(process.pid, which, (soft, hard))
         if launch.cgroup is not None:
             launch.cgroup.add(process.pid)
-        assert process.stdin is not None
-        process.stdin.write(b"go\n")
-        process.stdin.flush()
         if job_pipe:
+            assert process.stdin is not None
             job_write = os.dup(process.stdin.fileno())  # not inheritable
-        process.stdin.close()
+            process.stdin.close()
+        os.kill(process.pid, signal.SIGCONT)
     except (OSError, ValueError):
-        _kill(process.pid, launch.cgroup)
-        os.waitpid(process.pid, 0)
-        reaper.untrack(process.pid)
+        if process is not None:
+            if process.returncode is None:
+                _kill(process.pid, launch.cgroup)
+                os.waitpid(process.pid, 0)
+            reaper.untrack(process.pid)
         if job_write is not None:
             os.close(job_write)
         raise
+    finally:
+        if stdin_fd is not None:
+            os.close(stdin_fd)
+        if launch.info is not None:
+            launch.info.started()
     return Spawned(process=process, job=job_write)
+
+
+def _stopped(process: subprocess.Popen[bytes]) -> None:
+    """Wait until the gate has stopped itself; OSError if it ended instead (it is reaped then)."""
+    while True:
+        pid, status = os.waitpid(process.pid, os.WUNTRACED)
+        if pid == 0:
+            continue
+        if os.WIFSTOPPED(status):
+            return
+        process.returncode = os.waitstatus_to_exitcode(status)
+        raise OSError(f"the sandbox's gate ended before it started the command ({process.returncode})")
+
+
+async def spawn_soon(launch: Launch, *, job_pipe: bool = False, tty: int | None = None) -> Spawned:
+    """`spawn` on a worker thread (a spawner thread for a command started as another uid)."""
+    pool = uids.spawner() if launch.user is not None else None
+    return await asyncio.get_running_loop().run_in_executor(
+        pool, functools.partial(spawn, launch, job_pipe=job_pipe, tty=tty)
+    )
 
 
 def _send(fd: int, data: bytes) -> None:
@@ -200,7 +255,7 @@ async def supervise(
     if spawned is None:
         try:
             # Popen takes milliseconds: not on the loop
-            spawned = await asyncio.to_thread(spawn, launch, tty=tty.slave if tty else None)
+            spawned = await spawn_soon(launch, tty=tty.slave if tty else None)
         except (OSError, ValueError) as error:
             if launch.info is not None:
                 launch.info.close()
