@@ -1,21 +1,32 @@
-"""How long saving a file through the REST API takes, as the editor saves: PUT with `If-Match`.
+"""How long saving a file through the REST API takes, as the editor saves: PUT with `If-Match`, against
+JupyterLab's contents API saving the same files in the same run.
 
     .venv/bin/python bench/save_latency.py [--saves 200] [--clients 50] [--saves-per-client 20]
+        [--only codeloft-sqlite,codeloft-postgres,jupyter] [--py-spy DIR]
 
-Starts the real `codeloft serve` twice, on the embedded default (SQLite in a temporary data directory)
-and on PostgreSQL (a throw-away database, Redis database 14 as the cache: the production shape). On
-each it signs in with the printed link, creates a workspace and times
-`PUT /api/v1/workspaces/{id}/files/{path}` of a ~2 KB Python file with `If-Match: "<previous ETag>"`:
-one client saving sequentially, then `--clients` clients at once, each saving its own file
-`--saves-per-client` times. The baseline, measured on the same server in the same run, is
-`GET /healthz` (the HTTP + framework floor; it also pings the database and the cache) with the same
-numbers of clients. At the end every client's file is read back and compared with its last save; the
-exit status is 1 if any request failed or any file differs."""
+Starts three servers: the real `codeloft serve` on the embedded default (SQLite in a temporary data
+directory) and on PostgreSQL (a throw-away database, Redis database 14 as the cache: the production
+shape), and `jupyter server` (jupyter_server, what JupyterLab saves through, from the benchmarks' own
+environment: bench/jupyter_peer.py; no token, files in a temporary folder). On Codeloft it signs in
+with the printed link, creates a workspace and times `PUT /api/v1/workspaces/{id}/files/{path}` of a
+~2 KB Python file with `If-Match: "<previous ETag>"`; on Jupyter `PUT /api/contents/{path}` of the same
+text (`{"type": "file", "format": "text", "content": ...}`), as JupyterLab saves (Jupyter checks no
+version: the Lab compares the modification time itself, in an extra request, before saving).
+
+Each product is measured in turn, phase by phase (so the three figures of one phase are close in
+time on a loaded machine): one client saving sequentially, then `--clients` clients at once, each
+saving its own file `--saves-per-client` times. Each product's floor, measured on the same server in
+the same run, is a cheap GET with the same numbers of clients (Codeloft `/healthz`, which also pings
+the database and the cache; Jupyter `/api/status`). At the end every client's file is read back and
+compared with its last save; the exit status is 1 if any request failed or any file differs.
+`--py-spy DIR` records each Codeloft server with py-spy during its saves (one SVG per phase)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +37,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.jupyter_peer import Jupyter, ensure_jupyter, jupyter_server_version, start_jupyter
 from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.serving import FORM_TOKEN, Server, origin_of, start_server
 
@@ -34,6 +46,8 @@ CSRF_HEADER = "X-CSRF-Token"
 REDIS_URL = "redis://127.0.0.1:6379/14"
 WARM_UP = 10  # unmeasured requests of each kind before each measurement
 TIMEOUT = httpx.Timeout(60.0)
+PRODUCTS = ("codeloft-sqlite", "codeloft-postgres", "jupyter")
+PY_SPY = Path(sys.executable).parent / "py-spy"
 
 
 def python_source(client: int, version: int) -> bytes:
@@ -75,21 +89,13 @@ class Timings:
     failures: list[str] = field(default_factory=list)
     wall: float = 0.0  # seconds from the first request's start to the last one's end
 
+    @property
+    def p50(self) -> float:
+        return percentile(sorted(self.latencies), 0.5) if self.latencies else float("nan")
 
-@dataclass
-class Account:
-    base_url: str
-    cookie: str
-    csrf: str
-    workspace_id: str
-
-    def client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
-            base_url=self.base_url,
-            cookies={SESSION_COOKIE: self.cookie},
-            headers={CSRF_HEADER: self.csrf},
-            timeout=TIMEOUT,
-        )
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.wall if self.wall else float("nan")
 
 
 @dataclass
@@ -102,75 +108,181 @@ class Editor:
     version: int = 0
 
 
-async def sign_in(server: Server) -> Account:
-    async with httpx.AsyncClient(timeout=TIMEOUT) as http:
-        form = FORM_TOKEN.search((await http.get(server.link)).text)  # the link asks; its form signs in
-        redirect = await http.post(
-            f"{server.base_url}/login/token",
-            data={"token": form.group(1) if form else ""},
-            headers={"Origin": origin_of(server.link)},
+class Product:
+    """One server under test: how it is signed in to, saved to and read back."""
+
+    label: str
+    floor: str  # the path of its cheap GET
+    pid: int
+    base_url: str
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.base_url, timeout=TIMEOUT)
+
+    async def prepare(self) -> None:
+        """Whatever has to exist before the first file is created."""
+
+    async def create(self, http: httpx.AsyncClient, editor: Editor, data: bytes) -> None:
+        raise NotImplementedError
+
+    async def put(self, http: httpx.AsyncClient, editor: Editor, data: bytes) -> httpx.Response:
+        raise NotImplementedError
+
+    def saved(self, response: httpx.Response) -> str | None:
+        """The new version tag if `response` is a successful save, else None."""
+        raise NotImplementedError
+
+    async def current(self, http: httpx.AsyncClient, editor: Editor) -> tuple[bytes, str] | None:
+        """The file's bytes and version tag as the server has them now (None: could not read it)."""
+        raise NotImplementedError
+
+    def errors(self) -> list[str]:
+        return []
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+
+class Codeloft(Product):
+    def __init__(self, label: str, server: Server) -> None:
+        self.label, self.server, self.floor = label, server, "/healthz"
+        self.pid, self.base_url = server.process.pid, server.base_url
+        self.cookie = self.csrf = self.workspace_id = ""
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=self.base_url,
+            cookies={SESSION_COOKIE: self.cookie},
+            headers={CSRF_HEADER: self.csrf},
+            timeout=TIMEOUT,
         )
-        cookie = http.cookies.get(SESSION_COOKIE)
-        if redirect.status_code != 303 or not cookie:
-            raise RuntimeError(f"sign-in link answered {redirect.status_code} without a {SESSION_COOKIE} cookie")
-        session = (await http.get(f"{server.base_url}/api/v1/session")).raise_for_status().json()
-        created = await http.post(
-            f"{server.base_url}/api/v1/workspaces",
-            json={"name": "bench", "language": "python"},
-            headers={CSRF_HEADER: session["csrf_token"]},
-        )
-        if created.status_code != 201:
-            raise RuntimeError(f"POST /api/v1/workspaces answered {created.status_code}: {created.text}")
-        return Account(server.base_url, cookie, session["csrf_token"], created.json()["id"])
+
+    async def prepare(self) -> None:
+        """Sign in with the printed link and create the workspace."""
+        server = self.server
+        async with httpx.AsyncClient(timeout=TIMEOUT) as http:
+            form = FORM_TOKEN.search((await http.get(server.link)).text)  # the link asks; its form signs in
+            redirect = await http.post(
+                f"{server.base_url}/login/token",
+                data={"token": form.group(1) if form else ""},
+                headers={"Origin": origin_of(server.link)},
+            )
+            cookie = http.cookies.get(SESSION_COOKIE)
+            if redirect.status_code != 303 or not cookie:
+                raise RuntimeError(f"sign-in link answered {redirect.status_code} without a {SESSION_COOKIE} cookie")
+            session = (await http.get(f"{server.base_url}/api/v1/session")).raise_for_status().json()
+            created = await http.post(
+                f"{server.base_url}/api/v1/workspaces",
+                json={"name": "bench", "language": "python"},
+                headers={CSRF_HEADER: session["csrf_token"]},
+            )
+            if created.status_code != 201:
+                raise RuntimeError(f"POST /api/v1/workspaces answered {created.status_code}: {created.text}")
+            self.cookie, self.csrf, self.workspace_id = cookie, session["csrf_token"], created.json()["id"]
+
+    def url(self, path: str) -> str:
+        return f"/api/v1/workspaces/{self.workspace_id}/files/{path}"
+
+    async def create(self, http: httpx.AsyncClient, editor: Editor, data: bytes) -> None:
+        response = await http.put(self.url(editor.path), content=data, headers={"If-None-Match": "*"})
+        if response.status_code != 201:
+            raise RuntimeError(f"creating {editor.path} answered {response.status_code}: {response.text}")
+        editor.etag, editor.saved = response.headers["ETag"], data
+
+    async def put(self, http: httpx.AsyncClient, editor: Editor, data: bytes) -> httpx.Response:
+        return await http.put(self.url(editor.path), content=data, headers={"If-Match": editor.etag})
+
+    def saved(self, response: httpx.Response) -> str | None:
+        return response.headers.get("ETag") if response.status_code == 200 else None
+
+    async def current(self, http: httpx.AsyncClient, editor: Editor) -> tuple[bytes, str] | None:
+        response = await http.get(self.url(editor.path))
+        return (response.content, response.headers["ETag"]) if response.status_code == 200 else None
+
+    def errors(self) -> list[str]:
+        words = ("Traceback", "Error", "ERROR", "locked", "Exception")
+        return [line.rstrip() for line in self.server.output if any(word in line for word in words)]
+
+    def stop(self) -> None:
+        self.server.stop()
 
 
-def files_url(account: Account, path: str) -> str:
-    return f"/api/v1/workspaces/{account.workspace_id}/files/{path}"
+class JupyterContents(Product):
+    """jupyter_server's contents API, as JupyterLab saves a text file."""
+
+    def __init__(self, label: str, server: Jupyter) -> None:
+        self.label, self.server, self.floor = label, server, "/api/status"
+        self.pid, self.base_url = server.pid, server.base_url
+
+    async def prepare(self) -> None:
+        async with self.client() as http:
+            response = await http.put("/api/contents/bench", json={"type": "directory"})
+            if response.status_code not in (200, 201):
+                raise RuntimeError(f"creating bench/ answered {response.status_code}: {response.text}")
+
+    async def put(self, http: httpx.AsyncClient, editor: Editor, data: bytes) -> httpx.Response:
+        body = {"type": "file", "format": "text", "content": data.decode()}
+        return await http.put(f"/api/contents/{editor.path}", content=json.dumps(body))
+
+    async def create(self, http: httpx.AsyncClient, editor: Editor, data: bytes) -> None:
+        response = await self.put(http, editor, data)
+        if response.status_code not in (200, 201):
+            raise RuntimeError(f"creating {editor.path} answered {response.status_code}: {response.text}")
+        editor.etag, editor.saved = response.json()["last_modified"], data
+
+    def saved(self, response: httpx.Response) -> str | None:
+        return response.json()["last_modified"] if response.status_code == 200 else None
+
+    async def current(self, http: httpx.AsyncClient, editor: Editor) -> tuple[bytes, str] | None:
+        response = await http.get(f"/api/contents/{editor.path}", params={"content": 1, "format": "text"})
+        if response.status_code != 200:
+            return None
+        model = response.json()
+        return model["content"].encode(), model["last_modified"]
+
+    def errors(self) -> list[str]:
+        return [line.rstrip() for line in self.server.output if "Traceback" in line or "[E " in line]
+
+    def stop(self) -> None:
+        self.server.stop()
 
 
-async def create_file(http: httpx.AsyncClient, account: Account, editor: Editor, client: int) -> None:
-    data = python_source(client, 0)
-    response = await http.put(files_url(account, editor.path), content=data, headers={"If-None-Match": "*"})
-    if response.status_code != 201:
-        raise RuntimeError(f"creating {editor.path} answered {response.status_code}: {response.text}")
-    editor.etag, editor.saved = response.headers["ETag"], data
-
-
-async def save(http: httpx.AsyncClient, account: Account, editor: Editor, client: int, timings: Timings) -> None:
+async def save(product: Product, http: httpx.AsyncClient, editor: Editor, client: int, timings: Timings) -> None:
     """One save as the editor does it; on a failure, record it and reload the file to carry on."""
     editor.version += 1
     data = python_source(client, editor.version)
     started = time.perf_counter()
     try:
-        response = await http.put(files_url(account, editor.path), content=data, headers={"If-Match": editor.etag})
+        response = await product.put(http, editor, data)
     except httpx.HTTPError as error:
         timings.failures.append(f"PUT {editor.path} v{editor.version}: {type(error).__name__}: {error}")
         return
     elapsed = time.perf_counter() - started
-    if response.status_code == 200 and response.headers.get("ETag"):
+    tag = product.saved(response)
+    if tag:
         timings.latencies.append(elapsed)
-        editor.etag, editor.saved = response.headers["ETag"], data
+        editor.etag, editor.saved = tag, data
         return
     timings.failures.append(f"PUT {editor.path} v{editor.version}: {response.status_code} {response.text[:300]}")
     try:  # what a reloading editor would do, so the next save has a current If-Match
-        current = await http.get(files_url(account, editor.path))
-        if current.status_code == 200:
-            editor.etag, editor.saved = current.headers["ETag"], current.content
+        current = await product.current(http, editor)
+        if current is not None:
+            editor.saved, editor.etag = current
     except httpx.HTTPError as error:
         timings.failures.append(f"GET {editor.path} after a failed save: {type(error).__name__}: {error}")
 
 
-async def health(http: httpx.AsyncClient, timings: Timings) -> None:
+async def floor(product: Product, http: httpx.AsyncClient, timings: Timings) -> None:
     started = time.perf_counter()
     try:
-        response = await http.get("/healthz")
+        response = await http.get(product.floor)
     except httpx.HTTPError as error:
-        timings.failures.append(f"GET /healthz: {type(error).__name__}: {error}")
+        timings.failures.append(f"GET {product.floor}: {type(error).__name__}: {error}")
         return
     if response.status_code == 200:
         timings.latencies.append(time.perf_counter() - started)
     else:
-        timings.failures.append(f"GET /healthz: {response.status_code} {response.text[:300]}")
+        timings.failures.append(f"GET {product.floor}: {response.status_code} {response.text[:300]}")
 
 
 async def run_clients(
@@ -194,81 +306,122 @@ async def run_clients(
     return timings
 
 
-async def measure(server: Server, saves: int, clients: int, saves_per_client: int) -> tuple[dict[str, Timings], int]:
-    """Timings by kind ("save 1", "save N", "healthz 1", "healthz N") and the number of files that
-    did not read back as last saved."""
-    account = await sign_in(server)
-    results: dict[str, Timings] = {}
-    https = [account.client() for _ in range(clients)]
-    try:
+@dataclass
+class Bench:
+    product: Product
+    https: list[httpx.AsyncClient]
+    editors: list[Editor]
+    results: dict[str, Timings] = field(default_factory=dict)
+    mismatched: int = 0
+
+    @classmethod
+    async def open(cls, product: Product, clients: int) -> Bench:
+        await product.prepare()
+        https = [product.client() for _ in range(clients)]
         editors = [Editor(path=f"bench/client_{n:02d}.py") for n in range(clients)]
         for n, (http, editor) in enumerate(zip(https, editors, strict=True)):
-            await create_file(http, account, editor, n)
+            await product.create(http, editor, python_source(n, 0))
+        return cls(product, https, editors)
 
-        async def save_one(index: int, http: httpx.AsyncClient, timings: Timings) -> None:
-            await save(http, account, editors[index], index, timings)
+    async def save_one(self, index: int, http: httpx.AsyncClient, timings: Timings) -> None:
+        await save(self.product, http, self.editors[index], index, timings)
 
-        async def health_one(_index: int, http: httpx.AsyncClient, timings: Timings) -> None:
-            await health(http, timings)
+    async def floor_one(self, _index: int, http: httpx.AsyncClient, timings: Timings) -> None:
+        await floor(self.product, http, timings)
 
-        await run_clients(https[:1], WARM_UP, health_one)
-        results["healthz 1"] = await run_clients(https[:1], saves, health_one)
-        await run_clients(https, 1, health_one)
-        results[f"healthz {clients}"] = await run_clients(https, saves_per_client, health_one)
-        warm_up = await run_clients(https[:1], WARM_UP, save_one)
-        results["save 1"] = await run_clients(https[:1], saves, save_one)
-        warm_up.failures += (await run_clients(https, 1, save_one)).failures
-        results[f"save {clients}"] = await run_clients(https, saves_per_client, save_one)
-        results["warm-up saves"] = warm_up
+    async def read_back(self) -> None:
+        for editor in self.editors:
+            current = await self.product.current(self.https[0], editor)
+            if current != (editor.saved, editor.etag):
+                self.mismatched += 1
+                print(f"  {self.product.label}: {editor.path} does not read back as last saved")
 
-        mismatched = 0
-        for editor in editors:
-            current = await https[0].get(files_url(account, editor.path))
-            if current.status_code != 200 or current.content != editor.saved or current.headers["ETag"] != editor.etag:
-                mismatched += 1
-                print(f"  {editor.path}: read back {current.status_code}, {len(current.content)} bytes, differs")
-        return results, mismatched
-    finally:
-        for http in https:
+    async def close(self) -> None:
+        for http in self.https:
             await http.aclose()
+
+
+class Profiler:
+    """py-spy recording one server for the length of a `with` block (nothing without --py-spy)."""
+
+    def __init__(self, folder: Path | None, product: Product, phase: str) -> None:
+        self.folder, self.product, self.phase = folder, product, phase
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> None:
+        if self.folder is None or not isinstance(self.product, Codeloft):
+            return
+        name = f"{self.product.label.split()[1].lower()}-{self.phase}"
+        self.process = subprocess.Popen(
+            [str(PY_SPY), "record", "--pid", str(self.product.pid), "--rate", "250", "--nonblocking",
+             "--format", "speedscope", "--output", str(self.folder / f"{name}.json")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        time.sleep(1.0)  # py-spy attaches
+
+    def __exit__(self, *_: object) -> None:
+        if self.process is not None:
+            self.process.send_signal(2)  # SIGINT: py-spy writes its file
+            self.process.wait(timeout=60)
+
+
+async def measure(products: list[Product], args: argparse.Namespace) -> list[Bench]:
+    """Every phase on every product in turn (so one phase's figures are close in time)."""
+    benches: list[Bench] = []
+    try:
+        for product in products:
+            benches.append(await Bench.open(product, args.clients))
+        n = args.clients
+        for bench in benches:
+            await run_clients(bench.https[:1], WARM_UP, bench.floor_one)
+            bench.results["floor 1"] = await run_clients(bench.https[:1], args.saves, bench.floor_one)
+        for bench in benches:
+            await run_clients(bench.https, 1, bench.floor_one)
+            bench.results[f"floor {n}"] = await run_clients(bench.https, args.saves_per_client, bench.floor_one)
+        for bench in benches:
+            bench.results["warm-up saves"] = await run_clients(bench.https[:1], WARM_UP, bench.save_one)
+            with Profiler(args.py_spy, bench.product, "1-client"):
+                bench.results["save 1"] = await run_clients(bench.https[:1], args.saves, bench.save_one)
+        for bench in benches:
+            warm = await run_clients(bench.https, 1, bench.save_one)
+            bench.results["warm-up saves"].failures += warm.failures
+            with Profiler(args.py_spy, bench.product, f"{n}-clients"):
+                bench.results[f"save {n}"] = await run_clients(bench.https, args.saves_per_client, bench.save_one)
+        for bench in benches:
+            await bench.read_back()
+        return benches
+    finally:
+        for bench in benches:
+            await bench.close()
 
 
 def percentile(ordered: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def row(label: str, timings: Timings, baseline_p50: float | None = None) -> str:
+def row(label: str, timings: Timings, baseline_p50: float | None = None, floor: str = "floor") -> str:
     ordered = sorted(timings.latencies) or [float("nan")]
     p50, p95 = percentile(ordered, 0.5), percentile(ordered, 0.95)
-    rate = len(timings.latencies) / timings.wall if timings.wall else float("nan")
-    ratio = f"  {p50 / baseline_p50:5.1f}x healthz" if baseline_p50 else ""
+    ratio = f"  {p50 / baseline_p50:5.1f}x {floor}" if baseline_p50 else ""
     failed = f"  FAILED {len(timings.failures)}" if timings.failures else ""
     return (
         f"  {label:<26} n={len(timings.latencies):<5} p50 {p50 * 1000:7.1f} ms  p95 {p95 * 1000:7.1f} ms"
-        f"  max {ordered[-1] * 1000:7.1f} ms  {rate:7.1f}/s{ratio}{failed}"
+        f"  max {ordered[-1] * 1000:7.1f} ms  {timings.rate:7.1f}/s{ratio}{failed}"
     )
 
 
-def server_errors(server: Server) -> list[str]:
-    words = ("Traceback", "Error", "ERROR", "locked", "Exception")
-    return [line.rstrip() for line in server.output if any(word in line for word in words)]
-
-
-def run(label: str, server: Server, args: argparse.Namespace) -> bool:
-    """Measure one server and print its table; True if everything was correct."""
-    try:
-        results, mismatched = asyncio.run(measure(server, args.saves, args.clients, args.saves_per_client))
-    finally:
-        server.stop()
-    n = args.clients
-    print(f"{label}: {args.saves} sequential saves; {n} clients x {args.saves_per_client} saves, all at once")
+def report(bench: Bench, args: argparse.Namespace) -> bool:
+    """Print one product's table; True if everything was correct."""
+    product, results, n = bench.product, bench.results, args.clients
+    print(f"{product.label}: {args.saves} sequential saves; {n} clients x {args.saves_per_client} saves, all at once")
     for clients in (1, n):
-        baseline = results[f"healthz {clients}"]
-        print(row(f"GET /healthz, {clients} client{'s' if clients > 1 else ''}", baseline))
-        p50 = sorted(baseline.latencies)[len(baseline.latencies) // 2] if baseline.latencies else None
-        print(row(f"PUT file, {clients} client{'s' if clients > 1 else ''}", results[f"save {clients}"], p50))
+        baseline = results[f"floor {clients}"]
+        plural = "s" if clients > 1 else ""
+        print(row(f"GET {product.floor}, {clients} client{plural}", baseline))
+        print(row(f"PUT file, {clients} client{plural}", results[f"save {clients}"], baseline.p50, product.floor))
     failures = [failure for timings in results.values() for failure in timings.failures]
-    errors = server_errors(server)
+    errors = product.errors()
     for failure in failures[:10]:
         print(f"  failed: {failure}")
     if len(failures) > 10:
@@ -277,13 +430,33 @@ def run(label: str, server: Server, args: argparse.Namespace) -> bool:
         print(f"  server output has {len(errors)} error lines; the first ones:")
         for line in errors[:15]:
             print(f"    {line}")
-    correct = not failures and not mismatched and not errors
+    correct = not failures and not bench.mismatched and not errors
     verdict = "OK" if correct else "FAILED"
     print(
         f"  correctness: {verdict}: {len(failures)} failed requests, "
-        f"{n - mismatched}/{n} files read back exactly as last saved, {len(errors)} server error lines"
+        f"{n - bench.mismatched}/{n} files read back exactly as last saved, {len(errors)} server error lines"
     )
     return correct
+
+
+def summary(benches: list[Bench], clients: int) -> None:
+    """The goal's two figures for every product, with the ratio to Jupyter's."""
+    jupyter = next((b for b in benches if isinstance(b.product, JupyterContents)), None)
+    print(
+        f"summary: p50 of 1 client saving (ratio to Jupyter: lower is better), "
+        f"saves/s of {clients} clients (ratio to Jupyter: higher is better)"
+    )
+    for bench in benches:
+        one, many = bench.results["save 1"], bench.results[f"save {clients}"]
+        line = f"  {bench.product.label:<44} p50 {one.p50 * 1000:6.1f} ms"
+        if jupyter is not None and jupyter is not bench:
+            line += f" ({one.p50 / jupyter.results['save 1'].p50:4.2f}x)"
+        else:
+            line += " " * 8
+        line += f"   {many.rate:6.1f} saves/s"
+        if jupyter is not None and jupyter is not bench:
+            line += f" ({many.rate / jupyter.results[f'save {clients}'].rate:4.2f}x)"
+        print(line)
 
 
 def main() -> None:
@@ -291,20 +464,52 @@ def main() -> None:
     parser.add_argument("--saves", type=int, default=200, help="sequential saves by one client")
     parser.add_argument("--clients", type=int, default=50, help="concurrent clients")
     parser.add_argument("--saves-per-client", type=int, default=20, help="saves by each concurrent client")
+    parser.add_argument("--only", default=",".join(PRODUCTS), help=f"comma-separated, of {', '.join(PRODUCTS)}")
+    parser.add_argument("--py-spy", type=Path, metavar="DIR", help="record each Codeloft server's saves here")
     args = parser.parse_args()
+    wanted = set(args.only.split(","))
+    if wanted - set(PRODUCTS):
+        parser.error(f"--only takes {', '.join(PRODUCTS)}")
+    if args.py_spy:
+        args.py_spy.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     ok = True
-    with tempfile.TemporaryDirectory() as scratch:
-        ok &= run("SQLite (embedded default)", start_server(Path(scratch) / "sqlite"), args)
-        url = asyncio.run(create_postgres_database())
+    products: list[Product] = []
+    postgres = None
+    with tempfile.TemporaryDirectory() as scratch_name:
+        scratch = Path(scratch_name)
         try:
-            database_url = url.set(drivername="postgresql").render_as_string(hide_password=False)
-            server = start_server(
-                Path(scratch) / "postgres", CODELOFT_DATABASE_URL=database_url, CODELOFT_REDIS_URL=REDIS_URL
-            )
-            ok &= run("PostgreSQL + Redis", server, args)
+            if "jupyter" in wanted:
+                version, install_error = ensure_jupyter()
+                if install_error:
+                    print(f"Jupyter could not be installed; Codeloft only. The error:\n{install_error}")
+                    ok = False
+                else:
+                    (scratch / "jupyter-files").mkdir()
+                    files, home = scratch / "jupyter-files", scratch / "jupyter-home"
+                    jupyter = start_jupyter(files, home, program="jupyter-server")
+                    label = f"Jupyter (Lab {version}, jupyter_server {jupyter_server_version()})"
+                    products.append(JupyterContents(label, jupyter))
+            if "codeloft-sqlite" in wanted:
+                products.append(Codeloft("Codeloft SQLite (embedded default)", start_server(scratch / "sqlite")))
+            if "codeloft-postgres" in wanted:
+                postgres = asyncio.run(create_postgres_database())
+                database_url = postgres.set(drivername="postgresql").render_as_string(hide_password=False)
+                server = start_server(
+                    scratch / "postgres", CODELOFT_DATABASE_URL=database_url, CODELOFT_REDIS_URL=REDIS_URL
+                )
+                products.append(Codeloft("Codeloft PostgreSQL + Redis", server))
+            for product in products:
+                print(f"{product.label}: pid {product.pid}, {product.base_url}")
+            benches = asyncio.run(measure(products, args))
         finally:
-            asyncio.run(drop_postgres_database(url))
+            for product in products:
+                product.stop()
+            if postgres is not None:
+                asyncio.run(drop_postgres_database(postgres))
+        for bench in benches:
+            ok &= report(bench, args)
+        summary(benches, args.clients)
     print(f"total {time.perf_counter() - started:.0f} s; {'all correct' if ok else 'FAILURES: see above'}")
     sys.exit(0 if ok else 1)
 
