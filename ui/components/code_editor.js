@@ -8,6 +8,12 @@
 // assistant reads the selection and inserts its code as ordinary transactions: typed-like edits that
 // Ctrl+Z undoes and that reach the server as every edit does. Highlighted syntax also carries stable classes
 // (cl-tok-keyword, ...) an extension's theme colours, and the completion offers the extensions' snippets.
+//
+// Drafts: the text of every document edited since it was loaded or saved is kept in the tab's sessionStorage
+// (by user, workspace and path, with the content hash it started from), written a moment after each edit and
+// dropped once the server saved exactly that text. A page that loses its server (the instance died: NiceGUI
+// reloads it on another one), a reload or a crashed tab finds them there; the server decides what to put back
+// (see drafts.py). A lost connection is marked too, so the next page can say it reconnected.
 import Base from "codeloft-codemirror-base";
 import * as CM from "nicegui-codemirror";
 
@@ -137,6 +143,28 @@ function applySnippet(body) {
   };
 }
 
+const DRAFT_PREFIX = "codeloft.draft/";
+const LOST_KEY = "codeloft.lost";
+const DRAFT_DELAY_MS = 300;
+const LOST_MAX_AGE_MS = 10 * 60 * 1000;
+
+function drafts() {
+  if (window.codeloftNoDrafts) return null; // signing out: frame.py dropped them, none are written again
+  try {
+    return window.sessionStorage;
+  } catch {
+    return null; // storage disabled: no drafts, the leave-page prompt still guards
+  }
+}
+
+function readJSON(store, key) {
+  try {
+    return JSON.parse(store.getItem(key));
+  } catch {
+    return null;
+  }
+}
+
 export default {
   ...Base,
   props: {
@@ -147,6 +175,9 @@ export default {
     dirty: Boolean,
     label: String,
     snippets: Object,
+    draftScope: String, // "<user id>/<workspace id>"; empty: no drafts
+    documents: Object, // document -> {path, base}: where its draft goes and the hash its text started from
+    instance: String, // the server's name, kept with a lost connection
   },
   watch: {
     ...Base.watch,
@@ -162,6 +193,12 @@ export default {
   // whole layout, once per setting.
   async mounted() {
     this._states = new Map(); // document -> {state, revision}
+    this._seq = new Map(); // document -> how many edits it has had (reported with each, so a save says which it holds)
+    this._edited = new Set(); // documents with edits not known to be saved: they have drafts
+    this._unwritten = new Set(); // ... whose draft is not written yet
+    this._bases = {}; // document -> the hash a save gave it (before the props say so)
+    this._restores = new Map(); // document -> {revision, text, resolve}: put back once it is shown
+    this._lost = false;
     this._document = this.document;
     this._revision = this.revision;
     this.indentConfig = new CM.Compartment();
@@ -183,15 +220,34 @@ export default {
     if (this.lineTooltips && Object.keys(this.lineTooltips).length) this.setLineTooltips(this.lineTooltips);
     this.validateUserKeymap();
     this.emitCursor();
+    this._pageHide = () => (this._unloading = true);
+    window.addEventListener("pagehide", this._pageHide);
+    this._onDisconnect = () => {
+      if (this._unloading) return;
+      this.flushDrafts();
+      this._lost = true; // NiceGUI reloads the page if another server answers: the drafts are kept for it
+      drafts()?.setItem(LOST_KEY, JSON.stringify({ at: Date.now(), instance: this.instance || "" }));
+    };
+    const watchSocket = () => {
+      if (this._unmounted) return;
+      if (!window.socket) return void setTimeout(watchSocket, 100);
+      window.socket.on("disconnect", this._onDisconnect);
+    };
+    watchSocket();
     this._beforeUnload = (event) => {
-      if (!this.dirty) return;
+      this.flushDrafts();
+      if (!this.dirty || this._lost) return; // lost: the drafts are kept, the page that follows puts them back
       event.preventDefault();
       event.returnValue = ""; // the browser's own "Leave site? Changes you made may not be saved."
     };
     window.addEventListener("beforeunload", this._beforeUnload);
   },
   beforeUnmount() {
+    this._unmounted = true;
+    this.flushDrafts();
     window.removeEventListener("beforeunload", this._beforeUnload);
+    window.removeEventListener("pagehide", this._pageHide);
+    window.socket?.off("disconnect", this._onDisconnect);
     Base.beforeUnmount.call(this);
   },
   methods: {
@@ -205,9 +261,13 @@ export default {
             if (update.selectionSet || update.docChanged) self.emitCursor();
             if (!update.docChanged) return;
             const changes = update.changes;
+            const seq = (self._seq.get(self._document) || 0) + 1;
+            self._seq.set(self._document, seq);
+            self.keepDraft(self._document);
             self.$emit("update:value", {
               document: self._document,
               revision: self._revision,
+              seq,
               sections: changes.sections,
               inserted: changes.inserted.map((text) => text.toJSON()),
             });
@@ -273,6 +333,138 @@ export default {
       this.setLanguage(this.language);
       this.editor.dispatch({ effects: [...this.settingEffects(), this.problemsEffect()] });
       this.emitCursor();
+      const restore = this._restores.get(this._document);
+      if (restore && restore.revision === this._revision) {
+        this._restores.delete(this._document);
+        restore.resolve(this.putBack(restore.text));
+      }
+    },
+
+    // --- drafts ---
+    draftKey(path) {
+      return DRAFT_PREFIX + this.draftScope + "/" + path;
+    },
+    textOf(document) {
+      if (document === this._document) return this.editor.state.doc.toString();
+      return this._states.get(document)?.state.doc.toString();
+    },
+    keepDraft(document) {
+      this._edited.add(document);
+      this._unwritten.add(document);
+      if (!this._draftTimer) this._draftTimer = setTimeout(() => this.flushDrafts(), DRAFT_DELAY_MS);
+    },
+    flushDrafts() {
+      clearTimeout(this._draftTimer);
+      this._draftTimer = null;
+      for (const document of this._unwritten) this.writeDraft(document);
+      this._unwritten.clear();
+    },
+    writeDraft(document, base) {
+      const store = drafts();
+      const meta = (this.documents || {})[document];
+      if (!store || !this.draftScope || !meta || !this._edited.has(document)) return;
+      const text = this.textOf(document);
+      if (text === undefined) return;
+      const draft = { path: meta.path, base: base ?? this._bases[document] ?? meta.base, text, at: Date.now() };
+      try {
+        store.setItem(this.draftKey(meta.path), JSON.stringify(draft));
+      } catch {
+        // full: the leave-page prompt still guards this text
+      }
+    },
+    // The server saved the document as it was after edit `seq`, which gave it `base`: its draft goes, unless
+    // it was edited again since (then the draft starts from the new hash).
+    draftSaved(document, path, base, seq) {
+      this._bases[document] = base;
+      if ((this._seq.get(document) || 0) === seq) this.dropDraft(document, path);
+      else this.writeDraft(document, base);
+    },
+    // The document was reloaded from the server or closed: nothing of it is unsaved any more.
+    dropDraft(document, path) {
+      this._edited.delete(document);
+      this._unwritten.delete(document);
+      delete this._bases[document];
+      if (this.draftScope) drafts()?.removeItem(this.draftKey(path));
+    },
+    moveDraft(from, to) {
+      const store = drafts();
+      if (!store || !this.draftScope) return;
+      const draft = readJSON(store, this.draftKey(from));
+      store.removeItem(this.draftKey(from));
+      if (draft) store.setItem(this.draftKey(to), JSON.stringify({ ...draft, path: to }));
+    },
+    readDraft(path) {
+      const store = drafts();
+      const draft = store && this.draftScope ? readJSON(store, this.draftKey(path)) : null;
+      return draft && typeof draft.text === "string" ? draft : null;
+    },
+    // The drafts kept in this tab for this workspace, and whether the page before this one lost its server.
+    keptDrafts() {
+      const store = drafts();
+      if (!store || !this.draftScope) return { drafts: [], lost: null };
+      const prefix = DRAFT_PREFIX + this.draftScope + "/";
+      const kept = [];
+      for (let i = 0; i < store.length; i++) {
+        const key = store.key(i);
+        if (!key?.startsWith(prefix)) continue;
+        const draft = readJSON(store, key);
+        if (draft && typeof draft.text === "string" && typeof draft.path === "string") {
+          kept.push({ path: draft.path, base: String(draft.base || ""), text: draft.text });
+        }
+      }
+      let lost = readJSON(store, LOST_KEY);
+      store.removeItem(LOST_KEY);
+      if (!lost || !(Date.now() - Number(lost.at) < LOST_MAX_AGE_MS)) lost = null;
+      return { drafts: kept, lost: lost && { instance: String(lost.instance || "") } };
+    },
+    // Put a kept draft into the document (at that revision) as an edit of the person's: the document is
+    // then modified, and saving it goes through the server's conflict check. True once it is in.
+    restoreDraft(document, revision, path) {
+      const draft = this.readDraft(path);
+      if (!draft || !this.editor) return false;
+      if (document === this._document && revision === this._revision) return this.putBack(draft.text);
+      return new Promise((resolve) => {
+        this._restores.get(document)?.resolve(false);
+        this._restores.set(document, { revision, text: draft.text, resolve });
+        setTimeout(() => {
+          if (this._restores.get(document)?.resolve === resolve) this._restores.delete(document);
+          resolve(false);
+        }, 10000);
+      });
+    },
+    putBack(text) {
+      const doc = this.editor.state.doc;
+      if (doc.toString() !== text) {
+        this.editor.dispatch({ changes: { from: 0, to: doc.length, insert: text }, userEvent: "input.paste" });
+      }
+      return true;
+    },
+    downloadDraft(path) {
+      const draft = this.readDraft(path);
+      if (!draft) return false;
+      const anchor = document.createElement("a");
+      anchor.href = URL.createObjectURL(new Blob([draft.text], { type: "text/plain;charset=utf-8" }));
+      anchor.download = path.split("/").pop();
+      document.body.appendChild(anchor);
+      anchor.click();
+      anchor.remove();
+      setTimeout(() => URL.revokeObjectURL(anchor.href), 10000);
+      return true;
+    },
+    async copyDraft(path) {
+      const draft = this.readDraft(path);
+      if (!draft) return false;
+      try {
+        await navigator.clipboard.writeText(draft.text);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    // The socket is back with the same server: nothing was lost after all.
+    reconnected() {
+      this._lost = false;
+      drafts()?.removeItem(LOST_KEY);
     },
 
     emitCursor() {

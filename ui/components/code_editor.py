@@ -8,11 +8,17 @@ it to that document's text. The assistant reads the selection (`selected_text`) 
 (`insert`), as edits made in the browser that come back like typing.
 
 Syntax is tagged with stable classes (`cl-tok-keyword`, ...) besides the theme's own, so an extension's
-theme colours it; the completion offers the snippets of the person's extensions for the shown mode."""
+theme colours it; the completion offers the snippets of the person's extensions for the shown mode.
+
+Drafts: the browser keeps the text of each edited document in the tab's sessionStorage until the server
+saved it (`keep_drafts`, `draft_saved`, `drop_draft`), so a page that lost its server finds it again
+(`kept_drafts`, `restore_draft`; what to put back is decided in drafts.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from itertools import accumulate, chain, repeat
 from typing import Any
 
@@ -29,8 +35,31 @@ _BASE = ui.codemirror.component
 assert _BASE is not None
 register_importmap_override("codeloft-codemirror-base", f"/_nicegui/{__version__}/components/{_BASE.key}")
 
-EditHandler = Callable[[str, int, Callable[[str], str]], None]
+EditHandler = Callable[[str, int, int, Callable[[str], str]], None]
+"""(document, revision, the edit's number in that document, how it changes the document's text)"""
 SELECTION_SECONDS = 3.0
+DRAFTS_SECONDS = 5.0
+DRAFTS_TRIES = 20
+DRAFTS_RETRY_SECONDS = 0.2
+RESTORE_SECONDS = 12.0
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """Unsaved text the browser kept: `path`'s text as the person left it, edited from the version `base`."""
+
+    path: str
+    base: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeptDrafts:
+    drafts: list[Draft]
+    lost: bool
+    """The page before this one lost its connection (its server went away)."""
+    lost_on: str
+    """The name of the server that page was on ("" when unknown)."""
 
 
 def apply_change_set(text: str, sections: list[int], inserted: list[list[str]]) -> str:
@@ -64,6 +93,9 @@ class CodeEditor(ui.codemirror, component="code_editor.js"):
         self.props["problems"] = []
         self.props["dirty"] = False
         self.props["snippets"] = {}
+        self.props["draft-scope"] = ""
+        self.props["documents"] = {}
+        self.props["instance"] = ""
         self._sent: tuple[str, int] | None = None  # the document and revision whose text the browser has
         self.on(
             "cursor",
@@ -124,6 +156,71 @@ class CodeEditor(ui.codemirror, component="code_editor.js"):
         """Whether leaving the page would lose edits: the browser asks before it does."""
         self.props["dirty"] = dirty
 
+    def keep_drafts(self, scope: str, *, instance: str) -> None:
+        """Keep drafts under `scope` (the user's and the workspace's ids); `instance`: this server's name."""
+        self.props["draft-scope"] = scope
+        self.props["instance"] = instance
+
+    def set_documents(self, documents: dict[str, tuple[str, str]]) -> None:
+        """The open text documents: their paths and the content hashes their saved text has."""
+        shown = {document: {"path": path, "base": base} for document, (path, base) in documents.items()}
+        if shown != self.props["documents"]:
+            self.props["documents"] = shown
+
+    def draft_saved(self, document: str, path: str, base: str, seq: int) -> None:
+        """The document's text after its edit `seq` was saved, and is now at `base`."""
+        self.run_method("draftSaved", document, path, base, seq)
+
+    def drop_draft(self, document: str, path: str) -> None:
+        """The document was reloaded, closed or its changes dropped: its draft goes."""
+        self.run_method("dropDraft", document, path)
+
+    def move_draft(self, old: str, new: str) -> None:
+        self.run_method("moveDraft", old, new)
+
+    async def kept_drafts(self) -> KeptDrafts:
+        """What the browser kept for this scope (none if the browser does not answer)."""
+        kept = None
+        for _ in range(DRAFTS_TRIES):  # the component may still be loading: it then answers nothing
+            try:
+                kept = await self.run_method("keptDrafts", timeout=DRAFTS_SECONDS)
+            except TimeoutError:
+                break
+            if isinstance(kept, dict):
+                break
+            await asyncio.sleep(DRAFTS_RETRY_SECONDS)
+        if not isinstance(kept, dict):
+            return KeptDrafts(drafts=[], lost=False, lost_on="")
+        drafts = [
+            Draft(path=item["path"], base=item["base"], text=item["text"])
+            for item in kept.get("drafts") or []
+            if isinstance(item, dict) and all(isinstance(item.get(key), str) for key in ("path", "base", "text"))
+        ]
+        lost = kept.get("lost")
+        lost_on = lost.get("instance") if isinstance(lost, dict) else None
+        lost_on = lost_on if isinstance(lost_on, str) else ""
+        return KeptDrafts(drafts=drafts, lost=isinstance(lost, dict), lost_on=lost_on)
+
+    async def restore_draft(self, document: str, revision: int, path: str) -> bool:
+        """Put the draft of `path` into the document as the person's edit (once the browser shows it)."""
+        try:
+            return bool(await self.run_method("restoreDraft", document, revision, path, timeout=RESTORE_SECONDS))
+        except TimeoutError:
+            return False
+
+    def download_draft(self, path: str) -> None:
+        self.run_method("downloadDraft", path)
+
+    async def copy_draft(self, path: str) -> bool:
+        try:
+            return bool(await self.run_method("copyDraft", path, timeout=SELECTION_SECONDS))
+        except TimeoutError:
+            return False
+
+    def reconnected(self) -> None:
+        """The page's socket is back with this server: the page was not lost."""
+        self.run_method("reconnected")
+
     def forget(self, document: str) -> None:
         """Drop a closed document's state (and its undo history) in the browser."""
         self.run_method("forget", document)
@@ -146,13 +243,13 @@ class CodeEditor(ui.codemirror, component="code_editor.js"):
 
     def _event_args_to_value(self, e: GenericEventArguments) -> str:
         args = e.args
-        document, revision = str(args["document"]), int(args["revision"])
+        document, revision, seq = str(args["document"]), int(args["revision"]), int(args.get("seq", 0))
         if document == self.document and revision == self.props["revision"]:
             text = self._apply_change_set(args["sections"], args["inserted"])
-            self._on_edit(document, revision, lambda _: text)
+            self._on_edit(document, revision, seq, lambda _: text)
             return text
         # Typed just before the server switched documents: it belongs to the other document.
-        self._on_edit(document, revision, lambda old: apply_change_set(old, args["sections"], args["inserted"]))
+        self._on_edit(document, revision, seq, lambda old: apply_change_set(old, args["sections"], args["inserted"]))
         return str(self.value)
 
 

@@ -2,7 +2,9 @@
 undo history) per open file, saving without lost updates (a conflict or deleted-file dialog instead of a
 silent overwrite), autosave, a prompt before leaving with unsaved changes, problems marked in the
 gutter, previews of binary files, and a status bar (language, line and column, saved state). The assistant
-reads the open file and its selection, and inserts code at the cursor or over the selection."""
+reads the open file and its selection, and inserts code at the cursor or over the selection. Unsaved text
+survives a lost server, a reload or a crashed tab: the browser keeps it (drafts) and the page that loads
+next puts it back or offers it (`restore_drafts`); the page says when its connection came back."""
 
 from __future__ import annotations
 
@@ -23,8 +25,17 @@ from domain.extension_contributions import NONE, Contributions
 from domain.files import StaleFile, decode_text
 from domain.limits import human_size
 from domain.problems import Problem
-from ui.components.code_editor import CodeEditor
+from ui.components.code_editor import CodeEditor, Draft
 from ui.components.dialogs import Choice, choose
+from ui.components.drafts import (
+    NOTICE_MS,
+    Decision,
+    decide,
+    notify_reconnected,
+    offer,
+    reconnected_message,
+    restored_message,
+)
 from ui.components.extension_theme import is_dark
 from ui.components.languages import language_label, language_of
 from ui.components.timer import Timer
@@ -47,6 +58,7 @@ class OpenFile:
     document: str = field(default_factory=lambda: f"d{next(_documents)}")  # the same across renames
     revision: int = 0  # a new one at every load from the server: the browser then starts a new history
     last_change: float = 0.0
+    seq: int = 0  # the browser's number of the last edit in `text` (a save tells the browser which it holds)
     conflicted: bool = False  # autosave leaves it alone until the user saves or reloads it
 
     @property
@@ -94,6 +106,8 @@ class EditorArea:
         self.on_refused: Callable[[], Awaitable[None]] | None = None
         """Called after a save was refused for want of access (the page then checks what changed)."""
         self._saving = False
+        self.instance = services.settings.instance_name or ""
+        self._connects = 0
 
         with ui.column().classes("w-full h-full gap-0 no-wrap overflow-hidden"):
             with (
@@ -112,6 +126,7 @@ class EditorArea:
             self.editor.set_visibility(False)
             self.editor.set_snippets(contributions.snippets)
             self.editor.set_enabled(editable)  # readers see the code; they cannot type into it
+            self.editor.keep_drafts(f"{viewer.user.id}/{workspace_id}", instance=self.instance)
             with ui.column().classes("w-full p-4 items-start"):
                 self._binary_preview()
             with (
@@ -124,6 +139,7 @@ class EditorArea:
                 self.status_state = ui.label("").props('data-testid="status-state"')
         self.apply_settings(settings)
         Timer(0.25, self._autosave)
+        ui.context.client.on_connect(self._connected)
 
     # --- settings ------------------------------------------------------------------------------
 
@@ -222,6 +238,9 @@ class EditorArea:
         self._tabs.refresh()
         self._render_status()
         self.editor.set_dirty(self.dirty)
+        self.editor.set_documents(
+            {f.document: (f.path, f.info.content_hash) for f in self.files.values() if f.text is not None}
+        )
 
     @property
     def dirty(self) -> bool:
@@ -288,6 +307,7 @@ class EditorArea:
     def _forget(self, path: str) -> None:
         file = self.files.pop(path)
         self.editor.forget(file.document)
+        self.editor.drop_draft(file.document, file.path)
         if self.current is file:
             self.current = None
             if self.files:
@@ -329,6 +349,9 @@ class EditorArea:
             await self.save_all()
             if self.dirty:  # a save failed or met a conflict: its dialog is open, the page stays
                 return False
+        if choice == "drop":
+            for file in unsaved:
+                self.editor.drop_draft(file.document, file.path)
         if choice in ("save", "drop"):
             self.editor.set_dirty(False)  # the person has answered: the browser need not ask again
             return True
@@ -336,12 +359,13 @@ class EditorArea:
 
     # --- editing and saving ---------------------------------------------------------------------
 
-    def _edited(self, document: str, revision: int, text_of: Callable[[str], str]) -> None:
+    def _edited(self, document: str, revision: int, seq: int, text_of: Callable[[str], str]) -> None:
         file = next((f for f in self.files.values() if f.document == document), None)
         if file is None or file.text is None or file.revision != revision:
             return  # the file was closed or reloaded since: the person chose to drop these edits
         was_dirty = file.dirty
         file.text = text_of(file.text)
+        file.seq = max(file.seq, seq)
         file.last_change = time.monotonic()
         if file.dirty != was_dirty:
             self._changed_files()
@@ -367,7 +391,7 @@ class EditorArea:
         if not self.editable:
             ui.notify("You can read this workspace but not change it.", type="warning")
             return
-        text = file.text
+        text, seq = file.text, file.seq
         self._saving = True
         try:
             saved = await self.services.files.write(
@@ -394,6 +418,7 @@ class EditorArea:
         file.saved_text = text
         file.conflicted = False
         self._changed_files()
+        self.editor.draft_saved(file.document, file.path, saved.info.content_hash, seq)
         if self.on_saved is not None:
             await self.on_saved()
 
@@ -452,6 +477,7 @@ class EditorArea:
             notify_error(error)
             return
         file.load(info, data)
+        self.editor.drop_draft(file.document, file.path)
         if self.current is file:
             self._show(file)
         else:
@@ -469,6 +495,7 @@ class EditorArea:
         for path, file in self.files.items():
             if path == old or path.startswith(old + "/"):
                 file.path = new + path[len(old) :]
+                self.editor.move_draft(path, file.path)
             moved[file.path] = file
         self.files = moved
         self._changed_files()
@@ -484,3 +511,67 @@ class EditorArea:
             self.problems.setdefault(problem.path, []).append(problem)
         if self.current is not None and self.current.text is not None:
             self.editor.show_problems(self.problems.get(self.current.path, []))
+
+    # --- drafts: unsaved text from before a lost connection, a reload or a crashed tab -----------
+
+    async def restore_drafts(self) -> None:
+        """Put back what the browser kept for this workspace: a draft of a file that is as it started from
+        becomes unsaved changes in the editor; one of a file changed or deleted meanwhile is offered for
+        download, never applied. Says what it did, and that the page reconnected if it lost its server."""
+        kept = await self.editor.kept_drafts()
+        actor = await self.viewer.actor()
+        previous = self.current
+        restored: list[str] = []
+        offered: list[tuple[Draft, bool]] = []
+        for draft in kept.drafts:
+            try:
+                info, data = await self.services.files.read(actor, self.workspace_id, draft.path)
+            except NotFound:
+                offered.append((draft, True))
+                continue
+            except CodeloftError:
+                continue  # no access to it any more: nothing to put it into, and it stays in the browser
+            current = (info.content_hash, None if info.is_binary else decode_text(data))
+            decision = decide(draft, current, editable=self.editable)
+            if decision is Decision.DROP:
+                self.editor.drop_draft("", draft.path)
+            elif decision is Decision.OFFER:
+                offered.append((draft, False))
+            elif await self._put_back(draft):
+                restored.append(draft.path)
+            else:
+                offered.append((draft, False))
+        if restored and previous is not None and previous.path in self.files and self.current is not previous:
+            self._show(previous)
+        message = reconnected_message(kept, instance=self.instance, restored=bool(restored))
+        if message is not None:
+            notify_reconnected(message)
+        for path in restored:
+            ui.notify(restored_message(path, kept), timeout=NOTICE_MS, attrs={"data-testid": "draft-restored"})
+        for draft, deleted in offered:
+            done = await offer(
+                draft,
+                deleted=deleted,
+                lost=kept.lost,
+                download=functools.partial(self.editor.download_draft, draft.path),
+                copy=functools.partial(self.editor.copy_draft, draft.path),
+            )
+            if done:
+                self.editor.drop_draft("", draft.path)
+
+    async def _put_back(self, draft: Draft) -> bool:
+        """Open the draft's file and put its text in as the person's edit (if the file is still the
+        version it started from and has no other unsaved changes here)."""
+        await self.open(draft.path)
+        file = self.files.get(draft.path)
+        if file is None or file.text is None or file.dirty or file.info.content_hash != draft.base:
+            return False
+        return await self.editor.restore_draft(file.document, file.revision, draft.path)
+
+    def _connected(self) -> None:
+        """Each time the page's socket connects: after the first, it came back to this server (nothing
+        of the page was lost) and the page says so."""
+        self._connects += 1
+        if self._connects > 1:
+            self.editor.reconnected()
+            notify_reconnected("Reconnected")

@@ -38,6 +38,13 @@ document.addEventListener("DOMContentLoaded", () => {
 });
 </script>"""
 
+# Signing out drops the unsaved text this tab kept (code_editor.js), and keeps the page from writing more.
+DROP_DRAFTS = """
+window.codeloftNoDrafts = true;
+for (const key of Object.keys(sessionStorage)) {
+  if (key.startsWith("codeloft.draft/") || key === "codeloft.lost") sessionStorage.removeItem(key);
+}
+"""
 
 THEME_LABEL = "Dark theme (yours, on every page)"
 SESSION_CHECK_SECONDS = 3.0
@@ -126,6 +133,7 @@ def frame(title: str, viewer: Viewer, *, wide: bool = False, default_theme: str 
         if layout.before_leave is not None and not await layout.before_leave():
             return
         await viewer.services.auth.sign_out_session(viewer.session_id)
+        ui.run_javascript(DROP_DRAFTS)
         ui.navigate.to("/signed-out")
 
     async def to_account() -> None:

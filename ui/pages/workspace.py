@@ -82,6 +82,7 @@ async def workspace_page(request: Request, workspace_id: str) -> RedirectRespons
     page = WorkspacePage(svc, current, workspace, allowed, WorkbenchStates(page_state()))
     page.build()
     await page.start()
+    Timer(0, notify_errors(page.editor.restore_drafts), once=True)  # what the browser kept of unsaved text
     return None
 
 
