@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import glob
 import os
+import select
 import shlex
 import shutil
 from dataclasses import dataclass, field, replace
@@ -24,7 +25,7 @@ from domain.sandbox import (
     TerminalIO,
 )
 from runners import reaper, seccomp, uids
-from runners.archive import archive_members, memory_file, tar_of, tar_of_members
+from runners.archive import archive_members, memory_file, tar_of
 from runners.cgroups import RunCgroup, available
 from runners.shell import SandboxShell, shell_environment
 from runners.supervise import InfoPipe, Launch, Spawned, rlimits, spawn, supervise
@@ -120,23 +121,116 @@ def _serve_folder(path: str, uid: int | None) -> None:
         os.chown(path, uid, uid)
 
 
-# A waiting sandbox reads its job from stdin: the files under work/, the command line (shell-quoted,
-# one line, read by the shell itself) and the program's stdin under tmp/.codeloft/; then it becomes
-# the program.
-WAITING = (
-    "tar -xmf - -C / && cd /work && IFS= read -r argv < /tmp/.codeloft/argv && "
-    'eval "set -- $argv" && exec "$@" < /tmp/.codeloft/stdin'
-)
+# A waiting sandbox says it is ready (one byte on stdout, before anything of a program's), then reads the
+# run's command line from stdin (shell-quoted, one line, read by the shell itself) and becomes the program.
+# Before that line the server has put the run's files in its /work and the program's stdin in
+# /tmp/.codeloft, straight into the sandbox's own filesystems (`put_files`).
+WAITING = 'printf . && IFS= read -r argv && cd /work && eval "set -- $argv" && exec "$@" < /tmp/.codeloft/stdin'
+READY_SECONDS = 10
+INLINE_BYTES = 256 * 1024
+"""Up to this many bytes of files are written from the event loop (where the sandbox's uid is ours)."""
 
 
-def job_archive(request: SandboxRequest) -> bytes:
-    """What a waiting sandbox is handed: its files, command line and stdin, as one tar stream."""
+def job_files(request: SandboxRequest) -> dict[str, tuple[bytes, int]]:
+    """What a waiting sandbox is given, by path under its root: the files and the program's stdin."""
     files = {f"work/{path}": (data, 0o644) for path, data in request.files.items()}
     if request.extra_archive is not None:
         files.update({f"work/{path}": member for path, member in archive_members(request.extra_archive).items()})
-    files["tmp/.codeloft/argv"] = (shlex.join(request.argv).encode() + b"\n", 0o644)
     files["tmp/.codeloft/stdin"] = (request.stdin, 0o644)
-    return tar_of_members(files)
+    return files
+
+
+def put_files(init: int, parent: int, files: dict[str, tuple[bytes, int]]) -> None:
+    """Write `files` into the waiting sandbox whose init is `init` (the child of our bubblewrap process
+    `parent`), through /proc/INIT/root: its own /work and /tmp, size limits and all. Nothing of a run
+    has executed in it yet, so nothing there is a link somebody planted; each file is new (O_EXCL) and
+    nothing is followed. Called as the sandbox's uid (its filesystems take no file of another owner)."""
+    pidfd = os.pidfd_open(init)
+    try:
+        root = os.open(f"/proc/{init}/root", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            # The pid was the waiting sandbox's init while both were opened: our bubblewrap's child, alive.
+            if _parent_of(init) != parent or select.select([pidfd], [], [], 0)[0]:
+                raise OSError(f"the waiting sandbox's init {init} is gone")
+            folders: dict[str, int] = {"": root}
+            try:
+                for path, (data, mode) in sorted(files.items()):
+                    folder, _, name = path.rpartition("/")
+                    _put(_folder(folders, folder), name, data, mode)
+            finally:
+                for path, fd in folders.items():
+                    if path:
+                        os.close(fd)
+        finally:
+            os.close(root)
+    finally:
+        os.close(pidfd)
+
+
+def _put_files_as(uid: int, init: int, parent: int, files: dict[str, tuple[bytes, int]]) -> None:
+    with uids.thread_as(uid):
+        put_files(init, parent, files)
+
+
+def _parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat", "rb") as handle:
+        stat = handle.read()
+    return int(stat[stat.rfind(b")") + 2 :].split()[1])
+
+
+def _folder(folders: dict[str, int], path: str) -> int:
+    """The folder `path` (made if missing, never through a link) as a descriptor, remembered in `folders`."""
+    if path in folders:
+        return folders[path]
+    parent_path, _, name = path.rpartition("/")
+    if name in ("", ".", ".."):
+        raise ValueError(f"not a plain relative path: {path!r}")
+    parent = _folder(folders, parent_path)
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(name, 0o755, dir_fd=parent)
+    folders[path] = os.open(name, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
+    return folders[path]
+
+
+def _put(folder: int, name: str, data: bytes, mode: int) -> None:
+    if name in ("", ".", ".."):
+        raise ValueError(f"not a plain file name: {name!r}")
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=folder)
+    try:
+        view, offset = memoryview(data), 0
+        while offset < len(data):
+            offset += os.write(fd, view[offset:])
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+async def _ready(fd: int) -> None:
+    """Wait for a waiting sandbox's ready byte on its stdout (read here, so the program's output starts
+    after it); OSError if it ended or said something else."""
+    loop = asyncio.get_running_loop()
+    os.set_blocking(fd, False)
+    while True:
+        try:
+            data = os.read(fd, 1)
+        except BlockingIOError:
+            readable: asyncio.Future[None] = loop.create_future()
+            loop.add_reader(fd, _settle, readable)
+            try:
+                await asyncio.wait_for(readable, READY_SECONDS)
+            except TimeoutError as error:
+                raise OSError("the waiting sandbox never got ready") from error
+            finally:
+                loop.remove_reader(fd)
+            continue
+        if data != b".":
+            raise OSError("the waiting sandbox ended before its run" if not data else "the waiting sandbox misspoke")
+        return
 
 
 @dataclass
@@ -282,12 +376,40 @@ class BubblewrapRunner:
                 cgroup.close()
             raise
 
+    async def _hand_over(self, waiting: Waiting, request: SandboxRequest) -> None:
+        """The run's files and stdin into the waiting sandbox, then its command line: it starts the program."""
+        process, job = waiting.spawned.process, waiting.spawned.job
+        assert process.stdout is not None and job is not None and waiting.launch.info is not None
+        await _ready(process.stdout.fileno())
+        init = waiting.launch.info.child_pid()
+        if init is None:
+            raise OSError("the waiting sandbox did not tell its init's pid")
+        files = job_files(request)
+        if self._thread_uid:  # as the sandbox's uid, on a spawner thread
+            await asyncio.get_running_loop().run_in_executor(
+                uids.spawner(), _put_files_as, waiting.uid, init, process.pid, files
+            )
+        elif sum(len(data) for data, _ in files.values()) <= INLINE_BYTES:
+            put_files(init, process.pid, files)  # the sandbox's uid is ours
+        else:
+            await asyncio.to_thread(put_files, init, process.pid, files)
+        waiting.spawned.job = None
+        try:
+            os.write(job, shlex.join(request.argv).encode() + b"\n")  # one short line: the pipe takes it at once
+        finally:
+            os.close(job)
+
     async def _run_waiting(
         self, waiting: Waiting, request: SandboxRequest, on_output: OutputSink | None, cancel: Cancellation | None
-    ) -> SandboxResult:
-        job = job_archive(request)
+    ) -> SandboxResult | None:
+        """The run in a waiting sandbox; None when that sandbox could not take it (it is discarded)."""
         try:
-            return await supervise(waiting.launch, on_output=on_output, cancel=cancel, spawned=waiting.spawned, job=job)
+            await self._hand_over(waiting, request)
+        except (OSError, ValueError):
+            await self._discard(waiting)
+            return None
+        try:
+            return await supervise(waiting.launch, on_output=on_output, cancel=cancel, spawned=waiting.spawned)
         finally:
             # Nothing of the run is left (supervise saw to that); its cgroup goes after the answer.
             release = asyncio.get_running_loop().create_task(self._release(waiting))
@@ -331,7 +453,9 @@ class BubblewrapRunner:
     ) -> SandboxResult:
         if self._pool_fits(request):
             if self._pool:
-                return await self._run_waiting(self._pool.pop(0), request, on_output, cancel)
+                result = await self._run_waiting(self._pool.pop(0), request, on_output, cancel)
+                if result is not None:
+                    return result
             self._refill()  # this run starts its own sandbox; later ones find theirs ready
         return await self._execute_fresh(request, on_output=on_output, cancel=cancel)
 
