@@ -157,6 +157,18 @@ function drafts() {
   }
 }
 
+// NiceGUI reloads the page by itself when the server that answers its socket does not know it (its instance
+// died) or a reconnect timed out, saying so on the console first. That reload must not stop at the browser's
+// leave-page prompt (the drafts carry the text over); closing the tab during an outage still asks.
+if (!window.codeloftWatchesReloads) {
+  window.codeloftWatchesReloads = true;
+  const log = console.log;
+  console.log = function (...args) {
+    if (typeof args[0] === "string" && args[0].startsWith("reloading because")) window.codeloftReloading = true;
+    return log.apply(this, args);
+  };
+}
+
 function readJSON(store, key) {
   try {
     return JSON.parse(store.getItem(key));
@@ -198,7 +210,6 @@ export default {
     this._unwritten = new Set(); // ... whose draft is not written yet
     this._bases = {}; // document -> the hash a save gave it (before the props say so)
     this._restores = new Map(); // document -> {revision, text, resolve}: put back once it is shown
-    this._lost = false;
     this._document = this.document;
     this._revision = this.revision;
     this.indentConfig = new CM.Compartment();
@@ -225,7 +236,6 @@ export default {
     this._onDisconnect = () => {
       if (this._unloading) return;
       this.flushDrafts();
-      this._lost = true; // NiceGUI reloads the page if another server answers: the drafts are kept for it
       drafts()?.setItem(LOST_KEY, JSON.stringify({ at: Date.now(), instance: this.instance || "" }));
     };
     const watchSocket = () => {
@@ -236,7 +246,7 @@ export default {
     watchSocket();
     this._beforeUnload = (event) => {
       this.flushDrafts();
-      if (!this.dirty || this._lost) return; // lost: the drafts are kept, the page that follows puts them back
+      if (!this.dirty || window.codeloftReloading) return; // NiceGUI's reload: the next page puts the drafts back
       event.preventDefault();
       event.returnValue = ""; // the browser's own "Leave site? Changes you made may not be saved."
     };
@@ -463,8 +473,7 @@ export default {
     },
     // The socket is back with the same server: nothing was lost after all.
     reconnected() {
-      this._lost = false;
-      drafts()?.removeItem(LOST_KEY);
+        drafts()?.removeItem(LOST_KEY);
     },
 
     emitCursor() {
