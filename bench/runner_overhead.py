@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import shutil
 import statistics
 import sys
@@ -105,7 +106,9 @@ async def throughput_figures(
     executor: Executor, folder: Path, files: dict[str, bytes], *, jobs: int, clients: int
 ) -> None:
     """`jobs` hello worlds from `clients` concurrent clients through the run service, against the same
-    program started bare by as many clients at once."""
+    program started bare by as many clients at once, and bare as many at a time as the run service runs
+    (its worker pool); with the CPU time each run cost (on a machine shared with other work, the figure
+    that moves least)."""
 
     async def box_job() -> str:
         outcome = await executor.run_files(files, "main.py", limits=RunLimits())
@@ -118,7 +121,8 @@ async def throughput_figures(
         out, _ = await process.communicate()
         return out.decode()
 
-    async def drive(job: object) -> tuple[float, int]:
+    async def drive(job: object, parallel: int) -> tuple[float, int, float]:
+        """(elapsed s, correct answers, CPU ms per run: this process and every process it reaped)."""
         queue: asyncio.Queue[int] = asyncio.Queue()
         for n in range(jobs):
             queue.put_nowait(n)
@@ -129,20 +133,32 @@ async def throughput_figures(
                 queue.get_nowait()
                 done.append(await job())  # type: ignore[operator]
 
+        cpu = cpu_seconds()
         started = time.perf_counter()
-        await asyncio.gather(*(client() for _ in range(clients)))
+        await asyncio.gather(*(client() for _ in range(parallel)))
         elapsed = time.perf_counter() - started
-        return elapsed, sum(1 for out in done if out == "Hello, Codeloft!\n")
+        await asyncio.sleep(0.2)  # the last sandboxes' inits are reaped
+        return elapsed, sum(1 for out in done if out == "Hello, Codeloft!\n"), (cpu_seconds() - cpu) * 1000 / jobs
 
-    bare_elapsed, bare_ok = await drive(bare_job)
-    box_elapsed, box_ok = await drive(box_job)
     workers = InProcessQueue().workers
+    bare_elapsed, bare_ok, bare_cpu = await drive(bare_job, clients)
+    box_elapsed, box_ok, box_cpu = await drive(box_job, clients)
+    narrow_elapsed, narrow_ok, narrow_cpu = await drive(bare_job, workers)
     print(f"Throughput: {jobs} runs from {clients} concurrent clients (worker pool: {workers})")
-    print(f"  bare python3                   {bare_ok}/{jobs} correct   {jobs / bare_elapsed:6.1f} runs/s")
-    print(f"  run service, bubblewrap        {box_ok}/{jobs} correct   {jobs / box_elapsed:6.1f} runs/s"
-          f"   {(jobs / box_elapsed) / (jobs / bare_elapsed):4.2f}x bare")  # fmt: skip
-    if box_ok != jobs or bare_ok != jobs:
+    print(f"  bare python3, {clients} at a time          {bare_ok}/{jobs} correct   {jobs / bare_elapsed:6.1f} runs/s"
+          f"   CPU {bare_cpu:5.1f} ms per run")  # fmt: skip
+    print(f"  run service, bubblewrap             {box_ok}/{jobs} correct   {jobs / box_elapsed:6.1f} runs/s"
+          f"   CPU {box_cpu:5.1f} ms per run   {bare_elapsed / box_elapsed:4.2f}x bare")  # fmt: skip
+    print(f"  bare python3, {workers} at a time (as the pool) {narrow_ok}/{jobs} correct   "
+          f"{jobs / narrow_elapsed:6.1f} runs/s   CPU {narrow_cpu:5.1f} ms per run   "
+          f"run service {narrow_elapsed / box_elapsed:4.2f}x this")  # fmt: skip
+    if box_ok != jobs or bare_ok != jobs or narrow_ok != jobs:
         raise SystemExit("some runs were lost or wrong")
+
+
+def cpu_seconds() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 async def main() -> None:
