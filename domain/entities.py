@@ -112,6 +112,18 @@ class WorkspaceFile:
     updated_at: datetime
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SaveTarget:
+    """What a save checks before it writes, read together: the entry at the path (None if there is
+    none), the workspace's entry count and total size (as `FileRepository.usage` gives them) and its
+    owner's plan tier (None if the owner is gone)."""
+
+    existing: FileInfo | None
+    entries: int
+    total_bytes: int
+    owner_tier: Tier | None
+
+
 @dataclass(kw_only=True, slots=True)
 class WorkspaceShare:
     id: UUID = field(default_factory=uuid4)

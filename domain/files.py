@@ -235,14 +235,15 @@ class FileService:
         now = self._clock()
         async with self._uow() as uow:
             workspace = await self._gate.require(uow, actor, Action.EDIT, workspace_id)
-            existing = await uow.files.get(workspace_id, target)
+            # the entry, the workspace's usage and its owner's plan: one query
+            found = await uow.files.save_target(workspace_id, target, owner_id=workspace.owner_id)
+            existing, count, total = found.existing, found.entries, found.total_bytes
             if existing is not None and existing.mime_type == FOLDER_MIME:
                 raise Conflict(f"{target} is a folder: a file and a folder cannot share a path.")
             current_hash = existing.content_hash if existing else ""
             if (if_none_match and existing is not None) or (if_match is not None and if_match != current_hash):
                 raise StaleFile(target, current_hash)
-            quota = await self._quota(uow, workspace)
-            count, total = await uow.files.usage(workspace_id)
+            quota = plan_for(found.owner_tier or Tier.FREE)
             if existing is None:
                 if await uow.files.under(workspace_id, target):
                     raise Conflict(f"{target} is a folder: a file and a folder cannot share a path.")

@@ -18,6 +18,7 @@ from domain.entities import (
     Identity,
     PublicShare,
     RunResult,
+    SaveTarget,
     SharedWorkspace,
     ShareMember,
     SignInToken,
@@ -277,6 +278,11 @@ class FileRepository(Protocol):
 
     async def usage(self, workspace_id: UUID) -> tuple[int, int]:
         """How many entries the workspace holds and their total size in bytes."""
+        ...
+
+    async def save_target(self, workspace_id: UUID, path: str, *, owner_id: UUID) -> SaveTarget:
+        """The entry at `path` (without content), the workspace's `usage` and the plan tier of
+        `owner_id` (the workspace's owner), in one query: what a save checks."""
         ...
 
     async def replace_content(

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, case, delete, func, insert, or_, select, text, update
+from sqlalchemy import Select, case, delete, func, insert, literal, or_, select, text, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 from sqlalchemy.sql.elements import ColumnElement
@@ -17,6 +17,7 @@ from domain.entities import (
     ExploreEntry,
     FileInfo,
     PublicShare,
+    SaveTarget,
     SharedWorkspace,
     ShareMember,
     SignInToken,
@@ -768,6 +769,30 @@ class SqlFileRepository:
             )
         ).one()
         return int(row[0]), int(row[1] or 0)
+
+    async def save_target(self, workspace_id: UUID, path: str, *, owner_id: UUID) -> SaveTarget:
+        in_workspace = FileRow.workspace_id == workspace_id
+        entry = select(*_INFO_COLUMNS).where(in_workspace, FileRow.path == path).subquery()
+        one_row = select(literal(1).label("one")).subquery()
+        row = (
+            await self._session.execute(
+                select(
+                    select(func.count()).where(in_workspace).scalar_subquery().label("entries"),
+                    select(func.coalesce(func.sum(FileRow.size_bytes), 0))
+                    .where(in_workspace)
+                    .scalar_subquery()
+                    .label("total_bytes"),
+                    select(UserRow.subscription_tier).where(UserRow.id == owner_id).scalar_subquery().label("tier"),
+                    *entry.c,
+                ).select_from(one_row.outerjoin(entry, true()))
+            )
+        ).one()
+        return SaveTarget(
+            existing=None if row.path is None else _info(row),
+            entries=int(row.entries),
+            total_bytes=int(row.total_bytes or 0),
+            owner_tier=None if row.tier is None else Tier(row.tier),
+        )
 
     async def replace_content(
         self,

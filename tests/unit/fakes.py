@@ -24,6 +24,7 @@ from domain.entities import (
     Identity,
     PublicShare,
     RunResult,
+    SaveTarget,
     SharedWorkspace,
     ShareMember,
     SignInToken,
@@ -430,6 +431,16 @@ class FakeFiles(_Repo):
     async def usage(self, workspace_id: UUID) -> tuple[int, int]:
         files = self._in(workspace_id)
         return len(files), sum(f.size_bytes for f in files)
+
+    async def save_target(self, workspace_id: UUID, path: str, *, owner_id: UUID) -> SaveTarget:
+        count, total = await self.usage(workspace_id)
+        file, owner = await self.get(workspace_id, path), self.data.users.get(owner_id)
+        return SaveTarget(
+            existing=None if file is None else info_of(file),
+            entries=count,
+            total_bytes=total,
+            owner_tier=None if owner is None else owner.subscription_tier,
+        )
 
     async def replace_content(self, workspace_id: UUID, path: str, *, expected_hash: str, **values: Any) -> bool:
         file = await self.get(workspace_id, path)
