@@ -103,6 +103,28 @@ def test_a_draft_of_a_file_changed_meanwhile_is_offered_not_applied(page: Page, 
     expect(page.get_by_test_id("draft-dialog")).to_have_count(0)
 
 
+def test_a_draft_of_a_deleted_file_is_offered_and_discard_drops_it(page: Page, server: Server) -> None:
+    api = signed_in(page, server, "draft-deleted@example.com")
+    workspace = api.workspace("Draft deleted", template="blank", autosave_delay_ms=0)
+    api.put(workspace, "main.py", "print('saved')\n")
+    api.put(workspace, "gone.py", "gone = 1\n")
+    open_ide(page, server, workspace)
+    open_tab(page, "gone.py")
+    type_unsaved(page, "# kept")
+    api.delete(workspace, "gone.py")
+
+    reload_leaving(page)
+    expect(page.get_by_test_id("draft-dialog")).to_contain_text("gone.py was deleted")
+    expect(page.get_by_test_id("draft-text")).to_have_value("gone = 1\n# kept")
+    page.get_by_test_id("draft-discard").click()
+    expect(page.get_by_test_id("draft-dialog")).to_have_count(0)
+    assert api.text(workspace, "gone.py") is None  # never created again behind the person's back
+    page.reload()
+    expect(page.get_by_test_id("page-title")).not_to_be_empty()
+    time.sleep(1.5)
+    expect(page.get_by_test_id("draft-dialog")).to_have_count(0)
+
+
 def test_signing_out_drops_the_kept_text(page: Page, server: Server) -> None:
     api = signed_in(page, server, "draft-sign-out@example.com")
     workspace = api.workspace("Draft sign out", template="blank", autosave_delay_ms=0)
@@ -114,7 +136,8 @@ def test_signing_out_drops_the_kept_text(page: Page, server: Server) -> None:
     assert len(kept) == 1 and kept[0].endswith(f"/{workspace}/main.py")
     page.get_by_test_id("sign-out").click()
     page.get_by_test_id("leave-drop").click()
-    expect(page).to_have_url(re.compile(r"signed.out"))
+    # The sign-in page: signed out (or, if the page's session check came first, "session ended").
+    expect(page).to_have_url(re.compile(r"/login\?reason=(signed_out|session_ended)"))
     assert page.evaluate("Object.keys(sessionStorage).filter((key) => key.startsWith('codeloft.'))") == []
 
 

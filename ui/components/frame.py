@@ -132,8 +132,8 @@ def frame(title: str, viewer: Viewer, *, wide: bool = False, default_theme: str 
     async def sign_out() -> None:
         if layout.before_leave is not None and not await layout.before_leave():
             return
+        ui.run_javascript(DROP_DRAFTS)  # first: the session check may send the page away once the session ends
         await viewer.services.auth.sign_out_session(viewer.session_id)
-        ui.run_javascript(DROP_DRAFTS)
         ui.navigate.to("/signed-out")
 
     async def to_account() -> None:
