@@ -1,7 +1,8 @@
 """Runs through the cluster: 200 Python hello worlds from 20 concurrent clients through the run service with
 its runs queued in Redis and executed by two `codeloft worker` processes (each its own bubblewrap sandbox
 and warm pool), against the same program started bare by as many clients at once and against the run
-service with the sandbox in this process; runs/s and each run's latency (median, p95), in the same run.
+service with the sandbox in this process; runs/s, each run's latency (median, p95) and the CPU time a run
+cost (this process, the workers, and every process they reaped; not Redis itself), in the same run.
 
     .venv/bin/python bench/cluster_runs.py [--jobs 200] [--clients 20] [--workers 2] [--redis redis://127.0.0.1:6379/12]
 
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -38,8 +41,24 @@ EXPECTED = "Hello, Codeloft!\n"
 PYTHON = shutil.which("python3", path="/usr/bin:/bin") or "python3"
 
 
-async def drive(job: Callable[[], Awaitable[str]], *, jobs: int, clients: int) -> tuple[float, list[float], int]:
-    """`jobs` runs taken by `clients` concurrent clients: (elapsed s, each run's latency, correct answers)."""
+def cpu_seconds(workers: list[subprocess.Popen[str]]) -> float:
+    """CPU time so far of this process, what it reaped, and the workers with what they reaped (their
+    sandboxes: a worker reaps its sandboxes' inits, and through them the programs)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    for worker in workers:
+        with open(f"/proc/{worker.pid}/stat") as handle:
+            stat = handle.read()
+        utime, stime, cutime, cstime = (int(field) for field in stat[stat.rfind(")") + 2 :].split()[11:15])
+        total += (utime + stime + cutime + cstime) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+async def drive(
+    job: Callable[[], Awaitable[str]], *, jobs: int, clients: int, workers: list[subprocess.Popen[str]] | None = None
+) -> tuple[float, list[float], int, float]:
+    """`jobs` runs taken by `clients` concurrent clients: (elapsed s, each run's latency, correct answers,
+    CPU ms per run)."""
     left = list(range(jobs))
     latencies: list[float] = []
     correct = 0
@@ -53,18 +72,24 @@ async def drive(job: Callable[[], Awaitable[str]], *, jobs: int, clients: int) -
             latencies.append(time.perf_counter() - started)
             correct += out == EXPECTED
 
+    cpu = cpu_seconds(workers or [])
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
-    return time.perf_counter() - started, latencies, correct
+    elapsed = time.perf_counter() - started
+    await asyncio.sleep(0.3)  # the last sandboxes' inits are reaped
+    return elapsed, latencies, correct, (cpu_seconds(workers or []) - cpu) * 1000 / jobs
 
 
-def line(label: str, jobs: int, elapsed: float, latencies: list[float], correct: int, baseline: float) -> str:
+def line(
+    label: str, jobs: int, elapsed: float, latencies: list[float], correct: int, cpu: float, baseline: float
+) -> str:
     ordered = sorted(latencies)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     rate = jobs / elapsed
     return (
         f"  {label:<34} {correct}/{jobs} correct  {rate:6.1f} runs/s  {rate / baseline:4.2f}x bare   "
-        f"latency median {statistics.median(ordered) * 1000:6.1f} ms  p95 {p95 * 1000:6.1f} ms"
+        f"latency median {statistics.median(ordered) * 1000:6.1f} ms  p95 {p95 * 1000:6.1f} ms   "
+        f"CPU {cpu:5.1f} ms per run"
     )
 
 
@@ -120,7 +145,7 @@ async def main() -> None:
             await asyncio.sleep(1)  # the warm pools refill
             results = {}
             for label, job in (("bare", bare), ("in-process", in_process), ("cluster", cluster)):
-                results[label] = await drive(job, jobs=args.jobs, clients=args.clients)
+                results[label] = await drive(job, jobs=args.jobs, clients=args.clients, workers=workers)
                 await asyncio.sleep(1)  # each starts with its pools full
         finally:
             await remote_runner.close()
