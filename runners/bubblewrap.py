@@ -405,7 +405,9 @@ class BubblewrapRunner:
         """The run in a waiting sandbox; None when that sandbox could not take it (it is discarded)."""
         try:
             await self._hand_over(waiting, request)
-        except (OSError, ValueError):
+        except (OSError, ValueError) as error:
+            if isinstance(error, PermissionError):
+                self._pool_size = 0  # this process may not write into its sandboxes: runs start their own
             await self._discard(waiting)
             return None
         try:
