@@ -277,6 +277,9 @@ class RemoteRunner:
         return text.splitlines()[0] if text else "unknown"
 
     async def close(self) -> None:
+        for task in list(self._tasks):  # a cancel or a clean-up still on its way
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._subscriptions is not None:
             await self._subscriptions.close()
         if self._pool is not None:
