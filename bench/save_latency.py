@@ -19,6 +19,8 @@ saving its own file `--saves-per-client` times. Each product's floor, measured o
 the same run, is a cheap GET with the same numbers of clients (Codeloft `/healthz`, which also pings
 the database and the cache; Jupyter `/api/status`). At the end every client's file is read back and
 compared with its last save; the exit status is 1 if any request failed or any file differs.
+Each row also gives the server process's CPU time per request (from /proc), steadier than wall-clock
+figures when other work shares the machine.
 `--py-spy DIR` records each Codeloft server with py-spy during its saves (one SVG per phase)."""
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -88,10 +91,15 @@ class Timings:
     latencies: list[float] = field(default_factory=list)  # seconds, one per successful request
     failures: list[str] = field(default_factory=list)
     wall: float = 0.0  # seconds from the first request's start to the last one's end
+    cpu: float = float("nan")  # CPU seconds the server process used meanwhile (less noisy on a busy machine)
 
     @property
     def p50(self) -> float:
         return percentile(sorted(self.latencies), 0.5) if self.latencies else float("nan")
+
+    @property
+    def cpu_per_request(self) -> float:
+        return self.cpu / len(self.latencies) if self.latencies else float("nan")
 
     @property
     def rate(self) -> float:
@@ -285,9 +293,10 @@ async def floor(product: Product, http: httpx.AsyncClient, timings: Timings) -> 
         timings.failures.append(f"GET {product.floor}: {response.status_code} {response.text[:300]}")
 
 
-async def run_clients(
-    clients: list[httpx.AsyncClient], count: int, one: Callable[[int, httpx.AsyncClient, Timings], Awaitable[None]]
-) -> Timings:
+OneRequest = Callable[[int, httpx.AsyncClient, Timings], Awaitable[None]]
+
+
+async def run_clients(clients: list[httpx.AsyncClient], count: int, one: OneRequest) -> Timings:
     """`count` requests on each client, every client in its own task, all started together."""
     timings = Timings()
     start = asyncio.Event()
@@ -375,25 +384,44 @@ async def measure(products: list[Product], args: argparse.Namespace) -> list[Ben
         n = args.clients
         for bench in benches:
             await run_clients(bench.https[:1], WARM_UP, bench.floor_one)
-            bench.results["floor 1"] = await run_clients(bench.https[:1], args.saves, bench.floor_one)
+            bench.results["floor 1"] = await timed(bench, bench.https[:1], args.saves, bench.floor_one)
         for bench in benches:
             await run_clients(bench.https, 1, bench.floor_one)
-            bench.results[f"floor {n}"] = await run_clients(bench.https, args.saves_per_client, bench.floor_one)
+            bench.results[f"floor {n}"] = await timed(bench, bench.https, args.saves_per_client, bench.floor_one)
         for bench in benches:
             bench.results["warm-up saves"] = await run_clients(bench.https[:1], WARM_UP, bench.save_one)
             with Profiler(args.py_spy, bench.product, "1-client"):
-                bench.results["save 1"] = await run_clients(bench.https[:1], args.saves, bench.save_one)
+                bench.results["save 1"] = await timed(bench, bench.https[:1], args.saves, bench.save_one)
         for bench in benches:
             warm = await run_clients(bench.https, 1, bench.save_one)
             bench.results["warm-up saves"].failures += warm.failures
             with Profiler(args.py_spy, bench.product, f"{n}-clients"):
-                bench.results[f"save {n}"] = await run_clients(bench.https, args.saves_per_client, bench.save_one)
+                bench.results[f"save {n}"] = await timed(bench, bench.https, args.saves_per_client, bench.save_one)
         for bench in benches:
             await bench.read_back()
         return benches
     finally:
         for bench in benches:
             await bench.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def timed(
+    bench: Bench,
+    clients: list[httpx.AsyncClient],
+    count: int,
+    one: Callable[[int, httpx.AsyncClient, Timings], Awaitable[None]],
+) -> Timings:
+    """`run_clients`, with the server's CPU time meanwhile."""
+    before = cpu_seconds(bench.product.pid)
+    timings = await run_clients(clients, count, one)
+    timings.cpu = cpu_seconds(bench.product.pid) - before
+    return timings
 
 
 def percentile(ordered: list[float], fraction: float) -> float:
@@ -407,7 +435,8 @@ def row(label: str, timings: Timings, baseline_p50: float | None = None, floor: 
     failed = f"  FAILED {len(timings.failures)}" if timings.failures else ""
     return (
         f"  {label:<26} n={len(timings.latencies):<5} p50 {p50 * 1000:7.1f} ms  p95 {p95 * 1000:7.1f} ms"
-        f"  max {ordered[-1] * 1000:7.1f} ms  {timings.rate:7.1f}/s{ratio}{failed}"
+        f"  max {ordered[-1] * 1000:7.1f} ms  {timings.rate:7.1f}/s  CPU {timings.cpu_per_request * 1000:5.2f} ms"
+        f"{ratio}{failed}"
     )
 
 
@@ -444,7 +473,8 @@ def summary(benches: list[Bench], clients: int) -> None:
     jupyter = next((b for b in benches if isinstance(b.product, JupyterContents)), None)
     print(
         f"summary: p50 of 1 client saving (ratio to Jupyter: lower is better), "
-        f"saves/s of {clients} clients (ratio to Jupyter: higher is better)"
+        f"saves/s of {clients} clients (ratio to Jupyter: higher is better), the server's CPU time per save "
+        f"of those {clients} clients (lower is better)"
     )
     for bench in benches:
         one, many = bench.results["save 1"], bench.results[f"save {clients}"]
@@ -456,6 +486,9 @@ def summary(benches: list[Bench], clients: int) -> None:
         line += f"   {many.rate:6.1f} saves/s"
         if jupyter is not None and jupyter is not bench:
             line += f" ({many.rate / jupyter.results[f'save {clients}'].rate:4.2f}x)"
+        line += f"   server CPU {many.cpu_per_request * 1000:5.2f} ms/save"
+        if jupyter is not None and jupyter is not bench:
+            line += f" ({many.cpu_per_request / jupyter.results[f'save {clients}'].cpu_per_request:4.2f}x)"
         print(line)
 
 
