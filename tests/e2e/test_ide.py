@@ -198,8 +198,11 @@ def test_the_api_sees_what_the_editor_saved(page: Page, server: Server) -> None:
     expect(page.get_by_test_id("status-state")).to_have_text("Saved")
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
     workspace_id = page.url.rsplit("/w/", 1)[1]
-    body = httpx.get(f"{server.base_url}/api/v1/workspaces/{workspace_id}/files/main.py", cookies=cookies).text
-    assert body.endswith("# via editor")
+    url = f"{server.base_url}/api/v1/workspaces/{workspace_id}/files/main.py"
+    deadline = time.monotonic() + 15  # "Saved" may still be the state from before the typing reached the server
+    while not (body := httpx.get(url, cookies=cookies).text).endswith("# via editor"):
+        assert time.monotonic() < deadline, body
+        time.sleep(0.1)
 
 
 def test_import_a_zip_into_the_workspace_and_refuse_a_bad_one(page: Page, server: Server, tmp_path: Path) -> None:
