@@ -110,14 +110,12 @@ class Marketplace:
         with ui.row().classes("w-full items-center justify-between"):
             ui.label("Extensions").classes("text-xl font-bold")
         if self._viewer is not None:
-            self.waiting_list()
-        self.featured_row()
-        self.bundles_row()
-        with ui.row().classes("w-full items-center gap-2 no-wrap"):
+            self.waiting_list()  # an administrator's work queue first
+        with ui.row().classes("w-full items-center gap-2 no-wrap max-sm:flex-wrap"):
             search = ui.input(placeholder="Search by name, description or tag").props(
                 'clearable dense outlined debounce=250 data-testid="ext-search"'
             )
-            search.classes("grow")
+            search.classes("grow max-sm:w-full")
             search.on_value_change(self._search)
             categories = {ALL: "All categories", **CATEGORY_LABELS}
             ui.select(categories, value=ALL, label="Category", on_change=self._filter).props(
@@ -126,7 +124,9 @@ class Marketplace:
             ui.select(SORT_LABELS, value=self.sort, label="Sort", on_change=self._sort).props(
                 'dense outlined data-testid="ext-sort"'
             ).classes("w-48 max-sm:w-36")
+        self.featured_row()
         self.results_list()
+        self.bundles_row()
         if self._viewer is not None:
             self.authored_list()
             self._publisher()
