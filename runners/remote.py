@@ -1,5 +1,15 @@
-"""Runs through Redis (arq): the web process enqueues sandbox requests and streams their output back;
-`codeloft worker` processes, on this machine or others, execute them in their own sandbox."""
+"""Runs through Redis: the web process queues sandbox requests and streams their output back; `codeloft
+worker` processes, on this machine or others, execute them in their own sandbox.
+
+The protocol, all in Redis:
+- the queue is a list: the web process pushes a job (its id, request and trace), a free worker pops it
+  at once (BRPOP: no polling, one round trip);
+- a job's output, its heartbeats and its result come back on the job's pub/sub channel, which the web
+  process subscribed to before queueing it; the result is also kept for two minutes under its own key
+  (looked at now and then, should the message be lost);
+- a cancel goes on the job's cancel channel, or takes the job out of the list when no worker has it yet;
+- an interactive run's keystrokes and terminal sizes wait in a list of their own until the program
+  reads them."""
 
 from __future__ import annotations
 
@@ -13,8 +23,7 @@ from collections.abc import Awaitable
 from dataclasses import asdict
 from typing import Any, cast
 
-from arq.connections import ArqRedis, RedisSettings, create_pool
-from arq.jobs import Job
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from domain import log_context
@@ -33,15 +42,16 @@ from domain.sandbox import (
 )
 from runners.channels import LOST, Subscriptions
 
-QUEUE = "codeloft:runs"
-FUNCTION = "codeloft_execute"
+QUEUE = "codeloft:runs:queue"
+"""The list of jobs waiting for a worker (pushed on the left, popped on the right)."""
 RESULT_MARGIN_S = 120
-WAKE = "codeloft:runs:wake"
-"""Published with every run enqueued: a waiting worker takes it now instead of at its next poll."""
 WEB = "codeloft:runs:web"
 """The web process's pub/sub connection's permanent channel (nothing is published there)."""
+WORKERS = "codeloft:runs:workers"
+"""A worker's pub/sub connection's permanent channel (nothing is published there)."""
 RESULT_POLL_S = 0.5
 """How often the job's stored result is looked at too, in case the result's message was lost."""
+RESULT_TTL_S = 120
 HEARTBEAT_S = 1.0
 """How often a worker running a run says it is alive."""
 SILENCE_S = 6.0
@@ -88,6 +98,18 @@ def result_from_dict(data: dict[str, Any]) -> SandboxResult:
 
 
 ALIVE = json.dumps({"alive": 1})
+NOT_STARTED = SandboxResult(
+    exit_code=None,
+    signal=None,
+    stdout=b"",
+    stderr=b"",
+    truncated=False,
+    cpu_ms=0,
+    wall_ms=0,
+    memory_kb=None,
+    stopped=Stop.CANCELLED,
+)
+"""A run stopped while it waited for a worker."""
 
 
 class WorkerLost(Exception):
@@ -96,6 +118,10 @@ class WorkerLost(Exception):
 
 def channels(job_id: str) -> tuple[str, str]:
     return f"codeloft:run:{job_id}:output", f"codeloft:run:{job_id}:cancel"
+
+
+def result_key(job_id: str) -> str:
+    return f"codeloft:run:{job_id}:result"
 
 
 def input_list(job_id: str) -> str:
@@ -108,15 +134,16 @@ INPUT_TTL_S = 3600
 INPUT_POLL_S = 1
 
 
-async def _push_input(pool: ArqRedis, job_id: str, message: dict[str, Any]) -> None:
+async def _push_input(pool: Redis, job_id: str, message: dict[str, Any]) -> None:
     async with pool.pipeline(transaction=False) as pipe:
         pipe.rpush(input_list(job_id), dumps(message))
         pipe.expire(input_list(job_id), INPUT_TTL_S)
         await pipe.execute()
 
 
-def redis_settings(url: str) -> RedisSettings:
-    return RedisSettings.from_dsn(url)
+def connect(url: str) -> Redis:
+    client: Redis = Redis.from_url(url, socket_connect_timeout=5, health_check_interval=30)
+    return client
 
 
 class RemoteRunner:
@@ -126,7 +153,7 @@ class RemoteRunner:
 
     def __init__(self, url: str) -> None:
         self._url = url
-        self._pool: ArqRedis | None = None
+        self._pool: Redis | None = None
         self._subscriptions: Subscriptions | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -139,15 +166,16 @@ class RemoteRunner:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _connect(self) -> ArqRedis:
+    async def _connect(self) -> Redis:
         if self._pool is None:
+            pool = connect(self._url)
             try:
-                self._pool = await create_pool(
-                    redis_settings(self._url), job_serializer=dumps, job_deserializer=loads, default_queue_name=QUEUE
-                )
+                await pool.ping()
             except (RedisError, OSError) as error:
+                await pool.aclose()
                 raise Unavailable(f"Cannot reach the run queue at {self._url} ({error}): is Redis running?") from None
-            self._subscriptions = Subscriptions(self._pool, permanent=WEB)
+            self._pool = pool
+            self._subscriptions = Subscriptions(pool, permanent=WEB)
         return self._pool
 
     async def execute(
@@ -173,13 +201,11 @@ class RemoteRunner:
         pool = await self._connect()
         assert self._subscriptions is not None
         job_id = uuid.uuid4().hex
-        output_channel, cancel_channel = channels(job_id)
+        output_channel, _ = channels(job_id)
         try:
             messages = await self._subscriptions.subscribe(output_channel)
         except (RedisError, OSError) as error:
             return SandboxResult.failure(f"the run queue failed: {error}")
-        if cancel is not None:
-            cancel.on_cancel(lambda: self._background(pool.publish(cancel_channel, "cancel")))
         followed = asyncio.ensure_future(self._follow(messages, on_output, terminal))
         sizes: list[list[int]] = []
         if isinstance(terminal, ResizableTerminal):  # known now (the start's size) and as it changes
@@ -189,17 +215,15 @@ class RemoteRunner:
         timeout = request.limits.wall_seconds + RESULT_MARGIN_S
         try:
             # The request id, person, workspace and run go with the job: the worker's lines carry them too.
-            trace = log_context.current()
-            job = await pool.enqueue_job(
-                FUNCTION, request_to_dict(request), trace=trace, interactive=terminal is not None,
-                size=sizes[-1] if sizes else None, _job_id=job_id, _queue_name=QUEUE,
-            )  # fmt: skip
-            assert job is not None
+            job = dumps({
+                "id": job_id, "request": request_to_dict(request), "trace": log_context.current(),
+                "interactive": terminal is not None, "size": sizes[-1] if sizes else None,
+            })  # fmt: skip
+            await cast(Awaitable[int], pool.lpush(QUEUE, job))
             log.info("queued job %s for a worker", job_id, extra={"job_id": job_id})
-            await pool.publish(WAKE, job_id)
-            stored = asyncio.ensure_future(
-                Job(job_id, pool, _queue_name=QUEUE, _deserializer=loads).result(poll_delay=RESULT_POLL_S)
-            )
+            if cancel is not None:
+                cancel.on_cancel(lambda: self._background(self._cancel(pool, job, job_id, messages)))
+            stored = asyncio.ensure_future(self._stored(pool, job_id))
             done, _ = await asyncio.wait({followed, stored}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             if not done:
                 raise TimeoutError
@@ -210,8 +234,6 @@ class RemoteRunner:
             return SandboxResult.failure(str(error))
         except (RedisError, OSError) as error:
             return SandboxResult.failure(f"the run queue failed: {error}")
-        except Exception as error:  # the job itself failed: its worker stopped (past its grace) or broke
-            return SandboxResult.failure(f"the worker stopped before the program finished ({type(error).__name__})")
         finally:
             for task in (followed, stored, typing):
                 if task is not None and not task.done():
@@ -222,12 +244,30 @@ class RemoteRunner:
             if terminal is not None:
                 self._background(pool.delete(input_list(job_id)))
 
-    def _resized(self, pool: ArqRedis, job_id: str, sizes: list[list[int]], size: list[int]) -> None:
+    @staticmethod
+    async def _cancel(pool: Redis, job: bytes, job_id: str, messages: asyncio.Queue[bytes | None]) -> None:
+        """Stop the run: out of the queue if no worker took it yet (it ends as stopped at once), else
+        told to its worker."""
+        if await cast(Awaitable[int], pool.lrem(QUEUE, 1, job)):  # type: ignore[arg-type]
+            messages.put_nowait(dumps({"result": result_to_dict(NOT_STARTED)}))
+        else:
+            await pool.publish(channels(job_id)[1], "cancel")
+
+    @staticmethod
+    async def _stored(pool: Redis, job_id: str) -> dict[str, Any]:
+        """The result the worker kept, should its message not arrive."""
+        while True:
+            data = await pool.get(result_key(job_id))
+            if data is not None:
+                return loads(data)
+            await asyncio.sleep(RESULT_POLL_S)
+
+    def _resized(self, pool: Redis, job_id: str, sizes: list[list[int]], size: list[int]) -> None:
         sizes.append(size)
         self._background(_push_input(pool, job_id, {"size": size}))
 
     @staticmethod
-    async def _send_input(pool: ArqRedis, job_id: str, terminal: TerminalIO) -> None:
+    async def _send_input(pool: Redis, job_id: str, terminal: TerminalIO) -> None:
         with contextlib.suppress(RedisError, OSError):
             while (data := await terminal.read()) is not None:
                 await _push_input(pool, job_id, {"data": data})
@@ -265,7 +305,7 @@ class RemoteRunner:
         """Runs queued for a worker now (`Unavailable` when Redis cannot be reached)."""
         pool = await self._connect()
         try:
-            return int(await pool.zcard(QUEUE))
+            return int(await cast(Awaitable[int], pool.llen(QUEUE)))
         except (RedisError, OSError) as error:
             raise Unavailable(f"Cannot reach the run queue at {self._url} ({error}): is Redis running?") from None
 
@@ -277,9 +317,11 @@ class RemoteRunner:
         return text.splitlines()[0] if text else "unknown"
 
     async def close(self) -> None:
-        for task in list(self._tasks):  # a cancel or a clean-up still on its way
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:  # a cancel or a clean-up still on its way: a moment to arrive
+            _, late = await asyncio.wait(set(self._tasks), timeout=2)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
         if self._subscriptions is not None:
             await self._subscriptions.close()
         if self._pool is not None:
@@ -290,10 +332,10 @@ class QueuedTerminal:
     """The worker's side of an interactive run's terminal: what the person typed (and the terminal's size)
     from the run's input list, what the program writes published on its output channel."""
 
-    def __init__(self, redis: ArqRedis, job_id: str, size: list[int] | None) -> None:
+    def __init__(self, redis: Redis, outbox: Outbox, job_id: str, size: list[int] | None) -> None:
         self._redis = redis
+        self._outbox = outbox
         self._key = input_list(job_id)
-        self._output, _ = channels(job_id)
         self._resized: list[Any] = []
         self._size: tuple[int, int] | None = (int(size[0]), int(size[1])) if size else None
 
@@ -313,12 +355,36 @@ class QueuedTerminal:
             return message["data"]  # type: ignore[no-any-return]
 
     async def write(self, data: bytes) -> None:
-        await self._redis.publish(self._output, dumps({"tty": data}))
+        self._outbox.put(dumps({"tty": data}))
 
     def on_resize(self, callback: Any) -> None:
         self._resized.append(callback)
         if self._size is not None:
             callback(*self._size)
+
+
+class Outbox:
+    """A job's messages to the web process (output, heartbeats, the result), published in order by one
+    task of their own: the sandbox's output is never held up by a round trip to Redis."""
+
+    def __init__(self, redis: Redis, channel: str) -> None:
+        self._redis = redis
+        self._channel = channel
+        self._messages: asyncio.Queue[bytes | str | None] = asyncio.Queue()
+        self._sender = asyncio.ensure_future(self._send())
+
+    def put(self, message: bytes | str) -> None:
+        self._messages.put_nowait(message)
+
+    async def _send(self) -> None:
+        while (message := await self._messages.get()) is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await self._redis.publish(self._channel, message)
+
+    async def close(self) -> None:
+        """Send what is waiting, then stop."""
+        self._messages.put_nowait(None)
+        await self._sender
 
 
 async def codeloft_execute(
@@ -327,52 +393,55 @@ async def codeloft_execute(
     """The worker's job: run one sandbox request, publishing its output as it comes and its result last,
     and obeying cancel; an interactive one on a pseudo-terminal fed from the run's input list."""
     runner: Runner = ctx["runner"]
-    redis: ArqRedis = ctx["redis"]
+    redis: Redis = ctx["redis"]
     subscriptions: Subscriptions = ctx["subscriptions"]
-    output_channel, cancel_channel = channels(ctx["job_id"])
+    job_id = ctx["job_id"]
+    output_channel, cancel_channel = channels(job_id)
     cancellation = Cancellation()
     cancels = await subscriptions.subscribe(cancel_channel)
+    outbox = Outbox(redis, output_channel)
 
     async def watch_cancel() -> None:
         await cancels.get()  # a cancel, or the connection lost: the run cannot be followed any more
         cancellation.cancel()
 
-    watcher = asyncio.create_task(watch_cancel())
-
     async def heartbeat() -> None:
-        with contextlib.suppress(RedisError, OSError):
-            while True:
-                await redis.publish(output_channel, ALIVE)
-                await asyncio.sleep(HEARTBEAT_S)
-
-    beating = asyncio.create_task(heartbeat())
+        while True:
+            outbox.put(ALIVE)
+            await asyncio.sleep(HEARTBEAT_S)
 
     async def publish(stream: str, text: str) -> None:
-        await redis.publish(output_channel, dumps({"stream": stream, "text": text}))
+        outbox.put(dumps({"stream": stream, "text": text}))
 
+    watcher, beating = asyncio.create_task(watch_cancel()), asyncio.create_task(heartbeat())
+    shut_down = False
     try:
         request = request_from_dict(data)
         if not interactive:
             ended = await runner.execute(request, on_output=publish, cancel=cancellation)
         elif isinstance(runner, InteractiveRunner):
-            ended = await runner.execute_interactive(
-                request, QueuedTerminal(redis, ctx["job_id"], size), cancel=cancellation
-            )
+            terminal = QueuedTerminal(redis, outbox, job_id, size)
+            ended = await runner.execute_interactive(request, terminal, cancel=cancellation)
         else:
             ended = SandboxResult.failure(f"the worker's {runner.name} sandbox cannot run programs on a terminal")
-        result = result_to_dict(ended)
-        with contextlib.suppress(RedisError, OSError):
-            await redis.publish(output_channel, dumps({"result": result}))  # first: the person waits for it
-    finally:
-        for task in (watcher, beating):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await subscriptions.unsubscribe(cancel_channel)
-        wake = ctx.get("wake")
-        if wake is not None:
-            wake.set()  # a slot is free: look for the next run now
+    except asyncio.CancelledError:  # the worker stops past its grace: its sandbox was killed (supervise)
+        ended, shut_down = SandboxResult.failure(SHUT_DOWN), True
+    result = result_to_dict(ended)
+    outbox.put(dumps({"result": result}))  # after all the output, before anything else: the person waits
+    for task in (watcher, beating):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await outbox.close()
+    with contextlib.suppress(RedisError, OSError):  # kept a while, should the message be lost
+        await redis.set(result_key(job_id), dumps(result), ex=RESULT_TTL_S)
+    await subscriptions.unsubscribe(cancel_channel)
+    if shut_down:
+        raise asyncio.CancelledError
     return result
+
+
+SHUT_DOWN = "the worker stopped before the program finished (it was shut down)"
 
 
 async def codeloft_job(

@@ -1,88 +1,111 @@
-"""`codeloft worker`: takes runs from the Redis queue and executes them in this machine's sandbox."""
+"""`codeloft worker`: takes runs from the Redis queue and executes them in this machine's sandbox.
+
+A free worker waits on the queue (BRPOP), so a run queued is taken in one round trip. On SIGTERM (or
+Ctrl+C) it takes no more runs and lets those running finish for `grace` seconds; it then ends the rest
+(their sandboxes killed), each answered as stopped by the shutdown, and exits 0. While Redis is away it
+waits for it instead of exiting."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
+from typing import Any
 
-from arq.connections import create_pool
-from arq.worker import Worker, func
 from redis.exceptions import RedisError
 
 from domain.sandbox import Runner
-from runners.channels import LOST, Subscriptions
-from runners.remote import FUNCTION, QUEUE, WAKE, codeloft_job, dumps, loads, redis_settings
+from runners.channels import Subscriptions
+from runners.remote import QUEUE, WORKERS, codeloft_job, connect, loads
 
-MAX_JOB_SECONDS = 600
-POLL_S = 0.25
-"""How often the queue is looked at without a wake-up (one lost, or a run queued while all slots were busy)."""
+TAKE_TIMEOUT_S = 1
+"""How long one wait on the queue lasts (a stop is noticed within it)."""
 REDIS_RETRY_S = 1.0
 """How often a worker whose Redis went away tries again."""
 
 
-class CodeloftWorker(Worker):
-    """arq's worker, woken by the wake-up published with each run enqueued and by each run that ends,
-    instead of taking runs only at its next poll (a poll every 20 ms cost ~10 ms per run on average, and
-    polling that often cost CPU when idle). Its pub/sub connection also carries every run's cancel."""
+class QueueWorker:
+    def __init__(self, redis_url: str, runner: Runner, *, jobs: int, grace: float) -> None:
+        self._url = redis_url
+        self._runner = runner
+        self._jobs = jobs
+        self._grace = grace
+
+    def run(self) -> None:
+        asyncio.run(self.main())
 
     async def main(self) -> None:
-        # arq 0.28's Worker.main with the fixed-step poll replaced (it has no hook for this).
-        if self._pool is None:
-            self._pool = await create_pool(
-                self.redis_settings,
-                job_deserializer=self.job_deserializer,
-                job_serializer=self.job_serializer,
-                default_queue_name=self.queue_name,
-                expires_extra_ms=self.expires_extra_ms,
-            )
-        self.ctx["redis"] = self.pool
-        subscriptions = Subscriptions(self.pool, permanent=WAKE)
-        wake = asyncio.Event()
-        self.ctx.update(subscriptions=subscriptions, wake=wake)
-        relay = asyncio.create_task(self._relay_wake_ups(subscriptions, wake))
+        redis = connect(self._url)
+        subscriptions = Subscriptions(redis, permanent=WORKERS)
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stopping.set)
+        slots = asyncio.Semaphore(self._jobs)
+        running: set[asyncio.Task[Any]] = set()
+        context = {"runner": self._runner, "redis": redis, "subscriptions": subscriptions}
         try:
-            while True:
-                wake.clear()
-                try:
-                    await self._poll_iteration()
-                except (RedisError, OSError) as error:  # Redis restarting: wait for it instead of exiting
-                    print(f"Codeloft worker: the run queue is unreachable ({error}); retrying", flush=True)
-                    await asyncio.sleep(REDIS_RETRY_S)
+            while await self._free_slot(slots, stopping):
+                job = await self._take(redis, stopping)
+                if job is None:
+                    slots.release()
                     continue
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), self.poll_delay_s)
+                task = asyncio.create_task(
+                    codeloft_job(
+                        {**context, "job_id": job["id"]}, job["request"], job.get("trace"),
+                        interactive=bool(job.get("interactive")), size=job.get("size"),
+                    )
+                )  # fmt: skip
+                running.add(task)
+                task.add_done_callback(running.discard)
+                task.add_done_callback(lambda _: slots.release())
         finally:
-            relay.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relay
+            await self._drain(running)
             await subscriptions.close()
+            await self._runner.close()
+            await redis.aclose()
 
     @staticmethod
-    async def _relay_wake_ups(subscriptions: Subscriptions, wake: asyncio.Event) -> None:
-        while True:
-            try:
-                wake_ups = await subscriptions.subscribe(WAKE)
-            except (RedisError, OSError):
-                await asyncio.sleep(REDIS_RETRY_S)  # Redis is away: the poll goes on, and so do we once it is back
-                continue
-            while await wake_ups.get() is not LOST:
-                wake.set()
+    async def _free_slot(slots: asyncio.Semaphore, stopping: asyncio.Event) -> bool:
+        """Wait for a slot to run one more; False once the worker stops."""
+        acquiring = asyncio.ensure_future(slots.acquire())
+        stopped = asyncio.ensure_future(stopping.wait())
+        await asyncio.wait({acquiring, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        if stopping.is_set():
+            if acquiring.done():
+                slots.release()
+            else:
+                acquiring.cancel()
+            return False
+        return True
+
+    async def _take(self, redis: Any, stopping: asyncio.Event) -> dict[str, Any] | None:
+        """The next job, or None (nothing came, Redis is away, or the worker stops)."""
+        try:
+            popped = await redis.brpop([QUEUE], timeout=TAKE_TIMEOUT_S)
+        except (RedisError, OSError) as error:
+            print(f"Codeloft worker: the run queue is unreachable ({error}); retrying", flush=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), REDIS_RETRY_S)
+            return None
+        if popped is None:
+            return None
+        if stopping.is_set():  # taken as the stop came: back for another worker
+            with contextlib.suppress(RedisError, OSError):
+                await redis.rpush(QUEUE, popped[1])
+            return None
+        return loads(popped[1])
+
+    async def _drain(self, running: set[asyncio.Task[Any]]) -> None:
+        """Let the runs finish within the grace; end the rest."""
+        if not running:
+            return
+        _, late = await asyncio.wait(set(running), timeout=self._grace)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
 
 
-def build_worker(redis_url: str, runner: Runner, *, jobs: int, grace: float = 20.0) -> Worker:
-    """On SIGTERM the worker takes no more runs and lets those running finish for `grace` seconds; it then
-    ends the rest (their sandboxes killed), which the web process reports as the worker's failure."""
-    return CodeloftWorker(
-        functions=[func(codeloft_job, name=FUNCTION, max_tries=1, timeout=MAX_JOB_SECONDS)],
-        queue_name=QUEUE,
-        redis_settings=redis_settings(redis_url),
-        max_jobs=jobs,
-        poll_delay=POLL_S,
-        keep_result=120,
-        job_serializer=dumps,
-        job_deserializer=loads,
-        ctx={"runner": runner},
-        handle_signals=True,
-        job_completion_wait=round(grace),
-        log_results=False,
-    )
+def build_worker(redis_url: str, runner: Runner, *, jobs: int, grace: float = 20.0) -> QueueWorker:
+    return QueueWorker(redis_url, runner, jobs=jobs, grace=grace)

@@ -158,7 +158,6 @@ class TextFormatter(logging.Formatter):
 QUIET = {
     "httpx": logging.WARNING,
     "httpcore": logging.WARNING,
-    "arq": logging.WARNING,
     "alembic.runtime.plugins": logging.WARNING,
 }
 """Loggers that would write a line per outgoing HTTP call, per job (with the job's arguments) or per
