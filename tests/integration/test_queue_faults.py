@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.sandbox import RunLimits, SandboxRequest, SandboxResult
+from domain.sandbox import Cancellation, RunLimits, SandboxRequest, SandboxResult, Stop
 from runners.remote import RemoteRunner
 from tests.serving import CODELOFT, clean_env
 
@@ -173,3 +173,20 @@ async def test_a_worker_killed_mid_run_ends_the_run_and_leaves_no_sandbox(
         if replacement is not None:
             replacement.terminate()
             replacement.wait(timeout=30)
+
+
+async def test_a_run_stopped_before_any_worker_took_it_leaves_the_queue(own_redis: OwnRedis) -> None:
+    runner = RemoteRunner(own_redis.url)  # no worker at all
+    cancel = Cancellation()
+    try:
+        waiting = asyncio.ensure_future(runner.execute(hello(), cancel=cancel))
+        for _ in range(100):
+            if await runner.waiting() == 1:
+                break
+            await asyncio.sleep(0.05)
+        cancel.cancel()
+        result = await asyncio.wait_for(waiting, 5)
+        assert (result.stopped, result.internal_error) == (Stop.CANCELLED, None)
+        assert await runner.waiting() == 0  # no worker will run it later
+    finally:
+        await runner.close()
