@@ -46,6 +46,19 @@ def executor(runner: BubblewrapRunner, tmp_path: Path) -> Executor:
     )
 
 
+_STRANGERS: set[int] = set()
+"""Sandbox processes alive under this process before this module's first test: another module's, not
+these tests' to answer for (and each is listed when the module starts)."""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def strangers() -> None:
+    _STRANGERS.clear()
+    _STRANGERS.update(sandbox_processes())
+    if _STRANGERS:
+        print(f"sandbox processes left by earlier tests: {sorted(_STRANGERS)}")
+
+
 def sandbox_processes() -> list[int]:
     """Processes of any sandbox uid still alive under this process (its sandboxes' orphans come back
     to it, the subreaper); other servers' sandboxes on this machine are theirs. A zombie is not alive:
@@ -61,7 +74,8 @@ def sandbox_processes() -> list[int]:
                     state = stat.read().rsplit(")", 1)[1].split()[0]
             except (FileNotFoundError, ProcessLookupError, IndexError):
                 continue
-            if FIRST_UID <= uid < FIRST_UID + 100_000 and state != "Z" and me in _ancestors(int(entry)):
+            alive_here = state != "Z" and int(entry) not in _STRANGERS and me in _ancestors(int(entry))
+            if FIRST_UID <= uid < FIRST_UID + 100_000 and alive_here:
                 alive.append(int(entry))
     return alive
 
