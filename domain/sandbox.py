@@ -100,8 +100,10 @@ class SandboxResult:
     internal_error: str | None = None
 
     @classmethod
-    def failure(cls, message: str, *, wall_ms: int = 0) -> SandboxResult:
-        """The sandbox itself failed (it could not start, its engine broke): nothing ran."""
+    def nothing_ran(
+        cls, *, internal_error: str | None = None, stopped: Stop | None = None, wall_ms: int = 0
+    ) -> SandboxResult:
+        """No program ran: the sandbox failed, or the run was stopped before it started."""
         return cls(
             exit_code=None,
             signal=None,
@@ -111,8 +113,14 @@ class SandboxResult:
             cpu_ms=0,
             wall_ms=wall_ms,
             memory_kb=None,
-            internal_error=message,
+            stopped=stopped,
+            internal_error=internal_error,
         )
+
+    @classmethod
+    def failure(cls, message: str, *, wall_ms: int = 0) -> SandboxResult:
+        """The sandbox itself failed (it could not start, its engine broke): nothing ran."""
+        return cls.nothing_ran(internal_error=message, wall_ms=wall_ms)
 
 
 OutputSink = Callable[[str, str], Awaitable[None]]

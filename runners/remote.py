@@ -98,17 +98,7 @@ def result_from_dict(data: dict[str, Any]) -> SandboxResult:
 
 
 ALIVE = json.dumps({"alive": 1})
-NOT_STARTED = SandboxResult(
-    exit_code=None,
-    signal=None,
-    stdout=b"",
-    stderr=b"",
-    truncated=False,
-    cpu_ms=0,
-    wall_ms=0,
-    memory_kb=None,
-    stopped=Stop.CANCELLED,
-)
+NOT_STARTED = SandboxResult.nothing_ran(stopped=Stop.CANCELLED)
 """A run stopped while it waited for a worker."""
 
 
