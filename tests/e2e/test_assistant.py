@@ -166,6 +166,8 @@ def test_fix_the_last_error_then_replace_the_selection(
 
     page.locator(".cm-content").click()
     page.keyboard.press("Control+a")
+    # the panel knows of the new selection (it looks every 0.3 s) before Explain selection is pressed
+    expect(page.get_by_test_id("chat-chip-selection")).to_contain_text("Selection (34 characters)")  # with its newline
     page.get_by_test_id("chat-explain").click()
     expect(page.get_by_test_id("chat-usage")).to_have_count(2)
     asked = providers.chats()[-1].body["messages"][-1]["content"]
