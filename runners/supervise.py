@@ -226,27 +226,15 @@ async def spawn_soon(launch: Launch, *, job_pipe: bool = False, tty: int | None 
     )
 
 
-def _send(fd: int, data: bytes) -> None:
-    try:
-        view, offset = memoryview(data), 0
-        while offset < len(data):
-            offset += os.write(fd, view[offset:])
-    except OSError:
-        pass  # the sandbox is gone already; supervision reports what happened
-    finally:
-        os.close(fd)
-
-
 async def supervise(
     launch: Launch,
     *,
     on_output: OutputSink | None,
     cancel: Cancellation | None,
     spawned: Spawned | None = None,
-    job: bytes | None = None,
     terminal: TerminalIO | None = None,
 ) -> SandboxResult:
-    """Watch a command to its end; `spawned` (with its `job`) is a pooled sandbox handed its work now;
+    """Watch a command to its end; `spawned` is a pooled sandbox already handed its work;
     with a `terminal`, the command runs on a pseudo-terminal the terminal reads and writes (its output,
     echo included, is the result's stdout)."""
     limits = launch.limits
@@ -268,8 +256,6 @@ async def supervise(
             if tty is not None:
                 tty.close_slave()  # the command has its copies: the master sees EIO once they are gone
     process = spawned.process
-    if spawned.job is not None:
-        asyncio.get_running_loop().run_in_executor(None, _send, spawned.job, job or b"")
     stopped: list[Stop] = []
 
     def stop(reason: Stop) -> None:
