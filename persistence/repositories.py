@@ -4,10 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import Select, case, delete, func, insert, literal, or_, select, text, true, update
+from sqlalchemy import (
+    Row,
+    Select,
+    Table,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 from sqlalchemy.sql.elements import ColumnElement
@@ -167,7 +182,20 @@ class SqlSignInTokenRepository:
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _session_entity(row: UserSessionRow) -> UserSession:
+# The statements every request or save runs, built once (each run then skips building the statement and its
+# cache key), on the tables rather than the mapped classes (no ORM bookkeeping for rows nobody keeps).
+_SESSIONS = cast(Table, UserSessionRow.__table__)
+_WORKSPACES = cast(Table, WorkspaceRow.__table__)
+_SESSION_BY_TOKEN = select(_SESSIONS).where(_SESSIONS.c.refresh_token_hash == bindparam("token_hash"))
+_WORKSPACE_BY_ID = select(_WORKSPACES).where(_WORKSPACES.c.id == bindparam("workspace_id"))
+_TOUCH_UPDATED = (
+    update(_WORKSPACES)
+    .where(_WORKSPACES.c.id == bindparam("workspace_id"))
+    .values(updated_at=bindparam("new_updated_at"))
+)
+
+
+def _session_entity(row: UserSessionRow | Row[Any]) -> UserSession:
     assert row.user_id and row.created_at and row.last_used_at
     return UserSession(
         id=row.id,
@@ -211,7 +239,7 @@ class SqlSessionRepository:
         return _session_entity(row) if row else None
 
     async def get_by_hash(self, token_hash: str) -> UserSession | None:
-        row = await self._session.scalar(select(UserSessionRow).where(UserSessionRow.refresh_token_hash == token_hash))
+        row = (await self._session.execute(_SESSION_BY_TOKEN, {"token_hash": token_hash})).first()
         return _session_entity(row) if row else None
 
     async def get_by_previous_hash(self, token_hash: str) -> UserSession | None:
@@ -269,7 +297,7 @@ class SqlSessionRepository:
         return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _workspace(row: WorkspaceRow) -> Workspace:
+def _workspace(row: WorkspaceRow | Row[Any]) -> Workspace:
     assert row.user_id and row.last_accessed_at and row.created_at and row.updated_at
     return Workspace(
         id=row.id,
@@ -317,7 +345,7 @@ class SqlWorkspaceRepository:
         await self._session.flush()
 
     async def get(self, workspace_id: UUID) -> Workspace | None:
-        row = await self._session.get(WorkspaceRow, workspace_id)
+        row = (await self._session.execute(_WORKSPACE_BY_ID, {"workspace_id": workspace_id})).first()
         return _workspace(row) if row else None
 
     def _accessible(self, user_id: UUID, now: datetime) -> Select[WorkspaceRow]:
@@ -408,7 +436,7 @@ class SqlWorkspaceRepository:
         )
 
     async def touch_updated(self, workspace_id: UUID, *, at: datetime) -> None:
-        await self._session.execute(update(WorkspaceRow).where(WorkspaceRow.id == workspace_id).values(updated_at=at))
+        await self._session.execute(_TOUCH_UPDATED, {"workspace_id": workspace_id, "new_updated_at": at})
 
     async def delete(self, workspace_id: UUID) -> None:
         await self._session.execute(delete(WorkspaceRow).where(WorkspaceRow.id == workspace_id))
@@ -636,6 +664,44 @@ def _info(row: Any) -> FileInfo:
     )
 
 
+def _save_target() -> Select[Any]:
+    """What a save reads, in one query: the entry at the path (if any), the workspace's entry count and
+    bytes, and its owner's plan. Built once: a save runs it with its own values."""
+    in_workspace = FileRow.workspace_id == bindparam("workspace_id")
+    entry = select(*_INFO_COLUMNS).where(in_workspace, FileRow.path == bindparam("path")).subquery()
+    one_row = select(literal(1).label("one")).subquery()
+    return select(
+        select(func.count()).where(in_workspace).scalar_subquery().label("entries"),
+        select(func.coalesce(func.sum(FileRow.size_bytes), 0))
+        .where(in_workspace)
+        .scalar_subquery()
+        .label("total_bytes"),
+        select(UserRow.subscription_tier).where(UserRow.id == bindparam("owner_id")).scalar_subquery().label("tier"),
+        *entry.c,
+    ).select_from(one_row.outerjoin(entry, true()))
+
+
+_SAVE_TARGET = _save_target()
+_FILES = cast(Table, FileRow.__table__)
+# A Core statement (the table, not the mapped class): no ORM bookkeeping for a row nobody holds in the session.
+_REPLACE_CONTENT = (
+    update(_FILES)
+    .where(
+        _FILES.c.workspace_id == bindparam("at_workspace_id"),
+        _FILES.c.path == bindparam("at_path"),
+        _FILES.c.content_hash == bindparam("at_expected_hash"),
+    )
+    .values(
+        content=bindparam("new_content"),
+        content_hash=bindparam("new_content_hash"),
+        size_bytes=bindparam("new_size_bytes"),
+        mime_type=bindparam("new_mime_type"),
+        is_binary=bindparam("new_is_binary"),
+        updated_at=bindparam("new_updated_at"),
+    )
+)
+
+
 class SqlFileRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -771,22 +837,8 @@ class SqlFileRepository:
         return int(row[0]), int(row[1] or 0)
 
     async def save_target(self, workspace_id: UUID, path: str, *, owner_id: UUID) -> SaveTarget:
-        in_workspace = FileRow.workspace_id == workspace_id
-        entry = select(*_INFO_COLUMNS).where(in_workspace, FileRow.path == path).subquery()
-        one_row = select(literal(1).label("one")).subquery()
-        row = (
-            await self._session.execute(
-                select(
-                    select(func.count()).where(in_workspace).scalar_subquery().label("entries"),
-                    select(func.coalesce(func.sum(FileRow.size_bytes), 0))
-                    .where(in_workspace)
-                    .scalar_subquery()
-                    .label("total_bytes"),
-                    select(UserRow.subscription_tier).where(UserRow.id == owner_id).scalar_subquery().label("tier"),
-                    *entry.c,
-                ).select_from(one_row.outerjoin(entry, true()))
-            )
-        ).one()
+        values = {"workspace_id": workspace_id, "path": path, "owner_id": owner_id}
+        row = (await self._session.execute(_SAVE_TARGET, values)).one()
         return SaveTarget(
             existing=None if row.path is None else _info(row),
             entries=int(row.entries),
@@ -808,21 +860,18 @@ class SqlFileRepository:
         updated_at: datetime,
     ) -> bool:
         result = await self._session.execute(
-            update(FileRow)
-            .where(
-                FileRow.workspace_id == workspace_id,
-                FileRow.path == path,
-                FileRow.content_hash == expected_hash,
-            )
-            .values(
-                content=content,
-                content_hash=content_hash,
-                size_bytes=size_bytes,
-                mime_type=mime_type,
-                is_binary=is_binary,
-                updated_at=updated_at,
-            )
-            .execution_options(synchronize_session=False)
+            _REPLACE_CONTENT,
+            {
+                "at_workspace_id": workspace_id,
+                "at_path": path,
+                "at_expected_hash": expected_hash,
+                "new_content": content,
+                "new_content_hash": content_hash,
+                "new_size_bytes": size_bytes,
+                "new_mime_type": mime_type,
+                "new_is_binary": is_binary,
+                "new_updated_at": updated_at,
+            },
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
