@@ -75,8 +75,7 @@ class SqlUnitOfWork:
     ) -> None:
         assert self._session is not None
         try:
-            await self._session.rollback()
-            await self._session.close()
+            await self._session.close()  # rolls back whatever was not committed
         finally:
             self._session = None
         if isinstance(exc, IntegrityError):

@@ -426,6 +426,7 @@ def serve(settings: Settings) -> None:
     from ui.body_limits import BodyLimits, BodyTooLarge, body_too_large_handler
     from ui.errors import api_error_handler, malformed_body_handler, validation_error_handler
     from ui.instance import InstanceHeader
+    from ui.nicegui_middlewares import install as plain_asgi_nicegui_middlewares
     from ui.pages import account, dashboard, explore, extensions, login, public, workspace
     from ui.pages.not_found import not_found_handler
     from ui.security import GzipExceptPreviews, SecurityHeaders, SessionRenewal
@@ -478,6 +479,7 @@ def serve(settings: Settings) -> None:
 
     app.on_startup(start)
     app.on_shutdown(stop)
+    plain_asgi_nicegui_middlewares()
     ui.run(
         host=settings.host,
         port=settings.port,

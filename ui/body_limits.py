@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from fastapi import HTTPException
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -15,9 +15,9 @@ from domain.errors import CodeloftError
 from domain.extension_package import MAX_PACKAGE_BYTES
 from domain.limits import MB, human_size
 from domain.plans import PLANS
+from ui.api.deps import resumed_session
 from ui.context import services
 from ui.errors import error_response, translate
-from ui.security import SESSION_COOKIE
 
 JSON_BODY_LIMIT = 1 * MB
 """Any JSON body (workspace settings, folders, moves, previews)."""
@@ -96,7 +96,7 @@ class BodyLimits:
         method = str(scope.get("method", "GET"))
         if method not in SAFE_METHODS:
             try:
-                await services().auth.authenticate(HTTPConnection(scope).cookies.get(SESSION_COOKIE))
+                await resumed_session(Request(scope))
             except CodeloftError as error:
                 answer = translate(error)
                 await _error(answer.status, answer.message, answer.kind)(scope, receive, send)

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 
 from domain import log_context
 from domain.access import Actor
+from domain.auth import Resumed
 from domain.errors import PermissionDenied
 from ui.context import services
 from ui.security import CSRF_HEADER, client_info, csrf_valid, note_renewal, session_token
@@ -24,13 +25,25 @@ class Caller:
     session_id: UUID
 
 
+RESUMED = "codeloft_resumed_session"
+
+
+async def resumed_session(request: Request) -> Resumed:
+    """The request's session, resumed once however many layers ask (BodyLimits, before a body is read,
+    then the route's `authenticated`). A session token due for renewal is replaced, and the answer sets the
+    new one."""
+    resumed: Resumed | None = getattr(request.state, RESUMED, None)
+    if resumed is None:
+        resumed = await services().auth.resume(session_token(request), client=client_info(request))
+        setattr(request.state, RESUMED, resumed)
+        note_renewal(request, resumed)
+    return resumed
+
+
 async def authenticated(request: Request) -> Caller:
-    """The signed-in caller; non-GET requests must also carry the session's CSRF token. A session token due
-    for renewal is replaced, and the answer sets the new one."""
+    """The signed-in caller; non-GET requests must also carry the session's CSRF token."""
     svc = services()
-    resumed = await svc.auth.resume(session_token(request), client=client_info(request))
-    note_renewal(request, resumed)
-    session = resumed.session
+    session = (await resumed_session(request)).session
     log_context.bind(user_id=session.user_id)
     if request.method not in SAFE_METHODS and not csrf_valid(
         svc.csrf_key, session.id, request.headers.get(CSRF_HEADER)

@@ -56,11 +56,12 @@ class FolderIn(BaseModel):
     path: WorkspacePathText
 
 
-def file_path(
+async def file_path(
     path: Annotated[str, PathParam(description=PATH_RULES, json_schema_extra=PATH_SCHEMA)], request: Request
 ) -> str:
     """The `{path}` of the URL, decoded from the bytes the client sent: the server's own decoding puts
-    U+FFFD in place of bytes that are not UTF-8 (`%ff`, `%c0%ae`), so distinct names would collide."""
+    U+FFFD in place of bytes that are not UTF-8 (`%ff`, `%c0%ae`), so distinct names would collide.
+    (`async`, though it awaits nothing: FastAPI runs a plain function's dependency in a worker thread.)"""
     raw = request.scope.get("raw_path")
     if not isinstance(raw, bytes):
         return path
