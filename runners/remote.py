@@ -245,12 +245,13 @@ class RemoteRunner:
 
     @staticmethod
     async def _stored(pool: Redis, job_id: str) -> dict[str, Any]:
-        """The result the worker kept, should its message not arrive."""
+        """The result the worker kept, should its message not arrive (looked for after a wait: a run's
+        message usually comes first, and a read at once would only cost a round trip on the hot path)."""
         while True:
+            await asyncio.sleep(RESULT_POLL_S)
             data = await pool.get(result_key(job_id))
             if data is not None:
                 return loads(data)
-            await asyncio.sleep(RESULT_POLL_S)
 
     def _resized(self, pool: Redis, job_id: str, sizes: list[list[int]], size: list[int]) -> None:
         sizes.append(size)
