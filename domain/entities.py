@@ -114,10 +114,11 @@ class WorkspaceFile:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SaveTarget:
-    """What a save checks before it writes, read together: the entry at the path (None if there is
-    none), the workspace's entry count and total size (as `FileRepository.usage` gives them) and its
-    owner's plan tier (None if the owner is gone)."""
+    """What a save checks before it writes, read together: the workspace (for the access check), the entry
+    at the path (None if there is none), the workspace's entry count and total size (as
+    `FileRepository.usage` gives them) and its owner's plan tier (None if the owner is gone)."""
 
+    workspace: Workspace
     existing: FileInfo | None
     entries: int
     total_bytes: int

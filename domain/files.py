@@ -17,7 +17,7 @@ from domain.archive import ArchiveContents, ArchiveLimits, read_zip, write_zip
 from domain.codec import from_json, to_json
 from domain.entities import FOLDER_MIME, FileInfo, Workspace, WorkspaceFile
 from domain.errors import Conflict, InvalidInput, LimitExceeded, NotFound, QuotaExceeded
-from domain.gate import WorkspaceGate
+from domain.gate import NO_SUCH_WORKSPACE, WorkspaceGate
 from domain.limits import FileLimits, human_size
 from domain.plans import Plan, plan_for
 from domain.ports import Cache, Clock, UnitOfWork, UnitOfWorkFactory
@@ -234,9 +234,11 @@ class FileService:
         self._check_size(target, stored)
         now = self._clock()
         async with self._uow() as uow:
-            workspace = await self._gate.require(uow, actor, Action.EDIT, workspace_id)
-            # the entry, the workspace's usage and its owner's plan: one query
-            found = await uow.files.save_target(workspace_id, target, owner_id=workspace.owner_id)
+            # the workspace, the entry, the workspace's usage and its owner's plan: one query
+            found = await uow.files.save_target(workspace_id, target)
+            if found is None:
+                raise NotFound(NO_SUCH_WORKSPACE)
+            await self._gate.check(uow, actor, Action.EDIT, found.workspace)
             existing, count, total = found.existing, found.entries, found.total_bytes
             if existing is not None and existing.mime_type == FOLDER_MIME:
                 raise Conflict(f"{target} is a folder: a file and a folder cannot share a path.")

@@ -280,9 +280,9 @@ class FileRepository(Protocol):
         """How many entries the workspace holds and their total size in bytes."""
         ...
 
-    async def save_target(self, workspace_id: UUID, path: str, *, owner_id: UUID) -> SaveTarget:
-        """The entry at `path` (without content), the workspace's `usage` and the plan tier of
-        `owner_id` (the workspace's owner), in one query: what a save checks."""
+    async def save_target(self, workspace_id: UUID, path: str) -> SaveTarget | None:
+        """The workspace, the entry at `path` (without content), the workspace's `usage` and the plan tier
+        of its owner, in one query: what a save checks. None: there is no such workspace."""
         ...
 
     async def replace_content(

@@ -16,7 +16,6 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    literal,
     or_,
     select,
     text,
@@ -25,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from domain.entities import (
     FOLDER_MIME,
@@ -653,32 +652,43 @@ _INFO_COLUMNS = (
 )
 
 
-def _info(row: Any) -> FileInfo:
+def _info(row: Any, *, prefix: str = "") -> FileInfo:
+    """An entry's `_INFO_COLUMNS`, each named `prefix` + its column's name."""
+    values = row._mapping
     return FileInfo(
-        path=row.path,
-        size_bytes=row.size_bytes or 0,
-        content_hash=row.content_hash or "",
-        mime_type=row.mime_type,
-        is_binary=bool(row.is_binary),
-        updated_at=row.updated_at,
+        path=values[f"{prefix}path"],
+        size_bytes=values[f"{prefix}size_bytes"] or 0,
+        content_hash=values[f"{prefix}content_hash"] or "",
+        mime_type=values[f"{prefix}mime_type"],
+        is_binary=bool(values[f"{prefix}is_binary"]),
+        updated_at=values[f"{prefix}updated_at"],
     )
 
 
 def _save_target() -> Select[Any]:
-    """What a save reads, in one query: the entry at the path (if any), the workspace's entry count and
-    bytes, and its owner's plan. Built once: a save runs it with its own values."""
-    in_workspace = FileRow.workspace_id == bindparam("workspace_id")
+    """What a save reads, in one query: the workspace, the entry at the path (if any, its columns named
+    `file_*`), the workspace's entry count and bytes, and its owner's plan. Built once: a save runs it with
+    its own values."""
+    workspace_id: BindParameter[UUID] = bindparam("workspace_id")
+    in_workspace = FileRow.workspace_id == workspace_id
     entry = select(*_INFO_COLUMNS).where(in_workspace, FileRow.path == bindparam("path")).subquery()
-    one_row = select(literal(1).label("one")).subquery()
-    return select(
-        select(func.count()).where(in_workspace).scalar_subquery().label("entries"),
-        select(func.coalesce(func.sum(FileRow.size_bytes), 0))
-        .where(in_workspace)
-        .scalar_subquery()
-        .label("total_bytes"),
-        select(UserRow.subscription_tier).where(UserRow.id == bindparam("owner_id")).scalar_subquery().label("tier"),
-        *entry.c,
-    ).select_from(one_row.outerjoin(entry, true()))
+    return (
+        select(
+            _WORKSPACES,
+            select(func.count()).where(in_workspace).scalar_subquery().label("entries"),
+            select(func.coalesce(func.sum(FileRow.size_bytes), 0))
+            .where(in_workspace)
+            .scalar_subquery()
+            .label("total_bytes"),
+            select(UserRow.subscription_tier)
+            .where(UserRow.id == _WORKSPACES.c.user_id)
+            .scalar_subquery()
+            .label("tier"),
+            *(column.label(f"file_{column.name}") for column in entry.c),
+        )
+        .select_from(_WORKSPACES.outerjoin(entry, true()))
+        .where(_WORKSPACES.c.id == workspace_id)
+    )
 
 
 _SAVE_TARGET = _save_target()
@@ -836,11 +846,13 @@ class SqlFileRepository:
         ).one()
         return int(row[0]), int(row[1] or 0)
 
-    async def save_target(self, workspace_id: UUID, path: str, *, owner_id: UUID) -> SaveTarget:
-        values = {"workspace_id": workspace_id, "path": path, "owner_id": owner_id}
-        row = (await self._session.execute(_SAVE_TARGET, values)).one()
+    async def save_target(self, workspace_id: UUID, path: str) -> SaveTarget | None:
+        row = (await self._session.execute(_SAVE_TARGET, {"workspace_id": workspace_id, "path": path})).first()
+        if row is None:
+            return None
         return SaveTarget(
-            existing=None if row.path is None else _info(row),
+            workspace=_workspace(row),
+            existing=None if row.file_path is None else _info(row, prefix="file_"),
             entries=int(row.entries),
             total_bytes=int(row.total_bytes or 0),
             owner_tier=None if row.tier is None else Tier(row.tier),

@@ -432,10 +432,14 @@ class FakeFiles(_Repo):
         files = self._in(workspace_id)
         return len(files), sum(f.size_bytes for f in files)
 
-    async def save_target(self, workspace_id: UUID, path: str, *, owner_id: UUID) -> SaveTarget:
+    async def save_target(self, workspace_id: UUID, path: str) -> SaveTarget | None:
+        workspace = self.data.workspaces.get(workspace_id)
+        if workspace is None:
+            return None
         count, total = await self.usage(workspace_id)
-        file, owner = await self.get(workspace_id, path), self.data.users.get(owner_id)
+        file, owner = await self.get(workspace_id, path), self.data.users.get(workspace.owner_id)
         return SaveTarget(
+            workspace=dataclasses.replace(workspace),
             existing=None if file is None else info_of(file),
             entries=count,
             total_bytes=total,
