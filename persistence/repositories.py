@@ -665,23 +665,28 @@ def _info(row: Any, *, prefix: str = "") -> FileInfo:
     )
 
 
+_FILES = cast(Table, FileRow.__table__)
+_USERS = cast(Table, UserRow.__table__)
+
+
 def _save_target() -> Select[Any]:
     """What a save reads, in one query: the workspace, the entry at the path (if any, its columns named
     `file_*`), the workspace's entry count and bytes, and its owner's plan. Built once: a save runs it with
     its own values."""
     workspace_id: BindParameter[UUID] = bindparam("workspace_id")
-    in_workspace = FileRow.workspace_id == workspace_id
-    entry = select(*_INFO_COLUMNS).where(in_workspace, FileRow.path == bindparam("path")).subquery()
+    in_workspace = _FILES.c.workspace_id == workspace_id
+    info = [_FILES.c[column.key] for column in _INFO_COLUMNS]
+    entry = select(*info).where(in_workspace, _FILES.c.path == bindparam("path")).subquery()
     return (
         select(
             _WORKSPACES,
-            select(func.count()).where(in_workspace).scalar_subquery().label("entries"),
-            select(func.coalesce(func.sum(FileRow.size_bytes), 0))
+            select(func.count()).select_from(_FILES).where(in_workspace).scalar_subquery().label("entries"),
+            select(func.coalesce(func.sum(_FILES.c.size_bytes), 0))
             .where(in_workspace)
             .scalar_subquery()
             .label("total_bytes"),
-            select(UserRow.subscription_tier)
-            .where(UserRow.id == _WORKSPACES.c.user_id)
+            select(_USERS.c.subscription_tier)
+            .where(_USERS.c.id == _WORKSPACES.c.user_id)
             .scalar_subquery()
             .label("tier"),
             *(column.label(f"file_{column.name}") for column in entry.c),
@@ -692,8 +697,6 @@ def _save_target() -> Select[Any]:
 
 
 _SAVE_TARGET = _save_target()
-_FILES = cast(Table, FileRow.__table__)
-# A Core statement (the table, not the mapped class): no ORM bookkeeping for a row nobody holds in the session.
 _REPLACE_CONTENT = (
     update(_FILES)
     .where(
