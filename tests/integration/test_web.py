@@ -151,7 +151,6 @@ def test_pages_link_the_stylesheet_made_ahead_of_time_and_browsers_keep_it(serve
     assert ".items-center" in stylesheet.text
 
 
-
 def test_nicegui_files_are_cached_and_redirects_keep_a_proxys_prefix(server: Server) -> None:
     """NiceGUI's two response middlewares, which Codeloft serves as plain ASGI (ui/nicegui_middlewares.py)."""
     page = httpx.get(f"{server.base_url}/login")
@@ -162,6 +161,7 @@ def test_nicegui_files_are_cached_and_redirects_keep_a_proxys_prefix(server: Ser
 
     redirect = httpx.get(f"{server.base_url}/", headers={"X-Forwarded-Prefix": "/ide"}, follow_redirects=False)
     assert redirect.status_code in (302, 303, 307) and redirect.headers["location"].startswith("/ide/login")
+
 
 def test_sign_out_revokes_the_session_server_side(server: Server) -> None:
     client = signed_in_client(server, new_link(server, "out@example.com"))
