@@ -368,9 +368,22 @@ class Outbox:
         self._messages.put_nowait(message)
 
     async def _send(self) -> None:
-        while (message := await self._messages.get()) is not None:
+        """Whatever waits goes in one round trip (a program's last output and its result, say)."""
+        while True:
+            waiting = [await self._messages.get()]
+            while not self._messages.empty():
+                waiting.append(self._messages.get_nowait())
+            messages = [message for message in waiting if message is not None]
             with contextlib.suppress(RedisError, OSError):
-                await self._redis.publish(self._channel, message)
+                if len(messages) == 1:
+                    await self._redis.publish(self._channel, messages[0])
+                elif messages:
+                    async with self._redis.pipeline(transaction=False) as pipe:
+                        for message in messages:
+                            pipe.publish(self._channel, message)
+                        await pipe.execute()
+            if None in waiting:
+                return
 
     async def close(self) -> None:
         """Send what is waiting, then stop."""
