@@ -37,6 +37,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.save_latency import cpu_seconds
 from tests.ai_providers import ChatScript, FakeProviders, fake_providers
 from tests.conftest import POSTGRES_ADMIN_DSN, create_postgres_database, drop_postgres_database
 from tests.serving import FORM_TOKEN, Server, origin_of, start_server
@@ -126,12 +127,6 @@ async def measure(http: httpx.AsyncClient, chats: list[str], *, rounds: int, tok
                 found.first.append(result[0] - delay)
                 found.last.append(result[1] - tokens * delay)
     return found
-
-
-def cpu_seconds(pid: int) -> float:
-    """The process's user and system CPU time so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def resident_kb(pid: int) -> int:

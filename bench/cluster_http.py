@@ -119,10 +119,10 @@ class Cluster:
         the workers' warm pools are done starting), at most `limit` s; the seconds waited."""
         pids = self.pids(*self.webs, "haproxy", "worker1", "worker2")
         began = time.perf_counter()
-        used = sum(map(cpu_with_children, pids))
+        used = sum(cpu_seconds(pid, children=True) for pid in pids)
         while time.perf_counter() - began < limit:
             time.sleep(1.0)
-            used, before = sum(map(cpu_with_children, pids)), used
+            used, before = sum(cpu_seconds(pid, children=True) for pid in pids), used
             if used - before < 0.05:
                 break
         return time.perf_counter() - began
@@ -155,12 +155,6 @@ def machine_cpu() -> tuple[float, float]:
     ticks = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
     total = sum(ticks)
     return (total - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK"), total / os.sysconf("SC_CLK_TCK")
-
-
-def cpu_with_children(pid: int) -> float:
-    """User + system CPU time of a process and of the children it reaped (a worker's sandboxes)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 class ClusterCodeloft(Codeloft):
@@ -259,7 +253,11 @@ async def measure(cluster: Cluster, product: ClusterCodeloft, runs_workspace: st
         product.answered = Counter()
 
         def cluster_cpu() -> list[float]:
-            return [sum(map(cpu_seconds, webs)), sum(map(cpu_seconds, proxy)), sum(map(cpu_with_children, workers))]
+            return [
+                sum(map(cpu_seconds, webs)),
+                sum(map(cpu_seconds, proxy)),
+                sum(cpu_seconds(pid, children=True) for pid in workers),
+            ]
 
         before, here = cluster_cpu(), [own_cpu(), *machine_cpu()]
         timings = await run_clients(clients, count, one)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import resource
 import shutil
 import statistics
@@ -28,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import redis
 
 from bench.queue_hop import start_worker
+from bench.save_latency import cpu_seconds as process_cpu_seconds
 from domain.runs import Executor
 from domain.sandbox import RunLimits
 from persistence.cache import MemoryCache
@@ -46,12 +46,7 @@ def cpu_seconds(workers: list[subprocess.Popen[str]]) -> float:
     sandboxes: a worker reaps its sandboxes' inits, and through them the programs)."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     total = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-    for worker in workers:
-        with open(f"/proc/{worker.pid}/stat") as handle:
-            stat = handle.read()
-        utime, stime, cutime, cstime = (int(field) for field in stat[stat.rfind(")") + 2 :].split()[11:15])
-        total += (utime + stime + cutime + cstime) / os.sysconf("SC_CLK_TCK")
-    return total
+    return total + sum(process_cpu_seconds(worker.pid, children=True) for worker in workers)
 
 
 async def drive(
