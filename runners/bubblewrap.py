@@ -8,9 +8,8 @@ import asyncio
 import contextlib
 import glob
 import os
-import select
-import shlex
 import shutil
+import socket
 from dataclasses import dataclass, field, replace
 
 from domain.sandbox import (
@@ -24,7 +23,7 @@ from domain.sandbox import (
     ShellHandle,
     TerminalIO,
 )
-from runners import reaper, seccomp, uids
+from runners import reaper, reusable, seccomp, uids
 from runners.archive import archive_members, memory_file, tar_of
 from runners.cgroups import RunCgroup, available
 from runners.shell import SandboxShell, shell_environment
@@ -121,123 +120,14 @@ def _serve_folder(path: str, uid: int | None) -> None:
         os.chown(path, uid, uid)
 
 
-# A waiting sandbox says it is ready (one byte on stdout, before anything of a program's), then reads the
-# run's command line from stdin (shell-quoted, one line, read by the shell itself) and becomes the program.
-# Before that line the server has put the run's files in its /work and the program's stdin in
-# /tmp/.codeloft, straight into the sandbox's own filesystems (`put_files`).
-WAITING = 'printf . && IFS= read -r argv && cd /work && eval "set -- $argv" && exec "$@" < /tmp/.codeloft/stdin'
-READY_SECONDS = 10
-INLINE_BYTES = 256 * 1024
-"""Up to this many bytes of files are written from the event loop (where the sandbox's uid is ours)."""
-
-
-def job_files(request: SandboxRequest) -> dict[str, tuple[bytes, int]]:
-    """What a waiting sandbox is given, by path under its root: the files and the program's stdin."""
-    files = {f"work/{path}": (data, 0o644) for path, data in request.files.items()}
-    if request.extra_archive is not None:
-        files.update({f"work/{path}": member for path, member in archive_members(request.extra_archive).items()})
-    files["tmp/.codeloft/stdin"] = (request.stdin, 0o644)
-    return files
-
-
-def put_files(init: int, parent: int, files: dict[str, tuple[bytes, int]]) -> None:
-    """Write `files` into the waiting sandbox whose init is `init` (the child of our bubblewrap process
-    `parent`), through /proc/INIT/root: its own /work and /tmp, size limits and all. Nothing of a run
-    has executed in it yet, so nothing there is a link somebody planted; each file is new (O_EXCL) and
-    nothing is followed. Called as the sandbox's uid (its filesystems take no file of another owner)."""
-    pidfd = os.pidfd_open(init)
-    try:
-        root = os.open(f"/proc/{init}/root", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            # The pid was the waiting sandbox's init while both were opened: our bubblewrap's child, alive.
-            if _parent_of(init) != parent or select.select([pidfd], [], [], 0)[0]:
-                raise OSError(f"the waiting sandbox's init {init} is gone")
-            folders: dict[str, int] = {"": root}
-            try:
-                for path, (data, mode) in sorted(files.items()):
-                    folder, _, name = path.rpartition("/")
-                    _put(_folder(folders, folder), name, data, mode)
-            finally:
-                for path, fd in folders.items():
-                    if path:
-                        os.close(fd)
-        finally:
-            os.close(root)
-    finally:
-        os.close(pidfd)
-
-
-def _put_files_as(uid: int, init: int, parent: int, files: dict[str, tuple[bytes, int]]) -> None:
-    with uids.thread_as(uid):
-        put_files(init, parent, files)
-
-
-def _parent_of(pid: int) -> int:
-    with open(f"/proc/{pid}/stat", "rb") as handle:
-        stat = handle.read()
-    return int(stat[stat.rfind(b")") + 2 :].split()[1])
-
-
-def _folder(folders: dict[str, int], path: str) -> int:
-    """The folder `path` (made if missing, never through a link) as a descriptor, remembered in `folders`."""
-    if path in folders:
-        return folders[path]
-    parent_path, _, name = path.rpartition("/")
-    if name in ("", ".", ".."):
-        raise ValueError(f"not a plain relative path: {path!r}")
-    parent = _folder(folders, parent_path)
-    with contextlib.suppress(FileExistsError):
-        os.mkdir(name, 0o755, dir_fd=parent)
-    folders[path] = os.open(name, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
-    return folders[path]
-
-
-def _put(folder: int, name: str, data: bytes, mode: int) -> None:
-    if name in ("", ".", ".."):
-        raise ValueError(f"not a plain file name: {name!r}")
-    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=folder)
-    try:
-        view, offset = memoryview(data), 0
-        while offset < len(data):
-            offset += os.write(fd, view[offset:])
-        os.fchmod(fd, mode)
-    finally:
-        os.close(fd)
-
-
-def _settle(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
-
-
-async def _ready(fd: int) -> None:
-    """Wait for a waiting sandbox's ready byte on its stdout (read here, so the program's output starts
-    after it); OSError if it ended or said something else."""
-    loop = asyncio.get_running_loop()
-    os.set_blocking(fd, False)
-    while True:
-        try:
-            data = os.read(fd, 1)
-        except BlockingIOError:
-            readable: asyncio.Future[None] = loop.create_future()
-            loop.add_reader(fd, _settle, readable)
-            try:
-                await asyncio.wait_for(readable, READY_SECONDS)
-            except TimeoutError as error:
-                raise OSError("the waiting sandbox never got ready") from error
-            finally:
-                loop.remove_reader(fd)
-            continue
-        if data != b".":
-            raise OSError("the waiting sandbox ended before its run" if not data else "the waiting sandbox misspoke")
-        return
-
-
 @dataclass
 class Waiting:
     uid: int
     launch: Launch
     spawned: Spawned
+    channel: socket.socket
+    """To the sandbox server inside (runners/reusable.py)."""
+    runs: int = 0
 
 
 class BubblewrapRunner:
@@ -263,9 +153,13 @@ class BubblewrapRunner:
         self._pool: list[Waiting] = []
         # as many ready sandboxes as runs execute at once (the in-process queue's worker count)
         self._pool_size = min(8, os.cpu_count() or 2) if warm is None else warm
+        if not reusable.usable():
+            self._pool_size = 0  # no Python for the sandbox server: every run starts its own sandbox
         self._warm_limits = warm_limits or RunLimits()
         self._refilling: asyncio.Task[None] | None = None
         self._releasing: set[asyncio.Task[None]] = set()
+        self._serving = 0
+        """Pooled sandboxes serving a run now (they come back to the pool after it)."""
 
     @staticmethod
     def usable() -> bool:
@@ -293,7 +187,10 @@ class BubblewrapRunner:
         options += ["--clearenv"]
         for key, value in env.items():
             options += ["--setenv", key, value]
-        options += [*self._mounts, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]  # noqa: S108 - the sandbox's own
+        # /dev holds only what bubblewrap puts there (read-only), with a tmpfs of its own for shared memory
+        # and the IPC namespace's message queues: all a program may write outside /work and /tmp.
+        options += [*self._mounts, "--proc", "/proc", "--dev", "/dev", "--size", str(work_bytes)]
+        options += ["--tmpfs", "/dev/shm", "--mqueue", "/dev/mqueue", "--remount-ro", "/dev", "--tmpfs", "/tmp"]  # noqa: S108
         options += ["--size", str(work_bytes), "--tmpfs", "/work"]
         options += inputs.mounts
         if request.serve_folder:
@@ -314,10 +211,11 @@ class BubblewrapRunner:
         """Sandboxes started ahead and waiting for a run now."""
         return len(self._pool)
 
-    # A few sandboxes wait ready-made (namespaces, mounts, cgroups and limits in place) for the next
-    # run with the default limits, which then only hands them its files: most of a sandbox's start-up
-    # cost is paid before anybody waits for it. Each waits in its own cgroup as its own uid and
-    # serves exactly one run.
+    # A few sandboxes wait ready-made (namespaces, mounts, seccomp filter, cgroups and limits in place)
+    # for runs with the default limits, which then only hand them their files: a sandbox's start-up cost
+    # is paid before anybody waits for it, and once for many runs. Each waits in its own cgroup as its
+    # own uid and serves one run at a time, each run in a sandbox made clean again (runners/reusable.py);
+    # a run the sandbox had to stop ends the sandbox.
 
     def _pool_fits(self, request: SandboxRequest) -> bool:
         return (
@@ -325,7 +223,6 @@ class BubblewrapRunner:
             and request.limits == self._warm_limits
             and request.collect is None
             and request.serve_folder is None
-            and not any("\n" in arg for arg in request.argv)  # the command line travels as one line
         )
 
     def _refill(self) -> None:
@@ -335,7 +232,7 @@ class BubblewrapRunner:
             self._refilling = asyncio.get_running_loop().create_task(self._fill())
 
     async def _fill(self) -> None:
-        while len(self._pool) < self._pool_size and (uid := self._uids.take_nowait()) is not None:
+        while self._pool_size - len(self._pool) - self._serving > 0 and (uid := self._uids.take_nowait()) is not None:
             try:
                 spawner = uids.spawner() if self._thread_uid else None
                 waiting = await asyncio.get_running_loop().run_in_executor(spawner, self._start_waiting, uid)
@@ -350,86 +247,77 @@ class BubblewrapRunner:
     def _start_waiting(self, uid: int) -> Waiting:
         limits = self._warm_limits
         cgroup = info = None
+        ours, theirs = reusable.channel_pair()
         try:
             if self._cgroups:
                 cgroup = RunCgroup(memory_bytes=limits.memory_mb * 1024 * 1024, processes=limits.processes)
             info = InfoPipe.open()
-            inputs = Inputs(script=WAITING)
+            inputs = Inputs()
+            server_file = inputs._file("server", reusable.SERVER_SOURCE, reusable.SERVER_PATH)
+            inputs.mounts += ["--dir", "/.codeloft", *server_file]
+            server = SandboxRequest(files={}, argv=reusable.server_argv(theirs.fileno()), limits=limits)
             launch = Launch(
-                argv=self._argv(SandboxRequest(files={}, argv=[], limits=limits), uid, inputs, info),
+                argv=self._argv(server, uid, inputs, info),
                 limits=limits,
                 env={},
-                pass_fds=[*inputs.fds, info.write],
+                pass_fds=[*inputs.fds, info.write, theirs.fileno()],
                 rlimits=rlimits(limits, nproc=not self._cgroups),
                 user=uid if self._thread_uid else None,
                 cgroup=cgroup,
                 info=info,
             )
             try:
-                return Waiting(uid=uid, launch=launch, spawned=spawn(launch, job_pipe=True))
+                spawned = spawn(launch)
             finally:
                 inputs.close()
+            for pipe in (spawned.process.stdout, spawned.process.stderr):
+                if pipe is not None:
+                    pipe.close()  # the server writes nothing there; each program gets pipes of its own
+            return Waiting(uid=uid, launch=launch, spawned=spawned, channel=ours)
         except (OSError, ValueError):
+            reusable.close_channel(ours)
             if info is not None:
                 info.close()
             if cgroup is not None:
                 cgroup.close()
             raise
-
-    async def _hand_over(self, waiting: Waiting, request: SandboxRequest) -> None:
-        """The run's files and stdin into the waiting sandbox, then its command line: it starts the program."""
-        process, job = waiting.spawned.process, waiting.spawned.job
-        assert process.stdout is not None and job is not None and waiting.launch.info is not None
-        await _ready(process.stdout.fileno())
-        init = waiting.launch.info.child_pid()
-        if init is None:
-            raise OSError("the waiting sandbox did not tell its init's pid")
-        files = job_files(request)
-        if self._thread_uid:  # as the sandbox's uid, on a spawner thread
-            await asyncio.get_running_loop().run_in_executor(
-                uids.spawner(), _put_files_as, waiting.uid, init, process.pid, files
-            )
-        elif sum(len(data) for data, _ in files.values()) <= INLINE_BYTES:
-            put_files(init, process.pid, files)  # the sandbox's uid is ours
-        else:
-            await asyncio.to_thread(put_files, init, process.pid, files)
-        waiting.spawned.job = None
-        try:
-            os.write(job, shlex.join(request.argv).encode() + b"\n")  # one short line: the pipe takes it at once
         finally:
-            os.close(job)
+            theirs.close()
 
     async def _run_waiting(
         self, waiting: Waiting, request: SandboxRequest, on_output: OutputSink | None, cancel: Cancellation | None
     ) -> SandboxResult | None:
         """The run in a waiting sandbox; None when that sandbox could not take it (it is discarded)."""
+        self._serving += 1
+        reuse = False
         try:
-            await self._hand_over(waiting, request)
-        except (OSError, ValueError) as error:
-            if isinstance(error, PermissionError):
-                self._pool_size = 0  # this process may not write into its sandboxes: runs start their own
-            await self._discard(waiting)
+            await reusable.ready(waiting.channel)
+            result, reuse = await reusable.run_job(
+                waiting.channel,
+                waiting.launch,
+                waiting.spawned.process.pid,
+                request,
+                on_output=on_output,
+                cancel=cancel,
+            )
+            waiting.runs += 1
+            return result
+        except OSError:
             return None
-        try:
-            return await supervise(waiting.launch, on_output=on_output, cancel=cancel, spawned=waiting.spawned)
         finally:
-            # Nothing of the run is left (supervise saw to that); its cgroup goes after the answer.
-            release = asyncio.get_running_loop().create_task(self._release(waiting))
-            self._releasing.add(release)
-            release.add_done_callback(self._releasing.discard)
+            self._serving -= 1
+            if reuse and waiting.runs < reusable.RUNS_PER_SANDBOX and self._pool_size > 0:
+                self._pool.append(waiting)  # it makes itself clean while it waits for the next run
+            else:
+                # Ended, or stopped mid-run, or served its share: it goes after the answer, a new one comes.
+                discard = asyncio.get_running_loop().create_task(self._discard(waiting, refill=True))
+                self._releasing.add(discard)
+                discard.add_done_callback(self._releasing.discard)
 
-    async def _release(self, waiting: Waiting) -> None:
-        if waiting.launch.cgroup is not None:
-            await waiting.launch.cgroup.close_soon()
-        self._uids.give_back(waiting.uid)
-        self._refill()
-
-    async def _discard(self, waiting: Waiting) -> None:
+    async def _discard(self, waiting: Waiting, *, refill: bool = False) -> None:
+        reusable.close_channel(waiting.channel)
         with contextlib.suppress(OSError):
             os.killpg(waiting.spawned.process.pid, 9)
-        if waiting.spawned.job is not None:
-            with contextlib.suppress(OSError):
-                os.close(waiting.spawned.job)
         with contextlib.suppress(ChildProcessError):
             _, status, _ = await reaper.wait_for(waiting.spawned.process.pid)
             waiting.spawned.process.returncode = status  # reaped here; keep Popen from trying again
@@ -440,6 +328,8 @@ class BubblewrapRunner:
         if waiting.launch.cgroup is not None:
             await waiting.launch.cgroup.close_soon()
         self._uids.give_back(waiting.uid)
+        if refill and self._pool_size > 0:
+            self._refill()
 
     async def close(self) -> None:
         """Stop the waiting sandboxes (they would also die with this process)."""

@@ -53,12 +53,26 @@ class RunCgroup:
         return int((self.paths["memory"] / "memory.max_usage_in_bytes").read_text())
 
     @property
-    def oom_killed(self) -> bool:
+    def memory_bytes(self) -> int:
+        """What the group's processes use now."""
+        return int((self.paths["memory"] / "memory.usage_in_bytes").read_text())
+
+    def reset_peak_memory(self) -> None:
+        """Peak memory counts from now (a reused sandbox's next run)."""
+        (self.paths["memory"] / "memory.max_usage_in_bytes").write_text("0")
+
+    @property
+    def oom_kills(self) -> int:
+        """Processes the kernel killed for memory in the group so far (or times it hit its limit)."""
         for line in (self.paths["memory"] / "memory.oom_control").read_text().splitlines():
             key, _, value = line.partition(" ")
             if key == "oom_kill":
-                return int(value) > 0
-        return int((self.paths["memory"] / "memory.failcnt").read_text()) > 0
+                return int(value)
+        return int((self.paths["memory"] / "memory.failcnt").read_text())
+
+    @property
+    def oom_killed(self) -> bool:
+        return self.oom_kills > 0
 
     @property
     def empty(self) -> bool:

@@ -192,7 +192,7 @@ def spawn(launch: Launch, *, job_pipe: bool = False, tty: int | None = None) -> 
     except (OSError, ValueError):
         if process is not None:
             if process.returncode is None:
-                _kill(process.pid, launch.cgroup)
+                kill_sandbox(process.pid, launch.cgroup)
                 os.waitpid(process.pid, 0)
             reaper.untrack(process.pid)
         if job_write is not None:
@@ -261,7 +261,7 @@ async def supervise(
     def stop(reason: Stop) -> None:
         if not stopped:
             stopped.append(reason)
-        _kill(process.pid, launch.cgroup)
+        kill_sandbox(process.pid, launch.cgroup)
 
     loop = asyncio.get_running_loop()
     output = Output(
@@ -279,8 +279,8 @@ async def supervise(
     else:
         assert process.stdout is not None and process.stderr is not None
         pumps = [
-            asyncio.create_task(_pump(loop, process.stdout, "stdout", output)),
-            asyncio.create_task(_pump(loop, process.stderr, "stderr", output)),
+            asyncio.create_task(read_pipe(loop, process.stdout, "stdout", output)),
+            asyncio.create_task(read_pipe(loop, process.stderr, "stderr", output)),
         ]
     if cancel is not None:
         cancel.on_cancel(lambda: stop(Stop.CANCELLED))
@@ -355,7 +355,8 @@ async def supervise(
     )
 
 
-async def _pump(loop: asyncio.AbstractEventLoop, pipe: object, name: str, output: Output) -> None:
+async def read_pipe(loop: asyncio.AbstractEventLoop, pipe: object, name: str, output: Output) -> None:
+    """A pipe of the program's into `output`, to its end or until `output` takes no more."""
     reader = asyncio.StreamReader(limit=1 << 20)
     transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
     try:
@@ -466,7 +467,8 @@ def _exit_of(exit_code: int) -> tuple[int | None, int | None]:
     return exit_code, None
 
 
-def _kill(pid: int, cgroup: RunCgroup | None) -> None:
+def kill_sandbox(pid: int, cgroup: RunCgroup | None) -> None:
+    """SIGKILL the sandbox whose bubblewrap process is `pid` (its process group), and its cgroup's processes."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
     if cgroup is not None:

@@ -296,6 +296,79 @@ async def test_the_warm_pool_runs_default_limit_programs_alike(tmp_path: Path) -
     assert sandbox_processes() == []  # neither the run's leftovers nor the waiting sandboxes
 
 
+LEAVE_TRACES = b"""
+import ctypes, os, subprocess, sys
+for folder in ("/work", "/tmp", "/dev/shm"):
+    open(f"{folder}/secret", "w").write("mine")
+os.makedirs("/work/locked/deeper")
+open("/work/locked/deeper/f", "w").write("x")
+os.chmod("/work/locked/deeper", 0)
+os.chmod("/work/locked", 0)
+os.setxattr("/tmp", "user.secret", b"mine")
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mq_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
+print("mq", libc.mq_open(b"/secret", os.O_CREAT | os.O_RDWR, 0o600, None) >= 0)
+print("shm", libc.shmget(0x5EC, 4096, 0o1600) >= 0)
+subprocess.Popen(["sleep", "100"], start_new_session=True)
+subprocess.Popen(["sh", "-c", "sleep 100 & exit"])
+for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
+    try:
+        open(f"/proc/{pid}/mem", "rb").read(1)
+        print("read the memory of", open(f"/proc/{pid}/cmdline").read())
+    except OSError:
+        pass
+"""
+LOOK_FOR_TRACES = b"""
+import os
+print(sorted(os.listdir("/work")), os.listdir("/tmp"), os.listdir("/dev/shm"), os.listdir("/dev/mqueue"))
+print(os.listxattr("/tmp"), open("/proc/sysvipc/shm").read().count("\\n"))
+print(sorted(open(f"/proc/{p}/cmdline").read().split("\\0")[0] for p in os.listdir("/proc") if p.isdigit()))
+"""
+
+
+async def test_a_warm_sandbox_serves_the_next_run_with_nothing_of_the_last_one() -> None:
+    """Files in every writable place, a message queue, shared memory, processes left behind, an attempt on
+    the sandbox server's memory: the next run in the same sandbox finds none of it."""
+    runner = BubblewrapRunner(warm=1)
+    try:
+        await runner.execute(SandboxRequest(files={}, argv=["true"], limits=RunLimits()))
+        await asyncio.sleep(0.3)  # the pool fills
+        sandbox = runner._pool[0]
+        traces = await runner.execute(
+            SandboxRequest(files={"t.py": LEAVE_TRACES}, argv=["python3", "t.py"], limits=RunLimits())
+        )
+        looked = await runner.execute(
+            SandboxRequest(files={"l.py": LOOK_FOR_TRACES}, argv=["python3", "l.py"], limits=RunLimits())
+        )
+        assert runner._pool == [sandbox] and sandbox.runs == 2  # one sandbox served both
+    finally:
+        await runner.close()
+    assert traces.exit_code == 0, traces.stderr
+    assert traces.stdout == b"mq True\nshm True\n"  # and nobody's memory could be read
+    lines = looked.stdout.decode().splitlines()
+    assert lines[:2] == ["['l.py'] [] [] []", "[] 1"], looked.stderr
+    assert lines[2] == "['/usr/bin/bwrap', '/usr/bin/python3', 'python3']"  # the init, the server, this program
+
+
+async def test_a_run_the_sandbox_stopped_ends_its_warm_sandbox() -> None:
+    runner = BubblewrapRunner(warm=1)
+    limits = RunLimits(wall_seconds=1)
+    runner._warm_limits = limits
+    try:
+        await runner.execute(SandboxRequest(files={}, argv=["true"], limits=limits))
+        await asyncio.sleep(0.3)
+        first = runner._pool[0]
+        stuck = await runner.execute(SandboxRequest(files={}, argv=["sleep", "5"], limits=limits))
+        await asyncio.sleep(0.5)  # a new one takes its place
+        after = await runner.execute(SandboxRequest(files={}, argv=["echo", "on"], limits=limits))
+        assert runner._pool and runner._pool[0] is not first
+    finally:
+        await runner.close()
+    assert stuck.stopped == "wall" and after.stdout == b"on\n"
+    await asyncio.sleep(0.3)
+    assert sandbox_processes() == []
+
+
 async def test_the_warm_pool_keeps_sandboxes_for_the_configured_limits() -> None:
     limits = RunLimits(cpu_seconds=1, wall_seconds=4, memory_mb=64)
     runner = BubblewrapRunner(warm=1, warm_limits=limits)
