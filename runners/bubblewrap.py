@@ -120,6 +120,10 @@ def _serve_folder(path: str, uid: int | None) -> None:
         os.chown(path, uid, uid)
 
 
+CLEANING_WAIT_SECONDS = 1.0
+"""How long a run waits for a warm sandbox to be clean again before it starts a sandbox of its own."""
+
+
 @dataclass
 class Waiting:
     uid: int
@@ -159,6 +163,9 @@ class BubblewrapRunner:
         self._refilling: asyncio.Task[None] | None = None
         self._releasing: set[asyncio.Task[None]] = set()
         self._serving = 0
+        self._cleaning = 0
+        """Of those, sandboxes making themselves clean after their run (`_take` waits for them)."""
+        self._returned = asyncio.Condition()
         """Pooled sandboxes serving a run now (they come back to the pool after it)."""
 
     @staticmethod
@@ -239,6 +246,14 @@ class BubblewrapRunner:
             except (OSError, ValueError):
                 self._uids.give_back(uid)
                 return
+            self._serving += 1  # out of the pool until it said it is ready
+            try:
+                await reusable.ready(waiting.channel)
+            except OSError:
+                await self._discard(waiting)
+                return
+            finally:
+                self._serving -= 1
             if self._pool_size == 0:  # closed meanwhile
                 await self._discard(waiting)
                 return
@@ -291,7 +306,6 @@ class BubblewrapRunner:
         self._serving += 1
         reuse = False
         try:
-            await reusable.ready(waiting.channel)
             result, reuse = await reusable.run_job(
                 waiting.channel,
                 waiting.launch,
@@ -305,14 +319,41 @@ class BubblewrapRunner:
         except OSError:
             return None
         finally:
-            self._serving -= 1
-            if reuse and waiting.runs < reusable.RUNS_PER_SANDBOX and self._pool_size > 0:
-                self._pool.append(waiting)  # it makes itself clean while it waits for the next run
+            # After the answer: back in the pool once it is clean again, or (ended, stopped mid-run, served
+            # its share, not clean) discarded for a new one.
+            reuse = reuse and waiting.runs < reusable.RUNS_PER_SANDBOX
+            if reuse:
+                self._cleaning += 1
             else:
-                # Ended, or stopped mid-run, or served its share: it goes after the answer, a new one comes.
-                discard = asyncio.get_running_loop().create_task(self._discard(waiting, refill=True))
-                self._releasing.add(discard)
-                discard.add_done_callback(self._releasing.discard)
+                self._serving -= 1
+            after = self._keep_when_clean(waiting) if reuse else self._discard(waiting, refill=True)
+            task = asyncio.get_running_loop().create_task(after)
+            self._releasing.add(task)
+            task.add_done_callback(self._releasing.discard)
+
+    async def _take(self) -> Waiting | None:
+        """A ready sandbox: from the pool, or the first to be clean again of those that just served a run
+        (usually within a millisecond, and sooner than a new one) when none is ready now."""
+        if not self._pool and self._cleaning:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(CLEANING_WAIT_SECONDS), self._returned:
+                    await self._returned.wait_for(lambda: bool(self._pool) or not self._cleaning)
+        return self._pool.pop(0) if self._pool else None
+
+    async def _keep_when_clean(self, waiting: Waiting) -> None:
+        try:
+            await reusable.ready(waiting.channel)
+            clean = True
+        except OSError:
+            clean = False
+        self._serving -= 1
+        self._cleaning -= 1
+        if clean and self._pool_size > 0:
+            self._pool.append(waiting)
+        async with self._returned:
+            self._returned.notify_all()
+        if not clean or self._pool_size == 0:
+            await self._discard(waiting, refill=not clean)
 
     async def _discard(self, waiting: Waiting, *, refill: bool = False) -> None:
         reusable.close_channel(waiting.channel)
@@ -344,8 +385,9 @@ class BubblewrapRunner:
         self, request: SandboxRequest, *, on_output: OutputSink | None = None, cancel: Cancellation | None = None
     ) -> SandboxResult:
         if self._pool_fits(request):
-            if self._pool:
-                result = await self._run_waiting(self._pool.pop(0), request, on_output, cancel)
+            waiting = await self._take()
+            if waiting is not None:
+                result = await self._run_waiting(waiting, request, on_output, cancel)
                 if result is not None:
                     return result
             self._refill()  # this run starts its own sandbox; later ones find theirs ready

@@ -17,8 +17,10 @@ program starts, so no process escapes the clean-up by being orphaned."""
 
 import contextlib
 import ctypes
+import errno
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -28,59 +30,85 @@ PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 EMPTIED = ("/work", "/tmp", "/dev/shm", "/dev/mqueue")  # noqa: S108 - the sandbox's own
 IPC_RMID = 0
+IOPRIO_GET = {"x86_64": 252, "aarch64": 31}
 KILL_ROUNDS = 50
+DEFAULT_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
+
+
+LIBC = ctypes.CDLL(None, use_errno=True)
 
 
 def main() -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) or libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0):
+    if LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) or LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0):
         sys.exit(1)
-    channel = socket.socket(fileno=int(sys.argv[1]))
+    channel_fd = int(sys.argv[1])
+    os.closerange(3, channel_fd)  # whatever bubblewrap left open: no program gets it
+    os.closerange(channel_fd + 1, 65536)
+    channel = socket.socket(fileno=channel_fd)
+    channel.set_inheritable(False)
     modes = {top: os.stat(top).st_mode & 0o7777 for top in EMPTIED if os.path.isdir(top)}
+    inherited = inheritance()
     channel.send(b"ready")
     while True:
         try:
             header, fds, _, _ = socket.recv_fds(channel, 1 << 20, 4)
         except OSError:
             return
-        if not header:
+        if not header or len(fds) != 4:
             return  # the server outside went
-        status, cpu_ms = run(json.loads(header), fds)
+        for fd in fds:
+            os.set_inheritable(fd, False)  # the program gets copies as its 0, 1 and 2, nothing else
+        status, cpu_ms = run(json.loads(header), *fds)
         channel.send(b"done " + json.dumps({"status": status, "cpu_ms": cpu_ms}).encode())
         try:
             clean(modes)
+            if inheritance() != inherited:
+                raise OSError(0, "the server's limits or scheduling were changed")
         except OSError as error:
             channel.send(f"dirty: {error}".encode())
             return
         channel.send(b"ready")
 
 
-def run(job: dict, fds: list) -> tuple:
-    """The program, to its end: (its wait status, the CPU milliseconds it used)."""
-    env = dict(os.environ)
-    env.update(job.get("env") or {})
-    argv = job["argv"]
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child becomes the program
+def run(job: dict, stdin: int, stdout: int, stderr: int, contents: int) -> tuple:
+    """The files into /work, then the program, to its end: (its wait status, the CPU milliseconds it used).
+    The program starts as a session of its own with /work as its folder (this process's), the default
+    SIGPIPE and SIGXFSZ (Python ignores both), and only stdin, stdout and stderr open."""
+    argv, env = job["argv"], {**os.environ, **(job.get("env") or {})}
+    try:
         try:
-            os.setsid()
-            unpack(job["files"], fds[3])
-            for target, fd in enumerate(fds[:3]):
-                os.dup2(fd, target)
-            os.closerange(3, 65536)
-            # Python ignores these two; a program starts with the defaults, as it would from a shell
-            signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-            signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
-            os.chdir("/work")
-            os.execvpe(argv[0], argv, env)  # noqa: S606 - the run's command line, as a shell would start it
+            unpack(job["files"], contents)
         except OSError as error:
-            os.write(2, f"{argv[0] if argv else ''}: {error.strerror}\n".encode())
-            os._exit(127 if isinstance(error, FileNotFoundError) else 126)
-        os._exit(126)
-    for fd in fds:
-        os.close(fd)
+            os.write(stderr, f"the run's files could not be written: {error.strerror or error}\n".encode())
+            return 126 << 8, 0
+        program = argv[0] if "/" in argv[0] else shutil.which(argv[0], path=env.get("PATH", ""))
+        try:
+            if program is None:
+                raise FileNotFoundError(errno.ENOENT, "command not found")
+            actions = [(os.POSIX_SPAWN_DUP2, fd, target) for target, fd in enumerate((stdin, stdout, stderr))]
+            pid = os.posix_spawn(program, argv, env, file_actions=actions, setsid=True, setsigdef=DEFAULT_SIGNALS)
+        except OSError as error:
+            os.write(stderr, f"{argv[0]}: {error.strerror}\n".encode())
+            return (127 if isinstance(error, FileNotFoundError) else 126) << 8, 0
+    finally:
+        for fd in (stdin, stdout, stderr, contents):
+            os.close(fd)
     _, status, usage = os.wait4(pid, 0)
     return status, int((usage.ru_utime + usage.ru_stime) * 1000)
+
+
+def inheritance() -> tuple:
+    """What a program inherits from this process that a program of the same uid could change from
+    outside (prlimit, renice, taskset, ionice, oom_score_adj): if a run changed any, the next one would
+    start with it, so the sandbox is not reused."""
+    limits = tuple(
+        resource.getrlimit(getattr(resource, name)) for name in sorted(dir(resource)) if name.startswith("RLIMIT_")
+    )
+    with open("/proc/self/oom_score_adj") as handle:
+        oom_score_adj = handle.read()
+    io_priority = LIBC.syscall(IOPRIO_GET.get(os.uname().machine, -1), 1, 0)
+    scheduling = (os.sched_getscheduler(0), os.sched_getparam(0).sched_priority, os.getpriority(os.PRIO_PROCESS, 0))
+    return limits, scheduling, frozenset(os.sched_getaffinity(0)), io_priority, oom_score_adj
 
 
 def unpack(files: list, fd: int) -> None:
@@ -120,31 +148,34 @@ def clean(modes: dict) -> None:
     else:
         raise OSError(0, "a process of the run outlived every kill")
     for top, mode in modes.items():
-        os.chmod(top, 0o700)
-        for entry in os.listdir(top):
-            path = os.path.join(top, entry)
-            if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path, onerror=_writable_and_again)
-            else:
-                os.unlink(path)
+        entries, changed = os.listdir(top), os.stat(top).st_mode & 0o7777 != mode
+        if entries or changed:
+            os.chmod(top, 0o700)
+            for entry in entries:
+                path = os.path.join(top, entry)
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path, onerror=_writable_and_again)
+                else:
+                    os.unlink(path)
+            os.chmod(top, mode)
+            if os.listdir(top):
+                raise OSError(0, f"{top} could not be emptied")
         for name in os.listxattr(top):
             os.removexattr(top, name)
-        os.chmod(top, mode)
-        if os.listdir(top):
-            raise OSError(0, f"{top} could not be emptied")
     _remove_ipc_objects()
 
 
 def _remove_ipc_objects() -> None:
     """System V shared memory, message queues and semaphores the run left: removed (they are its uid's)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    removers = {"shm": libc.shmctl, "msg": libc.msgctl, "sem": libc.semctl}
+    removers = {"shm": LIBC.shmctl, "msg": LIBC.msgctl, "sem": LIBC.semctl}
     for kind, remove in removers.items():
         table = f"/proc/sysvipc/{kind}"
         if not os.path.exists(table):
             continue
         with open(table) as handle:
             ids = [int(line.split()[1]) for line in handle.read().splitlines()[1:]]
+        if not ids:
+            continue
         for ipc_id in ids:
             remove(ipc_id, IPC_RMID, None)
         with open(table) as handle:

@@ -340,6 +340,7 @@ async def test_a_warm_sandbox_serves_the_next_run_with_nothing_of_the_last_one()
         looked = await runner.execute(
             SandboxRequest(files={"l.py": LOOK_FOR_TRACES}, argv=["python3", "l.py"], limits=RunLimits())
         )
+        await asyncio.sleep(0.2)  # back in the pool once clean
         assert runner._pool == [sandbox] and sandbox.runs == 2  # one sandbox served both
     finally:
         await runner.close()
@@ -348,6 +349,39 @@ async def test_a_warm_sandbox_serves_the_next_run_with_nothing_of_the_last_one()
     lines = looked.stdout.decode().splitlines()
     assert lines[:2] == ["['l.py'] [] [] []", "[] 1"], looked.stderr
     assert lines[2] == "['/usr/bin/bwrap', '/usr/bin/python3', 'python3']"  # the init, the server, this program
+
+
+SABOTAGE = b"""
+import os, resource
+pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+server = next(p for p in pids if open(f"/proc/{p}/cmdline", "rb").read().startswith(b"/usr/bin/python3\\0-I"))
+resource.prlimit(server, resource.RLIMIT_FSIZE, (0, 0))
+os.setpriority(os.PRIO_PROCESS, server, 19)
+print("done")
+"""
+INHERITED = b"open('big', 'wb').write(bytes(4096)); print(os.getpriority(os.PRIO_PROCESS, 0), os.path.getsize('big'))"
+
+
+async def test_a_warm_sandbox_whose_server_a_run_changed_is_not_reused() -> None:
+    """A program may lower the limits or the priority of the server (its uid's): the next program would
+    inherit them, so that sandbox goes and the next run gets a clean one."""
+    runner = BubblewrapRunner(warm=1)
+    try:
+        await runner.execute(SandboxRequest(files={}, argv=["true"], limits=RunLimits()))
+        await asyncio.sleep(0.3)
+        sandbox = runner._pool[0]
+        sabotage = await runner.execute(
+            SandboxRequest(files={"s.py": SABOTAGE}, argv=["python3", "s.py"], limits=RunLimits())
+        )
+        await asyncio.sleep(0.5)  # found out; a new sandbox takes its place
+        assert runner._pool and runner._pool[0] is not sandbox
+        after = await runner.execute(
+            SandboxRequest(files={}, argv=["python3", "-c", "import os; " + INHERITED.decode()], limits=RunLimits())
+        )
+    finally:
+        await runner.close()
+    assert sabotage.stdout == b"done\n", sabotage.stderr
+    assert after.stdout == b"0 4096\n", after.stderr
 
 
 async def test_a_run_the_sandbox_stopped_ends_its_warm_sandbox() -> None:
@@ -361,6 +395,7 @@ async def test_a_run_the_sandbox_stopped_ends_its_warm_sandbox() -> None:
         stuck = await runner.execute(SandboxRequest(files={}, argv=["sleep", "5"], limits=limits))
         await asyncio.sleep(0.5)  # a new one takes its place
         after = await runner.execute(SandboxRequest(files={}, argv=["echo", "on"], limits=limits))
+        await asyncio.sleep(0.2)
         assert runner._pool and runner._pool[0] is not first
     finally:
         await runner.close()
