@@ -15,6 +15,8 @@ The server is not dumpable: a program (same uid, no capabilities, no ptrace) can
 memory, so nothing a run does reaches the next one through it. It is the subreaper of everything the
 program starts, so no process escapes the clean-up by being orphaned."""
 
+from __future__ import annotations
+
 import contextlib
 import ctypes
 import errno
@@ -25,6 +27,7 @@ import shutil
 import signal
 import socket
 import sys
+from typing import Any
 
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
@@ -70,7 +73,7 @@ def main() -> None:
         channel.send(b"ready")
 
 
-def run(job: dict, stdin: int, stdout: int, stderr: int, contents: int) -> tuple:
+def run(job: dict[str, Any], stdin: int, stdout: int, stderr: int, contents: int) -> tuple[int, int]:
     """The files into /work, then the program, to its end: (its wait status, the CPU milliseconds it used).
     The program starts as a session of its own with /work as its folder (this process's), the default
     SIGPIPE and SIGXFSZ (Python ignores both), and only stdin, stdout and stderr open."""
@@ -97,7 +100,7 @@ def run(job: dict, stdin: int, stdout: int, stderr: int, contents: int) -> tuple
     return status, int((usage.ru_utime + usage.ru_stime) * 1000)
 
 
-def inheritance() -> tuple:
+def inheritance() -> tuple[object, ...]:
     """What a program inherits from this process that a program of the same uid could change from
     outside (prlimit, renice, taskset, ionice, oom_score_adj): if a run changed any, the next one would
     start with it, so the sandbox is not reused."""
@@ -111,7 +114,7 @@ def inheritance() -> tuple:
     return limits, scheduling, frozenset(os.sched_getaffinity(0)), io_priority, oom_score_adj
 
 
-def unpack(files: list, fd: int) -> None:
+def unpack(files: list[tuple[str, int, int]], fd: int) -> None:
     """The run's files into /work, each new and as the given mode (their folders made as needed)."""
     with os.fdopen(fd, "rb", closefd=False) as contents:
         for path, mode, size in files:
@@ -131,7 +134,7 @@ def unpack(files: list, fd: int) -> None:
                 os.close(out)
 
 
-def clean(modes: dict) -> None:
+def clean(modes: dict[str, int]) -> None:
     """Nothing of the last run left: no process but the sandbox's init and this one, empty folders, no IPC
     object; OSError naming what is left otherwise."""
     me = os.getpid()
