@@ -2,7 +2,10 @@
 this process, against the same through Redis to a `codeloft worker` process (its own bubblewrap sandbox)
 on loopback, measured in the same run. The difference is what the hop through Redis costs.
 
-    .venv/bin/python bench/queue_hop.py [--runs 40] [--redis redis://127.0.0.1:6379/13]
+    .venv/bin/python bench/queue_hop.py [--runs 40] [--redis redis://127.0.0.1:6379/13] [--stream]
+
+`--stream` hands the output to a sink as it comes, as the run panel does (through Redis: a message per
+piece of output); without it the output comes with the result, as an API run's does.
 
 The Redis database given is flushed before and after (the worker takes every run queued there).
 After each run the bench waits `SETTLE_S` (default 0.2 s, not counted): each side's warm pool refills
@@ -48,21 +51,30 @@ def line(label: str, seconds: list[float], baseline: float | None = None) -> str
     return f"  {label:<44} median {1000 * median:7.2f} ms   p95 {1000 * p95:7.2f} ms{extra}"
 
 
-async def timed(executor: Executor) -> float:
+async def timed(executor: Executor, *, stream: bool) -> float:
     files = {"main.cpp": CPP}
     toolchain = toolchain_for("main.cpp")
+    streamed: list[str] = []
+
+    async def sink(name: str, text: str) -> None:
+        streamed.append(text)
+
     started = time.perf_counter()
     build = await executor.build(toolchain, files, "main.cpp")
     assert build is not None and build.ok and build.cached, build
-    outcome = await executor.execute(toolchain, files, "main.cpp", limits=RunLimits(), stdin="", build=build)
+    outcome = await executor.execute(
+        toolchain, files, "main.cpp", limits=RunLimits(), stdin="", build=build, on_output=sink if stream else None
+    )
+    seconds = time.perf_counter() - started
     assert outcome.stdout == "Hello, Codeloft!\n", outcome
-    return time.perf_counter() - started
+    assert "".join(streamed) == (outcome.stdout if stream else ""), streamed
+    return seconds
 
 
-async def warm(executor: Executor) -> None:
+async def warm(executor: Executor, *, stream: bool) -> None:
     await executor.build(toolchain_for("main.cpp"), {"main.cpp": CPP}, "main.cpp")  # compiled once, cached after
     for _ in range(3):
-        await timed(executor)
+        await timed(executor, stream=stream)
 
 
 def start_worker(url: str, folder: Path) -> subprocess.Popen[str]:
@@ -82,6 +94,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
+    parser.add_argument("--stream", action="store_true", help="output to a sink as it comes (as the run panel)")
     args = parser.parse_args()
     if shutil.which("bwrap") is None:
         raise SystemExit("bubblewrap is not installed")
@@ -106,12 +119,12 @@ async def main() -> None:
         try:
             # Interleaved, so that a busier moment of the machine falls on both.
             in_process, queued = [], []
-            await warm(local)
-            await warm(remote)
+            await warm(local, stream=args.stream)
+            await warm(remote, stream=args.stream)
             for _ in range(args.runs):
-                in_process.append(await timed(local))
+                in_process.append(await timed(local, stream=args.stream))
                 await asyncio.sleep(SETTLE_S)
-                queued.append(await timed(remote))
+                queued.append(await timed(remote, stream=args.stream))
                 await asyncio.sleep(SETTLE_S)
         finally:
             await remote_runner.close()
@@ -119,7 +132,8 @@ async def main() -> None:
             worker.wait(timeout=30)
             flush.flushdb()
             flush.close()
-    print(f"Cached C++ hello world, {args.runs} runs each, interleaved (compile cached, bubblewrap)")
+    streaming = "output streamed to a sink" if args.stream else "output with the result"
+    print(f"Cached C++ hello world, {args.runs} runs each, interleaved (compile cached, bubblewrap, {streaming})")
     baseline = statistics.median(in_process)
     print(line("in-process sandbox", in_process))
     print(line("through Redis to `codeloft worker`", queued, baseline))

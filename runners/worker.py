@@ -16,8 +16,10 @@ from redis.exceptions import RedisError
 
 from domain.sandbox import Runner
 from runners.channels import Subscriptions
-from runners.remote import QUEUE, WORKERS, codeloft_job, connect, loads
+from runners.remote import CANCELS, QUEUE, Outbox, codeloft_job, connect, loads
 
+EARLY_CANCELS = 64
+"""Cancels kept for a job not yet followed (one cancelled while it was being claimed)."""
 TAKE_TIMEOUT_S = 1
 """How long one wait on the queue lasts (a stop is noticed within it)."""
 REDIS_RETRY_S = 1.0
@@ -36,24 +38,25 @@ class QueueWorker:
 
     async def main(self) -> None:
         redis = connect(self._url)
-        subscriptions = Subscriptions(redis, permanent=WORKERS)
+        subscriptions = Subscriptions(redis, channel=CANCELS, early=EARLY_CANCELS)
+        outbox = Outbox(redis)
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stopping.set)
         slots = asyncio.Semaphore(self._jobs)
         running: set[asyncio.Task[Any]] = set()
-        context = {"runner": self._runner, "redis": redis, "subscriptions": subscriptions}
+        context = {"runner": self._runner, "redis": redis, "subscriptions": subscriptions, "outbox": outbox}
         try:
             while await self._free_slot(slots, stopping):
-                job = await self._take(redis, stopping)
+                job = await self._take(redis, subscriptions, stopping)
                 if job is None:
                     slots.release()
                     continue
                 task = asyncio.create_task(
                     codeloft_job(
-                        {**context, "job_id": job["id"]}, job["request"], job.get("trace"),
-                        interactive=bool(job.get("interactive")), size=job.get("size"),
+                        {**context, "job_id": job["id"]}, job["request"], job.get("trace"), reply=job["reply"],
+                        interactive=bool(job.get("interactive")), size=job.get("size"), stream=bool(job["stream"]),
                     )
                 )  # fmt: skip
                 running.add(task)
@@ -61,6 +64,7 @@ class QueueWorker:
                 task.add_done_callback(lambda _: slots.release())
         finally:
             await self._drain(running)
+            await outbox.close()
             await subscriptions.close()
             await self._runner.close()
             await redis.aclose()
@@ -80,9 +84,12 @@ class QueueWorker:
             return False
         return True
 
-    async def _take(self, redis: Any, stopping: asyncio.Event) -> dict[str, Any] | None:
-        """The next job, or None (nothing came, Redis is away, or the worker stops)."""
+    async def _take(self, redis: Any, subscriptions: Subscriptions, stopping: asyncio.Event) -> dict[str, Any] | None:
+        """The next job, or None (nothing came, Redis is away, or the worker stops). The worker listens for
+        cancels before it takes a job: following one then costs no round trip."""
         try:
+            if not subscriptions.connected:
+                await subscriptions.connect()
             popped = await redis.brpop([QUEUE], timeout=TAKE_TIMEOUT_S)
         except (RedisError, OSError) as error:
             print(f"Codeloft worker: the run queue is unreachable ({error}); retrying", flush=True)
