@@ -3,14 +3,16 @@ or rollback with nothing open) behave as SQLAlchemy's aiosqlite driver does."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from persistence import sqlite_driver
 from persistence.database import create_engine, parse_database_url
 
 
@@ -53,3 +55,44 @@ async def test_commit_keeps_and_rollback_undoes(engine: AsyncEngine) -> None:
             await connection.execute(text("INSERT INTO t (name) VALUES ('kept')"))
     async with engine.connect() as connection:
         assert (await connection.execute(text("SELECT name FROM t"))).scalars().all() == ["kept"]
+
+
+async def test_writers_take_turns_on_the_event_loop_and_every_ending_passes_the_turn_on(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write waits for the one open write transaction to end (commit, rollback, failed statement, closed
+    connection) before its statement goes to SQLite; one that waits too long is refused in words."""
+    order: list[str] = []
+
+    async def write(name: str, hold: asyncio.Event | None = None) -> None:
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO t (name) VALUES (:name)"), {"name": name})
+            order.append(name)
+            if hold is not None:
+                await hold.wait()
+
+    hold = asyncio.Event()
+    first = asyncio.create_task(write("first", hold))
+    await asyncio.sleep(0.05)
+    waiting = [asyncio.create_task(write(f"w{n}")) for n in range(5)]
+    await asyncio.sleep(0.2)
+    assert order == ["first"]  # the others wait for their turn, none inside SQLite
+    hold.set()
+    await asyncio.gather(first, *waiting)
+    assert sorted(order) == ["first", "w0", "w1", "w2", "w3", "w4"]
+    with pytest.raises(IntegrityError):  # a failed statement inside a transaction: rolled back, turn passed on
+        await write("first")
+    async with engine.connect() as connection:  # a transaction left open on a connection that closes
+        await connection.execute(text("INSERT INTO t (name) VALUES ('never')"))
+    monkeypatch.setattr(sqlite_driver, "TURN_SECONDS", 0.2)
+    hold = asyncio.Event()
+    holder = asyncio.create_task(write("holder", hold))
+    await asyncio.sleep(0.05)
+    with pytest.raises(OperationalError, match="waited too long for its turn"):
+        await write("late")
+    hold.set()
+    await holder
+    await write("after")
+    async with engine.connect() as connection:
+        names = (await connection.execute(text("SELECT name FROM t ORDER BY id"))).scalars().all()
+    assert sorted(names[:6]) == ["first", "w0", "w1", "w2", "w3", "w4"] and names[6:] == ["holder", "after"]
