@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 from datetime import date, datetime
@@ -20,9 +21,15 @@ def to_json(entity: object) -> dict[str, JSONValue]:
 
 
 def from_json(kind: type[T], data: dict[str, JSONValue]) -> T:
-    hints = typing.get_type_hints(kind)
+    hints = _hints(kind)  # type: ignore[arg-type]  # a class is hashable
     values = {name: _decode(hints[name], value) for name, value in data.items() if name in hints}
     return kind(**values)
+
+
+@functools.cache
+def _hints(kind: type) -> dict[str, Any]:
+    """The field types of a dataclass (resolving them costs more than decoding a cached entity)."""
+    return typing.get_type_hints(kind)
 
 
 def _encode(value: object) -> JSONValue:
