@@ -223,9 +223,7 @@ class RemoteRunner:
             subscriptions.forget(job_id)
             for task in (stored, typing):
                 if task is not None and not task.done():
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
-                        await task
+                    task.cancel()  # it ends at the loop's next turn: the answer does not wait for that
             if terminal is not None:
                 self._background(pool.delete(input_list(job_id)))
 

@@ -62,6 +62,7 @@ class QueueWorker:
                 running.add(task)
                 task.add_done_callback(running.discard)
                 task.add_done_callback(lambda _: slots.release())
+                await asyncio.sleep(0)  # the job starts its sandbox before this loop waits on the queue again
         finally:
             await self._drain(running)
             await outbox.close()

@@ -14,9 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
 from domain.sandbox import Cancellation, RunLimits, SandboxRequest, SandboxResult, Stop
-from runners.remote import RemoteRunner
+from runners.channels import Subscriptions, addressed
+from runners.remote import CANCELS, RemoteRunner
 from tests.serving import CODELOFT, clean_env
 
 pytestmark = [
@@ -188,5 +190,67 @@ async def test_a_run_stopped_before_any_worker_took_it_leaves_the_queue(own_redi
         result = await asyncio.wait_for(waiting, 5)
         assert (result.stopped, result.internal_error) == (Stop.CANCELLED, None)
         assert await runner.waiting() == 0  # no worker will run it later
+    finally:
+        await runner.close()
+
+
+async def test_a_worker_killed_before_it_said_anything_ends_the_run(
+    own_redis: OwnRedis, worker: subprocess.Popen[str]
+) -> None:
+    """No output and killed before its first heartbeat: the job is no longer queued and nothing comes, so
+    the run ends within seconds all the same."""
+    runner = RemoteRunner(own_redis.url)
+    name = f"silent_{uuid.uuid4().hex}.py"
+    silent = SandboxRequest(
+        files={name: b"import time\ntime.sleep(60)\n"}, argv=["python3", name], limits=RunLimits(wall_seconds=120)
+    )
+    try:
+        running = asyncio.ensure_future(runner.execute(silent))
+        await until(lambda: program_running(name), 30)
+        worker.kill()
+        result = await asyncio.wait_for(running, 15)
+        assert result.internal_error is not None and "stopped answering" in result.internal_error, result
+    finally:
+        await runner.close()
+
+
+async def test_a_cancel_that_comes_before_its_run_is_followed_is_kept_for_it(own_redis: OwnRedis) -> None:
+    """A worker follows a job's cancels only once it has taken the job: a cancel sent in between waits."""
+    client = Redis.from_url(own_redis.url)
+    subscriptions = Subscriptions(client, channel=CANCELS, early=4)
+    try:
+        await subscriptions.connect()
+        await client.publish(CANCELS, addressed("early-job", b"cancel"))
+        await client.publish(CANCELS, addressed("someone-elses-job", b"cancel"))
+        await asyncio.sleep(0.2)
+        cancels = await subscriptions.follow("early-job")
+        assert await asyncio.wait_for(cancels.get(), 1) == b"cancel"
+        assert cancels.empty()
+    finally:
+        await subscriptions.close()
+        await client.aclose()
+
+
+async def test_stop_reaches_the_worker_running_the_program(own_redis: OwnRedis, worker: subprocess.Popen[str]) -> None:
+    runner = RemoteRunner(own_redis.url)
+    cancel = Cancellation()
+    try:
+        name = f"stopped_{uuid.uuid4().hex}.py"
+        started = asyncio.Event()
+
+        async def output(stream: str, text: str) -> None:
+            started.set()
+
+        request = SandboxRequest(
+            files={name: b"import time\nprint('started', flush=True)\ntime.sleep(60)\n"},
+            argv=["python3", "-u", name],
+            limits=RunLimits(wall_seconds=120),
+        )
+        running = asyncio.ensure_future(runner.execute(request, on_output=output, cancel=cancel))
+        await asyncio.wait_for(started.wait(), 30)
+        cancel.cancel()
+        result = await asyncio.wait_for(running, 5)
+        assert (result.stopped, result.internal_error, result.stdout) == (Stop.CANCELLED, None, b"started\n")
+        await until(lambda: not program_running(name), 10)
     finally:
         await runner.close()
