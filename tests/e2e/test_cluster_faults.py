@@ -1,7 +1,7 @@
-"""An instance dies (SIGKILL) while a person edits: their browser reconnects through HAProxy to the other
-instance, the page says so, what they had typed and not saved is back in the editor (and saves), and what
-cannot be put back (a file someone else changed meanwhile) is offered for download; another person on the
-other instance keeps working throughout; the survivor's metrics parse; and nothing of the cluster is left
+"""An instance dies (SIGKILL) while a person edits: their browser reconnects through HAProxy to the other instance, the
+page says so, what they had typed and not saved is back in the editor (and saves), and what cannot be put back (a
+file someone else changed meanwhile) is offered for download; their terminal is back on a new shell; another person
+on the other instance keeps working throughout; the survivor's metrics parse; and nothing of the cluster is left
 running once it is stopped."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -27,6 +28,7 @@ from tests.e2e.ide import Api
 from tests.e2e.test_cluster_storage import signed_in
 from tests.e2e.test_drafts import type_unsaved
 from tests.e2e.test_editor_trust import open_tab
+from tests.e2e.test_terminal import open_terminal, type_into_terminal
 from tests.integration.test_cluster import alive, descendants
 from tests.serving import Server, link_in
 
@@ -107,6 +109,10 @@ def test_unsaved_text_survives_the_instance_dying_and_the_other_person_keeps_wor
     type_unsaved(alice, "# alice's notes")
     open_tab(alice, "main.py")
     type_unsaved(alice, "# typed before the crash")
+    open_terminal(alice)  # and a shell, which dies with her instance
+    type_into_terminal(alice, "LOST=yes\n")
+    open_tab(alice, "main.py")
+    time.sleep(2.5)  # the workbench is remembered every 2 s
     bob.goto(f"{cluster.url}/w/{workspace}")
     open_tab(bob, "notes.py")
     type_unsaved(bob, "# bob was here")
@@ -152,6 +158,12 @@ def test_unsaved_text_survives_the_instance_dying_and_the_other_person_keeps_wor
     assert text_of(api, workspace, "main.py") == "print('saved')\n# typed before the crash"
     assert text_of(api, workspace, "notes.py") == "notes = 1\n# bob was here\n# and still here"
     expect(bob.get_by_test_id("reconnected")).to_have_count(0)  # Bob's page never lost its instance
+
+    # Her terminal is back on its tab: a new shell on this instance (the old one ended with its server).
+    terminal = alice.get_by_test_id("terminal")
+    expect(terminal).to_be_visible()
+    type_into_terminal(alice, "echo lost=${LOST:-gone} $((6*7))\n")
+    expect(terminal).to_contain_text("lost=gone 42", timeout=30_000)
 
     # The survivor's metrics, from this machine, in Prometheus's format.
     port = int(cluster.url.rsplit(":", 1)[1]) + int(elsewhere.removeprefix("web"))

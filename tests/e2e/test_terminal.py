@@ -83,3 +83,23 @@ def test_the_terminal_shows_why_it_closed_and_starts_again(page: Page, server: S
     page.get_by_test_id("terminal-restart").click()
     type_into_terminal(page, "echo again\n")
     expect(terminal).to_contain_text("again")
+
+
+def test_a_reload_brings_back_the_terminal_on_the_same_shell_and_the_preview(page: Page, server: Server) -> None:
+    """The page comes back as it was left: the Terminal tab on the shell that still runs (its variables
+    kept), and the preview beside the editor, served."""
+    api = signed_in(page, server, "comeback@example.com")
+    workspace = api.workspace("Back", language="javascript", template="express")
+    open_ide(page, server, workspace)
+    page.get_by_test_id("preview").click()
+    frame = page.frame_locator("[data-testid=preview-frame]")
+    expect(frame.locator("h1")).to_have_text("Hello from Codeloft!")
+    terminal = open_terminal(page)
+    type_into_terminal(page, "KEPT=$((6*7))\n")
+    time.sleep(2.5)  # the workbench is remembered every second or two
+    page.reload()
+    expect(page.frame_locator("[data-testid=preview-frame]").locator("h1")).to_have_text("Hello from Codeloft!")
+    terminal = page.get_by_test_id("terminal")
+    expect(terminal).to_be_visible()
+    type_into_terminal(page, "echo kept=$KEPT\n")
+    expect(terminal).to_contain_text("kept=42", timeout=15_000)

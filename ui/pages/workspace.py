@@ -107,6 +107,7 @@ class WorkspacePage:
         self.panes = PaneRegistry()
         self.states = states
         self.state = states.load(viewer.user.id, workspace.id)
+        self._left_running = (self.state.preview_open, self.state.bottom_tab)
         self._run_paths: list[str] = []  # the workspace's files when the last run started
         self._settings_paths: list[str] = []  # ... when the settings opened
         self._remembered = self.state.to_dict()
@@ -142,7 +143,8 @@ class WorkspacePage:
         Timer(0.1, self._close_drawer_on_phones, once=True)  # once the browser is there to ask
         await self._add_extensions()
         await self.tree.refresh()
-        Timer(0, self.run_panel.check_preview, once=True)  # after the page is out: it reads the entry point
+        # after the page is out: it reads the entry point
+        Timer(0, self._restore_running, once=True)
         if await self._restore_tabs():
             return
         actor = await self.viewer.actor()
@@ -151,6 +153,18 @@ class WorkspacePage:
         if first is not None:
             await self.tree.reveal(first)
             await notify_errors(self.editor.open)(first)
+
+    async def _restore_running(self) -> None:
+        """Offer the preview if the entry point serves; then the preview and the terminal as the person
+        left them: the preview shown again (its web server started again where it no longer runs) and the
+        terminal's tab open on their shell (reattached, or a new shell where this server has none, as after
+        the page's instance was lost)."""
+        preview_open, tab = self._left_running  # as loaded: the page remembers itself meanwhile
+        await self.run_panel.check_preview()
+        if preview_open and self.run_panel.preview_refusal is None and self.run_panel.can_run:
+            await self.run_panel.preview()
+        if tab == "terminal" and self.terminal is not None:
+            self.run_panel.tabs.set_value("terminal")  # starts it (_open_terminal)
 
     def _build_panes(self) -> None:
         """Activity bar, side bar, editor (with the right pane beside it) and bottom panel, as the
@@ -513,6 +527,8 @@ class WorkspacePage:
             state.bottom_size = float(self.bottom_split.value)
         self._keep_right_size()
         state.assistant_open = "assistant" in self._right_open
+        state.preview_open = "preview" in self._right_open
+        state.bottom_tab = str(self.run_panel.tabs.value or "console")
         state.tabs = list(self.editor.files)
         state.active = self.editor.current.path if self.editor.current is not None else None
         state.cursors = {path: list(place) for path, place in self.editor.cursors.items() if path in self.editor.files}

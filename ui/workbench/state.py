@@ -1,6 +1,6 @@
-"""What a person left the IDE page of a workspace like: pane sizes and which are open, the open tabs,
-the active file and the cursor in each file. Kept per person and workspace (not per browser), so a
-reload or another computer shows the same workbench."""
+"""What a person left the IDE page of a workspace like: pane sizes and which are open, the open tabs, the active file
+and the cursor in each file, the bottom panel's tab and whether the preview was open. Kept per person and workspace
+(not per browser), so a reload or another computer shows the same workbench."""
 
 from __future__ import annotations
 
@@ -25,6 +25,11 @@ class WorkbenchState:
     assistant_open: bool = False
     """The assistant's pane beside the editor."""
     side_pane: str = "files"
+    bottom_tab: str = "console"
+    """The bottom panel's tab: the terminal comes back on it (reattached, or a new shell on a server that
+    has none: after the page's instance was lost)."""
+    preview_open: bool = False
+    """The preview beside the editor: it comes back (its web server started again where it stopped)."""
     tabs: list[str] = field(default_factory=list)
     active: str | None = None
     cursors: dict[str, list[int]] = field(default_factory=dict)
@@ -40,11 +45,12 @@ class WorkbenchState:
             value = data.get(name)
             if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 100:
                 setattr(state, name, float(value))
-        for name in ("side_open", "bottom_open", "assistant_open"):
+        for name in ("side_open", "bottom_open", "assistant_open", "preview_open"):
             if isinstance(data.get(name), bool):
                 setattr(state, name, data[name])
-        if isinstance(data.get("side_pane"), str):
-            state.side_pane = data["side_pane"]
+        for name in ("side_pane", "bottom_tab"):
+            if isinstance(data.get(name), str):
+                setattr(state, name, data[name])
         tabs = data.get("tabs")
         if isinstance(tabs, list):
             state.tabs = [tab for tab in tabs if isinstance(tab, str)][:MAX_TABS]
