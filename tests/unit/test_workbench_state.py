@@ -18,6 +18,8 @@ def test_a_state_is_kept_per_person_and_workspace() -> None:
         tabs=["a.py", "b.py"],
         active="b.py",
         cursors={"b.py": [3, 7]},
+        bottom_tab="terminal",
+        preview_open=True,
     )
     states.save(ann, workspace, mine)
     assert states.load(ann, workspace) == mine
@@ -36,6 +38,8 @@ def test_what_is_malformed_is_dropped_not_fatal() -> None:
         "active": 5,
         "cursors": {"a.py": [2, 1], "b.py": [0, 1], "gone.py": [1, 1], "c": "x"},
         "unknown": True,
+        "bottom_tab": ["terminal"],
+        "preview_open": "true",
     }
     state = WorkbenchState.from_dict(stored)
     assert state == WorkbenchState(right_size=40, tabs=["a.py", "b.py"], cursors={"a.py": [2, 1]})
