@@ -23,7 +23,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
+from dataclasses import fields
 from typing import Any, cast
 
 import msgpack
@@ -74,8 +74,18 @@ def loads(data: bytes) -> dict[str, Any]:
     return msgpack.unpackb(data, raw=False)  # type: ignore[no-any-return]
 
 
+def _names(kind: type) -> tuple[str, ...]:
+    return tuple(field.name for field in fields(kind))
+
+
+_REQUEST, _LIMITS, _RESULT = _names(SandboxRequest), _names(RunLimits), _names(SandboxResult)
+
+
 def request_to_dict(request: SandboxRequest) -> dict[str, Any]:
-    return {**asdict(request), "limits": asdict(request.limits)}
+    """Its fields as they are (no deep copy: the dict is encoded at once)."""
+    data = {name: getattr(request, name) for name in _REQUEST}
+    data["limits"] = {name: getattr(request.limits, name) for name in _LIMITS}
+    return data
 
 
 def request_from_dict(data: dict[str, Any]) -> SandboxRequest:
@@ -83,7 +93,7 @@ def request_from_dict(data: dict[str, Any]) -> SandboxRequest:
 
 
 def result_to_dict(result: SandboxResult) -> dict[str, Any]:
-    data = asdict(result)
+    data = {name: getattr(result, name) for name in _RESULT}
     data["stopped"] = result.stopped.value if result.stopped else None
     return data
 
@@ -194,7 +204,8 @@ class RemoteRunner:
         except (RedisError, OSError) as error:
             return SandboxResult.failure(f"the run queue failed: {error}")
         sizes: list[list[int]] = []
-        if isinstance(terminal, ResizableTerminal):  # known now (the start's size) and as it changes
+        # a terminal's size is known now (the start's) and as it changes
+        if terminal is not None and isinstance(terminal, ResizableTerminal):
             terminal.on_resize(lambda rows, columns: self._resized(pool, job_id, sizes, [rows, columns]))
         # The request id, person, workspace and run go with the job: the worker's lines carry them too.
         job = dumps({
