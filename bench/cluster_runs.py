@@ -2,7 +2,8 @@
 its runs queued in Redis and executed by two `codeloft worker` processes (each its own bubblewrap sandbox
 and warm pool), against the same program started bare by as many clients at once and against the run
 service with the sandbox in this process; runs/s, each run's latency (median, p95) and the CPU time a run
-cost (this process, the workers, and every process they reaped; not Redis itself), in the same run.
+cost the whole machine (/proc/stat: the programs run in warm sandboxes that reap them, so no process here
+reaps them; Redis counts too, so keep the machine otherwise quiet), in the same run.
 
     .venv/bin/python bench/cluster_runs.py [--jobs 200] [--clients 20] [--workers 2] [--redis redis://127.0.0.1:6379/12]
 
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import resource
 import shutil
 import statistics
 import subprocess
@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import redis
 
 from bench.queue_hop import start_worker
-from bench.save_latency import cpu_seconds as process_cpu_seconds
+from bench.runner_overhead import cpu_seconds
 from domain.runs import Executor
 from domain.sandbox import RunLimits
 from persistence.cache import MemoryCache
@@ -41,17 +41,7 @@ EXPECTED = "Hello, Codeloft!\n"
 PYTHON = shutil.which("python3", path="/usr/bin:/bin") or "python3"
 
 
-def cpu_seconds(workers: list[subprocess.Popen[str]]) -> float:
-    """CPU time so far of this process, what it reaped, and the workers with what they reaped (their
-    sandboxes: a worker reaps its sandboxes' inits, and through them the programs)."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    total = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-    return total + sum(process_cpu_seconds(worker.pid, children=True) for worker in workers)
-
-
-async def drive(
-    job: Callable[[], Awaitable[str]], *, jobs: int, clients: int, workers: list[subprocess.Popen[str]] | None = None
-) -> tuple[float, list[float], int, float]:
+async def drive(job: Callable[[], Awaitable[str]], *, jobs: int, clients: int) -> tuple[float, list[float], int, float]:
     """`jobs` runs taken by `clients` concurrent clients: (elapsed s, each run's latency, correct answers,
     CPU ms per run)."""
     left = list(range(jobs))
@@ -67,12 +57,12 @@ async def drive(
             latencies.append(time.perf_counter() - started)
             correct += out == EXPECTED
 
-    cpu = cpu_seconds(workers or [])
+    cpu = cpu_seconds()
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
     elapsed = time.perf_counter() - started
     await asyncio.sleep(0.3)  # the last sandboxes' inits are reaped
-    return elapsed, latencies, correct, (cpu_seconds(workers or []) - cpu) * 1000 / jobs
+    return elapsed, latencies, correct, (cpu_seconds() - cpu) * 1000 / jobs
 
 
 def line(
@@ -140,7 +130,7 @@ async def main() -> None:
             await asyncio.sleep(1)  # the warm pools refill
             results = {}
             for label, job in (("bare", bare), ("in-process", in_process), ("cluster", cluster)):
-                results[label] = await drive(job, jobs=args.jobs, clients=args.clients, workers=workers)
+                results[label] = await drive(job, jobs=args.jobs, clients=args.clients)
                 await asyncio.sleep(1)  # each starts with its pools full
         finally:
             await remote_runner.close()
