@@ -21,7 +21,7 @@ from domain.sandbox import Cancellation, OutputSink, SandboxRequest, SandboxResu
 from runners.archive import archive_members, memory_file
 from runners.cgroups import RunCgroup
 from runners.output import Output
-from runners.supervise import POLL_SECONDS, Launch, kill_sandbox, read_pipe
+from runners.supervise import Launch, kill_sandbox, read_pipe, watch
 
 PYTHON = "/usr/bin/python3"
 SERVER_PATH = "/.codeloft/server.py"
@@ -129,17 +129,9 @@ async def run_job(
     if cancel is not None:
         cancel.on_cancel(lambda: stop(Stop.CANCELLED))
     answer = asyncio.ensure_future(loop.sock_recv(channel, 4096))
-    deadline = started + limits.wall_seconds
-    cpu_budget_ns = int(limits.cpu_seconds * 1e9)
     try:
-        while not answer.done():
-            await asyncio.wait([answer], timeout=POLL_SECONDS)
-            if answer.done():
-                break
-            if time.monotonic() >= deadline:
-                stop(Stop.WALL)
-            elif cgroup is not None and cgroup.cpu_ns - base.cpu_ns >= cpu_budget_ns:
-                stop(Stop.CPU)
+        used = (lambda: cgroup.cpu_ns - base.cpu_ns) if cgroup is not None else None
+        await watch(answer, limits, started, stop, cpu_ns=used)
     except asyncio.CancelledError:
         stop(Stop.CANCELLED)
         answer.cancel()

@@ -15,8 +15,9 @@ import struct
 import subprocess
 import termios
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from domain.sandbox import Cancellation, OutputSink, ResizableTerminal, RunLimits, SandboxResult, Stop, TerminalIO
 from runners import reaper, uids
@@ -286,17 +287,9 @@ async def supervise(
         cancel.on_cancel(lambda: stop(Stop.CANCELLED))
     # Waited for on the event loop (a pidfd), not in a thread: a preview lives for half an hour.
     waiter = asyncio.ensure_future(reaper.wait_for(process.pid))
-    deadline = started + limits.wall_seconds
-    cpu_budget_ns = int(limits.cpu_seconds * 1e9)
+    cgroup = launch.cgroup
     try:
-        while not waiter.done():
-            await asyncio.wait([waiter], timeout=POLL_SECONDS)
-            if waiter.done():
-                break
-            if time.monotonic() >= deadline:
-                stop(Stop.WALL)
-            elif launch.cgroup is not None and launch.cgroup.cpu_ns >= cpu_budget_ns:
-                stop(Stop.CPU)
+        await watch(waiter, limits, started, stop, cpu_ns=(lambda: cgroup.cpu_ns) if cgroup is not None else None)
     except asyncio.CancelledError:
         # Whoever waited gave the run up (a server or worker stopping past its grace): the sandbox goes too,
         # now, rather than at its wall limit, which nobody watches any more.
@@ -353,6 +346,28 @@ async def supervise(
         stopped=stopped[0] if stopped else None,
         collected=bytes(output.data["stdout"]) if launch.collect and code == 0 else None,
     )
+
+
+async def watch(
+    ending: asyncio.Future[Any],
+    limits: RunLimits,
+    started: float,
+    stop: Callable[[Stop], None],
+    *,
+    cpu_ns: Callable[[], int] | None,
+) -> None:
+    """Until `ending` is done, `stop` the run at its wall time, or at its CPU time where a cgroup counts it
+    (`cpu_ns`: what the run used so far)."""
+    deadline = started + limits.wall_seconds
+    cpu_budget_ns = int(limits.cpu_seconds * 1e9)
+    while not ending.done():
+        await asyncio.wait([ending], timeout=POLL_SECONDS)
+        if ending.done():
+            return
+        if time.monotonic() >= deadline:
+            stop(Stop.WALL)
+        elif cpu_ns is not None and cpu_ns() >= cpu_budget_ns:
+            stop(Stop.CPU)
 
 
 async def read_pipe(loop: asyncio.AbstractEventLoop, pipe: object, name: str, output: Output) -> None:
