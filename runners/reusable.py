@@ -97,10 +97,11 @@ async def run_job(
     err_read, err_write = os.pipe()
     files = job_files(request)
     stdin = memory_file("stdin", request.stdin)
-    contents = memory_file("files", b"".join(data for data, _ in files.values()))
+    # the listing goes with the contents: a message on the socket must fit its buffer (about 200 KB)
+    listing = json.dumps([[path, mode, len(data)] for path, (data, mode) in files.items()]).encode()
+    contents = memory_file("files", b"".join([listing, b"\n", *(data for data, _ in files.values())]))
     try:
-        listing = [[path, mode, len(data)] for path, (data, mode) in files.items()]
-        header = json.dumps({"argv": request.argv, "env": request.env, "files": listing}).encode()
+        header = json.dumps({"argv": request.argv, "env": request.env}).encode()
         socket.send_fds(channel, [header], [stdin, out_write, err_write, contents])
     except OSError:
         for fd in (out_read, err_read):

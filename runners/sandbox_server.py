@@ -2,8 +2,8 @@
 it runs one program after another, each as if in a sandbox of its own.
 
 On the socket it is given (a SOCK_SEQPACKET descriptor, argv[1]) it says `ready`, then takes one job: a
-JSON header {"argv": [...], "env": {...}, "files": [[path, mode, size], ...]} with four descriptors
-(the program's stdin, stdout and stderr, and the files' contents one after another). The files go in
+JSON header {"argv": [...], "env": {...}} with four descriptors: the program's stdin, stdout and
+stderr, and the files (a JSON line [[path, mode, size], ...], then their contents one after another). The files go in
 /work (the only process in the sandbox then is this one, and /work is empty), and the program runs as
 its own session there; when it ends the server answers
 `done {"status": wait status, "cpu_ms": N}`, and then makes the sandbox as it was before the run:
@@ -80,7 +80,7 @@ def run(job: dict[str, Any], stdin: int, stdout: int, stderr: int, contents: int
     argv, env = job["argv"], {**os.environ, **(job.get("env") or {})}
     try:
         try:
-            unpack(job["files"], contents)
+            unpack(contents)
         except OSError as error:
             os.write(stderr, f"the run's files could not be written: {error.strerror or error}\n".encode())
             return 126 << 8, 0
@@ -114,10 +114,10 @@ def inheritance() -> tuple[object, ...]:
     return limits, scheduling, frozenset(os.sched_getaffinity(0)), io_priority, oom_score_adj
 
 
-def unpack(files: list[tuple[str, int, int]], fd: int) -> None:
+def unpack(fd: int) -> None:
     """The run's files into /work, each new and as the given mode (their folders made as needed)."""
     with os.fdopen(fd, "rb", closefd=False) as contents:
-        for path, mode, size in files:
+        for path, mode, size in json.loads(contents.readline()):
             parts = path.split("/")
             if any(part in ("", ".", "..") for part in parts):
                 raise OSError(0, f"not a plain relative path: {path!r}")

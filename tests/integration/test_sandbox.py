@@ -351,6 +351,25 @@ async def test_a_warm_sandbox_serves_the_next_run_with_nothing_of_the_last_one()
     assert lines[2] == "['/usr/bin/bwrap', '/usr/bin/python3', 'python3']"  # the init, the server, this program
 
 
+async def test_a_warm_sandbox_takes_thousands_of_files() -> None:
+    """More files than one message on the sandbox's socket could list (its buffer holds about 200 KB)."""
+    files = {f"deep/{'d' * 60}/{n:05}-{'f' * 40}.txt": f"{n}".encode() for n in range(3000)}
+    last = max(files)
+    count = f"import os; print(sum(len(names) for _, _, names in os.walk('deep')), open({last!r}).read())".encode()
+    runner = BubblewrapRunner(warm=1)
+    try:
+        await runner.execute(SandboxRequest(files={}, argv=["true"], limits=RunLimits()))
+        await asyncio.sleep(0.3)
+        sandbox = runner._pool[0]
+        result = await runner.execute(
+            SandboxRequest(files={**files, "count.py": count}, argv=["python3", "count.py"], limits=RunLimits())
+        )
+        assert sandbox.runs == 1  # in the warm sandbox, not a new one
+    finally:
+        await runner.close()
+    assert result.stdout == b"3000 2999\n", result.stderr
+
+
 SABOTAGE = b"""
 import os, resource
 pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
