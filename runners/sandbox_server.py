@@ -2,11 +2,11 @@
 it runs one program after another, each as if in a sandbox of its own.
 
 On the socket it is given (a SOCK_SEQPACKET descriptor, argv[1]) it says `ready`, then takes one job: a
-JSON header {"argv": [...], "env": {...}} with four descriptors: the program's stdin, stdout and
-stderr, and the files (a JSON line [[path, mode, size], ...], then their contents one after another). The files go in
-/work (the only process in the sandbox then is this one, and /work is empty), and the program runs as
-its own session there; when it ends the server answers
-`done {"status": wait status, "cpu_ms": N}`, and then makes the sandbox as it was before the run:
+JSON header {"argv": [...], "env": {...}} with four descriptors: the program's stdin, stdout and stderr,
+and the files (a JSON line [[path, mode, size], ...], then their contents one after another). The files
+go in /work (the only process in the sandbox then is this one, and /work is empty), and the program runs
+as its own session there; when it ends the server answers `done {"status": wait status, "cpu_ms": N}`,
+and then makes the sandbox as it was before the run:
 every other process in the sandbox killed and reaped, /work, /tmp, /dev/shm and /dev/mqueue emptied,
 the System V IPC objects removed. Only then does it say `ready` again; if anything could not be undone it
 says `dirty: what` and ends, and the server outside discards the sandbox.
