@@ -172,7 +172,11 @@ class BubblewrapRunner:
     def usable() -> bool:
         return shutil.which("bwrap") is not None and shutil.which("prlimit") is not None and seccomp.available()
 
-    def _argv(self, request: SandboxRequest, uid: int, inputs: Inputs, info: InfoPipe) -> list[str]:
+    def _argv(
+        self, request: SandboxRequest, uid: int, inputs: Inputs, info: InfoPipe, *, as_pid_1: bool = False
+    ) -> list[str]:
+        """bubblewrap's command line for `request`; `as_pid_1`: the command is the sandbox's init itself
+        (the sandbox server), not a child of bubblewrap's own."""
         limits = request.limits
         work_bytes = max(64, limits.file_size_mb * 4) * 1024 * 1024
         env = {"PATH": SANDBOX_PATH, "HOME": "/work", "LANG": "C.UTF-8", "TMPDIR": "/tmp", **request.env}  # noqa: S108
@@ -188,6 +192,8 @@ class BubblewrapRunner:
             argv += [SETPRIV, f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
             argv += ["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
         options = ["--info-fd", str(info.write), "--unshare-all", "--die-with-parent", "--new-session"]
+        if as_pid_1:
+            options.append("--as-pid-1")
         # No new user namespace inside (so no root of its own), and the kernel calls Docker refuses an
         # unprivileged container refused with EPERM (runners/seccomp.py).
         options += ["--unshare-user", "--disable-userns", "--seccomp", str(inputs.add_fd(seccomp.filter_fd()))]
@@ -272,7 +278,9 @@ class BubblewrapRunner:
             inputs.mounts += ["--dir", "/.codeloft", *server_file]
             server = SandboxRequest(files={}, argv=reusable.server_argv(theirs.fileno()), limits=limits)
             launch = Launch(
-                argv=self._argv(server, uid, inputs, info),
+                # The server is the sandbox's init: no process of a run can signal it from inside, or
+                # open its memory (it is not dumpable), as it could bubblewrap's own init's.
+                argv=self._argv(server, uid, inputs, info, as_pid_1=True),
                 limits=limits,
                 env={},
                 pass_fds=[*inputs.fds, info.write, theirs.fileno()],

@@ -11,9 +11,10 @@ every other process in the sandbox killed and reaped, /work, /tmp, /dev/shm and 
 the System V IPC objects removed. Only then does it say `ready` again; if anything could not be undone it
 says `dirty: what` and ends, and the server outside discards the sandbox.
 
-The server is not dumpable: a program (same uid, no capabilities, no ptrace) cannot read or write its
-memory, so nothing a run does reaches the next one through it. It is the subreaper of everything the
-program starts, so no process escapes the clean-up by being orphaned."""
+The server is the sandbox's init (pid 1, bubblewrap's `--as-pid-1`), so a program cannot signal it, and it
+is not dumpable, so a program (same uid, no capabilities, no ptrace) cannot read or write its memory:
+nothing a run does reaches the next one through it. Every process the program leaves is its to reap and
+kill."""
 
 from __future__ import annotations
 
@@ -44,6 +45,8 @@ LIBC = ctypes.CDLL(None, use_errno=True)
 def main() -> None:
     if LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) or LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0):
         sys.exit(1)
+    # As the sandbox's init, a signal from inside reaches it only if it handles it: none does.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     channel_fd = int(sys.argv[1])
     os.closerange(3, channel_fd)  # whatever bubblewrap left open: no program gets it
     os.closerange(channel_fd + 1, 65536)
