@@ -103,11 +103,23 @@ class Uids:
             os.close(fd)
             raise
         self._held[uid] = fd
+        _end_leftovers(uid)
         return True
 
     def close(self) -> None:
         for uid in list(self._held):
             self.give_back(uid)
+
+
+def _end_leftovers(uid: int) -> None:
+    """SIGKILL whatever still runs as `uid`, whose lock nobody held: left by a process that died at the
+    wrong moment (a worker killed while its sandbox's gate waited, stopped, for its cgroup and limits).
+    A run never shares its uid with them."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    os.kill(int(entry), 9)
 
 
 def _wake(waiter: asyncio.Future[None]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import subprocess
 import tarfile
 import time
 from pathlib import Path
@@ -19,7 +20,7 @@ from persistence.cache import MemoryCache
 from runners.artifacts import DiskArtifactStore
 from runners.bubblewrap import BubblewrapRunner
 from runners.queue import InProcessQueue
-from runners.uids import FIRST_UID
+from runners.uids import FIRST_UID, UID_COUNT, Uids
 from tests.integration.programs import (
     FAST,
     assert_within,
@@ -495,3 +496,22 @@ async def test_a_character_split_between_two_reads_arrives_whole(executor: Execu
     source += "sys.stdout.buffer.write(b'\\xa9!\\n')\n"
     outcome = await executor.run_files({"main.py": source.encode()}, "main.py", limits=FAST, on_output=reader)
     assert outcome.stdout == reader.text("stdout") == "café!\n"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="sandbox uids are locked, and leftovers ended, by root only")
+def test_a_uid_taken_ends_what_still_ran_as_it() -> None:
+    """A process left running as a sandbox uid (its holder died at the wrong moment) never shares it with
+    the next run: whoever takes the uid ends it."""
+    uid = FIRST_UID + UID_COUNT - 1  # the last one, the least used
+    leftover = subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "sleep", "100"])
+    try:
+        deadline = time.monotonic() + 5
+        while os.stat(f"/proc/{leftover.pid}").st_uid != uid and time.monotonic() < deadline:
+            time.sleep(0.01)
+        uids = Uids(slots=1, first=uid, count=1)
+        assert uids.take_nowait() == uid
+        assert leftover.wait(timeout=5) == -9
+        uids.close()
+    finally:
+        leftover.kill()
+        leftover.wait()
