@@ -163,10 +163,11 @@ class BubblewrapRunner:
         self._refilling: asyncio.Task[None] | None = None
         self._releasing: set[asyncio.Task[None]] = set()
         self._serving = 0
+        """Pooled sandboxes out of the pool: starting, serving a run, or making themselves clean after it."""
         self._cleaning = 0
         """Of those, sandboxes making themselves clean after their run (`_take` waits for them)."""
         self._returned = asyncio.Condition()
-        """Pooled sandboxes serving a run now (they come back to the pool after it)."""
+        """Told whenever a sandbox that was cleaning comes back (or goes)."""
 
     @staticmethod
     def usable() -> bool:

@@ -136,26 +136,22 @@ def rlimit_prefix(limits: RunLimits, *, nproc: bool) -> list[str]:
 
 @dataclass
 class Spawned:
-    """A started command, already in its cgroups; `job` is the write end of its stdin for a pooled
-    sandbox that waits for its work."""
+    """A started command, already in its cgroups."""
 
     process: subprocess.Popen[bytes]
-    job: int | None = None
 
 
-def spawn(launch: Launch, *, job_pipe: bool = False, tty: int | None = None) -> Spawned:
+def spawn(launch: Launch, *, tty: int | None = None) -> Spawned:
     """Start the command behind the gate, put it in its cgroups and give it its rlimits, then let it go;
     with `tty` (a pty's slave side) as its terminal: stdin, stdout and stderr. Blocks for as long as the
     gate takes to start (a few milliseconds): call it on a worker thread (`spawn_soon`)."""
-    job_write = stdin_fd = None
+    stdin_fd = None
     stdin: int | None = subprocess.DEVNULL
     pass_fds, gate = tuple(launch.pass_fds), [*GATE]
     if tty is not None and launch.claim_tty:
         gate = [*TTY_PATH_GATE, os.ttyname(tty)]
     elif tty is not None:
         stdin = tty
-    elif job_pipe:
-        stdin = subprocess.PIPE  # the job comes on it once the sandbox goes on
     elif launch.stdin_path != "/dev/null":
         named = re.fullmatch(r"/proc/self/fd/(\d+)", launch.stdin_path)
         if named:
@@ -185,10 +181,6 @@ def spawn(launch: Launch, *, job_pipe: bool = False, tty: int | None = None) -> 
                 resource.prlimit(process.pid, which, (soft, hard))
         if launch.cgroup is not None:
             launch.cgroup.add(process.pid)
-        if job_pipe:
-            assert process.stdin is not None
-            job_write = os.dup(process.stdin.fileno())  # not inheritable
-            process.stdin.close()
         os.kill(process.pid, signal.SIGCONT)
     except (OSError, ValueError):
         if process is not None:
@@ -196,15 +188,13 @@ def spawn(launch: Launch, *, job_pipe: bool = False, tty: int | None = None) -> 
                 kill_sandbox(process.pid, launch.cgroup)
                 os.waitpid(process.pid, 0)
             reaper.untrack(process.pid)
-        if job_write is not None:
-            os.close(job_write)
         raise
     finally:
         if stdin_fd is not None:
             os.close(stdin_fd)
         if launch.info is not None:
             launch.info.started()
-    return Spawned(process=process, job=job_write)
+    return Spawned(process=process)
 
 
 def _stopped(process: subprocess.Popen[bytes]) -> None:
@@ -219,12 +209,10 @@ def _stopped(process: subprocess.Popen[bytes]) -> None:
         raise OSError(f"the sandbox's gate ended before it started the command ({process.returncode})")
 
 
-async def spawn_soon(launch: Launch, *, job_pipe: bool = False, tty: int | None = None) -> Spawned:
+async def spawn_soon(launch: Launch, *, tty: int | None = None) -> Spawned:
     """`spawn` on a worker thread (a spawner thread for a command started as another uid)."""
     pool = uids.spawner() if launch.user is not None else None
-    return await asyncio.get_running_loop().run_in_executor(
-        pool, functools.partial(spawn, launch, job_pipe=job_pipe, tty=tty)
-    )
+    return await asyncio.get_running_loop().run_in_executor(pool, functools.partial(spawn, launch, tty=tty))
 
 
 async def supervise(
@@ -232,30 +220,27 @@ async def supervise(
     *,
     on_output: OutputSink | None,
     cancel: Cancellation | None,
-    spawned: Spawned | None = None,
     terminal: TerminalIO | None = None,
 ) -> SandboxResult:
-    """Watch a command to its end; `spawned` is a pooled sandbox already handed its work;
-    with a `terminal`, the command runs on a pseudo-terminal the terminal reads and writes (its output,
-    echo included, is the result's stdout)."""
+    """Start a command and watch it to its end; with a `terminal`, the command runs on a pseudo-terminal
+    the terminal reads and writes (its output, echo included, is the result's stdout)."""
     limits = launch.limits
     started = time.monotonic()
     tty = Pty.open() if terminal is not None else None
-    if spawned is None:
-        try:
-            # Popen takes milliseconds: not on the loop
-            spawned = await spawn_soon(launch, tty=tty.slave if tty else None)
-        except (OSError, ValueError) as error:
-            if launch.info is not None:
-                launch.info.close()
-            if tty is not None:
-                tty.close()
-            return SandboxResult.failure(
-                f"could not start the sandbox: {error}", wall_ms=int((time.monotonic() - started) * 1000)
-            )
-        finally:
-            if tty is not None:
-                tty.close_slave()  # the command has its copies: the master sees EIO once they are gone
+    try:
+        # Popen takes milliseconds: not on the loop
+        spawned = await spawn_soon(launch, tty=tty.slave if tty else None)
+    except (OSError, ValueError) as error:
+        if launch.info is not None:
+            launch.info.close()
+        if tty is not None:
+            tty.close()
+        return SandboxResult.failure(
+            f"could not start the sandbox: {error}", wall_ms=int((time.monotonic() - started) * 1000)
+        )
+    finally:
+        if tty is not None:
+            tty.close_slave()  # the command has its copies: the master sees EIO once they are gone
     process = spawned.process
     stopped: list[Stop] = []
 
