@@ -24,7 +24,7 @@ from domain.sandbox import (
     TerminalIO,
 )
 from runners import reaper, reusable, seccomp, uids
-from runners.archive import archive_members, memory_file, tar_of
+from runners.archive import memory_file, tar_of
 from runners.cgroups import RunCgroup, available
 from runners.shell import SandboxShell, shell_environment
 from runners.supervise import InfoPipe, Launch, Spawned, rlimits, spawn, supervise
@@ -76,9 +76,7 @@ class Inputs:
     @classmethod
     def of(cls, request: SandboxRequest) -> Inputs:
         inputs = cls()
-        files = {path: (data, 0o644) for path, data in request.files.items()}
-        if request.extra_archive is not None and not request.collect:
-            files.update(archive_members(request.extra_archive))
+        files = reusable.job_files(request)
         if request.collect or len(files) > DIRECT_FILES:
             inputs.script = COLLECT_SCRIPT if request.collect else RUN_SCRIPT
             inputs.mounts += ["--dir", "/.codeloft", *inputs._file("in", tar_of(request.files), INPUT)]

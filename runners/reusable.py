@@ -156,7 +156,7 @@ async def run_job(
     if cgroup is not None and cgroup.oom_kills > base.oom_kills and not stopped:
         stopped.append(Stop.MEMORY)
     if not message.startswith(b"done "):
-        if not stopped:  # the server itself died (killed by a program, or out of memory)
+        if not stopped:  # the server itself ended (out of memory, or the sandbox did)
             kill_sandbox(pid, cgroup)
             return SandboxResult.failure("the sandbox ended before the program did", wall_ms=wall_ms), False
         code, signum, cpu_ms = None, int(signal.SIGKILL), used_ms
@@ -185,9 +185,10 @@ async def run_job(
 
 
 def job_files(request: SandboxRequest) -> dict[str, tuple[bytes, int]]:
-    """What the program finds in /work: its files and any build output, as (content, mode) by path."""
+    """What the program finds in /work: its files and any build output (a compile step gets none), as
+    (content, mode) by path."""
     files = {path: (data, 0o644) for path, data in request.files.items()}
-    if request.extra_archive is not None:
+    if request.extra_archive is not None and not request.collect:
         files.update(archive_members(request.extra_archive))
     return files
 
