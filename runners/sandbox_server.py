@@ -34,7 +34,9 @@ PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 EMPTIED = ("/work", "/tmp", "/dev/shm", "/dev/mqueue")  # noqa: S108 - the sandbox's own
 IPC_RMID = 0
-IOPRIO_GET = {"x86_64": 252, "aarch64": 31}
+IOPRIO_GET = {"x86_64": 252, "aarch64": 31}.get(os.uname().machine, -1)
+"""The ioprio_get system call here (-1: unknown, which fails alike every time)."""
+RLIMITS = tuple(getattr(resource, name) for name in sorted(dir(resource)) if name.startswith("RLIMIT_"))
 KILL_ROUNDS = 50
 DEFAULT_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
 
@@ -107,12 +109,10 @@ def inheritance() -> tuple[object, ...]:
     """What a program inherits from this process that a program of the same uid could change from
     outside (prlimit, renice, taskset, ionice, oom_score_adj): if a run changed any, the next one would
     start with it, so the sandbox is not reused."""
-    limits = tuple(
-        resource.getrlimit(getattr(resource, name)) for name in sorted(dir(resource)) if name.startswith("RLIMIT_")
-    )
+    limits = tuple(resource.getrlimit(which) for which in RLIMITS)
     with open("/proc/self/oom_score_adj") as handle:
         oom_score_adj = handle.read()
-    io_priority = LIBC.syscall(IOPRIO_GET.get(os.uname().machine, -1), 1, 0)
+    io_priority = LIBC.syscall(IOPRIO_GET, 1, 0)
     scheduling = (os.sched_getscheduler(0), os.sched_getparam(0).sched_priority, os.getpriority(os.PRIO_PROCESS, 0))
     return limits, scheduling, frozenset(os.sched_getaffinity(0)), io_priority, oom_score_adj
 
@@ -138,12 +138,12 @@ def unpack(fd: int) -> None:
 
 
 def clean(modes: dict[str, int]) -> None:
-    """Nothing of the last run left: no process but the sandbox's init and this one, empty folders, no IPC
+    """Nothing of the last run left: no process but this one (the sandbox's init), empty folders, no IPC
     object; OSError naming what is left otherwise."""
     me = os.getpid()
     for _ in range(KILL_ROUNDS):
         with contextlib.suppress(ProcessLookupError):
-            os.kill(-1, signal.SIGKILL)  # everything this uid may signal here but init and me
+            os.kill(-1, signal.SIGKILL)  # everything in the sandbox but this process
         while True:
             try:
                 os.waitpid(-1, 0)
