@@ -119,7 +119,10 @@ class WriteTurns:
         self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
 
     def lock(self) -> asyncio.Lock:
-        return self._locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+        loop = asyncio.get_running_loop()
+        if (lock := self._locks.get(loop)) is None:
+            lock = self._locks[loop] = asyncio.Lock()
+        return lock
 
 
 class FewTripsConnection(aiosqlite.Connection):
@@ -146,7 +149,12 @@ class FewTripsConnection(aiosqlite.Connection):
             self._end_turn()
 
     def _end_turn(self) -> None:
-        if self._turn is not None and self._idle():
+        """The turn passes on once this connection's transaction has ended."""
+        if self._idle():
+            self._release_turn()
+
+    def _release_turn(self) -> None:
+        if self._turn is not None:
             self._turn.release()
             self._turn = None
 
@@ -175,9 +183,7 @@ class FewTripsConnection(aiosqlite.Connection):
         try:
             await super().close()
         finally:
-            if self._turn is not None:
-                self._turn.release()
-                self._turn = None
+            self._release_turn()
 
 
 def few_trips_connect(database: str, **kwargs: Any) -> Callable[[], FewTripsConnection]:
