@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from domain.errors import InvalidInput, Unavailable
@@ -68,7 +69,34 @@ def create_engine(url: URL, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, async_creator=connect, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    event.listen(engine.sync_engine, "checkin", _note_idle)
+    event.listen(engine.sync_engine, "checkout", _ping_after_idle)
+    return engine
+
+
+IDLE_BEFORE_PING = 2.0
+"""Seconds a pooled PostgreSQL connection may sit unused before it is pinged when next taken.
+
+A connection is pinged only after such a pause (a database restart most often falls in one), not on every
+checkout as `pool_pre_ping` does: on asyncpg that ping is three round trips (BEGIN, an empty query,
+ROLLBACK), twice per file save. A connection found dead by a statement instead (a restart while it was
+busy) fails that statement with 503, and SQLAlchemy then invalidates the whole pool, so the requests after
+it get new connections."""
+
+
+def _note_idle(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_after_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    since = record.info.get("idle_since")
+    if since is None or time.monotonic() - since < IDLE_BEFORE_PING:
+        return
+    try:
+        dbapi_connection.ping()
+    except Exception as error:  # the driver's own error for a dead connection: take another one
+        raise DisconnectionError(f"a pooled connection was dead ({error})") from error
 
 
 def unavailable(url: URL, error: BaseException) -> Unavailable:

@@ -422,7 +422,7 @@ def serve(settings: Settings) -> None:
     from nicegui.server import Server
 
     from ui import context, oauth, stylesheet
-    from ui.api import docs, openapi, router
+    from ui.api import docs, install_routes, openapi
     from ui.body_limits import BodyLimits, BodyTooLarge, body_too_large_handler
     from ui.errors import api_error_handler, malformed_body_handler, validation_error_handler
     from ui.instance import InstanceHeader
@@ -450,7 +450,7 @@ def serve(settings: Settings) -> None:
     log_format.trace_page_events(core.sio)
     metrics.watch(metrics.pages, lambda: len(Client.instances))
     metrics.watch(metrics.websockets, lambda: sum(c.has_socket_connection for c in Client.instances.values()))
-    app.include_router(router)
+    install_routes(app)
     app.include_router(public.router)  # /s/<token>: public links, plain HTML without any script
     oauth.install(app, settings, key=derive_key(secret_box(settings).primary_key, "oauth flow"))
     openapi.install(app, templates=TEMPLATES.catalog())
