@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from uuid import UUID
 
+from domain import cache_keys
 from domain.access import Actor, require_own
+from domain.codec import from_json, to_json
 from domain.entities import SignInToken, User, UserSession
 from domain.errors import InvalidInput, NotFound, Unauthenticated
-from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from domain.ports import Cache, Clock, UnitOfWork, UnitOfWorkFactory
 from domain.sessions import ClientInfo, SessionPolicy, SessionView, ended, session_view
 
 SIGN_IN_LINK_LIFETIME = timedelta(hours=24)
@@ -60,9 +62,16 @@ class Resumed:
 
 
 class AuthService:
-    def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock, policy: SessionPolicy | None = None) -> None:
+    """Sign-in links and sessions. A session is resumed on every API call and page load: a live one is
+    read from the cache (`cache_keys.session`) until it is due for the database again (renewal of its
+    token, the `last_used_at` touch, its end); every change to a session deletes its entry."""
+
+    def __init__(
+        self, *, uow: UnitOfWorkFactory, clock: Clock, cache: Cache, policy: SessionPolicy | None = None
+    ) -> None:
         self._uow = uow
         self._clock = clock
+        self._cache = cache
         self.policy = policy or SessionPolicy()
 
     async def issue_sign_in_link(self, user_id: UUID) -> str:
@@ -121,6 +130,7 @@ class AuthService:
             old = await self._by_token(uow, replacing)
             if old is not None:
                 await uow.sessions.delete(old.id)
+                await self._forget(old)  # before the caller's commit too: no request re-reads it meanwhile
         session_token = new_secret()
         session = UserSession(
             user_id=user.id,
@@ -163,23 +173,29 @@ class AuthService:
             raise Unauthenticated("Sign in first.")
         now = self._clock()
         token_hash = hash_secret(session_token)
+        key = cache_keys.session(token_hash)
+        cached = await self._cache.get(key)
+        if cached is not None and not self._due(live := from_json(UserSession, cached), now, rotate=rotate):
+            return Resumed(session=live)
         async with self._uow() as uow:
             session = await uow.sessions.get_by_hash(token_hash)
             current = session is not None
             if session is None:
                 session = await uow.sessions.get_by_previous_hash(token_hash)
                 if session is None:
+                    await self._cache.delete(key)
                     raise Unauthenticated(SESSION_ENDED)
                 if session.previous_valid_until is None or session.previous_valid_until < now:
                     await uow.sessions.delete(session.id)
                     await uow.commit()
+                    await self._forget(session)
                     raise SessionReused(REUSED)
             if ended(session, self.policy, now):
                 await uow.sessions.delete(session.id)
                 await uow.commit()
+                await self._forget(session)
                 raise Unauthenticated(SESSION_ENDED)
-            issued = session.rotated_at or session.created_at
-            if rotate and current and now - issued >= self.policy.rotate_every:
+            if rotate and current and self._rotation_due(session, now):
                 new_token = new_secret()
                 client = client or ClientInfo()
                 rotated = await uow.sessions.rotate(
@@ -192,13 +208,38 @@ class AuthService:
                     address=client.address or session.address,
                 )
                 await uow.commit()
+                await self._cache.delete(key)  # the old token is now the previous one: the database decides
                 if rotated is not None:  # else a request beside this one replaced it first
                     return Resumed(session=rotated, new_token=new_token)
                 return Resumed(session=session)
-            if now - session.last_used_at >= min(SESSION_TOUCH_INTERVAL, self.policy.rotate_every):
+            if self._touch_due(session, now):
                 await uow.sessions.touch(session.id, at=now)
                 await uow.commit()
+                session = replace(session, last_used_at=now)
+        if current:
+            await self._cache.set(key, to_json(session))
         return Resumed(session=session)
+
+    def _rotation_due(self, session: UserSession, now: datetime) -> bool:
+        return now - (session.rotated_at or session.created_at) >= self.policy.rotate_every
+
+    def _touch_due(self, session: UserSession, now: datetime) -> bool:
+        return now - session.last_used_at >= min(SESSION_TOUCH_INTERVAL, self.policy.rotate_every)
+
+    def _due(self, session: UserSession, now: datetime, *, rotate: bool) -> bool:
+        """Whether a cached session must be resumed from the database: it may have ended, its token is due
+        for renewal, or its `last_used_at` for a touch."""
+        return (
+            ended(session, self.policy, now)
+            or (rotate and self._rotation_due(session, now))
+            or self._touch_due(session, now)
+        )
+
+    async def _forget(self, *sessions: UserSession) -> None:
+        """Drop the cached entries of sessions that end or change: under their current and previous tokens."""
+        hashes = {h for session in sessions for h in (session.refresh_token_hash, session.previous_token_hash) if h}
+        if hashes:
+            await self._cache.delete(*(cache_keys.session(h) for h in hashes))
 
     async def check(self, session_id: UUID) -> UserSession:
         """Whether the session an open page was loaded with is still live (it may have been signed out
@@ -228,6 +269,7 @@ class AuthService:
             assert session is not None
             await uow.sessions.delete(session.id)
             await uow.commit()
+        await self._forget(session)
 
     async def end_other_sessions(self, actor: Actor, *, keep: UUID) -> int:
         """Sign out everywhere but `keep` (the person's own current session); how many ended."""
@@ -235,8 +277,10 @@ class AuthService:
         async with self._uow() as uow:
             session = await uow.sessions.get(keep)
             require_own(actor, session.user_id if session else None, what="session")
+            others = [other for other in await uow.sessions.list_for_user(user_id) if other.id != keep]
             count = await uow.sessions.delete_for_user(user_id, keep=keep)
             await uow.commit()
+        await self._forget(*others)
         return count
 
     async def sign_out(self, session_token: str | None) -> None:
@@ -248,12 +292,16 @@ class AuthService:
             if session is not None:
                 await uow.sessions.delete(session.id)
                 await uow.commit()
+                await self._forget(session)
 
     async def sign_out_session(self, session_id: UUID) -> None:
         """Revoke the session an open page was loaded with (whatever its token is by now)."""
         async with self._uow() as uow:
+            session = await uow.sessions.get(session_id)
             await uow.sessions.delete(session_id)
             await uow.commit()
+        if session is not None:
+            await self._forget(session)
 
     @staticmethod
     async def _by_token(uow: UnitOfWork, session_token: str) -> UserSession | None:

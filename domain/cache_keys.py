@@ -47,3 +47,10 @@ def public_page(workspace_id: UUID, path: str, content_hash: str) -> CacheKey:
     """A file's rendered body on a public link's page (not in the data-model spec, which has no share key):
     a new content hash is a new key, so a change shows on the next view; the old entry just runs out."""
     return CacheKey(f"share:{workspace_id}:page:{content_hash}:{path}", 1 * HOUR)
+
+
+def session(token_hash: str) -> CacheKey:
+    """A live session by its current token's hash (not in the data-model spec): every API call and page load
+    resumes one, so the lookup is cached; every change to a session (signed out, ended, renewed) deletes
+    the entry, and the short TTL bounds a change the cache missed (a row edited by hand)."""
+    return CacheKey(f"session:{token_hash}", 1 * MINUTE)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import mimetypes
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import ParamSpec, Protocol, TypeVar
 from uuid import UUID
 
@@ -27,6 +28,10 @@ from domain.values import Tier, WorkspacePath
 TEXT_MIME = "text/plain"
 BINARY_MIME = "application/octet-stream"
 EMPTY_HASH = hashlib.sha256(b"").hexdigest()
+WORKSPACE_TOUCH_INTERVAL = timedelta(minutes=1)
+"""How stale a workspace's `updated_at` may be after a save of a file's content: it says when a person
+last worked in it (the dashboard shows it to the minute), so a save within a minute of the last one does
+not write it again. Creating, moving and deleting entries always do."""
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -58,8 +63,13 @@ def decode_text(data: bytes) -> str | None:
 
 
 def guess_mime(path: str, *, binary: bool) -> str:
-    guessed, _ = mimetypes.guess_type(path, strict=False)
-    return guessed or (BINARY_MIME if binary else TEXT_MIME)
+    return _mime_of_name(path.rsplit("/", 1)[-1]) or (BINARY_MIME if binary else TEXT_MIME)
+
+
+@functools.lru_cache(maxsize=4096)
+def _mime_of_name(name: str) -> str | None:
+    """The type a file's name says (its extension): asked at every save, so remembered."""
+    return mimetypes.guess_type(name, strict=False)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +92,17 @@ class StoredContent:
             size_bytes=len(data),
             mime_type=guess_mime(path, binary=binary),
             is_binary=binary,
+        )
+
+    def info(self, path: str, updated_at: datetime) -> FileInfo:
+        """The metadata of a file at `path` holding this content."""
+        return FileInfo(
+            path=path,
+            size_bytes=self.size_bytes,
+            content_hash=self.content_hash,
+            mime_type=self.mime_type,
+            is_binary=self.is_binary,
+            updated_at=updated_at,
         )
 
 
@@ -266,10 +287,11 @@ class FileService:
                     updated_at=now,
                 ):
                     raise StaleFile(target, "")  # changed between our read and our write
-            await uow.workspaces.touch_updated(workspace_id, at=now)
+            if existing is None or now - found.workspace.updated_at >= WORKSPACE_TOUCH_INTERVAL:
+                await uow.workspaces.touch_updated(workspace_id, at=now)
             await uow.commit()
         await self._gate.forget(workspace_id)
-        return SavedFile(info=info_of(new_file(workspace_id, target, stored, now)), created=existing is None)
+        return SavedFile(info=stored.info(target, now), created=existing is None)
 
     async def create_folder(self, actor: Actor, workspace_id: UUID, path: str) -> FileInfo:
         target = WorkspacePath(path).value

@@ -1,28 +1,35 @@
-"""aiosqlite with fewer trips to its connection thread.
+"""aiosqlite with the statements run on the event loop, and only what waits on the disk or on another
+process sent to the connection's thread.
 
 aiosqlite runs every call on a connection's own thread; each call is a trip there and back (a queue
-put, a thread wake-up, a wake-up of the event loop, the GIL handed over twice). SQLAlchemy's aiosqlite
-adapter makes four trips for one statement (open a cursor, execute, fetch the rows, close the cursor)
-and one for every commit and rollback, also when no transaction is open (the pool's reset of every
-returned connection). Measured on a file save: 34 trips for 8 statements, and most of its time.
+put, a thread wake-up, a wake-up of the event loop, the GIL handed over twice): about 60 µs of CPU, and
+more when many requests share the GIL. SQLAlchemy's aiosqlite adapter makes four trips for one statement
+(open a cursor, execute, fetch the rows, close the cursor) and one for every commit and rollback.
 
-Here a statement is executed, its rows fetched and its cursor closed in one trip, and a commit or
-rollback without an open transaction (`sqlite3.Connection.in_transaction` false: the sqlite3 module
-does nothing then either) makes none. What the database sees is the same: the same statements, on the
-same connection, in the same order, and every commit that has something to commit.
+Here a statement is executed, its rows fetched and its cursor closed in one call, on the event loop: a
+statement on a local WAL database reads pages the OS holds in memory and takes microseconds, much less
+than the trip. What can take long goes to the connection's thread instead:
+- a COMMIT (it writes the WAL to disk and waits for fsync), and executemany (bulk inserts);
+- a statement that finds the database locked by another process (the command line): on the loop it gets
+  no busy timeout, so it fails at once and is run again on the thread, which waits up to `BUSY_SECONDS`;
+- a SELECT still running after `READ_BUDGET` seconds: SQLite's progress handler interrupts it and it is
+  run again on the thread (a SELECT has no effect to undo; a write is never interrupted).
+A commit or rollback without an open transaction (`sqlite3.Connection.in_transaction` false: the sqlite3
+module does nothing then either) makes no trip at all. What the database sees is the same: the same
+statements, on the same connection, in the same order, and every commit that has something to commit.
 
 Writes take turns in this process: a statement that opens a write transaction (the sqlite3 module
 begins one before INSERT, UPDATE, DELETE and REPLACE) first waits on the event loop for the engine's
 write turn, held until that transaction ends. SQLite allows one writer at a time anyway; without the turn,
 concurrent writers wait in SQLite's busy handler, which sleeps and retries on the connection threads
-(1 ms, 2 ms, ... 100 ms apart): fifty concurrent saves then took up to 4 s and more CPU per save.
-Other processes (the command line) still meet the busy timeout, as before."""
+(1 ms, 2 ms, ... 100 ms apart): fifty concurrent saves then took up to 4 s and more CPU per save."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 import sqlite3
+import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -49,6 +56,34 @@ def _execute(connection: sqlite3.Connection, sql: str, parameters: Any) -> Outco
         return description, cursor.rowcount, cursor.lastrowid, rows
     finally:
         cursor.close()
+
+
+BUSY_SECONDS = 10.0
+"""How long a statement on the connection's thread waits for another process's lock (SQLite's busy timeout)."""
+
+
+def _patiently(function: Callable[..., Any], connection: sqlite3.Connection, *arguments: Any) -> Any:
+    """On the connection's thread: `function` with SQLite's busy timeout, which is 0 on the event loop."""
+    connection.execute(f"PRAGMA busy_timeout = {int(BUSY_SECONDS * 1000)}")
+    try:
+        return function(connection, *arguments)
+    finally:
+        connection.execute("PRAGMA busy_timeout = 0")
+
+
+def _commit(connection: sqlite3.Connection) -> None:
+    """On the connection's thread. A WAL commit holds the write lock already and does not wait for one; only
+    a rollback-journal commit (WAL unavailable) can find readers in its way, and then waits for them."""
+    try:
+        connection.commit()
+    except sqlite3.OperationalError as error:
+        if str(error) not in RUN_ON_THREAD:
+            raise
+        _patiently(_commit_now, connection)
+
+
+def _commit_now(connection: sqlite3.Connection) -> None:
+    connection.commit()
 
 
 def _execute_many(connection: sqlite3.Connection, sql: str, parameters: Sequence[Any]) -> Outcome:
@@ -86,10 +121,10 @@ class BufferedCursor:
         return self
 
     async def execute(self, sql: str, parameters: Any = None) -> BufferedCursor:
-        return self._keep(await self._connection.run_in_turn(_execute, sql, parameters))
+        return self._keep(await self._connection.run_in_turn(_execute, sql, parameters, inline=True))
 
     async def executemany(self, sql: str, parameters: Sequence[Any]) -> BufferedCursor:
-        return self._keep(await self._connection.run_in_turn(_execute_many, sql, parameters))
+        return self._keep(await self._connection.run_in_turn(_execute_many, sql, parameters, inline=False))
 
     async def fetchone(self) -> Row | None:
         return self._rows.popleft() if self._rows else None
@@ -108,8 +143,22 @@ class BufferedCursor:
 
 
 WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
-TURN_SECONDS = 10.0
-"""How long a write waits for its turn (as long as SQLite's busy timeout, `PRAGMA busy_timeout`)."""
+READS = re.compile(r"\s*(SELECT|WITH)\b", re.IGNORECASE)
+WRITE_WORDS = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+TURN_SECONDS = BUSY_SECONDS
+"""How long a write waits for its turn (as long as it would wait for another process's lock)."""
+READ_BUDGET = 0.002
+"""Seconds a SELECT may run on the event loop before it is interrupted and run on the connection's thread."""
+PROGRESS_STEPS = 1000
+"""SQLite virtual machine steps between two looks at a SELECT's budget."""
+RUN_ON_THREAD = ("database is locked", "database table is locked", "interrupted")
+"""The errors of a statement on the event loop that only mean it must be run on the thread."""
+
+
+def _reads_only(sql: str) -> bool:
+    """A SELECT, or a WITH whose statement writes nothing: safe to interrupt and run again."""
+    found = READS.match(sql)
+    return found is not None and (found.group(1).upper() == "SELECT" or WRITE_WORDS.search(sql) is None)
 
 
 class WriteTurns:
@@ -130,23 +179,52 @@ class FewTripsConnection(aiosqlite.Connection):
     _turn: asyncio.Lock | None = None
     """The write turn this connection holds, until its transaction ends."""
 
+    _deadline: float | None = None
+    """While a SELECT runs on the event loop: when its budget ends (read by the progress handler)."""
+    _watched: sqlite3.Connection | None = None
+
     def run(self, function: Callable[..., Outcome], sql: str, parameters: Any) -> Any:
         """One trip to the connection's thread."""
-        return self._execute(function, self._conn, sql, parameters)  # type: ignore[no-untyped-call]
+        return self._execute(_patiently, function, self._conn, sql, parameters)  # type: ignore[no-untyped-call]
 
-    async def run_in_turn(self, function: Callable[..., Outcome], sql: str, parameters: Any) -> Outcome:
-        """`run`, after waiting for the write turn if the statement starts a write transaction."""
+    async def run_in_turn(
+        self, function: Callable[..., Outcome], sql: str, parameters: Any, *, inline: bool
+    ) -> Outcome:
+        """`function` on the event loop (`inline`) or on the thread, after waiting for the write turn if the
+        statement starts a write transaction."""
         if self.turns is not None and self._turn is None and WRITES.match(sql):
             lock = self.turns.lock()
             try:
-                await asyncio.wait_for(lock.acquire(), TURN_SECONDS)
+                async with asyncio.timeout(TURN_SECONDS):
+                    await lock.acquire()
             except TimeoutError:
                 raise sqlite3.OperationalError("database is locked (a write waited too long for its turn)") from None
             self._turn = lock
         try:
+            if inline:
+                try:
+                    return self._run_here(function, sql, parameters)
+                except sqlite3.OperationalError as error:
+                    if str(error) not in RUN_ON_THREAD:
+                        raise
             return await self.run(function, sql, parameters)  # type: ignore[no-any-return]
         finally:
             self._end_turn()
+
+    def _run_here(self, function: Callable[..., Outcome], sql: str, parameters: Any) -> Outcome:
+        """On the event loop; a SELECT only within its budget (see the module's docstring)."""
+        connection = self._conn
+        if self._watched is not connection:
+            connection.set_progress_handler(self._over_budget, PROGRESS_STEPS)
+            self._watched = connection
+        self._deadline = time.perf_counter() + READ_BUDGET if _reads_only(sql) else None
+        try:
+            return function(connection, sql, parameters)
+        finally:
+            self._deadline = None
+
+    def _over_budget(self) -> bool:
+        return self._deadline is not None and time.perf_counter() > self._deadline
 
     def _end_turn(self) -> None:
         """The turn passes on once this connection's transaction has ended."""
@@ -168,7 +246,7 @@ class FewTripsConnection(aiosqlite.Connection):
     async def commit(self) -> None:
         try:
             if not self._idle():
-                await super().commit()
+                await self._execute(_commit, self._conn)  # type: ignore[no-untyped-call]  # fsync: on the thread
         finally:
             self._end_turn()
 
@@ -187,12 +265,14 @@ class FewTripsConnection(aiosqlite.Connection):
 
 
 def few_trips_connect(database: str, **kwargs: Any) -> Callable[[], FewTripsConnection]:
-    """An `async_creator` for SQLAlchemy: `sqlite3.connect(database, **kwargs)` on a new connection thread."""
+    """An `async_creator` for SQLAlchemy: `sqlite3.connect(database, **kwargs)` on a new connection thread,
+    without a busy timeout (statements on the event loop must not wait: see the module's docstring)."""
 
     turns = WriteTurns()
 
     def connect() -> FewTripsConnection:
-        connection = FewTripsConnection(partial(sqlite3.connect, database, **kwargs), iter_chunk_size=64)
+        connector = partial(sqlite3.connect, database, **{**kwargs, "timeout": 0})
+        connection = FewTripsConnection(connector, iter_chunk_size=64)
         connection._thread.daemon = True  # as SQLAlchemy's own aiosqlite dialect makes it
         connection.turns = turns
         return connection

@@ -240,7 +240,7 @@ async def build_services(
         uow=uow, clock=utc_now, gate=gate, files=files, runs=runs,
         shells=None if serving is run_executor else serving.runner,  # with workers: this instance's bubblewrap
     )  # fmt: skip
-    auth = AuthService(uow=uow, clock=utc_now, policy=settings.session_policy)
+    auth = AuthService(uow=uow, clock=utc_now, cache=cache, policy=settings.session_policy)
     ai_keys = AIKeyService(uow=uow, cache=cache, clock=utc_now, box=box, checker=key_checker(settings))
     quotas = QuotaService(uow=uow, cache=cache, clock=utc_now)
     backends = chat_backends(settings)

@@ -25,9 +25,9 @@ GITHUB = ProviderProfile(provider="github", provider_id="101", email="ada@exampl
 
 @pytest.fixture
 def identities(uow_factory: SqlUnitOfWorkFactory, clock: FrozenClock) -> IdentityService:
-    return IdentityService(
-        uow=uow_factory, clock=clock, auth=AuthService(uow=uow_factory, clock=clock), cache=MemoryCache()
-    )
+    cache = MemoryCache()
+    auth = AuthService(uow=uow_factory, clock=clock, cache=cache)
+    return IdentityService(uow=uow_factory, clock=clock, auth=auth, cache=cache)
 
 
 async def test_sign_in_connect_and_disconnect_on_the_database(

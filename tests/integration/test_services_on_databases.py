@@ -31,7 +31,7 @@ def services(uow_factory: SqlUnitOfWorkFactory, clock: FrozenClock):
     gate = WorkspaceGate(cache=cache, clock=clock)
     files = FileService(uow=uow_factory, cache=cache, clock=clock, gate=gate)
     return (
-        AuthService(uow=uow_factory, clock=clock),
+        AuthService(uow=uow_factory, clock=clock, cache=cache),
         AccountService(uow=uow_factory, cache=cache, clock=clock),
         WorkspaceService(uow=uow_factory, clock=clock, gate=gate, templates=FolderTemplateSource(), files=files),
         files,

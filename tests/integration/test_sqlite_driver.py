@@ -1,9 +1,11 @@
-"""The SQLite engine's connections (one trip to the connection thread a statement; no trip for a commit
-or rollback with nothing open) behave as SQLAlchemy's aiosqlite driver does."""
+"""The SQLite engine's connections (statements on the event loop; commits, long reads and statements that
+meet another process's lock on the connection's thread) behave as SQLAlchemy's aiosqlite driver does."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -96,3 +98,73 @@ async def test_writers_take_turns_on_the_event_loop_and_every_ending_passes_the_
     async with engine.connect() as connection:
         names = (await connection.execute(text("SELECT name FROM t ORDER BY id"))).scalars().all()
     assert sorted(names[:6]) == ["first", "w0", "w1", "w2", "w3", "w4"] and names[6:] == ["holder", "after"]
+
+
+class Ticker:
+    """Counts how often the event loop gets to run a task while something else goes on."""
+
+    def __init__(self) -> None:
+        self.ticks = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(0.005)
+            self.ticks += 1
+
+    def __enter__(self) -> Ticker:
+        self._task = asyncio.create_task(self._tick())
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
+LONG_READ = text(
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) SELECT count(*) FROM n"
+)
+
+
+async def test_a_long_read_moves_to_the_thread_and_the_event_loop_keeps_running(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_driver, "READ_BUDGET", 0.01)
+    async with engine.connect() as connection:
+        with Ticker() as ticker:
+            assert (await connection.execute(LONG_READ)).scalar_one() == 3_000_000
+        assert ticker.ticks >= 3  # the loop ran other tasks while SQLite counted
+        await connection.execute(text("INSERT INTO t (name) VALUES ('after the long read')"))
+        await connection.commit()
+    async with engine.connect() as connection:
+        assert (await connection.execute(text("SELECT name FROM t"))).scalars().all() == ["after the long read"]
+
+
+async def test_a_write_that_meets_another_process_lock_waits_on_the_thread(engine: AsyncEngine) -> None:
+    """Another connection (the command line, say) holds the write lock for a moment: the write waits for it
+    on the connection's thread, not on the event loop, and then goes through."""
+    database = engine.url.database
+    assert database is not None
+    locked, release = threading.Event(), threading.Event()
+
+    def other_process() -> None:
+        other = sqlite3.connect(database, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO t (name) VALUES ('other')")
+        locked.set()
+        release.wait(5)
+        other.execute("COMMIT")
+        other.close()
+
+    holder = threading.Thread(target=other_process)
+    holder.start()
+    await asyncio.to_thread(locked.wait, 5)
+    asyncio.get_running_loop().call_later(0.2, release.set)
+    with Ticker() as ticker:
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO t (name) VALUES ('ours')"))
+    assert ticker.ticks >= 10  # the event loop was free for the 0.2 s the write waited
+    await asyncio.to_thread(holder.join)
+    async with engine.connect() as connection:
+        names = (await connection.execute(text("SELECT name FROM t ORDER BY id"))).scalars().all()
+    assert names == ["other", "ours"]

@@ -34,8 +34,8 @@ def cache() -> FakeCache:
 
 
 @pytest.fixture
-def auth(store: Store, clock: FrozenClock) -> AuthService:
-    return AuthService(uow=lambda: FakeUnitOfWork(store), clock=clock)
+def auth(store: Store, cache: FakeCache, clock: FrozenClock) -> AuthService:
+    return AuthService(uow=lambda: FakeUnitOfWork(store), clock=clock, cache=cache)
 
 
 @pytest.fixture

@@ -58,6 +58,22 @@ async def test_save_create_and_update_with_the_hash_it_started_from(
     assert data == b"print(2)\n" and info.mime_type == "text/x-python" and not info.is_binary
 
 
+async def test_saving_marks_the_workspace_updated_at_most_once_a_minute(
+    files: FileService, owner: Actor, workspace_id: UUID, store: Store, clock: FrozenClock
+) -> None:
+    created = store.workspaces[workspace_id].updated_at
+    clock.advance(seconds=5)
+    saved = await files.write(owner, workspace_id, "notes.md", b"a")  # a new file: always
+    touched = clock()
+    assert store.workspaces[workspace_id].updated_at == touched != created
+    clock.advance(seconds=30)
+    saved = await files.write(owner, workspace_id, "notes.md", b"ab", if_match=saved.info.content_hash)
+    assert store.workspaces[workspace_id].updated_at == touched  # saved again within the minute
+    clock.advance(seconds=30)
+    await files.write(owner, workspace_id, "notes.md", b"abc", if_match=saved.info.content_hash)
+    assert store.workspaces[workspace_id].updated_at == clock()
+
+
 async def test_a_stale_save_is_refused_and_changes_nothing(
     files: FileService, owner: Actor, workspace_id: UUID, store: Store
 ) -> None:

@@ -15,7 +15,7 @@ from domain.entities import User
 from domain.errors import NotFound, Unauthenticated
 from domain.sessions import ClientInfo, SessionPolicy, browser_name
 from tests.conftest import FrozenClock
-from tests.unit.fakes import FakeUnitOfWork, Store
+from tests.unit.fakes import FakeCache, FakeUnitOfWork, Store
 
 CHROMIUM = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chromium/131.0 Chrome/131.0 Safari/537.36"
@@ -27,8 +27,8 @@ POLICY = SessionPolicy(
 
 
 @pytest.fixture
-def auth(store: Store, clock: FrozenClock) -> AuthService:
-    return AuthService(uow=lambda: FakeUnitOfWork(store), clock=clock, policy=POLICY)
+def auth(store: Store, cache: FakeCache, clock: FrozenClock) -> AuthService:
+    return AuthService(uow=lambda: FakeUnitOfWork(store), clock=clock, cache=cache, policy=POLICY)
 
 
 async def signed_in(auth: AuthService, user: User, client: ClientInfo | None = None) -> SignedIn:
@@ -241,3 +241,54 @@ def test_client_info_is_trimmed_to_what_the_table_holds() -> None:
     info = ClientInfo(user_agent="x" * 2000, address="  ")
     assert info.user_agent is not None and len(info.user_agent) == 512
     assert info.address is None
+
+
+async def test_a_live_session_is_resumed_from_the_cache_and_every_ending_reaches_it(
+    auth: AuthService, accounts: AccountService, store: Store, cache: FakeCache
+) -> None:
+    """Each way a session ends refuses its token at once, though the session was cached just before."""
+    ann = await accounts.add_local_user("ann@example.com")
+    actor = Actor(user_id=ann.id)
+    signed_out, ended_here, ended_elsewhere, page_signed_out, kept = [await signed_in(auth, ann) for _ in range(5)]
+    for session in (signed_out, ended_here, ended_elsewhere, page_signed_out, kept):
+        await auth.resume(session.session_token)
+    store.sessions[kept.session_id].user_agent = "changed in the database only"
+    assert (await auth.resume(kept.session_token)).session.user_agent is None  # served from the cache
+
+    await auth.sign_out(signed_out.session_token)
+    await auth.end_session(actor, ended_here.session_id)
+    await auth.sign_out_session(page_signed_out.session_id)
+    for gone in (signed_out, ended_here, page_signed_out):
+        with pytest.raises(Unauthenticated):
+            await auth.resume(gone.session_token)
+    assert await auth.end_other_sessions(actor, keep=kept.session_id) == 1
+    with pytest.raises(Unauthenticated):
+        await auth.resume(ended_elsewhere.session_token)
+    assert (await auth.resume(kept.session_token)).session.id == kept.session_id
+    assert [name for name in cache.entries if name.startswith("session:")] == [
+        f"session:{hash_secret(kept.session_token)}"
+    ]
+    assert kept.session_token not in repr(cache.entries)  # the key is the token's hash, never the token
+
+
+async def test_a_cached_session_is_still_touched_renewed_and_timed_out(
+    auth: AuthService, accounts: AccountService, store: Store, clock: FrozenClock
+) -> None:
+    ann = await accounts.add_local_user("ann@example.com")
+    session = await signed_in(auth, ann)
+    token = session.session_token
+    await auth.authenticate(token)
+    clock.advance(minutes=5)
+    await auth.authenticate(token)  # no renewal here (it cannot set a cookie), but the touch is due
+    assert store.sessions[session.session_id].last_used_at == clock()
+    renewed = await auth.resume(token)  # renewal is due: the cached entry does not hide it
+    assert renewed.new_token is not None
+    clock.advance(seconds=31)
+    with pytest.raises(SessionReused):  # the old token, cached before, is refused after the grace
+        await auth.resume(token)
+    again = await signed_in(auth, ann)
+    await auth.resume(again.session_token)
+    clock.advance(hours=2)  # POLICY's idle timeout
+    with pytest.raises(Unauthenticated, match="ended"):
+        await auth.resume(again.session_token)
+    assert again.session_id not in store.sessions
