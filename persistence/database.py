@@ -69,6 +69,15 @@ saves/s, SQLAlchemy's default of 5 + 10 gave 430 and more CPU per save, and requ
 for seconds."""
 
 
+POSTGRES_POOL = {"pool_size": 20, "max_overflow": 0}
+"""Connections kept open to PostgreSQL, and no more: SQLAlchemy's default (5, and up to 10 more that are
+closed again when returned to a full pool) opened and closed connections all the time under load (a new
+asyncpg connection asks for TLS, then prepares its statements again). Measured with 50 clients saving at
+once: 428 saves/s with the default, 511 with 20, 448 with 40 (PostgreSQL shares the machine). They are
+opened as needed; a web instance holds at most 20 (workers hold none), two of them 40 of PostgreSQL's
+default 100."""
+
+
 def create_engine(url: URL, **kwargs: Any) -> AsyncEngine:
     if url.drivername.startswith("sqlite"):
         # The connection arguments SQLAlchemy's dialect would use, made by our creator (statements on the loop).
@@ -77,7 +86,7 @@ def create_engine(url: URL, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, async_creator=connect, **{**SQLITE_POOL, **kwargs})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    engine = create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **{**POSTGRES_POOL, **kwargs})
     event.listen(engine.sync_engine, "checkin", _note_idle)
     event.listen(engine.sync_engine, "checkout", _ping_after_idle)
     return engine

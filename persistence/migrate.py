@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 SCRIPT_LOCATION = Path(migrations.__file__).parent
-HEAD = "0008"
+HEAD = "0009"
 """The newest revision in migrations/versions (a test keeps the two in step)."""
 
 

@@ -177,6 +177,7 @@ class FileRow(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "path"),
         Index("idx_files_workspace_path", "workspace_id", "path"),
+        Index("idx_files_workspace_size", "workspace_id", "size_bytes"),  # usage from the index: 0009
     )
 
     id: Mapped[uuid.UUID] = _id()

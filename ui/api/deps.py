@@ -32,10 +32,10 @@ async def resumed_session(request: Request) -> Resumed:
     """The request's session, resumed once however many layers ask (BodyLimits, before a body is read,
     then the route's `authenticated`). A session token due for renewal is replaced, and the answer sets the
     new one."""
-    resumed: Resumed | None = getattr(request.state, RESUMED, None)
+    state = request.scope.setdefault("state", {})  # request.state's dict (its getattr raises when absent)
+    resumed: Resumed | None = state.get(RESUMED)
     if resumed is None:
-        resumed = await services().auth.resume(session_token(request), client=client_info(request))
-        setattr(request.state, RESUMED, resumed)
+        resumed = state[RESUMED] = await services().auth.resume(session_token(request), client=client_info(request))
         note_renewal(request, resumed)
     return resumed
 
