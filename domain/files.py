@@ -255,6 +255,9 @@ class FileService:
         self._check_size(target, stored)
         now = self._clock()
         async with self._uow() as uow:
+            # One write (the conditional update checks the version itself, an insert meets the unique path),
+            # and at most a touch of the workspace beside it: no transaction needed round them.
+            await uow.commit_each_statement()
             # the workspace, the entry, the workspace's usage and its owner's plan: one query
             found = await uow.files.save_target(workspace_id, target)
             if found is None:

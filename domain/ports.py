@@ -582,5 +582,12 @@ class UnitOfWork(Protocol):
 
     async def rollback(self) -> None: ...
 
+    async def commit_each_statement(self) -> None:
+        """Called before the first statement, by a use case whose writes each stand on their own (a
+        conditional update that checks the version itself): every statement is committed as it runs, with
+        no transaction round it, and `commit()` has nothing left to do. An adapter for which one
+        transaction costs nothing more may keep it (what the use case sees is the same)."""
+        ...
+
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]

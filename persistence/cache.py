@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -53,14 +54,19 @@ class MemoryCache:
             del self._entries[next(iter(self._entries))]
 
 
+T = TypeVar("T")
+COMMAND_SECONDS = 5.0
+"""How long a cache command may take before Redis counts as unavailable (a hung server, a lost network)."""
+
+
 class RedisCache:
     """Redis through redis-py's asyncio client; keys carry the spec's names and TTLs."""
 
     def __init__(self, url: str, *, prefix: str = "") -> None:
         try:
-            self._client: aioredis.Redis = aioredis.Redis.from_url(
-                url, socket_connect_timeout=3, socket_timeout=5, decode_responses=True
-            )
+            # No socket_timeout: redis-py would wrap every command's write in asyncio.wait_for (a task each);
+            # `_answered` bounds the whole command instead.
+            self._client: aioredis.Redis = aioredis.Redis.from_url(url, socket_connect_timeout=3, decode_responses=True)
         except ValueError as error:
             raise InvalidInput(
                 f"CODELOFT_REDIS_URL {url!r} is not a Redis URL ({error}): use redis://HOST:PORT/DB."
@@ -72,24 +78,22 @@ class RedisCache:
         return self._prefix + key.name
 
     async def get(self, key: CacheKey) -> Any | None:
-        try:
-            payload = await self._client.get(self._name(key))
-        except (RedisError, OSError) as error:
-            raise self._unavailable(error) from None
+        payload = await self._answered(self._client.get(self._name(key)))
         return None if payload is None else json.loads(payload)
 
     async def set(self, key: CacheKey, value: Any) -> None:
-        try:
-            await self._client.set(self._name(key), json.dumps(value), ex=key.ttl_seconds)
-        except (RedisError, OSError) as error:
-            raise self._unavailable(error) from None
+        await self._answered(self._client.set(self._name(key), json.dumps(value), ex=key.ttl_seconds))
 
     async def delete(self, *keys: CacheKey) -> None:
-        if not keys:
-            return
+        if keys:
+            await self._answered(self._client.delete(*(self._name(key) for key in keys)))
+
+    async def _answered(self, command: Awaitable[T]) -> T:
+        """A command's answer within `COMMAND_SECONDS`, or `Unavailable` (also when Redis is down)."""
         try:
-            await self._client.delete(*(self._name(key) for key in keys))
-        except (RedisError, OSError) as error:
+            async with asyncio.timeout(COMMAND_SECONDS):
+                return await command
+        except (RedisError, OSError) as error:  # TimeoutError is an OSError
             raise self._unavailable(error) from None
 
     async def ttl(self, key: CacheKey) -> int:
@@ -97,10 +101,7 @@ class RedisCache:
         return int(await self._client.ttl(self._name(key)))
 
     async def ping(self) -> None:
-        try:
-            await self._client.ping()
-        except (RedisError, OSError) as error:
-            raise self._unavailable(error) from None
+        await self._answered(self._client.ping())
 
     async def close(self) -> None:
         await self._client.aclose()

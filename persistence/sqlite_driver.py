@@ -8,8 +8,9 @@ more when many requests share the GIL. SQLAlchemy's aiosqlite adapter makes four
 
 Here a statement is executed, its rows fetched and its cursor closed in one call, on the event loop: a
 statement on a local WAL database reads pages the OS holds in memory and takes microseconds, much less
-than the trip. What can take long goes to the connection's thread instead:
-- a COMMIT (it writes the WAL to disk and waits for fsync), and executemany (bulk inserts);
+than the trip. A COMMIT (it writes the WAL and waits for fsync) runs there too while the disk answers in
+well under a millisecond (`CommitPlacement`). What can take long goes to the connection's thread instead:
+- a COMMIT on a slow disk, and executemany (bulk inserts);
 - a statement that finds the database locked by another process (the command line): on the loop it gets
   no busy timeout, so it fails at once and is run again on the thread, which waits up to `BUSY_SECONDS`;
 - a SELECT still running after `READ_BUDGET` seconds: SQLite's progress handler interrupts it and it is
@@ -29,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
+import statistics
 import time
 import weakref
 from collections import deque
@@ -174,8 +176,37 @@ class WriteTurns:
         return lock
 
 
+class CommitPlacement:
+    """Where an engine's commits run. A commit waits for the disk (fsync of the WAL): on a local SSD that is
+    a fraction of a millisecond, less than the trip to the connection's thread costs under load (measured
+    with 50 clients saving at once: 540 saves/s and 1.7 ms of CPU a save with commits on the thread, 700
+    and 1.3 ms on the event loop). So commits run on the event loop while the median of the last
+    `SAMPLES` took at most `LOOP_BUDGET`; on a slower disk they go to the thread for `HOLD_OFF` seconds,
+    and are then tried on the loop again. A single slow one (a WAL checkpoint) does not move the median."""
+
+    SAMPLES = 9
+    LOOP_BUDGET = 0.002
+    HOLD_OFF = 60.0
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._now = monotonic
+        self._recent: deque[float] = deque(maxlen=self.SAMPLES)
+        self._thread_until = 0.0
+
+    def on_loop(self) -> bool:
+        return self._now() >= self._thread_until
+
+    def took(self, seconds: float) -> None:
+        """Record a commit made on the loop."""
+        self._recent.append(seconds)
+        if len(self._recent) > self.SAMPLES // 2 and statistics.median(self._recent) > self.LOOP_BUDGET:
+            self._thread_until = self._now() + self.HOLD_OFF
+            self._recent.clear()
+
+
 class FewTripsConnection(aiosqlite.Connection):
     turns: WriteTurns | None = None
+    commits: CommitPlacement | None = None
     _turn: asyncio.Lock | None = None
     """The write turn this connection holds, until its transaction ends."""
 
@@ -245,8 +276,19 @@ class FewTripsConnection(aiosqlite.Connection):
 
     async def commit(self) -> None:
         try:
-            if not self._idle():
-                await self._execute(_commit, self._conn)  # type: ignore[no-untyped-call]  # fsync: on the thread
+            if self._idle():
+                return
+            if self.commits is not None and self.commits.on_loop():
+                started = time.perf_counter()
+                try:
+                    self._conn.commit()
+                except sqlite3.OperationalError as error:
+                    if str(error) not in RUN_ON_THREAD:
+                        raise
+                else:
+                    self.commits.took(time.perf_counter() - started)
+                    return
+            await self._execute(_commit, self._conn)  # type: ignore[no-untyped-call]
         finally:
             self._end_turn()
 
@@ -268,13 +310,13 @@ def few_trips_connect(database: str, **kwargs: Any) -> Callable[[], FewTripsConn
     """An `async_creator` for SQLAlchemy: `sqlite3.connect(database, **kwargs)` on a new connection thread,
     without a busy timeout (statements on the event loop must not wait: see the module's docstring)."""
 
-    turns = WriteTurns()
+    turns, commits = WriteTurns(), CommitPlacement()
 
     def connect() -> FewTripsConnection:
         connector = partial(sqlite3.connect, database, **{**kwargs, "timeout": 0})
         connection = FewTripsConnection(connector, iter_chunk_size=64)
         connection._thread.daemon = True  # as SQLAlchemy's own aiosqlite dialect makes it
-        connection.turns = turns
+        connection.turns, connection.commits = turns, commits
         return connection
 
     return connect

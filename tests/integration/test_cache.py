@@ -13,6 +13,7 @@ import pytest
 from domain import cache_keys
 from domain.cache_keys import CacheKey
 from domain.errors import InvalidInput, Unavailable
+from persistence import cache as cache_module
 from persistence.cache import MemoryCache, RedisCache
 from tests.conftest import REDIS_TEST_URL
 
@@ -100,6 +101,32 @@ async def test_unreachable_redis_is_reported_clearly() -> None:
     with pytest.raises(Unavailable, match=re.escape("Cannot reach Redis at redis://127.0.0.1:1/0")):
         await asyncio.wait_for(cache.ping(), 10)
     await cache.close()
+
+
+async def test_a_redis_that_never_answers_is_reported_after_the_command_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A server that takes the connection and then says nothing (hung, or a network that drops packets)."""
+
+    async def silent(reader: asyncio.StreamReader, _writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # until the client gives up
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    monkeypatch.setattr(cache_module, "COMMAND_SECONDS", 0.3)
+    cache = RedisCache(f"redis://127.0.0.1:{port}/0")
+    try:
+        for command in (
+            cache.get(cache_keys.workspace(uuid.uuid4())),
+            cache.delete(cache_keys.workspace(uuid.uuid4())),
+        ):
+            started = asyncio.get_running_loop().time()
+            with pytest.raises(Unavailable, match=f"Cannot reach Redis at redis://127.0.0.1:{port}/0"):
+                await asyncio.wait_for(command, 10)
+            assert asyncio.get_running_loop().time() - started < 5
+    finally:
+        await cache.close()
+        server.close()
 
 
 def test_a_malformed_redis_url_is_refused() -> None:

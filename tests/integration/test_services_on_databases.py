@@ -19,6 +19,7 @@ from domain.gate import WorkspaceGate
 from domain.values import PermissionLevel
 from domain.workspaces import WorkspaceService
 from persistence.cache import MemoryCache
+from persistence.database import create_engine
 from persistence.models import FileRow, UserRow, WorkspaceRow
 from persistence.template_source import FolderTemplateSource
 from persistence.unit_of_work import SqlUnitOfWorkFactory
@@ -59,6 +60,28 @@ async def test_unit_of_work_rolls_back_unless_committed(uow_factory: SqlUnitOfWo
         await uow.users.add(other)
         await uow.commit()
     assert await count(uow_factory, UserRow) == 2
+
+
+async def test_a_unit_of_work_committing_each_statement_leaves_the_next_one_transactional(
+    services, migrated_database
+) -> None:
+    """On PostgreSQL the connection goes back to the pool with its transactions again: with one connection
+    only, a unit of work after a save's still rolls back what it did not commit."""
+    _, accounts, _, _ = services
+    user = await accounts.add_local_user("ann@example.com")
+    engine = create_engine(migrated_database, pool_size=1, max_overflow=0)
+    factory = SqlUnitOfWorkFactory(engine)
+    try:
+        async with factory() as uow:
+            await uow.commit_each_statement()
+            await uow.users.add(replace(user, id=uuid.uuid4(), email="bob@example.com", oauth_id="bob"))
+        expected_users = 2 if engine.dialect.name == "postgresql" else 1  # SQLite kept its one transaction
+        assert await count(factory, UserRow) == expected_users
+        async with factory() as uow:
+            await uow.users.add(replace(user, id=uuid.uuid4(), email="cy@example.com", oauth_id="cy"))
+        assert await count(factory, UserRow) == expected_users  # left without commit(): rolled back
+    finally:
+        await engine.dispose()
 
 
 async def test_a_duplicate_becomes_conflict(services, uow_factory: SqlUnitOfWorkFactory) -> None:

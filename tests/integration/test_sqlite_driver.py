@@ -168,3 +168,30 @@ async def test_a_write_that_meets_another_process_lock_waits_on_the_thread(engin
     async with engine.connect() as connection:
         names = (await connection.execute(text("SELECT name FROM t ORDER BY id"))).scalars().all()
     assert names == ["other", "ours"]
+
+
+def test_commits_leave_the_event_loop_while_the_disk_is_slow_and_come_back_after_the_hold_off() -> None:
+    now = [0.0]
+    placement = sqlite_driver.CommitPlacement(monotonic=lambda: now[0])
+    fast, slow = placement.LOOP_BUDGET / 4, placement.LOOP_BUDGET * 20
+    for _ in range(20):
+        assert placement.on_loop()
+        placement.took(fast)
+    placement.took(slow)  # one checkpoint: the median does not move
+    assert placement.on_loop()
+    for _ in range(placement.SAMPLES):
+        placement.took(slow)
+    assert not placement.on_loop()  # a slow disk: the thread for the hold-off
+    now[0] += placement.HOLD_OFF - 1
+    assert not placement.on_loop()
+    now[0] += 1
+    assert placement.on_loop()  # tried on the loop again, judged on new commits only
+    placement.took(fast)
+    assert placement.on_loop()
+
+
+async def test_commits_on_the_thread_keep_and_undo_as_on_the_loop(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_driver.CommitPlacement, "on_loop", lambda _self: False)
+    await test_commit_keeps_and_rollback_undoes(engine)

@@ -805,6 +805,9 @@ class FakeUnitOfWork:
     async def rollback(self) -> None:
         self._work = copy.deepcopy(self._store)
 
+    async def commit_each_statement(self) -> None:
+        """The fake keeps its one copy: what a use case sees is the same."""
+
 
 class FakeCache:
     def __init__(self) -> None:
