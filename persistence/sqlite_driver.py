@@ -10,14 +10,16 @@ Here a statement is executed, its rows fetched and its cursor closed in one call
 statement on a local WAL database reads pages the OS holds in memory and takes microseconds, much less
 than the trip. A COMMIT (it writes the WAL and waits for fsync) runs there too while the disk answers in
 well under a millisecond (`CommitPlacement`). What can take long goes to the connection's thread instead:
-- a COMMIT on a slow disk, and executemany (bulk inserts);
+- a COMMIT on a slow disk, executemany (bulk inserts) and DELETE (any number of rows);
 - a statement that finds the database locked by another process (the command line): on the loop it gets
   no busy timeout, so it fails at once and is run again on the thread, which waits up to `BUSY_SECONDS`;
 - a SELECT still running after `READ_BUDGET` seconds: SQLite's progress handler interrupts it and it is
   run again on the thread (a SELECT has no effect to undo; a write is never interrupted).
-A commit or rollback without an open transaction (`sqlite3.Connection.in_transaction` false: the sqlite3
-module does nothing then either) makes no trip at all. What the database sees is the same: the same
-statements, on the same connection, in the same order, and every commit that has something to commit.
+A connection lets other tasks run every `YIELD_EVERY` statements it ran on the loop in a row (a folder
+move is a statement a file). A commit or rollback without an open transaction
+(`sqlite3.Connection.in_transaction` false: the sqlite3 module does nothing then either) makes no trip.
+What the database sees is the same: the same statements, on the same connection, in the same order, and
+every commit that has something to commit.
 
 Writes take turns in this process: a statement that opens a write transaction (the sqlite3 module
 begins one before INSERT, UPDATE, DELETE and REPLACE) first waits on the event loop for the engine's
@@ -123,7 +125,8 @@ class BufferedCursor:
         return self
 
     async def execute(self, sql: str, parameters: Any = None) -> BufferedCursor:
-        return self._keep(await self._connection.run_in_turn(_execute, sql, parameters, inline=True))
+        inline = not DELETES.match(sql)
+        return self._keep(await self._connection.run_in_turn(_execute, sql, parameters, inline=inline))
 
     async def executemany(self, sql: str, parameters: Sequence[Any]) -> BufferedCursor:
         return self._keep(await self._connection.run_in_turn(_execute_many, sql, parameters, inline=False))
@@ -146,6 +149,11 @@ class BufferedCursor:
 
 WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 READS = re.compile(r"\s*(SELECT|WITH)\b", re.IGNORECASE)
+DELETES = re.compile(r"\s*DELETE\b", re.IGNORECASE)
+"""A DELETE may remove any number of rows (a workspace's files go with it): on the thread."""
+YIELD_EVERY = 100
+"""Statements a connection runs on the event loop in a row before it lets the loop run other tasks (a
+folder of thousands of files moves one statement a file)."""
 WRITE_WORDS = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 TURN_SECONDS = BUSY_SECONDS
 """How long a write waits for its turn (as long as it would wait for another process's lock)."""
@@ -210,6 +218,8 @@ class FewTripsConnection(aiosqlite.Connection):
     _turn: asyncio.Lock | None = None
     """The write turn this connection holds, until its transaction ends."""
 
+    _in_a_row = 0
+    """Statements run on the event loop since this connection last let other tasks run."""
     _deadline: float | None = None
     """While a SELECT runs on the event loop: when its budget ends (read by the progress handler)."""
     _watched: sqlite3.Connection | None = None
@@ -233,6 +243,10 @@ class FewTripsConnection(aiosqlite.Connection):
             self._turn = lock
         try:
             if inline:
+                self._in_a_row += 1
+                if self._in_a_row >= YIELD_EVERY:
+                    self._in_a_row = 0
+                    await asyncio.sleep(0)
                 try:
                     return self._run_here(function, sql, parameters)
                 except sqlite3.OperationalError as error:

@@ -195,3 +195,15 @@ async def test_commits_on_the_thread_keep_and_undo_as_on_the_loop(
 ) -> None:
     monkeypatch.setattr(sqlite_driver.CommitPlacement, "on_loop", lambda _self: False)
     await test_commit_keeps_and_rollback_undoes(engine)
+
+
+async def test_many_statements_in_a_row_let_the_event_loop_run_other_tasks(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        with Ticker() as ticker:
+            await asyncio.sleep(0)  # the ticker is waiting on its timer
+            for n in range(3000):  # tens of milliseconds of statements, each on the loop
+                await connection.execute(text("INSERT INTO t (name) VALUES (:name)"), {"name": f"n{n}"})
+            ticks_while_inserting = ticker.ticks
+        assert ticks_while_inserting >= 1  # the ticker's 5 ms timer ran in between
+    async with engine.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM t"))).scalar_one() == 3000
