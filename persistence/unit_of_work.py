@@ -47,9 +47,11 @@ class SqlUnitOfWork:
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
         self._session: AsyncSession | None = None
+        self._each_statement = False
 
     async def __aenter__(self) -> Self:
         session = self._session = self._session_factory()
+        self._each_statement = False
         self.users = SqlUserRepository(session)
         self.sign_in_tokens = SqlSignInTokenRepository(session)
         self.sessions = SqlSessionRepository(session)
@@ -87,7 +89,11 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         assert self._session is not None, "commit() outside `async with`"
-        await self._session.commit()
+        session = self._session
+        if not self._each_statement:
+            await session.commit()
+        elif session.new or session.dirty or session.deleted:
+            await session.flush()  # each statement commits itself: only what the ORM holds back is left
 
     async def rollback(self) -> None:
         assert self._session is not None
@@ -101,6 +107,7 @@ class SqlUnitOfWork:
         bind = self._session_factory.kw.get("bind")
         if bind is not None and bind.dialect.name == "postgresql":
             await self._session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            self._each_statement = True
 
 
 class SqlUnitOfWorkFactory:
