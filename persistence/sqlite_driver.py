@@ -47,8 +47,8 @@ Outcome = tuple[Any, int, int | None, list[Row]]
 
 
 def _execute(connection: sqlite3.Connection, sql: str, parameters: Any) -> Outcome:
-    """On the connection's thread: run one statement, fetch all its rows (it has rows if it has a
-    description), close the cursor."""
+    """Run one statement, fetch all its rows (it has rows if it has a description), close the cursor: on
+    the event loop or on the connection's thread."""
     cursor = connection.cursor()
     try:
         if parameters is None:
@@ -83,11 +83,7 @@ def _commit(connection: sqlite3.Connection) -> None:
     except sqlite3.OperationalError as error:
         if str(error) not in RUN_ON_THREAD:
             raise
-        _patiently(_commit_now, connection)
-
-
-def _commit_now(connection: sqlite3.Connection) -> None:
-    connection.commit()
+        _patiently(sqlite3.Connection.commit, connection)
 
 
 def _execute_many(connection: sqlite3.Connection, sql: str, parameters: Sequence[Any]) -> Outcome:
