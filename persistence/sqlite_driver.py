@@ -81,7 +81,7 @@ def _commit(connection: sqlite3.Connection) -> None:
     try:
         connection.commit()
     except sqlite3.OperationalError as error:
-        if str(error) not in RUN_ON_THREAD:
+        if not _wants_the_thread(error):
             raise
         _patiently(sqlite3.Connection.commit, connection)
 
@@ -159,6 +159,11 @@ PROGRESS_STEPS = 1000
 """SQLite virtual machine steps between two looks at a SELECT's budget."""
 RUN_ON_THREAD = ("database is locked", "database table is locked", "interrupted")
 """The errors of a statement on the event loop that only mean it must be run on the thread."""
+
+
+def _wants_the_thread(error: sqlite3.OperationalError) -> bool:
+    """Whether `error` only says the statement must wait (another process's lock, a read over budget)."""
+    return str(error) in RUN_ON_THREAD
 
 
 def _reads_only(sql: str) -> bool:
@@ -246,7 +251,7 @@ class FewTripsConnection(aiosqlite.Connection):
                 try:
                     return self._run_here(function, sql, parameters)
                 except sqlite3.OperationalError as error:
-                    if str(error) not in RUN_ON_THREAD:
+                    if not _wants_the_thread(error):
                         raise
             return await self.run(function, sql, parameters)  # type: ignore[no-any-return]
         finally:
@@ -293,7 +298,7 @@ class FewTripsConnection(aiosqlite.Connection):
                 try:
                     self._conn.commit()
                 except sqlite3.OperationalError as error:
-                    if str(error) not in RUN_ON_THREAD:
+                    if not _wants_the_thread(error):
                         raise
                 else:
                     self.commits.took(time.perf_counter() - started)
