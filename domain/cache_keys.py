@@ -49,8 +49,16 @@ def public_page(workspace_id: UUID, path: str, content_hash: str) -> CacheKey:
     return CacheKey(f"share:{workspace_id}:page:{content_hash}:{path}", 1 * HOUR)
 
 
+SESSION_PREFIX = "session:"
+
+
 def session(token_hash: str) -> CacheKey:
     """A live session by its current token's hash (not in the data-model spec): every API call and page load
     resumes one, so the lookup is cached; every change to a session (signed out, ended, renewed) deletes
     the entry, and the short TTL bounds a change the cache missed (a row edited by hand)."""
-    return CacheKey(f"session:{token_hash}", 1 * MINUTE)
+    return CacheKey(f"{SESSION_PREFIX}{token_hash}", 1 * MINUTE)
+
+
+READ_ON_EVERY_REQUEST = (SESSION_PREFIX,)
+"""Key families read on nearly every request: a cache shared between processes may also keep them in each
+process, provided a copy is dropped as soon as its entry changes anywhere."""

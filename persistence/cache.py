@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 
 from domain.cache_keys import CacheKey
 from domain.errors import InvalidInput, Unavailable
+from persistence.tracked_copies import TrackedCopies
 
 
 class MemoryCache:
@@ -60,9 +61,10 @@ COMMAND_SECONDS = 5.0
 
 
 class RedisCache:
-    """Redis through redis-py's asyncio client; keys carry the spec's names and TTLs."""
+    """Redis through redis-py's asyncio client; keys carry the spec's names and TTLs. Keys under `copied`
+    (name prefixes) are also kept in this process while Redis reports their changes (`TrackedCopies`)."""
 
-    def __init__(self, url: str, *, prefix: str = "") -> None:
+    def __init__(self, url: str, *, prefix: str = "", copied: Sequence[str] = ()) -> None:
         try:
             # No socket_timeout: redis-py would wrap every command's write in asyncio.wait_for (a task each);
             # `_answered` bounds the whole command instead.
@@ -73,20 +75,46 @@ class RedisCache:
             ) from None
         self._url = url
         self._prefix = prefix
+        self._copies = TrackedCopies(url, [prefix + name for name in copied]) if copied else None
+
+    @property
+    def copying(self) -> bool:
+        """Whether keys under `copied` are served from this process now (Redis is reporting their changes)."""
+        return self._copies is not None and self._copies.listening
 
     def _name(self, key: CacheKey) -> str:
         return self._prefix + key.name
 
     async def get(self, key: CacheKey) -> Any | None:
-        payload = await self._answered(self._client.get(self._name(key)))
+        name = self._name(key)
+        copies = self._copies
+        if copies is None or not copies.tracks(name):
+            payload = await self._answered(self._client.get(name))
+        else:
+            payload = copies.get(name)
+            if payload is None:
+                stamp = copies.stamp()
+                payload = await self._answered(self._client.get(name))
+                if payload is not None:
+                    copies.keep(name, payload, key.ttl_seconds, stamp)
         return None if payload is None else json.loads(payload)
 
     async def set(self, key: CacheKey, value: Any) -> None:
-        await self._answered(self._client.set(self._name(key), json.dumps(value), ex=key.ttl_seconds))
+        name = self._name(key)
+        try:
+            await self._answered(self._client.set(name, json.dumps(value), ex=key.ttl_seconds))
+        finally:
+            if self._copies is not None:
+                self._copies.drop(name)
 
     async def delete(self, *keys: CacheKey) -> None:
         if keys:
-            await self._answered(self._client.delete(*(self._name(key) for key in keys)))
+            names = [self._name(key) for key in keys]
+            try:
+                await self._answered(self._client.delete(*names))
+            finally:
+                if self._copies is not None:
+                    self._copies.drop(*names)
 
     async def _answered(self, command: Awaitable[T]) -> T:
         """A command's answer within `COMMAND_SECONDS`, or `Unavailable` (also when Redis is down)."""
@@ -104,6 +132,8 @@ class RedisCache:
         await self._answered(self._client.ping())
 
     async def close(self) -> None:
+        if self._copies is not None:
+            await self._copies.close()
         await self._client.aclose()
 
     def _unavailable(self, error: BaseException) -> Unavailable:

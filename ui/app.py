@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL
 from ai.gemini_chat import GeminiChat
 from ai.key_check import ProviderKeyChecker
 from ai.openai_chat import OpenAIChat
+from domain import cache_keys
 from domain.accounts import AccountService
 from domain.ai_keys import AIKeyService
 from domain.assistant import AssistantService, ChatBackend
@@ -75,7 +76,9 @@ def secret_box(settings: Settings) -> FernetSecretBox:
 
 
 def make_cache(settings: Settings) -> Cache:
-    return RedisCache(settings.redis_url) if settings.redis_url else MemoryCache()
+    if not settings.redis_url:
+        return MemoryCache()
+    return RedisCache(settings.redis_url, copied=cache_keys.READ_ON_EVERY_REQUEST)
 
 
 def preview_folder() -> str:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 
 from domain import cache_keys
 from domain.cache_keys import CacheKey
 from domain.errors import InvalidInput, Unavailable
 from persistence import cache as cache_module
+from persistence import tracked_copies
 from persistence.cache import MemoryCache, RedisCache
 from tests.conftest import REDIS_TEST_URL
 
@@ -26,14 +29,36 @@ class ManualTime:
         return self.now
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "redis-with-copies"])
 async def cache(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
     if request.param == "memory":
         yield MemoryCache()
         return
-    redis_cache = RedisCache(REDIS_TEST_URL, prefix=f"test:{uuid.uuid4().hex}:")
+    copied = ("user:", "workspace:") if request.param == "redis-with-copies" else ()
+    redis_cache = RedisCache(REDIS_TEST_URL, prefix=f"test:{uuid.uuid4().hex}:", copied=copied)
     yield redis_cache
     await redis_cache.close()
+
+
+async def eventually(condition: Callable[[], Awaitable[bool]], seconds: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not await condition():
+        assert asyncio.get_running_loop().time() < deadline, "the condition never held"
+        await asyncio.sleep(0.01)
+
+
+async def copying(cache: RedisCache, key: CacheKey) -> None:
+    """Read `key` until the cache's listener is up (the first tracked read starts it)."""
+
+    async def listening() -> bool:
+        await cache.get(key)
+        return cache.copying
+
+    await eventually(listening)
+
+
+async def gets_served_by_redis(client: aioredis.Redis) -> int:
+    return int((await client.info("commandstats")).get("cmdstat_get", {}).get("calls", 0))
 
 
 async def test_set_get_delete(cache: Any) -> None:
@@ -132,3 +157,101 @@ async def test_a_redis_that_never_answers_is_reported_after_the_command_timeout(
 def test_a_malformed_redis_url_is_refused() -> None:
     with pytest.raises(InvalidInput, match="not a Redis URL"):
         RedisCache("http://example")
+
+
+@pytest.fixture
+async def two_instances() -> AsyncIterator[tuple[RedisCache, RedisCache, aioredis.Redis, str]]:
+    """Two instances' caches keeping copies of `session:` keys (under a prefix of this test's own), and a
+    plain client on the same database."""
+    prefix = f"test:{uuid.uuid4().hex}:"
+    first = RedisCache(REDIS_TEST_URL, prefix=prefix, copied=("session:",))
+    second = RedisCache(REDIS_TEST_URL, prefix=prefix, copied=("session:",))
+    plain = aioredis.Redis.from_url(REDIS_TEST_URL, decode_responses=True)
+    yield first, second, plain, prefix
+    for cache in (first, second):
+        await cache.close()
+    await plain.aclose()
+
+
+@pytest.mark.redis
+async def test_a_copied_entry_is_read_from_the_process_until_another_instance_changes_it(two_instances) -> None:
+    first, second, plain, _ = two_instances
+    key = cache_keys.session("a" * 64)
+    await second.set(key, {"user": "ann", "version": 1})
+    await copying(first, key)
+    assert await first.get(key) == {"user": "ann", "version": 1}
+    asked = await gets_served_by_redis(plain)
+    for _ in range(20):
+        assert await first.get(key) == {"user": "ann", "version": 1}
+    assert await gets_served_by_redis(plain) - asked <= 1  # INFO's own count may include one racing GET
+
+    await second.set(key, {"user": "ann", "version": 2})  # renewed on the other instance
+    await eventually(lambda: _equals(first, key, {"user": "ann", "version": 2}))
+    await second.delete(key)  # signed out on the other instance
+    await eventually(lambda: _equals(first, key, None))
+
+
+async def _equals(cache: RedisCache, key: CacheKey, expected: Any) -> bool:
+    return await cache.get(key) == expected
+
+
+@pytest.mark.redis
+async def test_a_change_made_here_shows_here_at_once(two_instances) -> None:
+    """Signing out on this instance must not wait for Redis's invalidation message to come back."""
+    first, _, _, _ = two_instances
+    key = cache_keys.session("b" * 64)
+    await first.set(key, {"v": 1})
+    await copying(first, key)
+    await first.set(key, {"v": 2})
+    assert await first.get(key) == {"v": 2}
+    await first.delete(key)
+    assert await first.get(key) is None
+
+
+@pytest.mark.redis
+async def test_expiry_and_writes_by_any_client_reach_the_copies(two_instances) -> None:
+    first, _, plain, prefix = two_instances
+    key = cache_keys.session("c" * 64)
+    await plain.set(prefix + key.name, json.dumps({"v": 1}))
+    await copying(first, key)
+    await plain.set(prefix + key.name, json.dumps({"v": 2}), px=200)  # edited by hand, then expires
+    await eventually(lambda: _equals(first, key, {"v": 2}))
+    await eventually(lambda: _equals(first, key, None))
+
+
+@pytest.mark.redis
+async def test_copies_are_dropped_while_the_listening_connection_is_lost(
+    two_instances, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change made while the listener is disconnected reaches no one: every copy goes, reads go to Redis
+    until the listener is back, and then copies are kept again."""
+    monkeypatch.setattr(tracked_copies, "RETRY_SECONDS", 0.5)
+    first, _, plain, prefix = two_instances
+    key = cache_keys.session("d" * 64)
+    await plain.set(prefix + key.name, json.dumps({"v": 1}))
+    await copying(first, key)
+    for client in await plain.client_list():  # as if Redis restarted, or a proxy dropped the connection
+        if client["name"] == tracked_copies.CONNECTION_NAME:
+            await plain.client_kill_filter(_id=client["id"])
+    await eventually(lambda: _not_copying(first))
+    await plain.set(prefix + key.name, json.dumps({"v": 2}))
+    assert await first.get(key) == {"v": 2}
+    await copying(first, key)
+    assert await first.get(key) == {"v": 2}
+
+
+async def _not_copying(cache: RedisCache) -> bool:
+    return not cache.copying
+
+
+@pytest.mark.redis
+async def test_a_silent_listening_connection_counts_as_lost(two_instances, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A network that stops answering: no PING answer within two quiet spells drops the copies."""
+    monkeypatch.setattr(tracked_copies, "QUIET_SECONDS", 0.2)
+    monkeypatch.setattr(tracked_copies, "RETRY_SECONDS", 30)
+    first, _, plain, _ = two_instances
+    key = cache_keys.session("e" * 64)
+    await first.set(key, {"v": 1})
+    await copying(first, key)
+    await plain.execute_command("CLIENT", "PAUSE", "1500", "ALL")  # answers nothing (PING included) for 1.5 s
+    await eventually(lambda: _not_copying(first), seconds=1.4)
