@@ -13,9 +13,10 @@ with the printed link, creates a workspace and times `PUT /api/v1/workspaces/{id
 text (`{"type": "file", "format": "text", "content": ...}`), as JupyterLab saves (Jupyter checks no
 version: the Lab compares the modification time itself, in an extra request, before saving).
 
-Each product is measured in turn, phase by phase (so the three figures of one phase are close in
-time on a loaded machine): one client saving sequentially, then `--clients` clients at once, each
-saving its own file `--saves-per-client` times. Each product's floor, measured on the same server in
+The phases: one client saving sequentially, then `--clients` clients at once, each saving its own
+file `--saves-per-client` times. Each phase runs in `--rounds` rounds (default 5), every product in
+each round, the order rotating from round to round: a slow spell of a shared machine falls on every
+product alike instead of on whichever came last. Each product's floor, measured on the same server in
 the same run, is a cheap GET with the same numbers of clients (Codeloft `/healthz`, which also pings
 the database and the cache; Jupyter `/api/status`). At the end every client's file is read back and
 compared with its last save; the exit status is 1 if any request failed or any file differs.
@@ -96,6 +97,13 @@ class Timings:
     @property
     def p50(self) -> float:
         return percentile(sorted(self.latencies), 0.5) if self.latencies else float("nan")
+
+    def add(self, other: Timings) -> None:
+        """Another round of the same measurement."""
+        self.latencies += other.latencies
+        self.failures += other.failures
+        self.wall += other.wall
+        self.cpu = other.cpu if self.cpu != self.cpu else self.cpu + other.cpu  # nan until the first round
 
     @property
     def cpu_per_request(self) -> float:
@@ -376,27 +384,32 @@ class Profiler:
 
 
 async def measure(products: list[Product], args: argparse.Namespace) -> list[Bench]:
-    """Every phase on every product in turn (so one phase's figures are close in time)."""
+    """Every phase on every product, in `--rounds` rounds whose order rotates (product A, B, C, then B, C,
+    A, ...): a slow spell of a shared machine falls on every product alike, not on whichever came last."""
     benches: list[Bench] = []
     try:
         for product in products:
             benches.append(await Bench.open(product, args.clients))
-        n = args.clients
+        n, rounds = args.clients, args.rounds
+
+        async def phase(name: str, clients: int, count: int, recording: str | None = None) -> None:
+            for bench in benches:
+                bench.results[name] = Timings()
+            for turn in range(rounds):
+                for bench in benches[turn % len(benches) :] + benches[: turn % len(benches)]:
+                    one = bench.save_one if name.startswith("save") else bench.floor_one
+                    with Profiler(args.py_spy if recording else None, bench.product, recording or ""):
+                        bench.results[name].add(await timed(bench, bench.https[:clients], count, one))
+
         for bench in benches:
             await run_clients(bench.https[:1], WARM_UP, bench.floor_one)
-            bench.results["floor 1"] = await timed(bench, bench.https[:1], args.saves, bench.floor_one)
-        for bench in benches:
             await run_clients(bench.https, 1, bench.floor_one)
-            bench.results[f"floor {n}"] = await timed(bench, bench.https, args.saves_per_client, bench.floor_one)
-        for bench in benches:
             bench.results["warm-up saves"] = await run_clients(bench.https[:1], WARM_UP, bench.save_one)
-            with Profiler(args.py_spy, bench.product, "1-client"):
-                bench.results["save 1"] = await timed(bench, bench.https[:1], args.saves, bench.save_one)
-        for bench in benches:
-            warm = await run_clients(bench.https, 1, bench.save_one)
-            bench.results["warm-up saves"].failures += warm.failures
-            with Profiler(args.py_spy, bench.product, f"{n}-clients"):
-                bench.results[f"save {n}"] = await timed(bench, bench.https, args.saves_per_client, bench.save_one)
+            bench.results["warm-up saves"].add(await run_clients(bench.https, 1, bench.save_one))
+        await phase("floor 1", 1, args.saves // rounds)
+        await phase(f"floor {n}", n, args.saves_per_client // rounds)
+        await phase("save 1", 1, args.saves // rounds, recording="1-client")
+        await phase(f"save {n}", n, args.saves_per_client // rounds, recording=f"{n}-clients")
         for bench in benches:
             await bench.read_back()
         return benches
@@ -499,8 +512,12 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50, help="concurrent clients")
     parser.add_argument("--saves-per-client", type=int, default=20, help="saves by each concurrent client")
     parser.add_argument("--only", default=",".join(PRODUCTS), help=f"comma-separated, of {', '.join(PRODUCTS)}")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of each phase, products alternating")
     parser.add_argument("--py-spy", type=Path, metavar="DIR", help="record each Codeloft server's saves here")
     args = parser.parse_args()
+    if args.py_spy and args.rounds != 1:
+        print("--py-spy: one round (a recording per phase)")
+        args.rounds = 1
     wanted = set(args.only.split(","))
     if wanted - set(PRODUCTS):
         parser.error(f"--only takes {', '.join(PRODUCTS)}")
