@@ -107,6 +107,14 @@ def test_two_instances_share_sessions_saves_and_runs_and_survive_losing_one(clus
     run = alice.post(f"/api/v1/workspaces/{ws}/runs", json={"path": "main.py"}, headers=headers).json()
     assert (run["status"], run["stdout"]) == ("success", "from a worker\n"), run
 
+    # The same person signed in twice: ending the other browser's session on this instance shuts it out at
+    # once on the instance that keeps a copy of that session (sessions are read from in-process copies).
+    current = next(s for s in other.get("/api/v1/sessions").json() if s["current"])
+    assert other.get("/api/v1/session").status_code == 200
+    assert alice.delete(f"/api/v1/sessions/{current['id']}", headers=headers).status_code == 204
+    refused = other.get(f"/api/v1/workspaces/{ws}/files")
+    assert (refused.status_code, refused.headers[INSTANCE]) == (401, elsewhere)
+
     os.kill(cluster.pid(home), signal.SIGKILL)
     try:  # HAProxy closes the kept-alive connection of the dead instance: a browser asks again, as here
         after = alice.get(f"/api/v1/workspaces/{ws}/files/main.py")
