@@ -55,7 +55,7 @@ from runners.queue import InProcessQueue
 from runners.remote import RemoteRunner
 from runners.select import choose_runner
 from runners.worker import build_worker
-from ui import log_format
+from ui import heap, log_format
 from ui.context import Services
 from ui.drain import DRAIN
 from ui.metrics import CountingCache, Metrics
@@ -452,6 +452,7 @@ def serve(settings: Settings) -> None:
     app.add_middleware(log_format.RequestIds, access_log=settings.log_format == "json")  # outermost
     log_format.trace_page_events(core.sio)
     metrics.watch(metrics.pages, lambda: len(Client.instances))
+    metrics.watch(metrics.frozen_objects, heap.frozen_objects)
     metrics.watch(metrics.websockets, lambda: sum(c.has_socket_connection for c in Client.instances.values()))
     install_routes(app)
     app.include_router(public.router)  # /s/<token>: public links, plain HTML without any script
@@ -470,6 +471,7 @@ def serve(settings: Settings) -> None:
         context.install(services)
         DRAIN.install(services.runs, grace=settings.shutdown_grace, stop=stop_serving)
         app.timer(30, services.previews.expire)
+        heap.settle()
         print(f"Codeloft is running at {settings.base_url} (sandbox: {runner.name})", flush=True)
         print(f"Open this one-time sign-in link (valid 24 hours):\n    {link}", flush=True)
 
@@ -509,6 +511,7 @@ def run_worker(settings: Settings, *, jobs: int | None = None) -> None:
     print(
         f"Codeloft worker: {workers} runs at once in the {runner.name} sandbox, queue {settings.redis_url}", flush=True
     )
+    heap.settle()
     build_worker(settings.redis_url, runner, jobs=workers, grace=settings.shutdown_grace).run()
 
 

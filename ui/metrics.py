@@ -16,7 +16,16 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, HTTPException
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -83,6 +92,11 @@ class Metrics:
         )
         self.pages = Gauge("codeloft_open_pages", "NiceGUI pages this instance holds", registry=registry)
         self.websockets = Gauge("codeloft_websockets", "Pages connected by a WebSocket now", registry=registry)
+        self.frozen_objects = Gauge(
+            "codeloft_gc_frozen_objects", "Objects left out of garbage collections (ui/heap.py)", registry=registry
+        )
+        ProcessCollector(registry=registry)  # process_cpu_seconds_total, process_resident_memory_bytes, ...
+        GCCollector(registry=registry)  # python_gc_collections_total by generation, ...
 
     def watch(self, gauge: Gauge, read: Callable[[], float]) -> None:
         """Read `gauge` from `read` at every scrape."""

@@ -55,6 +55,9 @@ def test_requests_runs_and_cache_reads_are_counted(server: Server) -> None:
     assert any(name == "codeloft_cache_requests_total" and value > 0 for name, _, value in found)
     gauges = {name for name, _, _ in found}
     assert {"codeloft_run_queue_depth", "codeloft_open_pages", "codeloft_websockets"} <= gauges
+    assert {"process_cpu_seconds_total", "process_resident_memory_bytes", "python_gc_collections_total"} <= gauges
+    frozen = next(value for name, _, value in found if name == "codeloft_gc_frozen_objects")
+    assert frozen > 10_000  # startup's objects are left out of collections (ui/heap.py)
 
 
 def test_unknown_addresses_are_one_route_label(server: Server) -> None:
