@@ -69,13 +69,19 @@ saves/s, SQLAlchemy's default of 5 + 10 gave 430 and more CPU per save, and requ
 for seconds."""
 
 
-POSTGRES_POOL = {"pool_size": 20, "max_overflow": 0}
-"""Connections kept open to PostgreSQL, and no more: SQLAlchemy's default (5, and up to 10 more that are
-closed again when returned to a full pool) opened and closed connections all the time under load (a new
-asyncpg connection asks for TLS, then prepares its statements again). Measured with 50 clients saving at
-once: 428 saves/s with the default, 511 with 20, 448 with 40 (PostgreSQL shares the machine). They are
-opened as needed; a web instance holds at most 20 (workers hold none), two of them 40 of PostgreSQL's
-default 100."""
+POSTGRES_POOL = {"pool_size": 20, "max_overflow": 0, "pool_use_lifo": True}
+"""Connections kept open to PostgreSQL, and no more, the one returned last lent first (LIFO).
+
+No more: SQLAlchemy's default (5, and up to 10 more that are closed again when returned to a full pool)
+opened and closed connections all the time under load (a new asyncpg connection asks for TLS, then prepares
+its statements again). Measured with 50 clients saving at once: 428 saves/s with the default, 511 with 20,
+448 with 40 (PostgreSQL shares the machine). They are opened as needed; a web instance holds at most 20
+(workers hold none), two of them 40 of PostgreSQL's default 100.
+
+LIFO: a request gets the connection whose server process has just run, instead of going round all 20 (first
+in, first out) and waking one that sat idle; on a 2-CPU virtual machine a round trip to a process idle for
+5 ms took 0.41 ms, to a busy one 0.10 ms. With 50 clients saving, three runs with both in each: 1.19, 1.19
+and 1.29x Jupyter's saves/s against 1.00, 1.01 and 1.34x first in, first out."""
 
 
 def create_engine(url: URL, **kwargs: Any) -> AsyncEngine:

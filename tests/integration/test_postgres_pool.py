@@ -1,5 +1,6 @@
 """The PostgreSQL pool pings a connection only after it sat unused for a while: a connection whose server
-process ended meanwhile is replaced before a request sees it, and a busy pool makes no ping at all."""
+process ended meanwhile is replaced before a request sees it, and a busy pool makes no ping at all. It lends
+the connection returned last, so one request after another reuses the same server process."""
 
 from __future__ import annotations
 
@@ -53,3 +54,16 @@ async def test_a_connection_reused_at_once_is_not_pinged(engine: AsyncEngine, mo
     with pytest.raises(Exception, match=r"(?i)connection|terminat"):
         await backend_pid(engine)  # not pinged: the dead connection is used, and the statement fails
     assert await backend_pid(engine) != first  # that failure dropped the pool: the next one works
+
+
+async def test_requests_one_after_another_reuse_the_connection_returned_last(empty_postgres: URL) -> None:
+    engine = create_engine(empty_postgres)
+    try:
+        async with engine.connect() as first, engine.connect() as second, engine.connect() as third:
+            opened = [
+                int((await c.execute(text("SELECT pg_backend_pid()"))).scalar_one()) for c in (first, second, third)
+            ]
+        # all three back in the pool, the first one returned last: first in, first out would lend the third
+        assert {await backend_pid(engine) for _ in range(5)} == {opened[0]}
+    finally:
+        await engine.dispose()
