@@ -706,13 +706,17 @@ def test_writes_without_the_csrf_token_are_403_and_change_nothing(
 # --- archives off the event loop ------------------------------------------------------------
 
 
-def slowest_health_answer_while(server: Server, work: Callable[[], httpx.Response]) -> tuple[float, httpx.Response]:
-    """Run `work` in a thread while asking for /healthz every 20 ms: the slowest answer, and work's."""
+def slowest_health_answer_while(
+    server: Server, work: Callable[[], httpx.Response]
+) -> tuple[float, float, httpx.Response]:
+    """Run `work` in a thread while asking for /healthz every 20 ms: the slowest answer, how long the work
+    took, and its answer."""
     answers: list[httpx.Response] = []
     thread = threading.Thread(target=lambda: answers.append(work()))
     slowest = 0.0
     with httpx.Client(base_url=server.base_url, timeout=60) as probe:
         probe.get("/healthz")
+        began = time.monotonic()
         thread.start()
         while thread.is_alive():
             started = time.monotonic()
@@ -720,21 +724,23 @@ def slowest_health_answer_while(server: Server, work: Callable[[], httpx.Respons
             slowest = max(slowest, time.monotonic() - started)
             time.sleep(0.02)
     thread.join()
-    return slowest, answers[0]
+    return slowest, time.monotonic() - began, answers[0]
 
 
 def test_a_big_export_and_import_do_not_stall_other_requests(server: Server, ann: User) -> None:
     """ZIP work runs off the event loop: 4 x 24 MB (2.5 s of DEFLATE) once stalled /healthz for all of it
-    (2.5 s; 8.7 s on a loaded machine). The bound is generous for machines busy with other tests; the
-    figures are in bench/export_stall.py."""
+    (2.5 s; 8.7 s on a loaded machine). Now the server keeps answering: no /healthz waits half as long as the
+    export or import itself takes, however fast the machine (the figures are in bench/export_stall.py)."""
     ws = ann.create("Big export")
     for n in range(4):
         assert ann.put(ws, f"data{n}.bin", os.urandom(24 * MB)).status_code == 201
     with httpx.Client(base_url=server.base_url, cookies=ann.client.cookies, timeout=300) as own:
-        slowest, exported = slowest_health_answer_while(server, lambda: own.get(f"/api/v1/workspaces/{ws}/archive"))
+        slowest, took, exported = slowest_health_answer_while(
+            server, lambda: own.get(f"/api/v1/workspaces/{ws}/archive")
+        )
         assert exported.status_code == 200 and len(exported.content) > 96 * MB
-        assert slowest < 1.5, f"/healthz waited {slowest:.2f} s during an export"
-        slowest, imported = slowest_health_answer_while(
+        assert slowest < took / 2, f"/healthz waited {slowest:.2f} s during an export of {took:.2f} s"
+        slowest, took, imported = slowest_health_answer_while(
             server,
             lambda: own.post(
                 "/api/v1/workspaces/import",
@@ -744,4 +750,4 @@ def test_a_big_export_and_import_do_not_stall_other_requests(server: Server, ann
             ),
         )
     assert imported.status_code == 201, imported.text
-    assert slowest < 1.5, f"/healthz waited {slowest:.2f} s during an import"
+    assert slowest < took / 2, f"/healthz waited {slowest:.2f} s during an import of {took:.2f} s"
