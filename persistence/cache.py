@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 
 from domain.cache_keys import CacheKey
 from domain.errors import InvalidInput, Unavailable
+from persistence.expiring import ExpiringEntries
 from persistence.tracked_copies import TrackedCopies
 
 
@@ -20,39 +21,22 @@ class MemoryCache:
     """A per-process cache: the embedded default when no Redis is configured."""
 
     def __init__(self, *, monotonic: Callable[[], float] = time.monotonic, max_entries: int = 10_000) -> None:
-        self._now = monotonic
-        self._max_entries = max_entries
-        self._entries: dict[str, tuple[float, str]] = {}
+        self._entries = ExpiringEntries(monotonic=monotonic, max_entries=max_entries)
 
     async def get(self, key: CacheKey) -> Any | None:
-        entry = self._entries.get(key.name)
-        if entry is None:
-            return None
-        expires, payload = entry
-        if expires <= self._now():
-            self._entries.pop(key.name, None)
-            return None
-        return json.loads(payload)
+        payload = self._entries.get(key.name)
+        return None if payload is None else json.loads(payload)
 
     async def set(self, key: CacheKey, value: Any) -> None:
-        if len(self._entries) >= self._max_entries:
-            self._evict()
         # Stored as JSON text so callers never share mutable objects, exactly as with Redis.
-        self._entries[key.name] = (self._now() + key.ttl_seconds, json.dumps(value))
+        self._entries.put(key.name, json.dumps(value), key.ttl_seconds)
 
     async def delete(self, *keys: CacheKey) -> None:
         for key in keys:
-            self._entries.pop(key.name, None)
+            self._entries.pop(key.name)
 
     async def ping(self) -> None:
         return None
-
-    def _evict(self) -> None:
-        now = self._now()
-        for name in [name for name, (expires, _) in self._entries.items() if expires <= now]:
-            del self._entries[name]
-        while len(self._entries) >= self._max_entries:
-            del self._entries[next(iter(self._entries))]
 
 
 T = TypeVar("T")

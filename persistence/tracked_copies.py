@@ -19,6 +19,8 @@ from collections.abc import Callable, Sequence
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
+from persistence.expiring import ExpiringEntries
+
 log = logging.getLogger(__name__)
 
 INVALIDATIONS = "__redis__:invalidate"
@@ -44,9 +46,7 @@ class TrackedCopies:
         self._client: aioredis.Redis = aioredis.Redis.from_url(
             url, socket_connect_timeout=3, decode_responses=True, client_name=CONNECTION_NAME
         )
-        self._max_entries = max_entries
-        self._now = monotonic
-        self._entries: dict[str, tuple[float, str]] = {}
+        self._entries = ExpiringEntries(monotonic=monotonic, max_entries=max_entries)
         self._changes = 0  # bumped by every invalidation: a read that saw one in flight keeps nothing
         self._listening = False
         self._listener: asyncio.Task[None] | None = None
@@ -64,14 +64,7 @@ class TrackedCopies:
         if not self._listening:
             self._start()
             return None
-        entry = self._entries.get(name)
-        if entry is None:
-            return None
-        expires, payload = entry
-        if expires <= self._now():
-            del self._entries[name]
-            return None
-        return payload
+        return self._entries.get(name)
 
     def stamp(self) -> int:
         """Take before reading Redis; give to `keep` with what the read returned."""
@@ -79,17 +72,14 @@ class TrackedCopies:
 
     def keep(self, name: str, payload: str, ttl_seconds: float, stamp: int) -> None:
         """Copy what a read returned, unless something changed since its `stamp` (the read may be stale)."""
-        if not self._listening or stamp != self._changes:
-            return
-        if len(self._entries) >= self._max_entries:
-            del self._entries[next(iter(self._entries))]  # the oldest copy
-        self._entries[name] = (self._now() + ttl_seconds, payload)
+        if self._listening and stamp == self._changes:
+            self._entries.put(name, payload, ttl_seconds)
 
     def drop(self, *names: str) -> None:
-        """This process changed `names`: forget them now (the invalidation Redis sends follows)."""
+        """This process changed `names`, or Redis reported a change: forget them now."""
         self._changes += 1
         for name in names:
-            self._entries.pop(name, None)
+            self._entries.pop(name)
 
     async def close(self) -> None:
         self._closed = True
@@ -152,9 +142,8 @@ class TrackedCopies:
                 self._invalidate(message[2])
 
     def _invalidate(self, names: list[str] | None) -> None:
-        self._changes += 1
         if names is None:  # FLUSHDB / FLUSHALL
+            self._changes += 1
             self._entries.clear()
-            return
-        for name in names:
-            self._entries.pop(name, None)
+        else:
+            self.drop(*names)
