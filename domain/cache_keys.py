@@ -31,6 +31,17 @@ def workspace_files(workspace_id: UUID) -> CacheKey:
     return CacheKey(f"workspace:{workspace_id}:files", 30 * MINUTE)
 
 
+CHANGE_FENCE_SECONDS = 5
+
+
+def workspace_changing(workspace_id: UUID) -> CacheKey:
+    """The fence a change of a workspace's files or metadata puts up (not in the data-model spec): while it
+    stands, `workspace:<id>` and `workspace:<id>:files` are read from the database and not cached, so an
+    entry read before the change committed is never put back after it. Its life bounds how long a reader may
+    take between reading the database and caching what it read."""
+    return CacheKey(f"workspace:{workspace_id}:changing", CHANGE_FENCE_SECONDS)
+
+
 def compilation(digest: str) -> CacheKey:
     return CacheKey(f"compilation:{digest}", 24 * HOUR)
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import functools
 import hashlib
 import mimetypes
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import ParamSpec, Protocol, TypeVar
@@ -32,6 +33,8 @@ WORKSPACE_TOUCH_INTERVAL = timedelta(minutes=1)
 """How stale a workspace's `updated_at` may be after a save of a file's content: it says when a person
 last worked in it (the dashboard shows it to the minute), so a save within a minute of the last one does
 not write it again. Creating, moving and deleting entries always do."""
+
+CHANGE_FENCE_HALF_LIFE = timedelta(seconds=cache_keys.CHANGE_FENCE_SECONDS / 2)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -185,7 +188,9 @@ class FileService:
             if cached is not None:
                 return [from_json(FileInfo, item) for item in cached]
             entries = list(await uow.files.list_info(workspace_id))
-        await self._cache.set(key, [to_json(entry) for entry in entries])
+        await self._cache.set(
+            key, [to_json(entry) for entry in entries], unless=cache_keys.workspace_changing(workspace_id)
+        )
         return entries
 
     async def children(self, actor: Actor, workspace_id: UUID, folder: str = "") -> list[FileInfo]:
@@ -275,10 +280,14 @@ class FileService:
                     raise Conflict(f"{target} is a folder: a file and a folder cannot share a path.")
                 await self._check_free_path(uow, workspace_id, target)
                 self._check_quota(quota, count + 1, total + stored.size_bytes)
-                await uow.files.add(new_file(workspace_id, target, stored, now))
             else:
                 self._check_quota(quota, count, total - existing.size_bytes + stored.size_bytes)
-                if not await uow.files.replace_content(
+            touch = existing is None or now - found.workspace.updated_at >= WORKSPACE_TOUCH_INTERVAL
+
+            async def commit_save() -> None:
+                if existing is None:
+                    await uow.files.add(new_file(workspace_id, target, stored, now))
+                elif not await uow.files.replace_content(
                     workspace_id,
                     target,
                     expected_hash=existing.content_hash,
@@ -290,11 +299,26 @@ class FileService:
                     updated_at=now,
                 ):
                     raise StaleFile(target, "")  # changed between our read and our write
-            if existing is None or now - found.workspace.updated_at >= WORKSPACE_TOUCH_INTERVAL:
-                await uow.workspaces.touch_updated(workspace_id, at=now)
-            await uow.commit()
-        await self._gate.forget(workspace_id)
+                if touch:
+                    await uow.workspaces.touch_updated(workspace_id, at=now)
+                await uow.commit()
+
+            await self._beside_forgetting(workspace_id, commit_save())
         return SavedFile(info=stored.info(target, now), created=existing is None)
+
+    async def _beside_forgetting(self, workspace_id: UUID, change: Awaitable[None]) -> None:
+        """Run `change` (which commits) while the workspace's cached tree and metadata are forgotten: on a
+        save's path one round trip to a shared cache fewer than forgetting after the commit. Either may land
+        first, since forgetting fences the entries off (`cache_keys.workspace_changing`) for longer than a
+        reader takes from the database to the cache; a change that took over half the fence's life is
+        forgotten once more after it."""
+        started = self._clock()
+        outcomes = await asyncio.gather(change, self._gate.forget(workspace_id), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        if self._clock() - started > CHANGE_FENCE_HALF_LIFE:
+            await self._gate.forget(workspace_id)
 
     async def create_folder(self, actor: Actor, workspace_id: UUID, path: str) -> FileInfo:
         target = WorkspacePath(path).value

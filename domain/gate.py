@@ -66,12 +66,17 @@ class WorkspaceGate:
         return access.require(actor, action, resource, now=self._clock())
 
     async def forget(self, workspace_id: UUID) -> None:
-        """Drop the cached metadata and file tree: call after every change to either."""
-        await self._cache.delete(cache_keys.workspace(workspace_id), cache_keys.workspace_files(workspace_id))
+        """Drop the cached metadata and file tree and fence them off for a moment (`workspace_changing`):
+        call after every change to either, or beside the statement that commits it (`FileService.write`)."""
+        await self._cache.fence(
+            cache_keys.workspace_changing(workspace_id),
+            cache_keys.workspace(workspace_id),
+            cache_keys.workspace_files(workspace_id),
+        )
 
     async def forget_metadata(self, workspace_id: UUID) -> None:
-        """Drop the cached metadata only (the file tree is unchanged)."""
-        await self._cache.delete(cache_keys.workspace(workspace_id))
+        """Drop the cached metadata only (the file tree is unchanged), fenced off as by `forget`."""
+        await self._cache.fence(cache_keys.workspace_changing(workspace_id), cache_keys.workspace(workspace_id))
 
     async def _load(self, uow: UnitOfWork, workspace_id: UUID) -> Workspace:
         key = cache_keys.workspace(workspace_id)
@@ -81,5 +86,5 @@ class WorkspaceGate:
         workspace = await uow.workspaces.get(workspace_id)
         if workspace is None:
             raise NotFound(NO_SUCH_WORKSPACE)
-        await self._cache.set(key, to_json(workspace))
+        await self._cache.set(key, to_json(workspace), unless=cache_keys.workspace_changing(workspace_id))
         return workspace

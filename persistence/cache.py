@@ -27,13 +27,19 @@ class MemoryCache:
         payload = self._entries.get(key.name)
         return None if payload is None else json.loads(payload)
 
-    async def set(self, key: CacheKey, value: Any) -> None:
+    async def set(self, key: CacheKey, value: Any, *, unless: CacheKey | None = None) -> None:
+        if unless is not None and self._entries.get(unless.name) is not None:
+            return
         # Stored as JSON text so callers never share mutable objects, exactly as with Redis.
         self._entries.put(key.name, json.dumps(value), key.ttl_seconds)
 
     async def delete(self, *keys: CacheKey) -> None:
         for key in keys:
             self._entries.pop(key.name)
+
+    async def fence(self, fence: CacheKey, *keys: CacheKey) -> None:
+        await self.delete(*keys)
+        self._entries.put(fence.name, "1", fence.ttl_seconds)
 
     async def ping(self) -> None:
         return None
@@ -42,6 +48,19 @@ class MemoryCache:
 T = TypeVar("T")
 COMMAND_SECONDS = 5.0
 """How long a cache command may take before Redis counts as unavailable (a hung server, a lost network)."""
+
+SET_UNLESS_FENCED = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+"""
+"""KEYS: the entry, its fence; ARGV: the value, its TTL in seconds."""
+
+FENCE = """
+if #KEYS > 1 then redis.call('DEL', unpack(KEYS, 2)) end
+redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
+"""
+"""KEYS: the fence, then the entries it drops; ARGV: the fence's TTL in seconds."""
 
 
 class RedisCache:
@@ -60,6 +79,8 @@ class RedisCache:
         self._url = url
         self._prefix = prefix
         self._copies = TrackedCopies(url, [prefix + name for name in copied]) if copied else None
+        self._set_unless_fenced = self._client.register_script(SET_UNLESS_FENCED)
+        self._fence = self._client.register_script(FENCE)
 
     @property
     def copying(self) -> bool:
@@ -83,13 +104,16 @@ class RedisCache:
                     copies.keep(name, payload, key.ttl_seconds, stamp)
         return None if payload is None else json.loads(payload)
 
-    async def set(self, key: CacheKey, value: Any) -> None:
-        name = self._name(key)
+    async def set(self, key: CacheKey, value: Any, *, unless: CacheKey | None = None) -> None:
+        name, payload = self._name(key), json.dumps(value)
         try:
-            await self._answered(self._client.set(name, json.dumps(value), ex=key.ttl_seconds))
+            if unless is None:
+                await self._answered(self._client.set(name, payload, ex=key.ttl_seconds))
+            else:
+                keys, args = [name, self._name(unless)], [payload, key.ttl_seconds]
+                await self._answered(self._set_unless_fenced(keys=keys, args=args))
         finally:
-            if self._copies is not None:
-                self._copies.drop(name)
+            self._drop(name)
 
     async def delete(self, *keys: CacheKey) -> None:
         if keys:
@@ -97,8 +121,19 @@ class RedisCache:
             try:
                 await self._answered(self._client.delete(*names))
             finally:
-                if self._copies is not None:
-                    self._copies.drop(*names)
+                self._drop(*names)
+
+    async def fence(self, fence: CacheKey, *keys: CacheKey) -> None:
+        names = [self._name(key) for key in keys]
+        try:
+            await self._answered(self._fence(keys=[self._name(fence), *names], args=[fence.ttl_seconds]))
+        finally:
+            self._drop(*names)
+
+    def _drop(self, *names: str) -> None:
+        """Drop this process's copies of entries it changes itself (Redis reports other processes' changes)."""
+        if self._copies is not None:
+            self._copies.drop(*names)
 
     async def _answered(self, command: Awaitable[T]) -> T:
         """A command's answer within `COMMAND_SECONDS`, or `Unavailable` (also when Redis is down)."""

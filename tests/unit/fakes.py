@@ -817,12 +817,18 @@ class FakeCache:
         entry = self.entries.get(key.name)
         return None if entry is None else copy.deepcopy(entry[1])
 
-    async def set(self, key: CacheKey, value: Any) -> None:
-        self.entries[key.name] = (key.ttl_seconds, copy.deepcopy(value))
+    async def set(self, key: CacheKey, value: Any, *, unless: CacheKey | None = None) -> None:
+        if unless is None or unless.name not in self.entries:
+            self.entries[key.name] = (key.ttl_seconds, copy.deepcopy(value))
 
     async def delete(self, *keys: CacheKey) -> None:
         for key in keys:
             self.entries.pop(key.name, None)
+
+    async def fence(self, fence: CacheKey, *keys: CacheKey) -> None:
+        """The fence stands until a test takes it down (`entries.pop`): nothing expires here."""
+        await self.delete(*keys)
+        self.entries[fence.name] = (fence.ttl_seconds, 1)
 
     async def ping(self) -> None:
         return None

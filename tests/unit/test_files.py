@@ -188,20 +188,64 @@ async def test_folders_moves_and_deletes(files: FileService, owner: Actor, works
 async def test_the_tree_is_cached_and_every_write_invalidates_it(
     files: FileService, owner: Actor, workspace_id: UUID, cache: FakeCache
 ) -> None:
-    key = cache_keys.workspace_files(workspace_id).name
+    key, fence = cache_keys.workspace_files(workspace_id).name, cache_keys.workspace_changing(workspace_id).name
     await files.tree(owner, workspace_id)
     assert cache.entries[key][0] == 1800
     await files.write(owner, workspace_id, "a.txt", b"")
     assert key not in cache.entries
+    assert cache.entries.pop(fence)[0] == 5  # the fence runs out
     assert [e.path for e in await files.tree(owner, workspace_id)] == ["a.txt"]
     for change in (
+        files.write(owner, workspace_id, "a.txt", b"changed"),
         files.create_folder(owner, workspace_id, "d"),
         files.move(owner, workspace_id, "a.txt", "b.txt"),
         files.delete(owner, workspace_id, "b.txt"),
     ):
         await files.tree(owner, workspace_id)
+        assert key in cache.entries
         await change
         assert key not in cache.entries
+        cache.entries.pop(fence)
+
+
+async def test_while_a_change_is_fenced_off_the_tree_is_read_but_not_cached(
+    files: FileService, owner: Actor, workspace_id: UUID, cache: FakeCache
+) -> None:
+    """A reader that read the database before a save committed must not put that tree back after the save
+    forgot it: the save's fence stands while the reader caches (whichever of commit and fence came first)."""
+    key, fence = cache_keys.workspace_files(workspace_id).name, cache_keys.workspace_changing(workspace_id).name
+    await files.write(owner, workspace_id, "a.txt", b"one")
+    assert fence in cache.entries
+    assert [e.path for e in await files.tree(owner, workspace_id)] == ["a.txt"]
+    assert key not in cache.entries
+    metadata = cache_keys.workspace(workspace_id).name
+    assert metadata not in cache.entries
+    cache.entries.pop(fence)
+    await files.tree(owner, workspace_id)
+    assert key in cache.entries and metadata in cache.entries
+
+
+async def test_a_save_slower_than_half_its_fence_forgets_the_tree_again(
+    store: Store, cache: FakeCache, clock: FrozenClock, gate: WorkspaceGate, owner: Actor, workspace_id: UUID
+) -> None:
+    """The fence went up beside the save's commit; when that commit took long, the fence may have run out
+    before it, and a reader may have cached what it read just before: the save forgets the tree once more."""
+    key, fence = cache_keys.workspace_files(workspace_id).name, cache_keys.workspace_changing(workspace_id).name
+    stale = [{"path": "stale.txt"}]
+
+    class SlowCommit(FakeUnitOfWork):
+        async def commit(self) -> None:
+            await asyncio.sleep(0)  # the fence lands first
+            cache.entries.pop(fence)  # ...and runs out while the commit is slow
+            cache.entries[key] = (1800, stale)  # a reader caches the tree it read before the commit
+            clock.advance(seconds=3)
+            await super().commit()
+
+    slow = FileService(uow=lambda: SlowCommit(store), cache=cache, clock=clock, gate=gate)
+    await slow.write(owner, workspace_id, "a.txt", b"one")
+    assert key not in cache.entries and fence in cache.entries
+    cache.entries.pop(fence)
+    assert [e.path for e in await slow.tree(owner, workspace_id)] == ["a.txt"]
 
 
 async def test_readers_read_and_strangers_see_nothing(
