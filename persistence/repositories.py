@@ -42,6 +42,7 @@ from domain.entities import (
     WorkspaceShare,
 )
 from domain.values import Language, PermissionLevel, Tier
+from persistence.driver_statements import DriverStatement
 from persistence.models import (
     FileRow,
     PublicShareRow,
@@ -696,8 +697,8 @@ def _save_target() -> Select[Any]:
     )
 
 
-_SAVE_TARGET = _save_target()
-_REPLACE_CONTENT = (
+_SAVE_TARGET = DriverStatement(_save_target())
+_REPLACE_CONTENT = DriverStatement(
     update(_FILES)
     .where(
         _FILES.c.workspace_id == bindparam("at_workspace_id"),
@@ -850,7 +851,7 @@ class SqlFileRepository:
         return int(row[0]), int(row[1] or 0)
 
     async def save_target(self, workspace_id: UUID, path: str) -> SaveTarget | None:
-        row = (await self._session.execute(_SAVE_TARGET, {"workspace_id": workspace_id, "path": path})).first()
+        row = await _SAVE_TARGET.first(self._session, {"workspace_id": workspace_id, "path": path})
         if row is None:
             return None
         return SaveTarget(
@@ -874,8 +875,8 @@ class SqlFileRepository:
         is_binary: bool,
         updated_at: datetime,
     ) -> bool:
-        result = await self._session.execute(
-            _REPLACE_CONTENT,
+        changed = await _REPLACE_CONTENT.rowcount(
+            self._session,
             {
                 "at_workspace_id": workspace_id,
                 "at_path": path,
@@ -888,7 +889,7 @@ class SqlFileRepository:
                 "new_updated_at": updated_at,
             },
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return changed > 0
 
     async def rename(self, file_id: UUID, path: str, *, at: datetime) -> None:
         await self._session.execute(

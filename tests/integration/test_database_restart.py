@@ -74,8 +74,12 @@ def test_requests_answer_503_while_postgresql_is_down_and_work_again_after(
         created = client.post(
             "/api/v1/workspaces", json={"name": "Kept", "language": "python"}, headers=csrf(client)
         ).json()
+        file_url = f"/api/v1/workspaces/{created['id']}/files/kept.py"
+        assert client.put(file_url, content=b"kept = 1\n", headers=csrf(client)).status_code == 201
 
         postgres.stop()
+        save = client.put(file_url, content=b"kept = 2\n", headers=csrf(client))
+        assert save.status_code == 503 and "PostgreSQL" in save.json()["detail"], save.text
         down = client.get(f"/api/v1/workspaces/{created['id']}")
         assert down.status_code == 503, down.text
         assert down.json()["error"] == "Unavailable" and "PostgreSQL" in down.json()["detail"]
@@ -90,6 +94,10 @@ def test_requests_answer_503_while_postgresql_is_down_and_work_again_after(
             assert time.monotonic() < deadline, back.text
             time.sleep(0.2)
         assert back.json()["name"] == "Kept"  # the session and the workspace survived
+        assert client.get(file_url).content == b"kept = 1\n"
+        for text in (b"kept = 3\n", b"kept = 4\n"):  # saves work again, one right after the other
+            assert client.put(file_url, content=text, headers=csrf(client)).status_code == 200
+        assert client.get(file_url).content == b"kept = 4\n"
         assert httpx.get(f"{running.base_url}/readyz").status_code == 200
     finally:
         running.stop()

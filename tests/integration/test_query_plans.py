@@ -31,7 +31,7 @@ async def test_on_sqlite_a_save_counts_and_sums_from_the_index(tmp_path: Path) -
     await asyncio.to_thread(upgrade, url)
     engine = create_engine(url)
     try:
-        compiled = _SAVE_TARGET.compile(dialect=engine.dialect)
+        compiled = _SAVE_TARGET.statement.compile(dialect=engine.dialect)
         values = {**compiled.params, "workspace_id": uuid.uuid4().hex, "path": "a.py"}
         arguments = tuple(values[name] for name in compiled.positiontup or ())
         async with engine.connect() as connection:
