@@ -103,6 +103,8 @@ def test_two_instances_share_sessions_saves_and_runs_and_survive_losing_one(clus
     )
     assert changed.status_code == 200, changed.text
     assert alice.get(f"/api/v1/workspaces/{ws}/files/main.py").content == program
+    hashes = {entry["path"]: entry["content_hash"] for entry in alice.get(f"/api/v1/workspaces/{ws}/files").json()}
+    assert f'"{hashes["main.py"]}"' == changed.headers["ETag"]  # nor after a change of content over there
 
     run = alice.post(f"/api/v1/workspaces/{ws}/runs", json={"path": "main.py"}, headers=headers).json()
     assert (run["status"], run["stdout"]) == ("success", "from a worker\n"), run
