@@ -50,7 +50,8 @@ class _Compiled:
     def __init__(self, statement: Select[Any] | Update, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         self.sql = str(compiled)
-        self.defaults = dict(compiled.params)  # values the statement carries itself (a literal 0)
+        # values the statement carries itself (a literal 0); a value left out is an error, never NULL
+        self.defaults = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}
         names = compiled.positiontup or []
         self.parameters = [(name, _bind_processor(compiled.binds[name].type, dialect)) for name in names]
         self.columns = (
@@ -90,8 +91,9 @@ class DriverStatement:
         if driver is None:
             return (await session.execute(self.statement, values)).first()
         compiled = self._for(session)
+        arguments = compiled.arguments(values)  # a bad value is the caller's error, not the database's
         async with _failures_as_sqlalchemy_raises_them(session, compiled.sql):
-            record = await driver.fetchrow(compiled.sql, *compiled.arguments(values))
+            record = await driver.fetchrow(compiled.sql, *arguments)
         return None if record is None else compiled.row(record)
 
     async def rowcount(self, session: AsyncSession, values: Mapping[str, Any]) -> int:
@@ -101,8 +103,9 @@ class DriverStatement:
             result = await session.execute(self.statement, values)
             return int(result.rowcount)  # type: ignore[attr-defined]
         compiled = self._for(session)
+        arguments = compiled.arguments(values)
         async with _failures_as_sqlalchemy_raises_them(session, compiled.sql):
-            status: str = await driver.execute(compiled.sql, *compiled.arguments(values))
+            status: str = await driver.execute(compiled.sql, *arguments)
         return int(status.rsplit(" ", 1)[-1])  # "UPDATE 1"
 
     def _for(self, session: AsyncSession) -> _Compiled:

@@ -134,3 +134,30 @@ async def test_a_connection_lost_under_a_save_answers_unavailable_once_and_the_n
         await files.write(owner, workspace.id, "a.py", b"print(3)\n")
     await files.write(owner, workspace.id, "a.py", b"print(4)\n")
     assert (await files.read(owner, workspace.id, "a.py"))[1] == b"print(4)\n"
+
+
+async def test_a_value_left_out_or_of_the_wrong_kind_is_the_callers_error_not_the_databases(
+    postgres_uow: SqlUnitOfWorkFactory, saved: tuple[FileService, Actor, Any]
+) -> None:
+    """Never sent as NULL (a conditional update comparing with NULL would change nothing: a false conflict),
+    never reported as the database being unreachable."""
+    _, _, workspace = saved
+    async with postgres_uow() as uow:
+        await uow.commit_each_statement()
+        with pytest.raises(KeyError, match="path"):
+            await _SAVE_TARGET.first(uow._session, {"workspace_id": workspace.id})
+        with pytest.raises(ValueError, match="naive datetime"):
+            await _REPLACE_CONTENT.rowcount(
+                uow._session,
+                {
+                    "at_workspace_id": workspace.id,
+                    "at_path": "a.py",
+                    "at_expected_hash": "0" * 64,
+                    "new_content": "x",
+                    "new_content_hash": "1" * 64,
+                    "new_size_bytes": 1,
+                    "new_mime_type": "text/x-python",
+                    "new_is_binary": False,
+                    "new_updated_at": datetime(2026, 1, 1),  # naive: the mistake under test
+                },
+            )
