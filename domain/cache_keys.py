@@ -34,12 +34,14 @@ def workspace_files(workspace_id: UUID) -> CacheKey:
 CHANGE_FENCE_SECONDS = 5
 
 
-def workspace_changing(workspace_id: UUID) -> CacheKey:
-    """The fence a change of a workspace's files or metadata puts up (not in the data-model spec): while it
-    stands, `workspace:<id>` and `workspace:<id>:files` are read from the database and not cached, so an
-    entry read before the change committed is never put back after it. Its life bounds how long a reader may
-    take between reading the database and caching what it read."""
-    return CacheKey(f"workspace:{workspace_id}:changing", CHANGE_FENCE_SECONDS)
+def fence_of(key: CacheKey) -> CacheKey:
+    """The fence a change of what `key` caches puts up as it drops the entry (`<key>:changing`, not in the
+    data-model spec): while it stands, readers read the database and do not cache what they read
+    (`Cache.set(..., fenced=True)`), so an entry read before the change committed is never put back after
+    it, whichever of the change's commit and its fence came first. A change that takes over half the fence's
+    life puts it up again once committed, and a reader that took over half of it from its read to its set
+    keeps nothing (`WorkspaceGate.keep`): a reader's stale set always meets a standing fence."""
+    return CacheKey(f"{key.name}:changing", CHANGE_FENCE_SECONDS)
 
 
 def compilation(digest: str) -> CacheKey:

@@ -19,7 +19,7 @@ from domain.archive import ArchiveContents, ArchiveLimits, read_zip, write_zip
 from domain.codec import from_json, to_json
 from domain.entities import FOLDER_MIME, FileInfo, Workspace, WorkspaceFile
 from domain.errors import Conflict, InvalidInput, LimitExceeded, NotFound, QuotaExceeded
-from domain.gate import NO_SUCH_WORKSPACE, WorkspaceGate
+from domain.gate import CHANGE_FENCE_HALF_LIFE, NO_SUCH_WORKSPACE, WorkspaceGate
 from domain.limits import FileLimits, human_size
 from domain.plans import Plan, plan_for
 from domain.ports import Cache, Clock, UnitOfWork, UnitOfWorkFactory
@@ -33,8 +33,6 @@ WORKSPACE_TOUCH_INTERVAL = timedelta(minutes=1)
 """How stale a workspace's `updated_at` may be after a save of a file's content: it says when a person
 last worked in it (the dashboard shows it to the minute), so a save within a minute of the last one does
 not write it again. Creating, moving and deleting entries always do."""
-
-CHANGE_FENCE_HALF_LIFE = timedelta(seconds=cache_keys.CHANGE_FENCE_SECONDS / 2)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -187,10 +185,9 @@ class FileService:
             cached = await self._cache.get(key)
             if cached is not None:
                 return [from_json(FileInfo, item) for item in cached]
+            read_at = self._clock()
             entries = list(await uow.files.list_info(workspace_id))
-        await self._cache.set(
-            key, [to_json(entry) for entry in entries], unless=cache_keys.workspace_changing(workspace_id)
-        )
+        await self._gate.keep(key, [to_json(entry) for entry in entries], read_at=read_at)
         return entries
 
     async def children(self, actor: Actor, workspace_id: UUID, folder: str = "") -> list[FileInfo]:
@@ -309,16 +306,15 @@ class FileService:
     async def _beside_forgetting(self, workspace_id: UUID, change: Awaitable[None]) -> None:
         """Run `change` (which commits) while the workspace's cached tree and metadata are forgotten: on a
         save's path one round trip to a shared cache fewer than forgetting after the commit. Either may land
-        first, since forgetting fences the entries off (`cache_keys.workspace_changing`) for longer than a
-        reader takes from the database to the cache; a change that took over half the fence's life is
-        forgotten once more after it."""
+        first, since forgetting fences the entries off (`cache_keys.fence_of`); a change that took over half
+        the fence's life is forgotten once more after it, so its commit always lands while a fence stands."""
         started = self._clock()
-        outcomes = await asyncio.gather(change, self._gate.forget(workspace_id), return_exceptions=True)
+        outcomes = list(await asyncio.gather(change, self._gate.forget(workspace_id), return_exceptions=True))
+        if self._clock() - started > CHANGE_FENCE_HALF_LIFE:  # also when it failed: it may have committed some
+            outcomes += await asyncio.gather(self._gate.forget(workspace_id), return_exceptions=True)
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise outcome
-        if self._clock() - started > CHANGE_FENCE_HALF_LIFE:
-            await self._gate.forget(workspace_id)
 
     async def create_folder(self, actor: Actor, workspace_id: UUID, path: str) -> FileInfo:
         target = WorkspacePath(path).value

@@ -44,16 +44,15 @@ class Cache(Protocol):
 
     async def get(self, key: CacheKey) -> Any | None: ...
 
-    async def set(self, key: CacheKey, value: Any, *, unless: CacheKey | None = None) -> None:
-        """Keep `value` for the key's TTL; with `unless`, only while that key (a fence) is absent."""
+    async def set(self, key: CacheKey, value: Any, *, fenced: bool = False) -> None:
+        """Keep `value` for the key's TTL; if `fenced`, only while the key's fence is down (`fence`)."""
         ...
 
     async def delete(self, *keys: CacheKey) -> None: ...
 
-    async def fence(self, fence: CacheKey, *keys: CacheKey) -> None:
-        """Delete `keys` and put up `fence` for its TTL, in one step: while it stands, a `set(..., unless=fence)`
-        is skipped, so a reader that read the database before a change committed cannot cache what it read
-        after the change's delete, whichever of the change's commit and its fence came first."""
+    async def fence(self, *keys: CacheKey) -> None:
+        """Delete `keys` and put up each one's fence (`cache_keys.fence_of`) for its TTL, in one step: while
+        it stands, a `set(key, ..., fenced=True)` is skipped."""
         ...
 
     async def ping(self) -> None:

@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+from domain import cache_keys
 from domain.access import ROLE_MATRIX, Action, Actor
+from domain.codec import to_json
 from domain.editor_settings import editor_settings, validate_editor_settings
 from domain.entities import FOLDER_MIME, Workspace
 from domain.errors import Conflict, NotFound
@@ -143,8 +145,10 @@ class WorkspaceService:
             workspace = await self._gate.require(uow, actor, Action.VIEW, workspace_id)
             await uow.workspaces.touch_accessed(workspace_id, at=now)
             await uow.commit()
-        await self._gate.forget_metadata(workspace_id)
         workspace.last_accessed_at = now
+        # What was read (cached or not) with the visit's time is the row as it stands: cached in place, so
+        # the page that follows reads it from the cache (a change meanwhile has it fenced off or dropped).
+        await self._gate.keep(cache_keys.workspace(workspace_id), to_json(workspace), read_at=now)
         return workspace
 
     async def update(

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from domain.cache_keys import CacheKey
+from domain.cache_keys import CHANGE_FENCE_SECONDS, CacheKey, fence_of
 from domain.errors import InvalidInput, Unavailable
 from persistence.expiring import ExpiringEntries
 from persistence.tracked_copies import TrackedCopies
@@ -27,8 +27,8 @@ class MemoryCache:
         payload = self._entries.get(key.name)
         return None if payload is None else json.loads(payload)
 
-    async def set(self, key: CacheKey, value: Any, *, unless: CacheKey | None = None) -> None:
-        if unless is not None and self._entries.get(unless.name) is not None:
+    async def set(self, key: CacheKey, value: Any, *, fenced: bool = False) -> None:
+        if fenced and self._entries.get(fence_of(key).name) is not None:
             return
         # Stored as JSON text so callers never share mutable objects, exactly as with Redis.
         self._entries.put(key.name, json.dumps(value), key.ttl_seconds)
@@ -37,9 +37,11 @@ class MemoryCache:
         for key in keys:
             self._entries.pop(key.name)
 
-    async def fence(self, fence: CacheKey, *keys: CacheKey) -> None:
+    async def fence(self, *keys: CacheKey) -> None:
         await self.delete(*keys)
-        self._entries.put(fence.name, "1", fence.ttl_seconds)
+        for key in keys:
+            fence = fence_of(key)
+            self._entries.put(fence.name, "1", fence.ttl_seconds)
 
     async def ping(self) -> None:
         return None
@@ -57,10 +59,11 @@ return 1
 """KEYS: the entry, its fence; ARGV: the value, its TTL in seconds."""
 
 FENCE = """
-if #KEYS > 1 then redis.call('DEL', unpack(KEYS, 2)) end
-redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
+local entries = #KEYS / 2
+redis.call('DEL', unpack(KEYS, 1, entries))
+for i = entries + 1, #KEYS do redis.call('SET', KEYS[i], '1', 'EX', ARGV[1]) end
 """
-"""KEYS: the fence, then the entries it drops; ARGV: the fence's TTL in seconds."""
+"""KEYS: the entries, then their fences in the same order; ARGV: the fences' TTL in seconds."""
 
 
 class RedisCache:
@@ -104,13 +107,13 @@ class RedisCache:
                     copies.keep(name, payload, key.ttl_seconds, stamp)
         return None if payload is None else json.loads(payload)
 
-    async def set(self, key: CacheKey, value: Any, *, unless: CacheKey | None = None) -> None:
+    async def set(self, key: CacheKey, value: Any, *, fenced: bool = False) -> None:
         name, payload = self._name(key), json.dumps(value)
         try:
-            if unless is None:
+            if not fenced:
                 await self._answered(self._client.set(name, payload, ex=key.ttl_seconds))
             else:
-                keys, args = [name, self._name(unless)], [payload, key.ttl_seconds]
+                keys, args = [name, self._name(fence_of(key))], [payload, key.ttl_seconds]
                 await self._answered(self._set_unless_fenced(keys=keys, args=args))
         finally:
             self._drop(name)
@@ -123,10 +126,13 @@ class RedisCache:
             finally:
                 self._drop(*names)
 
-    async def fence(self, fence: CacheKey, *keys: CacheKey) -> None:
+    async def fence(self, *keys: CacheKey) -> None:
+        if not keys:
+            return
         names = [self._name(key) for key in keys]
+        fences = [self._name(fence_of(key)) for key in keys]
         try:
-            await self._answered(self._fence(keys=[self._name(fence), *names], args=[fence.ttl_seconds]))
+            await self._answered(self._fence(keys=[*names, *fences], args=[CHANGE_FENCE_SECONDS]))
         finally:
             self._drop(*names)
 

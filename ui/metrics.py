@@ -163,14 +163,14 @@ class CountingCache:
         (self._misses if value is None else self._hits).inc()
         return value
 
-    async def set(self, key: CacheKey, value: Any, *, unless: CacheKey | None = None) -> None:
-        await self.inner.set(key, value, unless=unless)
+    async def set(self, key: CacheKey, value: Any, *, fenced: bool = False) -> None:
+        await self.inner.set(key, value, fenced=fenced)
 
     async def delete(self, *keys: CacheKey) -> None:
         await self.inner.delete(*keys)
 
-    async def fence(self, fence: CacheKey, *keys: CacheKey) -> None:
-        await self.inner.fence(fence, *keys)
+    async def fence(self, *keys: CacheKey) -> None:
+        await self.inner.fence(*keys)
 
     async def ping(self) -> None:
         await self.inner.ping()

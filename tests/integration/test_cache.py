@@ -81,37 +81,48 @@ async def test_values_are_copies(cache: Any) -> None:
 
 async def test_a_fence_drops_its_entries_and_refuses_fenced_sets_while_it_stands(cache: Any) -> None:
     """What a save does to a workspace's cached tree: gone at once, and a reader that read the database
-    before the save cannot put its copy back while the fence stands; readers not asking about it can."""
+    before the save cannot put its copy back while the fence stands; other entries and plain sets can."""
     workspace = uuid.uuid4()
     tree, metadata = cache_keys.workspace_files(workspace), cache_keys.workspace(workspace)
-    fence, unrelated = cache_keys.workspace_changing(workspace), cache_keys.user_profile(uuid.uuid4())
+    other = cache_keys.workspace_files(uuid.uuid4())
     await cache.set(tree, ["old"])
     await cache.set(metadata, {"name": "w"})
     assert await cache.get(tree) == ["old"]  # (with copies: kept in the process from here on)
-    await cache.fence(fence, tree, metadata)
+    await cache.fence(tree, metadata)
     assert await cache.get(tree) is None and await cache.get(metadata) is None
-    await cache.set(tree, ["old"], unless=fence)
-    assert await cache.get(tree) is None
-    await cache.set(unrelated, 1, unless=cache_keys.workspace_changing(uuid.uuid4()))
-    await cache.set(metadata, {"name": "w"})  # a set that names no fence is not refused
-    assert await cache.get(unrelated) == 1 and await cache.get(metadata) == {"name": "w"}
+    await cache.set(tree, ["old"], fenced=True)
+    await cache.set(metadata, {"name": "w"}, fenced=True)
+    assert await cache.get(tree) is None and await cache.get(metadata) is None
+    await cache.set(other, ["another workspace"], fenced=True)
+    await cache.set(metadata, {"name": "v"})  # a plain set is not refused
+    assert await cache.get(other) == ["another workspace"] and await cache.get(metadata) == {"name": "v"}
     if isinstance(cache, RedisCache):
-        assert 0 < await cache.ttl(fence) <= cache_keys.CHANGE_FENCE_SECONDS
-    await cache.delete(fence)  # run out
-    await cache.set(tree, ["new"], unless=fence)
+        assert 0 < await cache.ttl(cache_keys.fence_of(tree)) <= cache_keys.CHANGE_FENCE_SECONDS
+    await cache.delete(cache_keys.fence_of(tree))  # run out
+    await cache.set(tree, ["new"], fenced=True)
     assert await cache.get(tree) == ["new"]
+
+
+async def test_each_entry_has_a_fence_of_its_own() -> None:
+    """Dropping a workspace's metadata (a rename, a visit) leaves its tree cacheable."""
+    cache, workspace = MemoryCache(), uuid.uuid4()
+    tree, metadata = cache_keys.workspace_files(workspace), cache_keys.workspace(workspace)
+    await cache.fence(metadata)
+    await cache.set(tree, ["kept"], fenced=True)
+    await cache.set(metadata, {"name": "w"}, fenced=True)
+    assert await cache.get(tree) == ["kept"] and await cache.get(metadata) is None
 
 
 async def test_a_fence_runs_out() -> None:
     time = ManualTime()
     cache = MemoryCache(monotonic=time)
-    tree, fence = CacheKey("tree", 60), CacheKey("fence", 5)
-    await cache.fence(fence)
-    time.now += 4.9
-    await cache.set(tree, 1, unless=fence)
+    tree = CacheKey("tree", 60)
+    await cache.fence(tree)
+    time.now += cache_keys.CHANGE_FENCE_SECONDS - 0.1
+    await cache.set(tree, 1, fenced=True)
     assert await cache.get(tree) is None
     time.now += 0.2
-    await cache.set(tree, 1, unless=fence)
+    await cache.set(tree, 1, fenced=True)
     assert await cache.get(tree) == 1
 
 
@@ -247,10 +258,10 @@ async def test_a_change_made_here_shows_here_at_once(two_instances) -> None:
 @pytest.mark.redis
 async def test_a_fence_put_up_on_another_instance_drops_the_copies_here(two_instances) -> None:
     first, second, _, _ = two_instances
-    key, fence = cache_keys.session("d" * 64), cache_keys.workspace_changing(uuid.uuid4())
+    key = cache_keys.session("d" * 64)
     await second.set(key, {"v": 1})
     await copying(first, key)
-    await second.fence(fence, key)
+    await second.fence(key)
     await eventually(lambda: _equals(first, key, None))
 
 

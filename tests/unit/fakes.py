@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
 
-from domain.cache_keys import CacheKey
+from domain.cache_keys import CacheKey, fence_of
 from domain.chat import ChatEnd, ChatMessage, ChatRequest, Conversation, ProviderError, UsageRecord
 from domain.entities import (
     FOLDER_MIME,
@@ -817,18 +817,20 @@ class FakeCache:
         entry = self.entries.get(key.name)
         return None if entry is None else copy.deepcopy(entry[1])
 
-    async def set(self, key: CacheKey, value: Any, *, unless: CacheKey | None = None) -> None:
-        if unless is None or unless.name not in self.entries:
+    async def set(self, key: CacheKey, value: Any, *, fenced: bool = False) -> None:
+        if not fenced or fence_of(key).name not in self.entries:
             self.entries[key.name] = (key.ttl_seconds, copy.deepcopy(value))
 
     async def delete(self, *keys: CacheKey) -> None:
         for key in keys:
             self.entries.pop(key.name, None)
 
-    async def fence(self, fence: CacheKey, *keys: CacheKey) -> None:
-        """The fence stands until a test takes it down (`entries.pop`): nothing expires here."""
+    async def fence(self, *keys: CacheKey) -> None:
+        """Fences stand until a test takes them down (`entries.pop`): nothing expires here."""
         await self.delete(*keys)
-        self.entries[fence.name] = (fence.ttl_seconds, 1)
+        for key in keys:
+            fence = fence_of(key)
+            self.entries[fence.name] = (fence.ttl_seconds, 1)
 
     async def ping(self) -> None:
         return None

@@ -18,7 +18,15 @@ from domain import cache_keys
 from domain.access import Actor
 from domain.accounts import AccountService
 from domain.entities import WorkspaceFile
-from domain.errors import Conflict, InvalidInput, LimitExceeded, NotFound, PermissionDenied, QuotaExceeded
+from domain.errors import (
+    Conflict,
+    InvalidInput,
+    LimitExceeded,
+    NotFound,
+    PermissionDenied,
+    QuotaExceeded,
+    Unavailable,
+)
 from domain.files import FileService, StaleFile, content_hash
 from domain.gate import WorkspaceGate
 from domain.limits import MB, human_size
@@ -188,7 +196,8 @@ async def test_folders_moves_and_deletes(files: FileService, owner: Actor, works
 async def test_the_tree_is_cached_and_every_write_invalidates_it(
     files: FileService, owner: Actor, workspace_id: UUID, cache: FakeCache
 ) -> None:
-    key, fence = cache_keys.workspace_files(workspace_id).name, cache_keys.workspace_changing(workspace_id).name
+    key = cache_keys.workspace_files(workspace_id)
+    key, fence = key.name, cache_keys.fence_of(key).name
     await files.tree(owner, workspace_id)
     assert cache.entries[key][0] == 1800
     await files.write(owner, workspace_id, "a.txt", b"")
@@ -213,16 +222,49 @@ async def test_while_a_change_is_fenced_off_the_tree_is_read_but_not_cached(
 ) -> None:
     """A reader that read the database before a save committed must not put that tree back after the save
     forgot it: the save's fence stands while the reader caches (whichever of commit and fence came first)."""
-    key, fence = cache_keys.workspace_files(workspace_id).name, cache_keys.workspace_changing(workspace_id).name
+    key = cache_keys.workspace_files(workspace_id)
+    key, fence = key.name, cache_keys.fence_of(key).name
     await files.write(owner, workspace_id, "a.txt", b"one")
     assert fence in cache.entries
     assert [e.path for e in await files.tree(owner, workspace_id)] == ["a.txt"]
     assert key not in cache.entries
-    metadata = cache_keys.workspace(workspace_id).name
-    assert metadata not in cache.entries
+    metadata = cache_keys.workspace(workspace_id)
+    assert metadata.name not in cache.entries
     cache.entries.pop(fence)
+    cache.entries.pop(cache_keys.fence_of(metadata).name)
     await files.tree(owner, workspace_id)
-    assert key in cache.entries and metadata in cache.entries
+    assert key in cache.entries and metadata.name in cache.entries
+
+
+async def test_a_reader_slower_than_half_a_fence_keeps_nothing(
+    store: Store, cache: FakeCache, clock: FrozenClock, gate: WorkspaceGate, owner: Actor, workspace_id: UUID
+) -> None:
+    """A save that committed just after this reader's read may have a fence that runs out before the
+    reader's set lands: a read that old is not cached."""
+    key = cache_keys.workspace_files(workspace_id).name
+
+    class SlowRead(FakeUnitOfWork):
+        async def __aexit__(self, *exc: object) -> None:
+            clock.advance(seconds=2.6)  # the reader's read-to-set time (a slow database, a busy loop)
+            await super().__aexit__(*exc)
+
+    cache.entries.clear()
+    slow = FileService(uow=lambda: SlowRead(store), cache=cache, clock=clock, gate=gate)
+    await slow.tree(owner, workspace_id)
+    assert key not in cache.entries
+
+
+async def test_opening_a_workspace_keeps_its_metadata_cached_with_the_visit(
+    workspaces: WorkspaceService, owner: Actor, workspace_id: UUID, cache: FakeCache, clock: FrozenClock
+) -> None:
+    """Every IDE page load records a visit: the entry is kept up to date in place, not dropped and fenced, so
+    the page's own requests that follow read the workspace from the cache."""
+    metadata = cache_keys.workspace(workspace_id)
+    clock.advance(minutes=5)
+    opened = await workspaces.open(owner, workspace_id)
+    assert cache.entries[metadata.name][1]["last_accessed_at"] == opened.last_accessed_at.isoformat()
+    assert cache_keys.fence_of(metadata).name not in cache.entries
+    assert (await workspaces.get(owner, workspace_id)).last_accessed_at == clock.now
 
 
 async def test_a_save_slower_than_half_its_fence_forgets_the_tree_again(
@@ -230,7 +272,8 @@ async def test_a_save_slower_than_half_its_fence_forgets_the_tree_again(
 ) -> None:
     """The fence went up beside the save's commit; when that commit took long, the fence may have run out
     before it, and a reader may have cached what it read just before: the save forgets the tree once more."""
-    key, fence = cache_keys.workspace_files(workspace_id).name, cache_keys.workspace_changing(workspace_id).name
+    key = cache_keys.workspace_files(workspace_id)
+    key, fence = key.name, cache_keys.fence_of(key).name
     stale = [{"path": "stale.txt"}]
 
     class SlowCommit(FakeUnitOfWork):
@@ -246,6 +289,16 @@ async def test_a_save_slower_than_half_its_fence_forgets_the_tree_again(
     assert key not in cache.entries and fence in cache.entries
     cache.entries.pop(fence)
     assert [e.path for e in await slow.tree(owner, workspace_id)] == ["a.txt"]
+
+    class SlowFailingCommit(SlowCommit):
+        async def commit(self) -> None:
+            await super().commit()  # committed (each statement commits on its own), then something fails
+            raise Unavailable("Cannot reach the database")
+
+    failing = FileService(uow=lambda: SlowFailingCommit(store), cache=cache, clock=clock, gate=gate)
+    with pytest.raises(Unavailable):
+        await failing.write(owner, workspace_id, "a.txt", b"two")
+    assert key not in cache.entries and fence in cache.entries
 
 
 async def test_readers_read_and_strangers_see_nothing(
