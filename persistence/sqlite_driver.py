@@ -121,11 +121,13 @@ class BufferedCursor:
         return self
 
     async def execute(self, sql: str, parameters: Any = None) -> BufferedCursor:
-        inline = not DELETES.match(sql)
-        return self._keep(await self._connection.run_in_turn(_execute, sql, parameters, inline=inline))
+        big = _bytes_carried(parameters) >= BIG_VALUES
+        inline = not big and not DELETES.match(sql)
+        return self._keep(await self._connection.run_in_turn(_execute, sql, parameters, inline=inline, big=big))
 
     async def executemany(self, sql: str, parameters: Sequence[Any]) -> BufferedCursor:
-        return self._keep(await self._connection.run_in_turn(_execute_many, sql, parameters, inline=False))
+        big = sum(map(_bytes_carried, parameters)) >= BIG_VALUES
+        return self._keep(await self._connection.run_in_turn(_execute_many, sql, parameters, inline=False, big=big))
 
     async def fetchone(self) -> Row | None:
         return self._rows.popleft() if self._rows else None
@@ -147,6 +149,10 @@ WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 READS = re.compile(r"\s*(SELECT|WITH)\b", re.IGNORECASE)
 DELETES = re.compile(r"\s*DELETE\b", re.IGNORECASE)
 """A DELETE may remove any number of rows (a workspace's files go with it): on the thread."""
+BIG_VALUES = 1 << 20
+"""Bytes of text and binary values from which a statement runs on the thread, and its transaction's commit too:
+SQLite copies them into its pages and the commit writes them out. An import of four 24 MB files held the event
+loop for 0.6-0.9 s when they went in there."""
 YIELD_EVERY = 100
 """Statements a connection runs on the event loop in a row before it lets the loop run other tasks (a
 folder of thousands of files moves one statement a file)."""
@@ -159,6 +165,12 @@ PROGRESS_STEPS = 1000
 """SQLite virtual machine steps between two looks at a SELECT's budget."""
 RUN_ON_THREAD = ("database is locked", "database table is locked", "interrupted")
 """The errors of a statement on the event loop that only mean it must be run on the thread."""
+
+
+def _bytes_carried(parameters: Any) -> int:
+    """The length of the text and binary values among one statement's parameters."""
+    values = parameters.values() if isinstance(parameters, dict) else parameters or ()
+    return sum(len(value) for value in values if isinstance(value, str | bytes | memoryview))
 
 
 def _wants_the_thread(error: sqlite3.OperationalError) -> bool:
@@ -224,16 +236,18 @@ class FewTripsConnection(aiosqlite.Connection):
     _deadline: float | None = None
     """While a SELECT runs on the event loop: when its budget ends (read by the progress handler)."""
     _watched: sqlite3.Connection | None = None
+    _carried_much = False
+    """Whether the open transaction wrote `BIG_VALUES` in one statement: then it commits on the thread."""
 
     def run(self, function: Callable[..., Outcome], sql: str, parameters: Any) -> Any:
         """One trip to the connection's thread."""
         return self._execute(_patiently, function, self._conn, sql, parameters)  # type: ignore[no-untyped-call]
 
     async def run_in_turn(
-        self, function: Callable[..., Outcome], sql: str, parameters: Any, *, inline: bool
+        self, function: Callable[..., Outcome], sql: str, parameters: Any, *, inline: bool, big: bool = False
     ) -> Outcome:
         """`function` on the event loop (`inline`) or on the thread, after waiting for the write turn if the
-        statement starts a write transaction."""
+        statement starts a write transaction. A `big` statement has its transaction commit on the thread."""
         if self.turns is not None and self._turn is None and WRITES.match(sql):
             lock = self.turns.lock()
             try:
@@ -253,6 +267,7 @@ class FewTripsConnection(aiosqlite.Connection):
                 except sqlite3.OperationalError as error:
                     if not _wants_the_thread(error):
                         raise
+            self._carried_much |= big
             return await self.run(function, sql, parameters)  # type: ignore[no-any-return]
         finally:
             self._end_turn()
@@ -275,6 +290,7 @@ class FewTripsConnection(aiosqlite.Connection):
     def _end_turn(self) -> None:
         """The turn passes on once this connection's transaction has ended."""
         if self._idle():
+            self._carried_much = False
             self._release_turn()
 
     def _release_turn(self) -> None:
@@ -293,7 +309,7 @@ class FewTripsConnection(aiosqlite.Connection):
         try:
             if self._idle():
                 return
-            if self.commits is not None and self.commits.on_loop():
+            if self.commits is not None and self.commits.on_loop() and not self._carried_much:
                 started = time.perf_counter()
                 try:
                     self._conn.commit()

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from persistence import database
@@ -51,8 +52,12 @@ async def test_a_connection_reused_at_once_is_not_pinged(engine: AsyncEngine, mo
     monkeypatch.setattr(database, "IDLE_BEFORE_PING", 3600.0)
     first = await backend_pid(engine)
     await end_backend(engine, first)
-    with pytest.raises(Exception, match=r"(?i)connection|terminat"):
-        await backend_pid(engine)  # not pinged: the dead connection is used, and the statement fails
+    # Not pinged: the dead connection is used, and the statement fails. How depends on how much of the end
+    # asyncpg has read: the closed socket ("connection is closed", "connection was closed in the middle of
+    # operation") or only the server's message ("cannot switch to state 15; another operation (2) is in
+    # progress": 187 of 200 tries on a 2-CPU machine).
+    with pytest.raises(DBAPIError):
+        await backend_pid(engine)
     assert await backend_pid(engine) != first  # that failure dropped the pool: the next one works
 
 

@@ -207,3 +207,33 @@ async def test_many_statements_in_a_row_let_the_event_loop_run_other_tasks(engin
         assert ticks_while_inserting >= 1  # the ticker's 5 ms timer ran in between
     async with engine.connect() as connection:
         assert (await connection.execute(text("SELECT count(*) FROM t"))).scalar_one() == 3000
+
+
+async def test_a_statement_carrying_a_big_value_and_its_commit_run_on_the_thread(engine: AsyncEngine) -> None:
+    """A file of megabytes is copied into SQLite's pages and written out at the commit: both on the
+    connection's thread, so the event loop keeps answering (an import of four 24 MB files held it for 0.9 s).
+    Small statements and their commits stay on the loop."""
+    ran_on: list[tuple[str, int]] = []
+    async with engine.connect() as connection:
+        raw = (await connection.get_raw_connection()).driver_connection
+        raw._conn.set_trace_callback(lambda sql: ran_on.append((sql.split()[0], threading.get_ident())))
+        big = "x" * sqlite_driver.BIG_VALUES
+        for name in ("small", big, "small again"):
+            await connection.execute(text("INSERT INTO t (name) VALUES (:name)"), {"name": name})
+            await connection.commit()
+        raw._conn.set_trace_callback(None)
+    loop = threading.get_ident()
+    assert [(word, thread == loop) for word, thread in ran_on if word in ("INSERT", "COMMIT")] == [
+        ("INSERT", True),
+        ("COMMIT", True),
+        ("INSERT", False),
+        ("COMMIT", False),
+        ("INSERT", True),
+        ("COMMIT", True),
+    ]
+    async with engine.connect() as connection:
+        assert (await connection.execute(text("SELECT length(name) FROM t ORDER BY id"))).scalars().all() == [
+            5,
+            sqlite_driver.BIG_VALUES,
+            11,
+        ]
