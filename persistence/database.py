@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import stat
 import time
 from pathlib import Path
@@ -122,8 +123,15 @@ def _ping_after_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         raise DisconnectionError(f"a pooled connection was dead ({error})") from error
 
 
+ENDED_UNDER_ASYNCPG = re.compile(r"cannot switch to state \d+; another operation \(\d+\) is in progress")
+"""asyncpg's words for a connection whose end it has read from the server but whose socket it has not yet
+seen close (a restart, an ended server process): said to people as what it is."""
+
+
 def unavailable(url: URL, error: BaseException) -> Unavailable:
     reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    if ENDED_UNDER_ASYNCPG.search(reason):
+        reason = "the server closed the connection"
     hint = (
         "is PostgreSQL running there, and does the database exist? Check CODELOFT_DATABASE_URL."
         if url.drivername.startswith("postgresql")

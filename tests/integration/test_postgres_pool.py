@@ -56,8 +56,10 @@ async def test_a_connection_reused_at_once_is_not_pinged(engine: AsyncEngine, mo
     # asyncpg has read: the closed socket ("connection is closed", "connection was closed in the middle of
     # operation") or only the server's message ("cannot switch to state 15; another operation (2) is in
     # progress": 187 of 200 tries on a 2-CPU machine).
-    with pytest.raises(DBAPIError):
+    with pytest.raises(DBAPIError) as failed:
         await backend_pid(engine)
+    said = str(database.unavailable(engine.url, failed.value))
+    assert "closed" in said and "another operation" not in said, said  # what the 503 tells people
     assert await backend_pid(engine) != first  # that failure dropped the pool: the next one works
 
 
