@@ -250,7 +250,9 @@ class FileService:
         if_none_match: bool = False,
     ) -> SavedFile:
         """Create or replace a file. `if_match`: the hash the caller's copy started from; a different
-        current hash (another tab, user or API call) refuses the save with `StaleFile`.
+        current hash (another tab, user or API call) refuses the save with `StaleFile`, unless the file holds
+        these very bytes already: then nothing is lost, nothing is written and the save succeeds (RFC 9110
+        allows it for a change already made; a save retried after its answer was lost is one).
         `if_none_match`: only create, never replace."""
         target = WorkspacePath(path).value
         stored = StoredContent.of(target, data)
@@ -270,6 +272,8 @@ class FileService:
                 raise Conflict(f"{target} is a folder: a file and a folder cannot share a path.")
             current_hash = existing.content_hash if existing else ""
             if (if_none_match and existing is not None) or (if_match is not None and if_match != current_hash):
+                if existing is not None and not if_none_match and current_hash == stored.content_hash:
+                    return SavedFile(info=existing, created=False)  # already saved (a retry whose answer was lost)
                 raise StaleFile(target, current_hash)
             quota = plan_for(found.owner_tier or Tier.FREE)
             if existing is None:

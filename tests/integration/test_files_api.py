@@ -350,6 +350,17 @@ def test_a_save_from_a_stale_copy_is_refused_and_changes_nothing(ann: User, ws: 
     assert ann.put(ws, "b.txt", b"new", **{"If-None-Match": "*"}).status_code == 201
 
 
+def test_a_save_retried_after_its_answer_was_lost_succeeds(ann: User, ws: str) -> None:
+    """The same bytes again from the same stale copy: already done, so 200 and the current ETag (RFC 9110
+    13.1.1 allows it), not a conflict with the person's own save."""
+    first = ann.put(ws, "a.txt", b"one").headers["etag"]
+    saved = ann.put(ws, "a.txt", b"two", **{"If-Match": first})
+    retried = ann.put(ws, "a.txt", b"two", **{"If-Match": first})
+    assert retried.status_code == 200 and retried.headers["etag"] == saved.headers["etag"] == f'"{sha256(b"two")}"'
+    assert retried.json()["updated_at"] == saved.json()["updated_at"]
+    assert ann.content(ws, "a.txt") == b"two"
+
+
 def test_a_weak_etag_in_if_match_is_accepted(ann: User, ws: str) -> None:
     etag = ann.put(ws, "a.txt", b"one").headers["etag"]
     assert ann.put(ws, "a.txt", b"two", **{"If-Match": f"W/{etag}"}).status_code == 200

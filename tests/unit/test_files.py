@@ -98,6 +98,25 @@ async def test_a_stale_save_is_refused_and_changes_nothing(
         await files.write(owner, workspace_id, "new.txt", b"x", if_match=first.info.content_hash)
 
 
+async def test_a_stale_save_of_the_bytes_the_file_holds_succeeds_and_writes_nothing(
+    files: FileService, accounts: AccountService, owner: Actor, workspace_id: UUID, store: Store
+) -> None:
+    """A save retried after its answer was lost (a dropped connection, an instance gone after the commit)
+    starts from the hash before it, but nothing would be lost: it succeeds as a save already made."""
+    first = await files.write(owner, workspace_id, "a.txt", b"one")
+    saved = await files.write(owner, workspace_id, "a.txt", b"two", if_match=first.info.content_hash)
+    before = snapshot(store)
+    again = await files.write(owner, workspace_id, "a.txt", b"two", if_match=first.info.content_hash)
+    assert again.info == saved.info and not again.created  # the stored version, its time unchanged
+    assert snapshot(store) == before
+    reader = Actor((await accounts.add_local_user("retrying-reader@example.com")).id)
+    share(store, workspace_id, owner, reader, PermissionLevel.READ)
+    with pytest.raises(PermissionDenied):  # the access check comes first
+        await files.write(reader, workspace_id, "a.txt", b"two", if_match=first.info.content_hash)
+    with pytest.raises(StaleFile):  # create-only still means create only
+        await files.write(owner, workspace_id, "a.txt", b"two", if_none_match=True)
+
+
 async def test_binary_files_stay_binary(files: FileService, owner: Actor, workspace_id: UUID) -> None:
     saved = await files.write(owner, workspace_id, "img/logo.png", PNG)
     assert saved.info.is_binary and saved.info.mime_type == "image/png" and saved.info.size_bytes == len(PNG)

@@ -160,7 +160,8 @@ async def write_file(
     caller: CallerDep,
 ) -> Response:
     """Create or replace a file with the raw request body. `If-Match: "<hash>"` refuses (412) a save
-    whose file changed meanwhile; `If-None-Match: *` only creates."""
+    whose file changed meanwhile, unless it holds the body already (a retried save: 200, nothing written);
+    `If-None-Match: *` only creates."""
     headers = request.headers
     expected_hash, create_only = if_match_hash(headers.get("if-match")), wants_new_file(headers.get("if-none-match"))
     service = files()
