@@ -226,13 +226,16 @@ def test_status_bar_and_tabs_speak_of_the_file_shown(page: Page, server: Server)
     page.keyboard.press("End")
     expect(page.get_by_test_id("status-cursor")).to_have_text("Ln 2, Col 4")
     expect(page.get_by_test_id("tab").filter(has_text="my file.py")).to_have_attribute("title", "my file.py")
+    foot = page.get_by_test_id("status-bar").bounding_box()
     open_tab(page, "dot.png")
     expect(page.get_by_test_id("image-preview")).to_be_visible()
     expect(page.get_by_test_id("status-cursor")).to_have_text("")
+    assert page.get_by_test_id("status-bar").bounding_box() == foot  # at the pane's foot for a picture too
     # Tabs are reachable and chosen with the keyboard; their close buttons have names.
     page.get_by_test_id("tab").filter(has_text="my file.py").focus()
     page.keyboard.press("Enter")
     expect(page.locator(".cm-content")).to_contain_text("two")
+    expect(page.get_by_test_id("status-cursor")).to_have_text("Ln 2, Col 4")  # back where it was, and said
     expect(page.get_by_role("button", name="Close dot.png")).to_be_visible()
 
 

@@ -116,7 +116,7 @@ class EditorArea:
                 .props('data-testid="editor-tabs" role="group" aria-label="Open files"')
             ):
                 self._tabs()
-            self.placeholder = ui.label("Open a file from the tree, or press Ctrl+P.").classes("text-gray-500 p-8")
+            self.placeholder = ui.label("Open a file from the tree, or press Ctrl+P.").classes("text-gray-500 p-8 grow")
             self.editor = (
                 CodeEditor(label=EDITOR_LABEL, on_edit=self._edited, on_cursor=self._cursor_moved)
                 .classes("w-full grow")
@@ -127,8 +127,10 @@ class EditorArea:
             self.editor.set_snippets(contributions.snippets)
             self.editor.set_enabled(editable)  # readers see the code; they cannot type into it
             self.editor.keep_drafts(f"{viewer.user.id}/{workspace_id}", instance=self.instance)
-            with ui.column().classes("w-full p-4 items-start"):
+            # the status bar stays at the pane's foot whichever of the three is shown
+            with ui.column().classes("w-full p-4 items-start grow overflow-auto") as self.binary_view:
                 self._binary_preview()
+            self.binary_view.set_visibility(False)
             with (
                 ui.row()
                 .classes("w-full items-center gap-6 px-3 py-1 text-xs border-t")
@@ -172,6 +174,7 @@ class EditorArea:
         self.current = file
         self.placeholder.set_visibility(False)
         self._binary_preview.refresh()
+        self.binary_view.set_visibility(file.text is None)
         if file.text is None:
             self.editor.set_visibility(False)
         else:
@@ -266,6 +269,8 @@ class EditorArea:
         self.status_language.set_text(named or ("Binary" if file.text is None else "Plain text"))
         if file.text is None:
             self.status_cursor.set_text("")
+        elif (cursor := self.cursors.get(file.path)) is not None:  # the editor says it again only when it moves
+            self.status_cursor.set_text("Ln {}, Col {}".format(*cursor))
         self.status_state.set_text("Conflict" if file.conflicted else "Modified" if file.dirty else "Saved")
 
     def _cursor_moved(self, line: int, column: int, selected: int) -> None:
@@ -314,7 +319,7 @@ class EditorArea:
                 self._show(list(self.files.values())[-1])
                 return
             self.editor.set_visibility(False)
-            self._binary_preview.refresh()
+            self.binary_view.set_visibility(False)
             self.placeholder.set_visibility(True)
         self._changed_files()
 
