@@ -14,12 +14,17 @@ class FileLimits:
 
 
 def human_size(size: int) -> str:
-    """5242880 -> '5 MB'."""
+    """5242880 -> '5 MB', 5000 -> '4.88 KB': three significant digits at most, never an exponent."""
     if size < 1024:
         return f"{size} bytes"
     value = size / 1024
     for unit in ("KB", "MB"):
         if value < 1024:
-            return f"{value:.4g} {unit}"
+            return f"{_short(value)} {unit}"
         value /= 1024
-    return f"{value:.4g} GB"
+    return f"{_short(value)} GB"
+
+
+def _short(value: float) -> str:
+    decimals = 0 if value >= 100 else 1 if value >= 10 else 2
+    return f"{value:.{decimals}f}".rstrip("0").rstrip(".") if decimals else f"{value:.0f}"

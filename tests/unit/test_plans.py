@@ -14,6 +14,7 @@ from domain.access import Actor
 from domain.accounts import AccountService
 from domain.errors import InvalidInput, NotFound, QuotaExceeded
 from domain.files import FileService
+from domain.limits import MB, human_size
 from domain.plans import DEFAULT_PLANS, OVERRIDABLE, PLANS, Plan, configure_plans, parse_plans, plan_for
 from domain.quotas import QuotaService, next_midnight
 from domain.runs import RunService
@@ -299,3 +300,21 @@ async def test_the_api_answers_a_used_up_allowance_with_429_and_retry_after_only
     assert (timed.status_code, timed.headers["retry-after"]) == (429, "90")
     assert timed.body == b'{"detail":"Used up; it resets at \xe2\x80\xa6","error":"QuotaExceeded"}'
     assert lasting.status_code == 429 and "retry-after" not in lasting.headers
+
+
+@pytest.mark.parametrize(
+    ("size", "said"),
+    [
+        (0, "0 bytes"),
+        (1023, "1023 bytes"),
+        (1024, "1 KB"),
+        (5000, "4.88 KB"),
+        (1000 * 1024, "1000 KB"),
+        (1_234_567, "1.18 MB"),
+        (5 * MB, "5 MB"),
+        (25 * MB, "25 MB"),
+        (5 * 1024 * MB, "5 GB"),
+    ],
+)
+def test_sizes_are_said_with_three_digits_at_most_and_limits_exactly(size: int, said: str) -> None:
+    assert human_size(size) == said
