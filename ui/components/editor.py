@@ -77,6 +77,11 @@ class OpenFile:
         self.conflicted = False
 
 
+def cursor_label(line: int, column: int) -> str:
+    """What the status bar says of the cursor (1-based)."""
+    return f"Ln {line}, Col {column}"
+
+
 class EditorArea:
     def __init__(
         self,
@@ -270,12 +275,12 @@ class EditorArea:
         if file.text is None:
             self.status_cursor.set_text("")
         elif (cursor := self.cursors.get(file.path)) is not None:  # the editor says it again only when it moves
-            self.status_cursor.set_text("Ln {}, Col {}".format(*cursor))
+            self.status_cursor.set_text(cursor_label(*cursor))
         self.status_state.set_text("Conflict" if file.conflicted else "Modified" if file.dirty else "Saved")
 
     def _cursor_moved(self, line: int, column: int, selected: int) -> None:
         if self.current is not None and self.current.text is not None:
-            self.status_cursor.set_text(f"Ln {line}, Col {column}")
+            self.status_cursor.set_text(cursor_label(line, column))
             self.cursors[self.current.path] = (line, column)
             self.selected = selected
 
